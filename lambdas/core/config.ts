@@ -1,0 +1,43 @@
+import { ConfigurationError } from './errors';
+
+/** Settings of one deployment; every key has a safe default. */
+export interface DispatchConfig {
+  /** Distinct members allowed per address per window. @default 3 */
+  readonly fanInLimit: number;
+  /** Length of the fan-in window. @default 86400 (one day) */
+  readonly fanInWindowSeconds: number;
+  /** Messages per handler invocation. @default 10 */
+  readonly batchSize: number;
+  /** Receives before SQS moves a message to the DLQ. @default 5 */
+  readonly maxReceiveCount: number;
+  /** Messages of one batch worked on at once. @default 10 */
+  readonly handlerConcurrency: number;
+  /**
+   * How long a claim counts as a live attempt. A claim older than this (or one whose SQS
+   * message was received again) belongs to an attempt that died: its outcome is unknown.
+   * @default 60 (seconds; the function timeout is 30 s)
+   */
+  readonly claimLeaseSeconds: number;
+}
+
+export const DEFAULT_CONFIG: DispatchConfig = {
+  fanInLimit: 3,
+  fanInWindowSeconds: 86_400,
+  batchSize: 10,
+  maxReceiveCount: 5,
+  handlerConcurrency: 10,
+  claimLeaseSeconds: 60,
+};
+
+/** Fills defaults and reports every out-of-range key in one error. */
+export function resolveConfig(partial: Partial<Record<keyof DispatchConfig, unknown>> = {}): DispatchConfig {
+  const merged: Record<string, unknown> = { ...DEFAULT_CONFIG };
+  for (const [key, value] of Object.entries(partial)) if (value !== undefined) merged[key] = value;
+  const problems = Object.keys(DEFAULT_CONFIG)
+    .filter((key) => !Number.isInteger(merged[key]) || (merged[key] as number) < 1)
+    .map((key) => `${key} must be a positive integer`);
+  const unknown = Object.keys(partial).filter((key) => !(key in DEFAULT_CONFIG));
+  problems.push(...unknown.map((key) => `unknown setting ${key}`));
+  if (problems.length > 0) throw new ConfigurationError(`Invalid configuration: ${problems.join('; ')}`);
+  return merged as unknown as DispatchConfig;
+}

@@ -1,0 +1,100 @@
+import { z } from 'zod';
+import { parseRecipient } from './address';
+import { RejectReason } from './outcomes';
+import { DISPATCH_REF_KEY, isTemplateName, TEMPLATES, type TemplateName } from './templates';
+
+/** Largest accepted SQS body, in UTF-8 bytes (the classic SQS limit the contract names). */
+export const MAX_BODY_BYTES = 256 * 1024;
+
+export const DISPATCH_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
+export const MEMBER_ID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
+
+/**
+ * The message contract (see docs and `docs/dispatch-message.schema.json`). Strict: an unknown
+ * key (a `cc`, a second recipient) is a rejection, not something to ignore.
+ */
+export const dispatchMessageSchema = z
+  .object({
+    dispatchId: z.string().regex(DISPATCH_ID_PATTERN, 'must be 1-128 characters of [A-Za-z0-9._:-]'),
+    memberId: z.string().regex(MEMBER_ID_PATTERN, 'must be 1-64 characters of [A-Za-z0-9._-]'),
+    to: z.string().transform((value, ctx) => {
+      const parsed = parseRecipient(value);
+      if (parsed.ok) return parsed.address;
+      ctx.addIssue({ code: 'custom', message: `must be one bare address (${parsed.why})` });
+      return z.NEVER;
+    }),
+    template: z.string().min(1).max(128),
+    data: z.record(z.string(), z.string()).default({}),
+    requestedAt: z.iso.datetime({ offset: true }).optional(),
+  })
+  .strict();
+
+/** What the portal publishes (input side: `data` may be omitted). */
+export type DispatchMessageInput = z.input<typeof dispatchMessageSchema>;
+
+/** A validated message: `to` is normalised, `template` is on the allow-list, `data` fits it. */
+export type DispatchMessage = Omit<z.output<typeof dispatchMessageSchema>, 'template'> & {
+  readonly template: TemplateName;
+};
+
+export type MessageParse =
+  | { readonly ok: true; readonly message: DispatchMessage }
+  | {
+      readonly ok: false;
+      readonly reason: RejectReason;
+      /** The offending field, for `invalid-message`. */
+      readonly field?: string;
+      /** Why, in words safe to log: never the field's value. */
+      readonly detail: string;
+      /** Identifiers recovered from a rejected body when they are well-formed (for the ledger). */
+      readonly dispatchId?: string;
+      readonly memberId?: string;
+    };
+
+/** Parses and validates one SQS body. Never throws. */
+export function parseDispatchMessage(body: string): MessageParse {
+  if (Buffer.byteLength(body, 'utf8') > MAX_BODY_BYTES) {
+    return { ok: false, reason: RejectReason.TooLarge, detail: `body is larger than ${MAX_BODY_BYTES} bytes` };
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(body);
+  } catch {
+    return { ok: false, reason: RejectReason.InvalidJson, detail: 'body is not JSON' };
+  }
+  const ids = recoverIds(json);
+  const result = dispatchMessageSchema.safeParse(json);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const field = issue?.path.length ? String(issue.path[0]) : unknownKeyOf(issue) ?? 'body';
+    return { ok: false, reason: RejectReason.InvalidMessage, field, detail: `${field} ${issue?.message ?? 'is invalid'}`, ...ids };
+  }
+  const message = result.data;
+  if (!isTemplateName(message.template)) {
+    return { ok: false, reason: RejectReason.UnknownTemplate, field: 'template', detail: 'template is not on the allow-list', ...ids };
+  }
+  const fields: Record<string, { maxLength: number; required?: boolean }> = TEMPLATES[message.template].fields;
+  for (const [key, value] of Object.entries(message.data)) {
+    const spec = key === DISPATCH_REF_KEY ? undefined : fields[key];
+    if (!spec) return { ok: false, reason: RejectReason.InvalidMessage, field: 'data', detail: `data has a key the template does not accept`, ...ids };
+    if (value.length > spec.maxLength) {
+      return { ok: false, reason: RejectReason.InvalidMessage, field: 'data', detail: `data value is longer than ${spec.maxLength}`, ...ids };
+    }
+  }
+  const missing = Object.entries(fields).find(([key, spec]) => spec.required && !(key in message.data));
+  if (missing) return { ok: false, reason: RejectReason.InvalidMessage, field: 'data', detail: 'data misses a required key', ...ids };
+  return { ok: true, message: { ...message, template: message.template } };
+}
+
+function recoverIds(json: unknown): { dispatchId?: string; memberId?: string } {
+  if (typeof json !== 'object' || json === null) return {};
+  const { dispatchId, memberId } = json as Record<string, unknown>;
+  return {
+    ...(typeof dispatchId === 'string' && DISPATCH_ID_PATTERN.test(dispatchId) ? { dispatchId } : {}),
+    ...(typeof memberId === 'string' && MEMBER_ID_PATTERN.test(memberId) ? { memberId } : {}),
+  };
+}
+
+function unknownKeyOf(issue: z.core.$ZodIssue | undefined): string | undefined {
+  return issue?.code === 'unrecognized_keys' ? issue.keys[0] : undefined;
+}

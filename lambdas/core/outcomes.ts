@@ -1,0 +1,102 @@
+/**
+ * The one source of state and reason names: the handler, the metrics, the ops CLI and the
+ * scenario report all use these.
+ */
+
+/** Terminal (and report) states of one published message. */
+export const DispatchState = {
+  Sent: 'sent',
+  Blocked: 'blocked',
+  Rejected: 'rejected',
+  Duplicate: 'duplicate',
+  InDoubt: 'in-doubt',
+  Failed: 'failed',
+  Pending: 'pending',
+} as const;
+export type DispatchState = (typeof DispatchState)[keyof typeof DispatchState];
+
+/** Why a well-formed message was not sent. */
+export const BlockReason = {
+  UnknownMember: 'unknown-member',
+  MemberInactive: 'member-inactive',
+  RecipientMismatch: 'recipient-mismatch',
+  Suppressed: 'suppressed',
+  FanInLimit: 'fan-in-limit',
+} as const;
+export type BlockReason = (typeof BlockReason)[keyof typeof BlockReason];
+
+/** Why a message body was refused before any check against the registry. */
+export const RejectReason = {
+  InvalidJson: 'invalid-json',
+  InvalidMessage: 'invalid-message',
+  UnknownTemplate: 'unknown-template',
+  TooLarge: 'too-large',
+} as const;
+export type RejectReason = (typeof RejectReason)[keyof typeof RejectReason];
+
+/**
+ * Why an attempt was handed back to SQS for a later try. After `maxReceiveCount` tries the
+ * message lands in the DLQ and this becomes the `failed` reason.
+ */
+export const RetryReason = {
+  SesThrottled: 'ses-throttled',
+  SesRefused: 'ses-refused',
+  SesAccountPaused: 'ses-account-paused',
+  StoreThrottled: 'store-throttled',
+  Paused: 'paused',
+  ClaimInFlight: 'claim-in-flight',
+  RegistryChanged: 'registry-changed',
+  Unexpected: 'unexpected-error',
+} as const;
+export type RetryReason = (typeof RetryReason)[keyof typeof RetryReason];
+
+/**
+ * States of a dispatch record in the ledger. `claimed` is the only non-terminal one: a live send
+ * attempt, or one whose outcome is unknown (it becomes `in-doubt` when that is detected).
+ */
+export const LedgerState = {
+  Claimed: 'claimed',
+  Sent: 'sent',
+  InDoubt: 'in-doubt',
+  Blocked: 'blocked',
+  Rejected: 'rejected',
+  Released: 'released',
+  Failed: 'failed',
+} as const;
+export type LedgerState = (typeof LedgerState)[keyof typeof LedgerState];
+
+/** Ledger states that prove nothing was ever sent: a corrected re-publish may claim these. */
+export const CLAIMABLE_LEDGER_STATES: readonly LedgerState[] = [
+  LedgerState.Blocked,
+  LedgerState.Rejected,
+  LedgerState.Released,
+  LedgerState.Failed,
+];
+
+/** The terminal outcome of one delivery of one message, as the dispatcher decided it. */
+export type DispatchOutcome =
+  | { readonly state: typeof DispatchState.Sent; readonly sesMessageId: string }
+  | { readonly state: typeof DispatchState.Blocked; readonly reason: BlockReason }
+  | { readonly state: typeof DispatchState.Rejected; readonly reason: RejectReason; readonly field?: string }
+  | { readonly state: typeof DispatchState.Duplicate }
+  | { readonly state: typeof DispatchState.InDoubt }
+  | { readonly state: typeof DispatchState.Failed; readonly reason: RetryReason }
+  /** Not terminal: handed back to SQS (batch item failure) to be tried again. */
+  | { readonly state: 'retry'; readonly reason: RetryReason };
+
+/** Metric names (EMF namespace `MailDispatch`). */
+export const MetricName = {
+  Sent: 'Sent',
+  Blocked: 'Blocked',
+  Rejected: 'Rejected',
+  Duplicate: 'Duplicate',
+  InDoubt: 'InDoubt',
+  Failed: 'Failed',
+  Retried: 'Retried',
+  FanInBlocked: 'FanInBlocked',
+  MaxMembersPerAddress: 'MaxMembersPerAddress',
+  PausedByDispatcher: 'PausedByDispatcher',
+} as const;
+export type MetricName = (typeof MetricName)[keyof typeof MetricName];
+
+export const METRIC_NAMESPACE = 'MailDispatch';

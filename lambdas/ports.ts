@@ -1,0 +1,153 @@
+/**
+ * The small interfaces the dispatcher needs, named for the domain. Adapters in `adapters/`
+ * implement them on DynamoDB, SES v2 and SQS; unit tests implement them in memory.
+ */
+import type { LedgerState, RejectReason, BlockReason, RetryReason, DispatchOutcome } from './core/outcomes';
+import type { DispatchMessage } from './core/message';
+import type { TemplateName } from './core/templates';
+
+/** A member registry item as stored: fields are `unknown` because raw writes may hold anything. */
+export interface MemberRecord {
+  readonly memberId: string;
+  readonly email?: unknown;
+  readonly status?: unknown;
+  readonly proxies?: unknown;
+  readonly suppressed?: unknown;
+}
+
+/** The ledger's record of one dispatchId, as the dispatcher needs it. */
+export interface DispatchRecord {
+  readonly dispatchId: string;
+  readonly state: LedgerState;
+  readonly claimedAt?: string;
+  /** SQS message id and receive count of the attempt that holds (or held) the claim. */
+  readonly claimMessageId?: string;
+  readonly claimReceiveCount?: number;
+  readonly claimToken?: string;
+}
+
+/** Everything the decision for one message reads, fetched for a whole batch in one call. */
+export interface DispatchSnapshot {
+  readonly member?: MemberRecord;
+  readonly record?: DispatchRecord;
+  /** Members already counted for this address in the current window. */
+  readonly fanInMembers: readonly string[];
+}
+
+export interface SnapshotKey {
+  readonly dispatchId: string;
+  readonly memberId: string;
+  readonly fanInKey: string;
+}
+
+/** What a claim asserts atomically: the member still allows the address, the id is unsent, fan-in fits. */
+export interface ClaimRequest {
+  readonly message: DispatchMessage;
+  readonly toHash: string;
+  /** The registry value that matched `to` (verbatim, so the condition checks it is unchanged). */
+  readonly matched: { readonly via: 'email' | 'proxy'; readonly value: string };
+  readonly fanInKey: string;
+  readonly fanInLimit: number;
+  readonly fanInExpiresAt: number;
+  readonly claimToken: string;
+  readonly sqsMessageId: string;
+  readonly receiveCount: number;
+  readonly now: Date;
+}
+
+export type ClaimResult = { readonly claimed: true } | { readonly claimed: false; readonly conflicts: readonly ('member' | 'ledger' | 'fan-in')[] };
+
+/** How an attempt ends in the ledger; every variant but `blocked` is conditional on the claim token. */
+export type Settlement =
+  | { readonly kind: 'sent'; readonly sesMessageId: string }
+  | { readonly kind: 'released'; readonly reason: RetryReason }
+  | { readonly kind: 'failed'; readonly reason: RetryReason }
+  | { readonly kind: 'in-doubt' };
+
+export interface UnsentRecord {
+  readonly state: typeof import('./core/outcomes').LedgerState.Blocked | typeof import('./core/outcomes').LedgerState.Rejected;
+  readonly reason: BlockReason | RejectReason;
+  readonly field?: string;
+  readonly dispatchId?: string;
+  readonly memberId?: string;
+  readonly toHash?: string;
+  readonly template?: string;
+  readonly sqsMessageId: string;
+  readonly now: Date;
+}
+
+/** The ledger, registry and fan-in counters: the dispatcher's only memory. */
+export interface DispatchLedger {
+  /** Reads members, dispatch records and fan-in counters for a batch (consistent reads). */
+  readSnapshots(keys: readonly SnapshotKey[]): Promise<Map<string, DispatchSnapshot>>;
+  /** One transaction: member condition check + ledger claim + fan-in counter. */
+  claim(request: ClaimRequest): Promise<ClaimResult>;
+  /** Records the end of a claimed attempt (conditional on the claim token; a lost race is not an error). */
+  settle(dispatchId: string, claimToken: string, settlement: Settlement, now: Date): Promise<void>;
+  /** Records a blocked or rejected message (never overwrites a claimed, sent or in-doubt record). */
+  recordUnsent(record: UnsentRecord): Promise<void>;
+}
+
+/** Who paused the pipeline, and why. */
+export interface PauseCause {
+  readonly reason: string;
+  /** `dispatcher`, `breaker`, `operator:<name>`. */
+  readonly by: string;
+  readonly at: string;
+  readonly alarmName?: string;
+  readonly addressHash?: string;
+}
+
+export interface PauseState {
+  readonly paused: boolean;
+  readonly cause?: PauseCause;
+}
+
+/** The pause flag item in the ledger table. */
+export interface PauseSwitch {
+  read(): Promise<PauseState>;
+  /** Sets the flag; idempotent: a flag already set keeps its first cause. */
+  pause(cause: PauseCause): Promise<void>;
+  /** Clears the flag, recording who resumed. */
+  resume(by: string, at: Date): Promise<void>;
+}
+
+/** One e-mail for one recipient, rendered from an allow-listed template. */
+export interface OutgoingMail {
+  readonly dispatchId: string;
+  readonly to: string;
+  readonly template: TemplateName;
+  readonly data: Readonly<Record<string, string>>;
+}
+
+export interface MailSender {
+  /**
+   * Sends one e-mail. Throws `SendRefusedError` when nothing was sent (safe to retry) and
+   * `SendOutcomeUnknownError` when it may have been (never retry).
+   */
+  send(mail: OutgoingMail): Promise<{ readonly messageId: string }>;
+}
+
+/** Where a rejected body goes: the DLQ, with its reason as message attributes. */
+export interface RejectedMessageSink {
+  moveRejected(body: string, rejection: { readonly reason: RejectReason; readonly field?: string; readonly dispatchId?: string }): Promise<void>;
+}
+
+/** One outcome as it is reported: to metrics, structured logs, and (locally) the scenario runner. */
+export interface OutcomeEvent {
+  readonly sqsMessageId: string;
+  readonly receiveCount: number;
+  readonly dispatchId?: string;
+  readonly memberId?: string;
+  readonly toHash?: string;
+  readonly template?: string;
+  readonly outcome: DispatchOutcome;
+  /** Members counted for the address after this message (when known). */
+  readonly fanInCount?: number;
+}
+
+export interface OutcomeReporter {
+  report(event: OutcomeEvent): void;
+  /** Flushes buffered metrics at the end of an invocation. */
+  flush(): void;
+}
