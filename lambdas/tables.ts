@@ -33,6 +33,8 @@ export const LedgerKey = {
   /** A rejected body has no trustworthy dispatchId: one record per SQS message. */
   rejected: (sqsMessageId: string) => `rejected#${sqsMessageId}`,
   fanIn: (addressHash: string, window: number) => `fanin#${addressHash}#${window}`,
+  /** Registry address index: which members use an address (`members`), and as their own e-mail (`owners`). */
+  registry: (addressHash: string) => `registry#${addressHash}`,
   pauseFlag: 'control#pause',
 } as const;
 
@@ -66,4 +68,8 @@ export const Env = {
   /** The key itself (local only). */
   addressHashKey: 'ADDRESS_HASH_KEY',
   eventSourceMappingId: 'EVENT_SOURCE_MAPPING_ID',
+  /** Messages of one batch worked on at once. */
+  handlerConcurrency: 'HANDLER_CONCURRENCY',
+  /** This execution environment's share of the SES send rate (sends/s); unset = unlimited. */
+  maxSendsPerSecond: 'MAX_SENDS_PER_SECOND',
 } as const;

@@ -1,0 +1,287 @@
+import {
+  BatchGetItemCommand,
+  DynamoDBClient,
+  TransactWriteItemsCommand,
+  UpdateItemCommand,
+  type AttributeValue,
+  type KeysAndAttributes,
+  type TransactWriteItem,
+} from '@aws-sdk/client-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import { CLAIMABLE_LEDGER_STATES, LedgerState } from '../core/outcomes';
+import { LEDGER_TABLE, LedgerKey, MEMBERS_TABLE } from '../tables';
+import type {
+  ClaimRequest,
+  ClaimResult,
+  DispatchLedger,
+  DispatchRecord,
+  DispatchSnapshot,
+  MemberRecord,
+  Settlement,
+  SnapshotKey,
+  UnsentRecord,
+} from '../ports';
+import { isConditionalCheckFailed, wrapStoreError } from './dynamodb-errors';
+
+export interface DynamoDbDispatchLedgerOptions {
+  readonly membersTable: string;
+  readonly ledgerTable: string;
+  /** @default a client built from the environment */
+  readonly client?: DynamoDBClient;
+  /** Tries of a transaction that lost to a concurrent one on the same item. @default 6 */
+  readonly conflictRetries?: number;
+}
+
+const MAX_KEYS_PER_BATCH_GET = 100;
+const UNPROCESSED_RETRIES = 8;
+const CLAIMABLE = CLAIMABLE_LEDGER_STATES.map((state, i) => [`:claimable${i}`, state] as const);
+const CLAIMABLE_IN = `(${CLAIMABLE.map(([name]) => name).join(', ')})`;
+const SUPPRESSED_VALUES = { ':supTrue': true, ':supStr': 'true', ':supStrCap': 'True', ':supStrUp': 'TRUE' };
+
+/** Ledger, registry reads and fan-in counters on DynamoDB. */
+export class DynamoDbDispatchLedger implements DispatchLedger {
+  private readonly client: DynamoDBClient;
+  private readonly conflictRetries: number;
+
+  constructor(private readonly options: DynamoDbDispatchLedgerOptions) {
+    this.client = options.client ?? new DynamoDBClient({});
+    this.conflictRetries = options.conflictRetries ?? 6;
+  }
+
+  async readSnapshots(keys: readonly SnapshotKey[]): Promise<Map<string, DispatchSnapshot>> {
+    const memberIds = unique(keys.map((k) => k.memberId));
+    const ledgerKeys = unique(keys.flatMap((k) => [LedgerKey.dispatch(k.dispatchId), k.fanInKey]));
+    const items = await this.batchGet([
+      ...memberIds.map((id) => ({ table: this.options.membersTable, key: { [MEMBERS_TABLE.partitionKey]: { S: id } } })),
+      ...ledgerKeys.map((pk) => ({ table: this.options.ledgerTable, key: { [LEDGER_TABLE.partitionKey]: { S: pk } } })),
+    ]);
+    const members = new Map<string, MemberRecord>();
+    const ledger = new Map<string, Record<string, unknown>>();
+    for (const item of items.get(this.options.membersTable) ?? []) members.set(String(item.memberId), item as unknown as MemberRecord);
+    for (const item of items.get(this.options.ledgerTable) ?? []) ledger.set(String(item.pk), item);
+
+    const nowSeconds = Date.now() / 1000;
+    const snapshots = new Map<string, DispatchSnapshot>();
+    for (const key of keys) {
+      const counter = ledger.get(key.fanInKey);
+      // TTL deletes late: a counter past its expiry counts as empty.
+      const live = counter && !(typeof counter.expiresAt === 'number' && counter.expiresAt < nowSeconds);
+      snapshots.set(key.dispatchId, {
+        member: members.get(key.memberId),
+        record: toDispatchRecord(ledger.get(LedgerKey.dispatch(key.dispatchId))),
+        fanInMembers: live && counter.members instanceof Set ? [...(counter.members as Set<string>)] : [],
+      });
+    }
+    return snapshots;
+  }
+
+  async claim(request: ClaimRequest): Promise<ClaimResult> {
+    const items = this.claimItems(request);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.client.send(new TransactWriteItemsCommand({ TransactItems: items }));
+        return { claimed: true };
+      } catch (error) {
+        const codes = (error as { CancellationReasons?: { Code?: string }[] }).CancellationReasons?.map((r) => r.Code);
+        if ((error as { name?: string }).name !== 'TransactionCanceledException' || !codes) throw wrapStoreError('claim', error);
+        const conflicts = (['member', 'ledger', 'fan-in'] as const).filter((_, i) => codes[i] === 'ConditionalCheckFailed');
+        if (conflicts.length > 0) return { claimed: false, conflicts };
+        // Lost to a concurrent transaction on the same item (two messages for one address):
+        // nothing was written, so trying again is safe.
+        if (attempt >= this.conflictRetries) throw wrapStoreError('claim', error);
+        await sleep(5 * 2 ** attempt * Math.random());
+      }
+    }
+  }
+
+  async settle(dispatchId: string, claimToken: string, settlement: Settlement, now: Date): Promise<void> {
+    const at = now.toISOString();
+    const set: Record<string, unknown> = { ':state': settlement.kind, ':token': claimToken, ':claimed': LedgerState.Claimed, ':at': at };
+    let update = 'SET #state = :state, updatedAt = :at';
+    let condition = 'claimToken = :token AND #state = :claimed';
+    const entry: Record<string, unknown> = { state: settlement.kind, at };
+    if (settlement.kind === 'sent') {
+      update += ', sesMessageId = :sesId, sentAt = :at';
+      set[':sesId'] = settlement.sesMessageId;
+      // An attempt that outlived its lease may find its claim marked in-doubt: it knows better.
+      condition = 'claimToken = :token AND #state IN (:claimed, :inDoubt)';
+      set[':inDoubt'] = LedgerState.InDoubt;
+    } else if (settlement.kind === 'released' || settlement.kind === 'failed') {
+      update += ', reason = :reason';
+      set[':reason'] = settlement.reason;
+      entry.reason = settlement.reason;
+    }
+    set[':entry'] = [entry];
+    set[':empty'] = [];
+    update += ', history = list_append(if_not_exists(history, :empty), :entry)';
+    await this.conditionalUpdate('settle', dispatchId, update, condition, set);
+  }
+
+  async recordUnsent(record: UnsentRecord): Promise<void> {
+    const at = record.now.toISOString();
+    const fields: Record<string, unknown> = {
+      ':state': record.state,
+      ':reason': record.reason,
+      ':at': at,
+      ':day': at.slice(0, 10),
+      ':sqs': record.sqsMessageId,
+      ':entry': [{ state: record.state, reason: record.reason, at, sqsMessageId: record.sqsMessageId }],
+      ':empty': [],
+    };
+    const sets = ['#state = :state', 'reason = :reason', 'claimedAt = :at', 'auditDay = :day', 'lastMessageId = :sqs', 'updatedAt = :at'];
+    const optional = { dispatchId: record.dispatchId, memberId: record.memberId, toHash: record.toHash, template: record.template, field: record.field };
+    for (const [name, value] of Object.entries(optional)) {
+      if (value === undefined) continue;
+      sets.push(`#${name} = :${name}`);
+      fields[`:${name}`] = value;
+    }
+    const names = Object.fromEntries(Object.keys(optional).filter((n) => optional[n as keyof typeof optional] !== undefined).map((n) => [`#${n}`, n]));
+    const update = `SET ${sets.join(', ')}, history = list_append(if_not_exists(history, :empty), :entry)`;
+    // Rejected bodies get a record per SQS message; blocked ones share the dispatchId's record,
+    // which must never overwrite a claim, a send or an in-doubt outcome.
+    if (record.state === LedgerState.Rejected) {
+      await this.conditionalUpdate('record', LedgerKey.rejected(record.sqsMessageId), update, undefined, fields, names);
+      return;
+    }
+    Object.assign(fields, Object.fromEntries(CLAIMABLE));
+    await this.conditionalUpdate('record', LedgerKey.dispatch(record.dispatchId ?? ''), update, `attribute_not_exists(pk) OR #state IN ${CLAIMABLE_IN}`, fields, names);
+  }
+
+  private claimItems(r: ClaimRequest): TransactWriteItem[] {
+    const at = r.now.toISOString();
+    const memberCondition =
+      '#status = :active AND (attribute_not_exists(suppressed) OR NOT (suppressed IN (:supTrue, :supStr, :supStrCap, :supStrUp))) AND ' +
+      (r.matched.via === 'email' ? 'email = :value' : '(attribute_type(proxies, :typeL) OR attribute_type(proxies, :typeSS)) AND contains(proxies, :value)');
+    const memberValues: Record<string, unknown> = { ':active': 'active', ':value': r.matched.value, ...SUPPRESSED_VALUES };
+    if (r.matched.via === 'proxy') Object.assign(memberValues, { ':typeL': 'L', ':typeSS': 'SS' });
+    return [
+      {
+        ConditionCheck: {
+          TableName: this.options.membersTable,
+          Key: { [MEMBERS_TABLE.partitionKey]: { S: r.message.memberId } },
+          ConditionExpression: memberCondition,
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: marshall(memberValues),
+        },
+      },
+      {
+        Update: {
+          TableName: this.options.ledgerTable,
+          Key: { [LEDGER_TABLE.partitionKey]: { S: LedgerKey.dispatch(r.message.dispatchId) } },
+          UpdateExpression:
+            'SET #state = :claimed, dispatchId = :d, memberId = :m, toHash = :h, template = :t, claimedAt = :at, auditDay = :day, ' +
+            'updatedAt = :at, claimToken = :token, claimMessageId = :sqs, claimReceiveCount = :rc, ' +
+            'history = list_append(if_not_exists(history, :empty), :entry) REMOVE reason, #field, sentAt, sesMessageId',
+          ConditionExpression: `attribute_not_exists(pk) OR #state IN ${CLAIMABLE_IN}`,
+          ExpressionAttributeNames: { '#state': 'state', '#field': 'field' },
+          ExpressionAttributeValues: marshall({
+            ':claimed': LedgerState.Claimed,
+            ':d': r.message.dispatchId,
+            ':m': r.message.memberId,
+            ':h': r.toHash,
+            ':t': r.message.template,
+            ':at': at,
+            ':day': at.slice(0, 10),
+            ':token': r.claimToken,
+            ':sqs': r.sqsMessageId,
+            ':rc': r.receiveCount,
+            ':empty': [],
+            ':entry': [{ state: LedgerState.Claimed, at, sqsMessageId: r.sqsMessageId }],
+            ...Object.fromEntries(CLAIMABLE),
+          }),
+        },
+      },
+      {
+        Update: {
+          TableName: this.options.ledgerTable,
+          Key: { [LEDGER_TABLE.partitionKey]: { S: r.fanInKey } },
+          UpdateExpression: 'ADD members :member SET expiresAt = if_not_exists(expiresAt, :exp)',
+          ConditionExpression: 'attribute_not_exists(members) OR contains(members, :memberId) OR size(members) < :limit',
+          ExpressionAttributeValues: {
+            ':member': { SS: [r.message.memberId] },
+            ':memberId': { S: r.message.memberId },
+            ':limit': { N: String(r.fanInLimit) },
+            ':exp': { N: String(r.fanInExpiresAt) },
+          },
+        },
+      },
+    ];
+  }
+
+  private async conditionalUpdate(
+    operation: string,
+    pk: string,
+    update: string,
+    condition: string | undefined,
+    values: Record<string, unknown>,
+    names: Record<string, string> = {},
+  ): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.options.ledgerTable,
+          Key: { [LEDGER_TABLE.partitionKey]: { S: pk } },
+          UpdateExpression: update,
+          ConditionExpression: condition,
+          ExpressionAttributeNames: { '#state': 'state', ...names },
+          ExpressionAttributeValues: marshall(values, { removeUndefinedValues: true }),
+        }),
+      );
+    } catch (error) {
+      // The record moved on (a concurrent attempt settled it): the ledger already holds the truth.
+      if (isConditionalCheckFailed(error)) return;
+      throw wrapStoreError(operation, error);
+    }
+  }
+
+  private async batchGet(keys: readonly { table: string; key: Record<string, AttributeValue> }[]): Promise<Map<string, Record<string, unknown>[]>> {
+    const found = new Map<string, Record<string, unknown>[]>();
+    for (let i = 0; i < keys.length; i += MAX_KEYS_PER_BATCH_GET) {
+      let request: Record<string, KeysAndAttributes> | undefined = groupByTable(keys.slice(i, i + MAX_KEYS_PER_BATCH_GET));
+      for (let attempt = 0; request && Object.keys(request).length > 0; attempt++) {
+        if (attempt > UNPROCESSED_RETRIES) throw wrapStoreError('read', Object.assign(new Error('unprocessed keys'), { name: 'ThrottlingException' }));
+        if (attempt > 0) await sleep(10 * 2 ** attempt * Math.random());
+        let response;
+        try {
+          response = await this.client.send(new BatchGetItemCommand({ RequestItems: request }));
+        } catch (error) {
+          throw wrapStoreError('read', error);
+        }
+        for (const [table, items] of Object.entries(response.Responses ?? {})) {
+          found.set(table, [...(found.get(table) ?? []), ...items.map((item) => unmarshall(item))]);
+        }
+        request = response.UnprocessedKeys;
+      }
+    }
+    return found;
+  }
+}
+
+function groupByTable(keys: readonly { table: string; key: Record<string, AttributeValue> }[]): Record<string, KeysAndAttributes> {
+  const request: Record<string, KeysAndAttributes> = {};
+  for (const { table, key } of keys) {
+    request[table] ??= { Keys: [], ConsistentRead: true };
+    request[table].Keys!.push(key);
+  }
+  return request;
+}
+
+function toDispatchRecord(item: Record<string, unknown> | undefined): DispatchRecord | undefined {
+  if (!item) return undefined;
+  return {
+    dispatchId: String(item.pk),
+    state: item.state as DispatchRecord['state'],
+    claimedAt: typeof item.claimedAt === 'string' ? item.claimedAt : undefined,
+    claimMessageId: typeof item.claimMessageId === 'string' ? item.claimMessageId : undefined,
+    claimReceiveCount: typeof item.claimReceiveCount === 'number' ? item.claimReceiveCount : undefined,
+    claimToken: typeof item.claimToken === 'string' ? item.claimToken : undefined,
+  };
+}
+
+function unique<T>(values: readonly T[]): T[] {
+  return [...new Set(values)];
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

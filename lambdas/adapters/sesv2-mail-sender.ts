@@ -1,0 +1,91 @@
+import { SendEmailCommand, SESv2Client } from '@aws-sdk/client-sesv2';
+import { SendOutcomeUnknownError, SendRefusedError } from '../core/errors';
+import { DISPATCH_TAG_NAME, encodeDispatchTag } from '../core/dispatch-tag';
+import { DISPATCH_REF_KEY } from '../core/templates';
+import type { MailSender, OutgoingMail } from '../ports';
+import { SendRateLimiter } from './send-rate-limiter';
+
+export interface SesV2MailSenderOptions {
+  readonly fromAddress: string;
+  readonly configurationSet: string;
+  /**
+   * @default a client with `maxAttempts: 1`: the SDK must never retry a send on its own, since a
+   * timed-out SendEmail may have been accepted. This adapter retries only what SES refused.
+   */
+  readonly client?: SESv2Client;
+  /** Tries for a refused send (throttle, 5xx) before giving it back to SQS. @default 3 */
+  readonly refusedAttempts?: number;
+  /** Base of the jittered exponential backoff between refused tries, in ms. @default 100 */
+  readonly backoffMs?: number;
+  /** This environment's share of the SES send rate. @default unlimited */
+  readonly maxSendsPerSecond?: number;
+}
+
+const THROTTLED = new Set(['TooManyRequestsException', 'LimitExceededException', 'Throttling', 'ThrottlingException']);
+const ACCOUNT_PAUSED = new Set(['SendingPausedException', 'AccountSuspendedException']);
+/** SES answered and refused: nothing was accepted. Retrying will not help, but is harmless. */
+const REFUSED = new Set(['BadRequestException', 'NotFoundException', 'MailFromDomainNotVerifiedException', 'MessageRejected', 'Unknown']);
+/** Failures that happen before a request leaves this machine. */
+const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ERR_INVALID_URL']);
+
+/** Sends one templated e-mail to exactly one recipient through SES v2. */
+export class SesV2MailSender implements MailSender {
+  private readonly client: SESv2Client;
+  private readonly limiter: SendRateLimiter;
+
+  constructor(private readonly options: SesV2MailSenderOptions) {
+    this.client = options.client ?? new SESv2Client({ maxAttempts: 1 });
+    this.limiter = new SendRateLimiter(options.maxSendsPerSecond ?? 0);
+  }
+
+  async send(mail: OutgoingMail): Promise<{ messageId: string }> {
+    const attempts = this.options.refusedAttempts ?? 3;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.sendOnce(mail);
+      } catch (error) {
+        if (!(error instanceof SendRefusedError) || error.kind === 'account-paused' || attempt >= attempts) throw error;
+        await sleep((this.options.backoffMs ?? 100) * 2 ** (attempt - 1) * (0.5 + Math.random()));
+      }
+    }
+  }
+
+  private async sendOnce(mail: OutgoingMail): Promise<{ messageId: string }> {
+    await this.limiter.acquire();
+    let response;
+    try {
+      response = await this.client.send(
+        new SendEmailCommand({
+          FromEmailAddress: this.options.fromAddress,
+          Destination: { ToAddresses: [mail.to] },
+          Content: { Template: { TemplateName: mail.template, TemplateData: JSON.stringify({ ...mail.data, [DISPATCH_REF_KEY]: mail.dispatchId }) } },
+          ConfigurationSetName: this.options.configurationSet,
+          EmailTags: [{ Name: DISPATCH_TAG_NAME, Value: encodeDispatchTag(mail.dispatchId) }],
+        }),
+      );
+    } catch (error) {
+      throw classifySendError(error);
+    }
+    if (!response.MessageId) throw new SendOutcomeUnknownError('SES accepted the request but returned no MessageId');
+    return { messageId: response.MessageId };
+  }
+}
+
+/**
+ * Refused (nothing sent, safe to retry) or unknown (may have been sent: never retry). Anything
+ * not positively known to be a refusal is unknown: guessing wrong there sends an e-mail twice.
+ */
+export function classifySendError(error: unknown): Error {
+  const e = error as { name?: string; code?: string; $metadata?: { httpStatusCode?: number } };
+  const name = e?.name ?? 'Error';
+  const status = e?.$metadata?.httpStatusCode;
+  if (ACCOUNT_PAUSED.has(name)) return new SendRefusedError(`SES sending is paused for the account (${name})`, 'account-paused', { cause: error });
+  if (THROTTLED.has(name) || status === 429) return new SendRefusedError(`SES throttled the send (${name})`, 'throttled', { cause: error });
+  if (REFUSED.has(name) || (status !== undefined && status >= 400)) return new SendRefusedError(`SES refused the send (${name}, ${status ?? 'no status'})`, 'refused', { cause: error });
+  if (NOT_SENT_CODES.has(e?.code ?? '')) return new SendRefusedError(`SES was not reached (${e.code})`, 'refused', { cause: error });
+  return new SendOutcomeUnknownError(`SES send outcome unknown (${name})`, { cause: error });
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,30 @@
+import { SendMessageCommand, SQSClient, type MessageAttributeValue } from '@aws-sdk/client-sqs';
+import type { RejectReason } from '../core/outcomes';
+import { RejectAttribute } from '../tables';
+import type { RejectedMessageSink } from '../ports';
+
+export interface SqsRejectedMessageSinkOptions {
+  readonly deadLetterQueueUrl: string;
+  /** @default a client built from the environment */
+  readonly client?: SQSClient;
+}
+
+/** Moves a rejected body, unchanged, to the DLQ with its reason as message attributes. */
+export class SqsRejectedMessageSink implements RejectedMessageSink {
+  private readonly client: SQSClient;
+
+  constructor(private readonly options: SqsRejectedMessageSinkOptions) {
+    this.client = options.client ?? new SQSClient({});
+  }
+
+  async moveRejected(body: string, rejection: { reason: RejectReason; field?: string; dispatchId?: string }): Promise<void> {
+    const attributes: Record<string, MessageAttributeValue> = { [RejectAttribute.reason]: { DataType: 'String', StringValue: rejection.reason } };
+    if (rejection.field) attributes[RejectAttribute.field] = { DataType: 'String', StringValue: rejection.field };
+    if (rejection.dispatchId) attributes[RejectAttribute.dispatchId] = { DataType: 'String', StringValue: rejection.dispatchId };
+    try {
+      await this.client.send(new SendMessageCommand({ QueueUrl: this.options.deadLetterQueueUrl, MessageBody: body, MessageAttributes: attributes }));
+    } catch (error) {
+      throw new Error(`SQS move to DLQ failed (${(error as { name?: string })?.name ?? 'Error'})`, { cause: error });
+    }
+  }
+}

@@ -1,0 +1,118 @@
+import { normaliseAddress } from './address';
+import type { DispatchConfig } from './config';
+import type { DispatchMessage } from './message';
+import { BlockReason, LedgerState, RetryReason } from './outcomes';
+import type { DispatchSnapshot, MemberRecord } from '../ports';
+
+/** What the dispatcher must do with one valid message, given what the ledger and registry hold. */
+export type Decision =
+  | {
+      readonly action: 'claim';
+      /** The registry value that matched `to`, verbatim, for the claim's condition check. */
+      readonly matched: { readonly via: 'email' | 'proxy'; readonly value: string };
+      /** Distinct members on this address in the window once this message is counted. */
+      readonly fanInCount: number;
+    }
+  | { readonly action: 'block'; readonly reason: BlockReason; readonly fanInCount?: number }
+  | { readonly action: 'duplicate' }
+  /** The claim belongs to an attempt that died: its send may have happened. Mark it, never re-send. */
+  | { readonly action: 'mark-in-doubt'; readonly claimToken: string }
+  /** Already marked in-doubt by an earlier delivery: report it again, change nothing. */
+  | { readonly action: 'in-doubt' }
+  | { readonly action: 'retry'; readonly reason: RetryReason };
+
+export interface DecisionInput {
+  readonly message: DispatchMessage;
+  readonly snapshot: DispatchSnapshot;
+  /** The SQS delivery being decided. */
+  readonly delivery: { readonly sqsMessageId: string; readonly receiveCount: number };
+  readonly config: Pick<DispatchConfig, 'fanInLimit' | 'claimLeaseSeconds'>;
+  readonly now: Date;
+}
+
+/**
+ * The dispatch decision, in the order of DESIGN.md: the ledger first (a dispatchId is sent at
+ * most once, ever), then the member's registry entry, then the fan-in guard. Pure: the claim
+ * transaction re-asserts every fact this read, atomically, at send time.
+ */
+export function decideDispatch(input: DecisionInput): Decision {
+  const fromLedger = decideFromLedger(input);
+  if (fromLedger) return fromLedger;
+
+  const recipient = matchRecipient(input.snapshot.member, input.message.to);
+  if ('reason' in recipient) return { action: 'block', reason: recipient.reason };
+
+  const counted = input.snapshot.fanInMembers;
+  const already = counted.includes(input.message.memberId);
+  const fanInCount = already ? counted.length : counted.length + 1;
+  if (fanInCount > input.config.fanInLimit) return { action: 'block', reason: BlockReason.FanInLimit, fanInCount };
+  return { action: 'claim', matched: recipient.matched, fanInCount };
+}
+
+function decideFromLedger({ snapshot, delivery, config, now }: DecisionInput): Decision | undefined {
+  const record = snapshot.record;
+  switch (record?.state) {
+    case undefined:
+    case LedgerState.Blocked:
+    case LedgerState.Rejected:
+    case LedgerState.Released:
+    case LedgerState.Failed:
+      return undefined;
+    case LedgerState.Sent:
+      return { action: 'duplicate' };
+    case LedgerState.InDoubt:
+      return { action: 'in-doubt' };
+    case LedgerState.Claimed:
+      return isAbandoned(record, delivery, config.claimLeaseSeconds, now)
+        ? { action: 'mark-in-doubt', claimToken: record.claimToken ?? '' }
+        : { action: 'retry', reason: RetryReason.ClaimInFlight };
+    default:
+      // An unknown state written by something else: never guess that sending is safe.
+      return { action: 'retry', reason: RetryReason.Unexpected };
+  }
+}
+
+/**
+ * A claim is abandoned when its own SQS message came back (it is only redelivered after the
+ * visibility timeout, ≥ 6 function timeouts) or when it is older than the lease. Otherwise it is
+ * a live attempt (a concurrent duplicate delivery): try again later, when it has settled.
+ */
+function isAbandoned(
+  record: NonNullable<DispatchSnapshot['record']>,
+  delivery: DecisionInput['delivery'],
+  leaseSeconds: number,
+  now: Date,
+): boolean {
+  if (record.claimMessageId === delivery.sqsMessageId && (record.claimReceiveCount ?? 0) < delivery.receiveCount) return true;
+  const claimedAt = record.claimedAt ? Date.parse(record.claimedAt) : NaN;
+  return Number.isNaN(claimedAt) || now.getTime() - claimedAt > leaseSeconds * 1000;
+}
+
+type RecipientMatch =
+  | { readonly matched: { readonly via: 'email' | 'proxy'; readonly value: string } }
+  | { readonly reason: BlockReason };
+
+/**
+ * Is `to` (already normalised) the member's registered address or an authorised proxy? Registry
+ * values are normalised here too, since a raw write may hold `Pat@Example.org `.
+ */
+export function matchRecipient(member: MemberRecord | undefined, to: string): RecipientMatch {
+  if (!member) return { reason: BlockReason.UnknownMember };
+  if (member.status !== 'active') return { reason: BlockReason.MemberInactive };
+  const matched = findMatch(member, to);
+  if (!matched) return { reason: BlockReason.RecipientMismatch };
+  if (isSuppressed(member.suppressed)) return { reason: BlockReason.Suppressed };
+  return { matched };
+}
+
+function findMatch(member: MemberRecord, to: string): { via: 'email' | 'proxy'; value: string } | undefined {
+  if (typeof member.email === 'string' && normaliseAddress(member.email) === to) return { via: 'email', value: member.email };
+  const proxies = member.proxies instanceof Set ? [...member.proxies] : Array.isArray(member.proxies) ? member.proxies : [];
+  const proxy = proxies.find((p): p is string => typeof p === 'string' && normaliseAddress(p) === to);
+  return proxy === undefined ? undefined : { via: 'proxy', value: proxy };
+}
+
+/** Only an explicit `true` (or the string a careless writer might store) suppresses. */
+export function isSuppressed(value: unknown): boolean {
+  return value === true || (typeof value === 'string' && value.trim().toLowerCase() === 'true');
+}

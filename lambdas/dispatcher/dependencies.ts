@@ -1,0 +1,74 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SESv2Client } from '@aws-sdk/client-sesv2';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { resolveConfig, type DispatchConfig } from '../core/config';
+import { ConfigurationError } from '../core/errors';
+import { DynamoDbDispatchLedger } from '../adapters/dynamodb-dispatch-ledger';
+import { DynamoDbPauseSwitch } from '../adapters/dynamodb-pause-switch';
+import { loadAddressHashKey } from '../adapters/address-hash-key';
+import { PowertoolsOutcomeReporter } from '../adapters/powertools-outcome-reporter';
+import { SesV2MailSender } from '../adapters/sesv2-mail-sender';
+import { SqsRejectedMessageSink } from '../adapters/sqs-rejected-message-sink';
+import { Env, SES_CONFIGURATION_SET } from '../tables';
+import type { OutcomeReporter } from '../ports';
+import type { BatchContext } from './dispatch-batch';
+
+export interface DispatcherClients {
+  readonly dynamodb?: DynamoDBClient;
+  readonly ses?: SESv2Client;
+  readonly sqs?: SQSClient;
+}
+
+export interface DispatcherDepsOptions {
+  /** @default process.env */
+  readonly env?: NodeJS.ProcessEnv;
+  /** SDK clients (the local pipeline passes clients with fault-injection middleware). */
+  readonly clients?: DispatcherClients;
+  /** @default a Powertools reporter (structured logs + EMF metrics) */
+  readonly reporter?: OutcomeReporter;
+  /** @default () => new Date() */
+  readonly now?: () => Date;
+}
+
+/** Builds the dispatcher's adapters from the environment the stack (or the local runtime) sets. */
+export async function createDispatcherDeps(options: DispatcherDepsOptions = {}): Promise<BatchContext> {
+  const env = options.env ?? process.env;
+  const config = configFromEnv(env);
+  const membersTable = required(env, Env.membersTable);
+  const ledgerTable = required(env, Env.ledgerTable);
+  const dynamodb = options.clients?.dynamodb ?? new DynamoDBClient({});
+  const sendRate = Number(env[Env.maxSendsPerSecond] ?? 0);
+  return {
+    config,
+    ledger: new DynamoDbDispatchLedger({ membersTable, ledgerTable, client: dynamodb }),
+    pauseSwitch: new DynamoDbPauseSwitch({ ledgerTable, client: dynamodb }),
+    sender: new SesV2MailSender({
+      fromAddress: required(env, Env.fromAddress),
+      configurationSet: env[Env.configurationSet] ?? SES_CONFIGURATION_SET,
+      client: options.clients?.ses ?? new SESv2Client({ maxAttempts: 1 }),
+      maxSendsPerSecond: Number.isFinite(sendRate) ? sendRate : 0,
+    }),
+    rejectedSink: new SqsRejectedMessageSink({ deadLetterQueueUrl: required(env, Env.deadLetterQueueUrl), client: options.clients?.sqs ?? new SQSClient({}) }),
+    reporter: options.reporter ?? new PowertoolsOutcomeReporter(),
+    hashKey: await loadAddressHashKey(env),
+    now: options.now ?? (() => new Date()),
+  };
+}
+
+/** Reads the dispatch settings from `Env`; unset keys take DEFAULT_CONFIG. */
+export function configFromEnv(env: NodeJS.ProcessEnv): DispatchConfig {
+  const number = (name: string) => (env[name] === undefined || env[name] === '' ? undefined : Number(env[name]));
+  return resolveConfig({
+    fanInLimit: number(Env.fanInLimit),
+    fanInWindowSeconds: number(Env.fanInWindowSeconds),
+    maxReceiveCount: number(Env.maxReceiveCount),
+    claimLeaseSeconds: number(Env.claimLeaseSeconds),
+    handlerConcurrency: number(Env.handlerConcurrency),
+  });
+}
+
+function required(env: NodeJS.ProcessEnv, name: string): string {
+  const value = env[name];
+  if (!value) throw new ConfigurationError(`Environment variable ${name} is not set`);
+  return value;
+}

@@ -1,0 +1,111 @@
+import type { SQSBatchResponse, SQSRecord } from 'aws-lambda';
+import pLimit from 'p-limit';
+import { StoreUnavailableError } from '../core/errors';
+import { parseDispatchMessage, type MessageParse } from '../core/message';
+import { DispatchState, LedgerState, RetryReason, type DispatchOutcome } from '../core/outcomes';
+import type { DispatchSnapshot, OutcomeReporter, RejectedMessageSink } from '../ports';
+import { dispatchMessage, prepareMessage, type Delivery, type MessageContext, type MessageResult, type Prepared } from './dispatch-message';
+
+export interface BatchContext extends Omit<MessageContext, 'batch'> {
+  readonly rejectedSink: RejectedMessageSink;
+  readonly reporter: OutcomeReporter;
+}
+
+type Rejection = Extract<MessageParse, { ok: false }>;
+type Item = { readonly delivery: Delivery } & ({ readonly prepared: Prepared } | { readonly rejection: Rejection });
+
+/**
+ * One SQS batch: reject what does not parse (ledger + DLQ), read the pause flag and every
+ * snapshot once, dispatch the rest with bounded concurrency, and hand back to SQS only what
+ * should be tried again.
+ */
+export async function dispatchBatch(records: readonly SQSRecord[], ctx: BatchContext): Promise<SQSBatchResponse> {
+  const now = ctx.now();
+  const items = records.map((record): Item => {
+    const delivery = { record, receiveCount: Number(record.attributes?.ApproximateReceiveCount) || 1 };
+    const parse = parseDispatchMessage(record.body);
+    return parse.ok ? { delivery, prepared: prepareMessage(parse.message, ctx, now) } : { delivery, rejection: parse };
+  });
+  const mctx: MessageContext = { ...ctx, batch: { paused: false } };
+  const snapshots = await readBatchState(items, mctx);
+
+  const limit = pLimit(ctx.config.handlerConcurrency);
+  const results = await Promise.all(
+    items.map((item) =>
+      limit(async (): Promise<MessageResult> => {
+        if ('rejection' in item) return reject(item.delivery, item.rejection, ctx);
+        if (typeof snapshots === 'string') return retry(snapshots);
+        const snapshot = snapshots.get(item.prepared.message.dispatchId) ?? { fanInMembers: [] };
+        return dispatchSafely(item.prepared, snapshot, item.delivery, mctx);
+      }),
+    ),
+  );
+
+  const batchItemFailures: SQSBatchResponse['batchItemFailures'] = [];
+  items.forEach((item, i) => {
+    const result = results[i];
+    if (result.retry) batchItemFailures.push({ itemIdentifier: item.delivery.record.messageId });
+    ctx.reporter.report({
+      sqsMessageId: item.delivery.record.messageId,
+      receiveCount: item.delivery.receiveCount,
+      ...('prepared' in item
+        ? { dispatchId: item.prepared.message.dispatchId, memberId: item.prepared.message.memberId, toHash: item.prepared.toHash, template: item.prepared.message.template }
+        : { dispatchId: item.rejection.dispatchId, memberId: item.rejection.memberId }),
+      outcome: finalOutcome(result, item.delivery, ctx),
+      fanInCount: result.fanInCount,
+    });
+  });
+  ctx.reporter.flush();
+  return { batchItemFailures };
+}
+
+/** The pause flag and all snapshots, or the retry reason that stops the whole batch. */
+async function readBatchState(items: readonly Item[], ctx: MessageContext): Promise<Map<string, DispatchSnapshot> | RetryReason> {
+  const keys = items.flatMap((item) => ('prepared' in item ? [item.prepared.key] : []));
+  if (keys.length === 0) return new Map();
+  try {
+    if ((await ctx.pauseSwitch.read()).paused) return RetryReason.Paused;
+    return await ctx.ledger.readSnapshots(keys);
+  } catch (error) {
+    if (error instanceof StoreUnavailableError) return RetryReason.StoreThrottled;
+    throw error;
+  }
+}
+
+/** A retry on the last receive is the message's end: SQS moves it to the DLQ, so report `failed`. */
+function finalOutcome(result: MessageResult, delivery: Delivery, ctx: BatchContext): DispatchOutcome {
+  const lastTry = delivery.receiveCount >= ctx.config.maxReceiveCount;
+  return result.outcome.state === 'retry' && lastTry ? { state: DispatchState.Failed, reason: result.outcome.reason } : result.outcome;
+}
+
+async function dispatchSafely(prepared: Prepared, snapshot: DispatchSnapshot, delivery: Delivery, ctx: MessageContext): Promise<MessageResult> {
+  try {
+    return await dispatchMessage(prepared, snapshot, delivery, ctx);
+  } catch {
+    // Unexpected (a bug, a malformed item): nothing is sent without a settled claim, so a retry is safe.
+    return retry(RetryReason.Unexpected);
+  }
+}
+
+async function reject(delivery: Delivery, rejection: Rejection, ctx: BatchContext): Promise<MessageResult> {
+  try {
+    await ctx.ledger.recordUnsent({
+      state: LedgerState.Rejected,
+      reason: rejection.reason,
+      field: rejection.field,
+      dispatchId: rejection.dispatchId,
+      memberId: rejection.memberId,
+      sqsMessageId: delivery.record.messageId,
+      now: ctx.now(),
+    });
+    await ctx.rejectedSink.moveRejected(delivery.record.body, { reason: rejection.reason, field: rejection.field, dispatchId: rejection.dispatchId });
+  } catch {
+    // Not recorded or not moved: keep it in the queue rather than lose it.
+    return retry(RetryReason.StoreThrottled);
+  }
+  return { outcome: { state: DispatchState.Rejected, reason: rejection.reason, ...(rejection.field ? { field: rejection.field } : {}) }, retry: false };
+}
+
+function retry(reason: RetryReason): MessageResult {
+  return { outcome: { state: 'retry', reason }, retry: true };
+}

@@ -1,0 +1,173 @@
+import { randomUUID } from 'node:crypto';
+import type { SQSRecord } from 'aws-lambda';
+import { hashAddress } from '../core/address';
+import type { DispatchConfig } from '../core/config';
+import { decideDispatch, type Decision } from '../core/decision';
+import { SendRefusedError, StoreUnavailableError } from '../core/errors';
+import { fanInExpiresAt, fanInWindow } from '../core/fan-in';
+import type { DispatchMessage } from '../core/message';
+import { BlockReason, DispatchState, LedgerState, RetryReason, type DispatchOutcome } from '../core/outcomes';
+import { LedgerKey } from '../tables';
+import type { DispatchLedger, DispatchSnapshot, MailSender, PauseSwitch, SnapshotKey } from '../ports';
+
+/** What one message's dispatch needs; built once per invocation by the batch. */
+export interface MessageContext {
+  readonly ledger: DispatchLedger;
+  readonly sender: MailSender;
+  readonly pauseSwitch: PauseSwitch;
+  readonly config: DispatchConfig;
+  readonly hashKey: string;
+  readonly now: () => Date;
+  /** Set when this invocation paused the pipeline: later messages in the batch are not claimed. */
+  readonly batch: { paused: boolean };
+}
+
+export interface Delivery {
+  readonly record: SQSRecord;
+  readonly receiveCount: number;
+}
+
+export interface Prepared {
+  readonly message: DispatchMessage;
+  readonly toHash: string;
+  readonly key: SnapshotKey;
+  readonly fanInExpiresAt: number;
+}
+
+/** Keys and hashes for one valid message, in the window of `now`. */
+export function prepareMessage(message: DispatchMessage, ctx: Pick<MessageContext, 'config' | 'hashKey'>, now: Date): Prepared {
+  const toHash = hashAddress(message.to, ctx.hashKey);
+  const window = fanInWindow(now, ctx.config.fanInWindowSeconds);
+  return {
+    message,
+    toHash,
+    key: { dispatchId: message.dispatchId, memberId: message.memberId, fanInKey: LedgerKey.fanIn(toHash, window) },
+    fanInExpiresAt: fanInExpiresAt(window, ctx.config.fanInWindowSeconds),
+  };
+}
+
+export interface MessageResult {
+  readonly outcome: DispatchOutcome;
+  /** Hand the message back to SQS (batch item failure) even though the outcome is reported. */
+  readonly retry: boolean;
+  readonly fanInCount?: number;
+}
+
+/**
+ * One valid message, top to bottom: decide from the snapshot, claim atomically, send, settle.
+ * A claim that loses a race is decided once more from fresh reads; a second loss is retried later.
+ */
+export async function dispatchMessage(p: Prepared, snapshot: DispatchSnapshot, delivery: Delivery, ctx: MessageContext): Promise<MessageResult> {
+  try {
+    let decision = decide(p, snapshot, delivery, ctx);
+    for (let round = 0; decision.action === 'claim'; round++) {
+      if (ctx.batch.paused) return retry(RetryReason.Paused);
+      const claimToken = randomUUID();
+      const claim = await ctx.ledger.claim({
+        message: p.message,
+        toHash: p.toHash,
+        matched: decision.matched,
+        fanInKey: p.key.fanInKey,
+        fanInLimit: ctx.config.fanInLimit,
+        fanInExpiresAt: p.fanInExpiresAt,
+        claimToken,
+        sqsMessageId: delivery.record.messageId,
+        receiveCount: delivery.receiveCount,
+        now: ctx.now(),
+      });
+      if (claim.claimed) return { ...(await sendClaimed(p, claimToken, delivery, ctx)), fanInCount: decision.fanInCount };
+      if (round > 0) return retry(RetryReason.RegistryChanged);
+      const fresh = (await ctx.ledger.readSnapshots([p.key])).get(p.message.dispatchId);
+      decision = decide(p, fresh ?? { fanInMembers: [] }, delivery, ctx);
+    }
+    return await applyDecision(decision, p, delivery, ctx);
+  } catch (error) {
+    if (error instanceof StoreUnavailableError) return retry(RetryReason.StoreThrottled);
+    throw error;
+  }
+}
+
+function decide(p: Prepared, snapshot: DispatchSnapshot, delivery: Delivery, ctx: MessageContext): Decision {
+  return decideDispatch({
+    message: p.message,
+    snapshot,
+    delivery: { sqsMessageId: delivery.record.messageId, receiveCount: delivery.receiveCount },
+    config: ctx.config,
+    now: ctx.now(),
+  });
+}
+
+async function applyDecision(decision: Exclude<Decision, { action: 'claim' }>, p: Prepared, delivery: Delivery, ctx: MessageContext): Promise<MessageResult> {
+  switch (decision.action) {
+    case 'duplicate':
+      return done({ state: DispatchState.Duplicate });
+    case 'in-doubt':
+      return done({ state: DispatchState.InDoubt });
+    case 'mark-in-doubt':
+      await ctx.ledger.settle(p.message.dispatchId, decision.claimToken, { kind: 'in-doubt' }, ctx.now());
+      return done({ state: DispatchState.InDoubt });
+    case 'retry':
+      return retry(decision.reason);
+    case 'block':
+      await ctx.ledger.recordUnsent({
+        state: LedgerState.Blocked,
+        reason: decision.reason,
+        dispatchId: p.message.dispatchId,
+        memberId: p.message.memberId,
+        toHash: p.toHash,
+        template: p.message.template,
+        sqsMessageId: delivery.record.messageId,
+        now: ctx.now(),
+      });
+      if (decision.reason === BlockReason.FanInLimit) {
+        // Stop at once: the alarm and the breaker follow, but no second message should wait for them.
+        ctx.batch.paused = true;
+        await ctx.pauseSwitch.pause({ reason: 'fan-in-limit', by: 'dispatcher', at: ctx.now().toISOString(), addressHash: p.toHash });
+      }
+      return { outcome: { state: DispatchState.Blocked, reason: decision.reason }, retry: false, fanInCount: decision.fanInCount };
+  }
+}
+
+async function sendClaimed(p: Prepared, claimToken: string, delivery: Delivery, ctx: MessageContext): Promise<MessageResult> {
+  let sesMessageId: string;
+  try {
+    ({ messageId: sesMessageId } = await ctx.sender.send({ dispatchId: p.message.dispatchId, to: p.message.to, template: p.message.template, data: p.message.data }));
+  } catch (error) {
+    if (error instanceof SendRefusedError) return refused(error, p, claimToken, delivery, ctx);
+    // Unknown outcome (SendOutcomeUnknownError or anything unclassified): keep the claim, never re-send.
+    await settleQuietly(ctx, p, claimToken, { kind: 'in-doubt' });
+    return done({ state: DispatchState.InDoubt });
+  }
+  // SES accepted it: the outcome is `sent` even if recording it fails (the SES send event reconciles).
+  await settleQuietly(ctx, p, claimToken, { kind: 'sent', sesMessageId });
+  return done({ state: DispatchState.Sent, sesMessageId });
+}
+
+async function refused(error: SendRefusedError, p: Prepared, claimToken: string, delivery: Delivery, ctx: MessageContext): Promise<MessageResult> {
+  const reason = error.kind === 'throttled' ? RetryReason.SesThrottled : error.kind === 'account-paused' ? RetryReason.SesAccountPaused : RetryReason.SesRefused;
+  if (error.kind === 'account-paused') {
+    ctx.batch.paused = true;
+    await ctx.pauseSwitch.pause({ reason: 'ses-account-paused', by: 'dispatcher', at: ctx.now().toISOString() });
+  }
+  // On the last try SQS moves the message to the DLQ after this failure: the ledger says so.
+  const lastTry = delivery.receiveCount >= ctx.config.maxReceiveCount;
+  await ctx.ledger.settle(p.message.dispatchId, claimToken, { kind: lastTry ? 'failed' : 'released', reason }, ctx.now());
+  return retry(reason);
+}
+
+async function settleQuietly(ctx: MessageContext, p: Prepared, claimToken: string, settlement: Parameters<DispatchLedger['settle']>[2]): Promise<void> {
+  try {
+    await ctx.ledger.settle(p.message.dispatchId, claimToken, settlement, ctx.now());
+  } catch {
+    // The send already happened (or may have): it must not be retried. The claim stays, a later
+    // delivery finds it abandoned (in-doubt), and the SES send event reconciles it to sent.
+  }
+}
+
+function done(outcome: DispatchOutcome): MessageResult {
+  return { outcome, retry: false };
+}
+
+function retry(reason: RetryReason): MessageResult {
+  return { outcome: { state: 'retry', reason }, retry: true };
+}

@@ -1,0 +1,22 @@
+import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { dispatchBatch, type BatchContext } from './dispatch-batch';
+import { createDispatcherDeps } from './dependencies';
+
+/**
+ * The dispatcher Lambda: SQS batch in, partial batch failures out (`ReportBatchItemFailures`).
+ * `createHandler` takes its dependencies so tests and the local pipeline run this same code
+ * against emulators or fakes.
+ */
+export function createHandler(deps: BatchContext | (() => Promise<BatchContext>)) {
+  let ready: Promise<BatchContext> | undefined = typeof deps === 'function' ? undefined : Promise.resolve(deps);
+  return async (event: SQSEvent): Promise<SQSBatchResponse> => {
+    // Built on first use (the hash key comes from Secrets Manager); a failed build is retried next time.
+    ready ??= (deps as () => Promise<BatchContext>)().catch((error: unknown) => {
+      ready = undefined;
+      throw error;
+    });
+    return dispatchBatch(event.Records, await ready);
+  };
+}
+
+export const handler = createHandler(() => createDispatcherDeps());

@@ -1,0 +1,100 @@
+import { decideDispatch, isSuppressed, type DecisionInput } from '../../../lambdas/core/decision';
+import type { DispatchMessage } from '../../../lambdas/core/message';
+import type { DispatchSnapshot, MemberRecord } from '../../../lambdas/ports';
+
+const now = new Date('2000-08-02T09:00:00Z');
+const message: DispatchMessage = { dispatchId: 'd1', memberId: 'M1', to: 'pat@example.org', template: 'advice-nurse-reply', data: {} };
+const member: MemberRecord = { memberId: 'M1', email: 'pat@example.org', status: 'active', proxies: [] };
+
+function decide(snapshot: Partial<DispatchSnapshot>, overrides: Partial<DecisionInput> = {}) {
+  return decideDispatch({
+    message,
+    snapshot: { member, fanInMembers: [], ...snapshot },
+    delivery: { sqsMessageId: 'sqs-1', receiveCount: 1 },
+    config: { fanInLimit: 3, claimLeaseSeconds: 60 },
+    now,
+    ...overrides,
+  });
+}
+
+describe('decideDispatch', () => {
+  it('claims when the address is the member’s registered address', () => {
+    expect(decide({})).toEqual({ action: 'claim', matched: { via: 'email', value: 'pat@example.org' }, fanInCount: 1 });
+  });
+
+  it('compares the registered address after normalisation, and claims on its stored value', () => {
+    expect(decide({ member: { ...member, email: '  Pat@Example.ORG ' } })).toMatchObject({ action: 'claim', matched: { via: 'email', value: '  Pat@Example.ORG ' } });
+  });
+
+  it('claims through an authorised proxy (a list or a string set)', () => {
+    const guardian = 'guardian@example.org';
+    expect(decide({ member: { ...member, proxies: [guardian] } }, { message: { ...message, to: guardian } })).toMatchObject({ matched: { via: 'proxy', value: guardian } });
+    expect(decide({ member: { ...member, proxies: new Set([guardian]) } }, { message: { ...message, to: guardian } })).toMatchObject({ matched: { via: 'proxy' } });
+  });
+
+  it.each<[string, Partial<DispatchSnapshot>, Partial<DecisionInput>, string]>([
+    ['the member is unknown', { member: undefined }, {}, 'unknown-member'],
+    ['the member is suspended', { member: { ...member, status: 'suspended' } }, {}, 'member-inactive'],
+    ['the member is closed', { member: { ...member, status: 'closed' } }, {}, 'member-inactive'],
+    ['the member has no status', { member: { ...member, status: undefined } }, {}, 'member-inactive'],
+    ['the address is not the member’s', {}, { message: { ...message, to: 'wrong01@example.net' } }, 'recipient-mismatch'],
+    ['the registered address is not a string', { member: { ...member, email: 42 } }, {}, 'recipient-mismatch'],
+    ['a proxy list is a substring-bearing string', { member: { ...member, email: 'x@example.org', proxies: 'a-pat@example.org' } }, {}, 'recipient-mismatch'],
+    ['the registry holds a Kelvin-sign look-alike', { member: { ...member, email: '\u212Aate@example.org' } }, { message: { ...message, to: 'kate@example.org' } }, 'recipient-mismatch'],
+    ['the member is suppressed', { member: { ...member, suppressed: true } }, {}, 'suppressed'],
+    ['the member is suppressed by a careless string', { member: { ...member, suppressed: 'TRUE' } }, {}, 'suppressed'],
+    ['the address already has its limit of other members', { fanInMembers: ['M7', 'M8', 'M9'] }, {}, 'fan-in-limit'],
+  ])('blocks when %s', (_name, snapshot, overrides, reason) => {
+    expect(decide(snapshot, overrides)).toMatchObject({ action: 'block', reason });
+  });
+
+  it('checks the address before suppression: a wrong address is the louder fact', () => {
+    expect(decide({ member: { ...member, suppressed: true } }, { message: { ...message, to: 'eve@example.org' } })).toMatchObject({ reason: 'recipient-mismatch' });
+  });
+
+  it('counts a member already in the window once, even at the limit', () => {
+    expect(decide({ fanInMembers: ['M1', 'M8', 'M9'] })).toMatchObject({ action: 'claim', fanInCount: 3 });
+  });
+
+  it.each([
+    ['sent', { action: 'duplicate' }],
+    ['in-doubt', { action: 'in-doubt' }],
+  ])('never sends a dispatchId the ledger holds as %s', (state, expected) => {
+    expect(decide({ record: { dispatchId: 'd1', state: state as 'sent' } })).toEqual(expected);
+  });
+
+  it.each(['blocked', 'rejected', 'released', 'failed'])('lets a corrected re-publish claim a %s record', (state) => {
+    expect(decide({ record: { dispatchId: 'd1', state: state as 'blocked' } })).toMatchObject({ action: 'claim' });
+  });
+
+  it('hands a live claim back to SQS (a concurrent duplicate delivery)', () => {
+    const record = { dispatchId: 'd1', state: 'claimed' as const, claimedAt: now.toISOString(), claimMessageId: 'sqs-1', claimReceiveCount: 1, claimToken: 't' };
+    expect(decide({ record })).toEqual({ action: 'retry', reason: 'claim-in-flight' });
+  });
+
+  it('marks in-doubt a claim whose own SQS message came back', () => {
+    const record = { dispatchId: 'd1', state: 'claimed' as const, claimedAt: now.toISOString(), claimMessageId: 'sqs-1', claimReceiveCount: 1, claimToken: 't' };
+    expect(decide({ record }, { delivery: { sqsMessageId: 'sqs-1', receiveCount: 2 } })).toEqual({ action: 'mark-in-doubt', claimToken: 't' });
+  });
+
+  it('marks in-doubt a claim older than the lease', () => {
+    const record = { dispatchId: 'd1', state: 'claimed' as const, claimedAt: '2000-08-02T08:58:00Z', claimMessageId: 'sqs-0', claimReceiveCount: 1, claimToken: 't' };
+    expect(decide({ record })).toEqual({ action: 'mark-in-doubt', claimToken: 't' });
+  });
+
+  it('never guesses about a ledger state it does not know', () => {
+    expect(decide({ record: { dispatchId: 'd1', state: 'weird' as 'sent' } })).toEqual({ action: 'retry', reason: 'unexpected-error' });
+  });
+});
+
+describe('isSuppressed', () => {
+  it.each([
+    [true, true],
+    ['true', true],
+    [' True ', true],
+    [false, false],
+    ['false', false],
+    [undefined, false],
+    [1, false],
+  ])('%p → %p', (value, expected) => expect(isSuppressed(value)).toBe(expected));
+});
