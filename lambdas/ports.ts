@@ -151,3 +151,18 @@ export interface OutcomeReporter {
   /** Flushes buffered metrics at the end of an invocation. */
   flush(): void;
 }
+
+/** The switch that feeds the dispatcher: the SQS event source mapping (AWS) or the poller (local). */
+export interface EventSourceSwitch {
+  disable(): Promise<void>;
+  enable(): Promise<void>;
+  isEnabled(): Promise<boolean>;
+}
+
+/** What SES tells us after a send: reconcile the ledger, suppress members whose address bounces. */
+export interface FeedbackStore {
+  /** Marks a claimed or in-doubt dispatch as sent (SES accepted it); no-op otherwise. */
+  reconcileSent(dispatchId: string, sesMessageId: string, at: Date): Promise<'reconciled' | 'unchanged'>;
+  /** Suppresses the member the dispatch was for; returns the memberId, or undefined if unknown. */
+  suppressMemberOf(dispatchId: string, reason: 'bounce' | 'complaint', at: Date): Promise<string | undefined>;
+}
