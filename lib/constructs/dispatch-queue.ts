@@ -1,0 +1,66 @@
+import { Duration } from 'aws-cdk-lib';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+
+export interface DispatchQueueProps {
+  /** The customer-managed key both queues are encrypted with. */
+  readonly encryptionKey: kms.IKey;
+  /** Receives before SQS moves a message to the DLQ. @default 5 */
+  readonly maxReceiveCount?: number;
+  /**
+   * How long a received message stays invisible. AWS asks for at least six times the consuming
+   * function's timeout, so a retried invocation never races a still-running one.
+   * @default Duration.seconds(180) (6 x the dispatcher's 30 s)
+   */
+  readonly visibilityTimeout?: Duration;
+  /**
+   * How long a message may wait in the dispatch queue. Long on purpose: while the pipeline is
+   * paused, messages wait here until an operator resumes.
+   * @default Duration.days(14)
+   */
+  readonly retentionPeriod?: Duration;
+}
+
+/**
+ * The queue the portal publishes to and its dead-letter queue: both encrypted with the project's
+ * CMK and refusing any request not made over TLS.
+ */
+export class DispatchQueue extends Construct {
+  public readonly queue: sqs.Queue;
+  public readonly deadLetterQueue: sqs.Queue;
+  public readonly maxReceiveCount: number;
+
+  constructor(scope: Construct, id: string, props: DispatchQueueProps) {
+    super(scope, id);
+    this.maxReceiveCount = props.maxReceiveCount ?? 5;
+    const visibilityTimeout = props.visibilityTimeout ?? Duration.seconds(180);
+    const retentionPeriod = props.retentionPeriod ?? Duration.days(14);
+    const problems: string[] = [];
+    if (!Number.isInteger(this.maxReceiveCount) || this.maxReceiveCount < 1 || this.maxReceiveCount > 1000) {
+      problems.push('maxReceiveCount must be an integer from 1 to 1000');
+    }
+    if (visibilityTimeout.toSeconds() > 43_200) problems.push('visibilityTimeout must be at most 12 hours');
+    if (retentionPeriod.toSeconds() < 60 || retentionPeriod.toSeconds() > 1_209_600) problems.push('retentionPeriod must be 1 minute to 14 days');
+    if (problems.length > 0) throw new Error(`DispatchQueue ${id}: ${problems.join('; ')}`);
+
+    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
+      encryption: sqs.QueueEncryption.KMS,
+      encryptionMasterKey: props.encryptionKey,
+      // Let SQS reuse a data key for 5 minutes: fewer KMS calls under a burst, same key.
+      dataKeyReuse: Duration.minutes(5),
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+
+    this.queue = new sqs.Queue(this, 'Queue', {
+      encryption: sqs.QueueEncryption.KMS,
+      encryptionMasterKey: props.encryptionKey,
+      dataKeyReuse: Duration.minutes(5),
+      enforceSSL: true,
+      visibilityTimeout,
+      retentionPeriod,
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: this.maxReceiveCount },
+    });
+  }
+}

@@ -1,0 +1,165 @@
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as eventSources from 'aws-cdk-lib/aws-lambda-event-sources';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+import { METRIC_NAMESPACE } from '../../lambdas/core/outcomes';
+import { Env, SES_CONFIGURATION_SET } from '../../lambdas/tables';
+import { METRICS_SERVICE_NAME } from '../dispatch-metrics';
+import type { DispatchQueue } from './dispatch-queue';
+import type { MailIdentity } from './mail-identity';
+import type { RegistryTables } from './registry-tables';
+import { ServiceFunction } from './service-function';
+
+export interface DispatcherProps {
+  readonly encryptionKey: kms.IKey;
+  readonly queue: DispatchQueue;
+  readonly tables: RegistryTables;
+  readonly mail: MailIdentity;
+  /** @default 3 */
+  readonly fanInLimit?: number;
+  /** @default 86400 */
+  readonly fanInWindowSeconds?: number;
+  /** @default 10 */
+  readonly batchSize?: number;
+  /** @default Duration.seconds(1) */
+  readonly maxBatchingWindow?: Duration;
+  /** Concurrent invocations the event source may run; also the function's reserved concurrency. @default 10 */
+  readonly maxConcurrency?: number;
+  /** The SES account's sending quota; each of the maxConcurrency environments paces to its share. @default 14 */
+  readonly maxSendRatePerSecond?: number;
+  /** @default 512 */
+  readonly memorySize?: number;
+}
+
+/**
+ * The dispatcher: the Lambda function behind the dispatch queue's event source mapping, the
+ * address-hash key it reads at cold start, and exactly the permissions its one job needs.
+ */
+export class Dispatcher extends Construct {
+  /** Function timeout; the queue's visibility timeout must be at least six times this. */
+  public static readonly TIMEOUT = Duration.seconds(30);
+
+  public readonly service: ServiceFunction;
+  public readonly eventSource: eventSources.SqsEventSource;
+  /** HMAC key for address hashes (ledger `toHash`, logs, fan-in keys). Never rotated: see below. */
+  public readonly addressHashSecret: secretsmanager.Secret;
+
+  constructor(scope: Construct, id: string, props: DispatcherProps) {
+    super(scope, id);
+    const fanInLimit = props.fanInLimit ?? 3;
+    const fanInWindowSeconds = props.fanInWindowSeconds ?? 86_400;
+    const batchSize = props.batchSize ?? 10;
+    const maxBatchingWindow = props.maxBatchingWindow ?? Duration.seconds(1);
+    const maxConcurrency = props.maxConcurrency ?? 10;
+    const maxSendRatePerSecond = props.maxSendRatePerSecond ?? 14;
+    const problems: string[] = [];
+    if (!Number.isInteger(fanInLimit) || fanInLimit < 1) problems.push('fanInLimit must be a positive integer');
+    if (!Number.isInteger(fanInWindowSeconds) || fanInWindowSeconds < 60) problems.push('fanInWindowSeconds must be an integer of at least 60');
+    if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10_000) problems.push('batchSize must be 1-10000');
+    if (batchSize > 10 && maxBatchingWindow.toSeconds() < 1) problems.push('batchSize above 10 needs a maxBatchingWindow of at least 1 s');
+    if (!Number.isInteger(maxConcurrency) || maxConcurrency < 2 || maxConcurrency > 1000) problems.push('maxConcurrency must be 2-1000');
+    if (!Number.isInteger(maxSendRatePerSecond) || maxSendRatePerSecond < 1) problems.push('maxSendRatePerSecond must be a positive integer');
+    if (problems.length > 0) throw new Error(`Dispatcher ${id}: ${problems.join('; ')}`);
+
+    const region = Stack.of(this).region;
+    const { members, ledger } = props.tables;
+
+    this.addressHashSecret = new secretsmanager.Secret(this, 'AddressHashKey', {
+      description: 'mail-dispatch: HMAC key for address hashes (the SecretString is the key itself)',
+      encryptionKey: props.encryptionKey,
+      generateSecretString: { passwordLength: 64, excludePunctuation: true, includeSpace: false },
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    const noRotation =
+      'The secret is an HMAC key, not a credential: it turns addresses into the stable pseudonyms stored in the ledger (toHash, the by-address audit index, fan-in counters). Rotating it would orphan every stored hash and silently break audits and fan-in limits. It is CMK-encrypted, readable only by the dispatcher role and operators, and retained.';
+    Validations.of(this.addressHashSecret).acknowledge(
+      { id: 'AwsSolutions-SMG4', reason: noRotation },
+      { id: 'HIPAA.Security-SecretsManagerRotationEnabled', reason: noRotation },
+    );
+
+    this.service = new ServiceFunction(this, 'Service', {
+      entry: 'lambdas/dispatcher/handler.ts',
+      description: 'mail-dispatch: checks each message against the member registry and the ledger, then sends it through SES',
+      encryptionKey: props.encryptionKey,
+      timeout: Dispatcher.TIMEOUT,
+      memorySize: props.memorySize,
+      reservedConcurrentExecutions: maxConcurrency,
+      environment: {
+        [Env.membersTable]: members.tableName,
+        [Env.ledgerTable]: ledger.tableName,
+        [Env.deadLetterQueueUrl]: props.queue.deadLetterQueue.queueUrl,
+        [Env.fromAddress]: props.mail.fromAddress,
+        [Env.configurationSet]: props.mail.configurationSet.configurationSetName ?? SES_CONFIGURATION_SET,
+        [Env.fanInLimit]: String(fanInLimit),
+        [Env.fanInWindowSeconds]: String(fanInWindowSeconds),
+        [Env.maxReceiveCount]: String(props.queue.maxReceiveCount),
+        // A claim older than two function timeouts belongs to an attempt that has died.
+        [Env.claimLeaseSeconds]: String(Dispatcher.TIMEOUT.toSeconds() * 2),
+        [Env.addressHashSecretArn]: this.addressHashSecret.secretArn,
+        // Each concurrent execution environment paces itself to its share of the SES quota.
+        [Env.maxSendsPerSecond]: String(Math.floor((maxSendRatePerSecond / maxConcurrency) * 1000) / 1000),
+        [Env.handlerConcurrency]: String(Math.min(batchSize, 10)),
+        POWERTOOLS_SERVICE_NAME: METRICS_SERVICE_NAME,
+        POWERTOOLS_METRICS_NAMESPACE: METRIC_NAMESPACE,
+      },
+    });
+    const fn = this.service.function;
+    Validations.of(fn).acknowledge({
+      id: 'HIPAA.Security-LambdaDLQ',
+      reason: 'The dispatcher is only invoked synchronously by its SQS event source mapping, where a function DLQ is never used: failed messages go to the dispatch queue\'s redrive DLQ (maxReceiveCount) and rejected ones are moved there by the dispatcher itself.',
+    });
+
+    this.service.allow(
+      new iam.PolicyStatement({
+        sid: 'ConsumeDispatchQueue',
+        actions: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'],
+        resources: [props.queue.queue.queueArn],
+      }),
+      new iam.PolicyStatement({
+        sid: 'MoveRejectedMessagesToDlq',
+        actions: ['sqs:SendMessage'],
+        resources: [props.queue.deadLetterQueue.queueArn],
+      }),
+      new iam.PolicyStatement({
+        sid: 'ReadRegistryAndCheckRecipient',
+        actions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:ConditionCheckItem'],
+        resources: [members.tableArn],
+      }),
+      // TransactWriteItems is authorised per item: ConditionCheckItem, PutItem and UpdateItem.
+      new iam.PolicyStatement({
+        sid: 'ClaimAndSettleInLedger',
+        actions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:ConditionCheckItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+        resources: [ledger.tableArn],
+      }),
+      new iam.PolicyStatement({
+        sid: 'ReadAddressHashKey',
+        actions: ['secretsmanager:GetSecretValue'],
+        resources: [this.addressHashSecret.secretArn],
+      }),
+      new iam.PolicyStatement({
+        sid: 'UseKeyThroughSqsDynamoDbSecretsManager',
+        actions: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'],
+        resources: [props.encryptionKey.keyArn],
+        conditions: {
+          StringEquals: {
+            'kms:ViaService': ['sqs', 'dynamodb', 'secretsmanager'].map((service) => `${service}.${region}.amazonaws.com`),
+          },
+        },
+      }),
+      props.mail.sendStatement(),
+    );
+
+    this.eventSource = new eventSources.SqsEventSource(props.queue.queue, {
+      batchSize,
+      maxBatchingWindow: maxBatchingWindow.toSeconds() === 0 ? undefined : maxBatchingWindow,
+      maxConcurrency,
+      reportBatchItemFailures: true,
+      // Per-mapping metrics (PolledEventCount...) let the dashboard show a paused mapping.
+      metricsConfig: { metrics: [lambda.MetricType.EVENT_COUNT] },
+    });
+    fn.addEventSource(this.eventSource);
+  }
+}

@@ -1,0 +1,211 @@
+import { Duration, Stack } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import { Construct } from 'constructs';
+import { BlockReason, MetricName } from '../../lambdas/core/outcomes';
+import { Env, LedgerKey } from '../../lambdas/tables';
+import { dispatchMetric } from '../dispatch-metrics';
+import type { Dispatcher } from './dispatcher';
+import type { DispatchQueue } from './dispatch-queue';
+import { ServiceFunction } from './service-function';
+
+export interface FanInBreakerProps {
+  readonly encryptionKey: kms.IKey;
+  readonly dispatcher: Dispatcher;
+  readonly queue: DispatchQueue;
+  /** The ledger table, which holds the pause flag item. */
+  readonly ledger: dynamodb.ITable;
+  /** `FanInBlocked` sum per period that trips `FanInSpike`. @default 1 */
+  readonly fanInAlarmThreshold?: number;
+  /** @default Duration.seconds(60) */
+  readonly fanInAlarmPeriod?: Duration;
+  /** Recipient mismatches per 5 minutes that raise `BlockedSpike` (a broken publisher). @default 5 */
+  readonly blockedSpikeThreshold?: number;
+  /** Age of the oldest queued message that raises `OldestMessageAge`. @default Duration.minutes(15) */
+  readonly oldestMessageAgeThreshold?: Duration;
+  /** Further dead-letter queues whose first message should page (e.g. the feedback function's). @default [] */
+  readonly watchedDeadLetterQueues?: readonly { readonly name: string; readonly queue: sqs.IQueue }[];
+  /** On-call address subscribed to the alarm topic. @default - no subscription */
+  readonly alarmEmail?: string;
+}
+
+/**
+ * The circuit breaker and on-call wiring. `FanInSpike` (the dispatcher's `FanInBlocked` metric)
+ * notifies the alarm topic; the breaker function, subscribed only to that alarm's ALARM
+ * transitions, disables the dispatcher's event source mapping and writes the pause flag. The
+ * other alarms only notify. The breaker can touch exactly one mapping and one ledger item.
+ */
+export class FanInBreaker extends Construct {
+  /** Every alarm of the pipeline notifies this (CMK-encrypted, TLS-only) topic. */
+  public readonly alarmTopic: sns.Topic;
+  public readonly fanInAlarm: cloudwatch.Alarm;
+  /** Notify-only alarms, by short name. */
+  public readonly notifyAlarms: Readonly<Record<string, cloudwatch.Alarm>>;
+  public readonly breaker: ServiceFunction;
+
+  constructor(scope: Construct, id: string, props: FanInBreakerProps) {
+    super(scope, id);
+    const threshold = props.fanInAlarmThreshold ?? 1;
+    const period = props.fanInAlarmPeriod ?? Duration.seconds(60);
+    const blockedSpikeThreshold = props.blockedSpikeThreshold ?? 5;
+    const oldestAge = props.oldestMessageAgeThreshold ?? Duration.minutes(15);
+    const problems: string[] = [];
+    if (!Number.isInteger(threshold) || threshold < 1) problems.push('fanInAlarmThreshold must be a positive integer');
+    const periodSeconds = period.toSeconds();
+    if (![10, 30].includes(periodSeconds) && (periodSeconds < 60 || periodSeconds % 60 !== 0)) {
+      problems.push('fanInAlarmPeriod must be 10 s, 30 s or a multiple of 60 s');
+    }
+    if (!Number.isInteger(blockedSpikeThreshold) || blockedSpikeThreshold < 1) problems.push('blockedSpikeThreshold must be a positive integer');
+    if (problems.length > 0) throw new Error(`FanInBreaker ${id}: ${problems.join('; ')}`);
+
+    const stack = Stack.of(this);
+    const alarmName = (name: string) => `${stack.stackName}-${name}`;
+    const fn = props.dispatcher.service.function;
+    const mapping = props.dispatcher.eventSource;
+
+    this.alarmTopic = new sns.Topic(this, 'AlarmTopic', {
+      displayName: 'mail-dispatch alarms',
+      masterKey: props.encryptionKey,
+      enforceSSL: true,
+    });
+    const notify = new actions.SnsAction(this.alarmTopic);
+
+    this.fanInAlarm = new cloudwatch.Alarm(this, 'FanInSpike', {
+      alarmName: alarmName('FanInSpike'),
+      alarmDescription:
+        'Messages for more distinct members than fanInLimit went to one address: the 2000 pattern. The breaker has paused the queue (event source mapping disabled, pause flag set). See docs/runbook.md.',
+      metric: dispatchMetric(MetricName.FanInBlocked, { period }),
+      threshold,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    this.fanInAlarm.addAlarmAction(notify);
+    this.fanInAlarm.addOkAction(notify);
+
+    this.breaker = new ServiceFunction(this, 'Breaker', {
+      entry: 'lambdas/breaker/handler.ts',
+      description: 'mail-dispatch: on FanInSpike, disables the dispatcher event source mapping and sets the pause flag',
+      encryptionKey: props.encryptionKey,
+      timeout: Duration.seconds(30),
+      memorySize: 256,
+      // Two reserved executions: the breaker can always run, even if the account is saturated.
+      reservedConcurrentExecutions: 2,
+      asyncFailureQueue: true,
+      environment: {
+        [Env.ledgerTable]: props.ledger.tableName,
+        [Env.eventSourceMappingId]: mapping.eventSourceMappingId,
+        POWERTOOLS_SERVICE_NAME: 'mail-dispatch-breaker',
+      },
+    });
+    this.breaker.allow(
+      new iam.PolicyStatement({
+        sid: 'DisableOnlyTheDispatcherMapping',
+        actions: ['lambda:UpdateEventSourceMapping', 'lambda:GetEventSourceMapping'],
+        resources: [mapping.eventSourceMappingArn],
+      }),
+      new iam.PolicyStatement({
+        sid: 'WriteOnlyThePauseFlag',
+        actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+        resources: [props.ledger.tableArn],
+        conditions: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [LedgerKey.pauseFlag] } },
+      }),
+      new iam.PolicyStatement({
+        sid: 'UseKeyThroughDynamoDb',
+        actions: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'],
+        resources: [props.encryptionKey.keyArn],
+        conditions: { StringEquals: { 'kms:ViaService': `dynamodb.${stack.region}.amazonaws.com` } },
+      }),
+    );
+    // Only FanInSpike going into ALARM reaches the breaker; every other notification is for people.
+    this.alarmTopic.addSubscription(
+      new subscriptions.LambdaSubscription(this.breaker.function, {
+        filterPolicyWithMessageBody: {
+          AlarmName: sns.FilterOrPolicy.filter(sns.SubscriptionFilter.stringFilter({ allowlist: [this.fanInAlarm.alarmName] })),
+          NewStateValue: sns.FilterOrPolicy.filter(sns.SubscriptionFilter.stringFilter({ allowlist: ['ALARM'] })),
+        },
+      }),
+    );
+
+    const atLeastOnce = {
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    } as const;
+    const fiveMinutes = Duration.minutes(5);
+    const alarms: Record<string, cloudwatch.Alarm> = {
+      BlockedSpike: new cloudwatch.Alarm(this, 'BlockedSpike', {
+        ...atLeastOnce,
+        alarmName: alarmName('BlockedSpike'),
+        alarmDescription: 'Many messages addressed to someone other than the member: a broken or compromised publisher. Nothing was sent to those addresses.',
+        metric: dispatchMetric(MetricName.Blocked, { reason: BlockReason.RecipientMismatch, period: fiveMinutes }),
+        threshold: blockedSpikeThreshold,
+      }),
+      DeadLetterQueueNotEmpty: new cloudwatch.Alarm(this, 'DeadLetterQueueNotEmpty', {
+        ...atLeastOnce,
+        alarmName: alarmName('DeadLetterQueueNotEmpty'),
+        alarmDescription: 'Messages were rejected or failed after maxReceiveCount tries. Inspect with `ops status`, fix, then `ops redrive`.',
+        metric: props.queue.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: Duration.minutes(1) }),
+      }),
+      InDoubt: new cloudwatch.Alarm(this, 'InDoubt', {
+        ...atLeastOnce,
+        alarmName: alarmName('InDoubt'),
+        alarmDescription: 'A send may or may not have happened (timeout after the request left, or a crash before the outcome was recorded). It will never be re-sent automatically; the SES send event reconciles it.',
+        metric: dispatchMetric(MetricName.InDoubt),
+      }),
+      DispatcherErrors: new cloudwatch.Alarm(this, 'DispatcherErrors', {
+        ...atLeastOnce,
+        alarmName: alarmName('DispatcherErrors'),
+        alarmDescription: 'The dispatcher function failed whole invocations (not single messages).',
+        metric: fn.metricErrors({ period: fiveMinutes, statistic: 'Sum' }),
+      }),
+      DispatcherThrottles: new cloudwatch.Alarm(this, 'DispatcherThrottles', {
+        ...atLeastOnce,
+        alarmName: alarmName('DispatcherThrottles'),
+        alarmDescription: 'The dispatcher was throttled: maxConcurrency and the reserved concurrency disagree, or the account is saturated.',
+        metric: fn.metricThrottles({ period: fiveMinutes, statistic: 'Sum' }),
+      }),
+      OldestMessageAge: new cloudwatch.Alarm(this, 'OldestMessageAge', {
+        ...atLeastOnce,
+        alarmName: alarmName('OldestMessageAge'),
+        alarmDescription: 'Messages are waiting too long: the pipeline is paused, throttled or failing.',
+        metric: props.queue.queue.metricApproximateAgeOfOldestMessage({ statistic: 'Maximum', period: fiveMinutes }),
+        threshold: oldestAge.toSeconds(),
+      }),
+      BreakerErrors: new cloudwatch.Alarm(this, 'BreakerErrors', {
+        ...atLeastOnce,
+        alarmName: alarmName('BreakerErrors'),
+        alarmDescription: 'The breaker failed: the queue may NOT be paused. Pause by hand: `ops pause --reason ...`.',
+        metric: this.breaker.function.metricErrors({ period: Duration.minutes(1), statistic: 'Sum' }),
+      }),
+    };
+    const watched = [{ name: 'BreakerFailedInvocations', queue: this.breaker.failureQueue! }, ...(props.watchedDeadLetterQueues ?? [])];
+    for (const { name, queue } of watched) {
+      alarms[name] = new cloudwatch.Alarm(this, name, {
+        ...atLeastOnce,
+        alarmName: alarmName(name),
+        alarmDescription: `Asynchronous invocations failed for good and were kept in ${name}'s queue.`,
+        metric: queue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: Duration.minutes(1) }),
+      });
+    }
+    for (const alarm of Object.values(alarms)) {
+      alarm.addAlarmAction(notify);
+      alarm.addOkAction(notify);
+    }
+    this.notifyAlarms = alarms;
+
+    if (props.alarmEmail) this.alarmTopic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
+  }
+
+  /** Every alarm this construct created, the breaker's first. */
+  public get alarms(): cloudwatch.Alarm[] {
+    return [this.fanInAlarm, ...Object.values(this.notifyAlarms)];
+  }
+}

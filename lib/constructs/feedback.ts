@@ -1,0 +1,71 @@
+import { Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import { Construct } from 'constructs';
+import { METRIC_NAMESPACE } from '../../lambdas/core/outcomes';
+import { Env } from '../../lambdas/tables';
+import type { MailIdentity } from './mail-identity';
+import type { RegistryTables } from './registry-tables';
+import { ServiceFunction } from './service-function';
+
+export interface FeedbackProps {
+  readonly encryptionKey: kms.IKey;
+  readonly tables: RegistryTables;
+  /** Its events topic is what the feedback function subscribes to. */
+  readonly mail: MailIdentity;
+  /** @default 5 (SES emits about two events per message; SNS retries when throttled) */
+  readonly reservedConcurrentExecutions?: number;
+}
+
+/**
+ * The SES feedback loop: the configuration set's events (via the encrypted SNS topic) reach a
+ * function that reconciles `in-doubt` dispatches on `send`/`delivery` and marks members
+ * `suppressed` on permanent bounces and complaints. It can update items, never create or delete
+ * them, and cannot send mail.
+ */
+export class Feedback extends Construct {
+  public readonly service: ServiceFunction;
+
+  constructor(scope: Construct, id: string, props: FeedbackProps) {
+    super(scope, id);
+    const region = Stack.of(this).region;
+    const { members, ledger } = props.tables;
+
+    this.service = new ServiceFunction(this, 'Service', {
+      entry: 'lambdas/feedback/handler.ts',
+      description: 'mail-dispatch: SES events -> ledger reconcile (in-doubt -> sent) and member suppression',
+      encryptionKey: props.encryptionKey,
+      reservedConcurrentExecutions: props.reservedConcurrentExecutions ?? 5,
+      asyncFailureQueue: true,
+      environment: {
+        [Env.membersTable]: members.tableName,
+        [Env.ledgerTable]: ledger.tableName,
+        POWERTOOLS_SERVICE_NAME: 'mail-dispatch-feedback',
+        POWERTOOLS_METRICS_NAMESPACE: METRIC_NAMESPACE,
+      },
+    });
+
+    this.service.allow(
+      new iam.PolicyStatement({
+        sid: 'ReconcileDispatchRecords',
+        actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+        resources: [ledger.tableArn],
+      }),
+      // The bounce's dispatchId tag leads to the ledger record, which names the member.
+      new iam.PolicyStatement({
+        sid: 'SuppressMembers',
+        actions: ['dynamodb:UpdateItem'],
+        resources: [members.tableArn],
+      }),
+      new iam.PolicyStatement({
+        sid: 'UseKeyThroughDynamoDb',
+        actions: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'],
+        resources: [props.encryptionKey.keyArn],
+        conditions: { StringEquals: { 'kms:ViaService': `dynamodb.${region}.amazonaws.com` } },
+      }),
+    );
+
+    props.mail.eventsTopic.addSubscription(new subscriptions.LambdaSubscription(this.service.function));
+  }
+}

@@ -1,0 +1,107 @@
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import * as backup from 'aws-cdk-lib/aws-backup';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import { Construct } from 'constructs';
+import { LEDGER_TABLE, MEMBERS_TABLE } from '../../lambdas/tables';
+
+export interface RegistryTablesProps {
+  /** The customer-managed key both tables are encrypted with. */
+  readonly encryptionKey: kms.IKey;
+  /**
+   * What CloudFormation does with the tables when they leave the stack. The ledger is the audit
+   * trail of who was mailed where; the registry is the source of truth for addresses.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+  /**
+   * How long the monthly AWS Backup recovery points are kept. The ledger is the record of which
+   * member's message reached which address; HIPAA keeps such documentation six years
+   * (45 CFR 164.316(b)(2)), so seven years by default. Daily points are kept 35 days.
+   * @default Duration.days(7 * 365 + 2)
+   */
+  readonly monthlyBackupRetention?: Duration;
+}
+
+/**
+ * The member registry and the dispatch ledger (which also holds the fan-in counters and the
+ * pause flag). Keys, indexes and the TTL attribute come from `lambdas/tables.ts`, the one
+ * description shared with the handlers, the local emulators and the ops CLI. Both tables are
+ * on-demand, CMK-encrypted, point-in-time recoverable, backed up by AWS Backup and protected
+ * from deletion.
+ */
+export class RegistryTables extends Construct {
+  public readonly members: dynamodb.Table;
+  public readonly ledger: dynamodb.Table;
+  /** Daily (35 days) and monthly backups of both tables, beside their 35-day point-in-time recovery. */
+  public readonly backupPlan: backup.BackupPlan;
+
+  constructor(scope: Construct, id: string, props: RegistryTablesProps) {
+    super(scope, id);
+    const common = {
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED,
+      encryptionKey: props.encryptionKey,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      deletionProtection: true,
+      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+    } as const;
+    const string = (name: string): dynamodb.Attribute => ({ name, type: dynamodb.AttributeType.STRING });
+
+    this.members = new dynamodb.Table(this, 'Members', {
+      ...common,
+      partitionKey: string(MEMBERS_TABLE.partitionKey),
+    });
+    this.members.addGlobalSecondaryIndex({
+      indexName: MEMBERS_TABLE.byEmailIndex.name,
+      partitionKey: string(MEMBERS_TABLE.byEmailIndex.partitionKey),
+      projectionType: dynamodb.ProjectionType.ALL,
+    });
+
+    this.ledger = new dynamodb.Table(this, 'Ledger', {
+      ...common,
+      partitionKey: string(LEDGER_TABLE.partitionKey),
+      timeToLiveAttribute: LEDGER_TABLE.ttlAttribute,
+    });
+    // Audit queries (by member, by address hash, by day) must never need a scan.
+    for (const index of [LEDGER_TABLE.byMemberIndex, LEDGER_TABLE.byAddressIndex, LEDGER_TABLE.byDayIndex]) {
+      this.ledger.addGlobalSecondaryIndex({
+        indexName: index.name,
+        partitionKey: string(index.partitionKey),
+        sortKey: string(index.sortKey),
+        projectionType: dynamodb.ProjectionType.ALL,
+      });
+    }
+
+    const vault = new backup.BackupVault(this, 'BackupVault', {
+      encryptionKey: props.encryptionKey,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    this.backupPlan = new backup.BackupPlan(this, 'BackupPlan', {
+      backupVault: vault,
+      backupPlanRules: [
+        new backup.BackupPlanRule({
+          ruleName: 'Daily35Days',
+          scheduleExpression: events.Schedule.cron({ hour: '5', minute: '0' }),
+          deleteAfter: Duration.days(35),
+        }),
+        new backup.BackupPlanRule({
+          ruleName: 'Monthly',
+          scheduleExpression: events.Schedule.cron({ day: '1', hour: '5', minute: '0' }),
+          deleteAfter: props.monthlyBackupRetention ?? Duration.days(7 * 365 + 2),
+        }),
+      ],
+    });
+    const selection = this.backupPlan.addSelection('Tables', {
+      resources: [backup.BackupResource.fromDynamoDbTable(this.members), backup.BackupResource.fromDynamoDbTable(this.ledger)],
+      // Restores are an operator's act with their own credentials, not this role's.
+      allowRestores: false,
+    });
+    Validations.of(selection).acknowledge({
+      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup]',
+      reason:
+        'The role is assumable only by backup.amazonaws.com and carries AWS\'s own service-role policy for AWS Backup, which AWS keeps current as the service changes; a hand-written copy would drift. Restores are not granted (allowRestores: false).',
+    });
+  }
+}

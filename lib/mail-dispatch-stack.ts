@@ -1,0 +1,97 @@
+import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import { DispatchQueue } from './constructs/dispatch-queue';
+import { Dispatcher } from './constructs/dispatcher';
+import { EncryptionKey } from './constructs/encryption-key';
+import { FanInBreaker } from './constructs/fan-in-breaker';
+import { Feedback } from './constructs/feedback';
+import { MailIdentity } from './constructs/mail-identity';
+import { OperationsDashboard } from './constructs/operations-dashboard';
+import { RegistryTables } from './constructs/registry-tables';
+import { type DeploymentSettings, readSettings } from './settings';
+
+export interface MailDispatchStackProps extends StackProps {
+  /** Settings that win over CDK context (tests). @default - context, then DEFAULT_SETTINGS */
+  readonly settings?: Partial<DeploymentSettings>;
+}
+
+/** Names of the stack outputs, read by the ops CLI (`--stack`). */
+export const StackOutput = {
+  queueUrl: 'QueueUrl',
+  deadLetterQueueUrl: 'DeadLetterQueueUrl',
+  membersTableName: 'MembersTableName',
+  ledgerTableName: 'LedgerTableName',
+  eventSourceMappingId: 'EventSourceMappingId',
+  alarmTopicArn: 'AlarmTopicArn',
+  dashboardName: 'DashboardName',
+  addressHashSecretArn: 'AddressHashSecretArn',
+  fanInAlarmName: 'FanInAlarmName',
+  configurationSetName: 'ConfigurationSetName',
+} as const;
+
+/** The whole pipeline: the constructs composed, nothing else. Settings come from context (see lib/settings.ts). */
+export class MailDispatchStack extends Stack {
+  public readonly settings: DeploymentSettings;
+
+  constructor(scope: Construct, id: string, props: MailDispatchStackProps = {}) {
+    super(scope, id, props);
+    const settings = (this.settings = readSettings(this.node, props.settings));
+    const { key: encryptionKey } = new EncryptionKey(this, 'EncryptionKey');
+
+    const queue = new DispatchQueue(this, 'DispatchQueue', {
+      encryptionKey,
+      maxReceiveCount: settings.maxReceiveCount,
+      visibilityTimeout: Duration.seconds(Dispatcher.TIMEOUT.toSeconds() * 6),
+    });
+    const tables = new RegistryTables(this, 'Registry', { encryptionKey });
+    const mail = new MailIdentity(this, 'Mail', {
+      encryptionKey,
+      fromAddress: settings.fromAddress,
+      createEmailIdentity: settings.createEmailIdentity,
+    });
+    const dispatcher = new Dispatcher(this, 'Dispatcher', {
+      encryptionKey,
+      queue,
+      tables,
+      mail,
+      fanInLimit: settings.fanInLimit,
+      fanInWindowSeconds: settings.fanInWindowSeconds,
+      batchSize: settings.batchSize,
+      maxBatchingWindow: Duration.seconds(settings.maxBatchingWindowSeconds),
+      maxConcurrency: settings.maxConcurrency,
+      maxSendRatePerSecond: settings.maxSendRatePerSecond,
+    });
+    const feedback = new Feedback(this, 'Feedback', { encryptionKey, tables, mail });
+    const breaker = new FanInBreaker(this, 'FanInBreaker', {
+      encryptionKey,
+      dispatcher,
+      queue,
+      ledger: tables.ledger,
+      fanInAlarmThreshold: settings.fanInAlarmThreshold,
+      fanInAlarmPeriod: Duration.seconds(settings.fanInAlarmPeriodSeconds),
+      watchedDeadLetterQueues: [{ name: 'FeedbackFailedInvocations', queue: feedback.service.failureQueue! }],
+      alarmEmail: settings.alarmEmail || undefined,
+    });
+    const { dashboard } = new OperationsDashboard(this, 'Operations', {
+      dispatcher: dispatcher.service.function,
+      eventSourceMappingId: dispatcher.eventSource.eventSourceMappingId,
+      queue: queue.queue,
+      deadLetterQueue: queue.deadLetterQueue,
+      alarms: breaker.alarms,
+      fanInLimit: settings.fanInLimit,
+      maxSendRatePerSecond: settings.maxSendRatePerSecond,
+    });
+
+    const output = (name: string, value: string, description: string) => new CfnOutput(this, name, { value, description });
+    output(StackOutput.queueUrl, queue.queue.queueUrl, 'Dispatch queue URL (the portal publishes here)');
+    output(StackOutput.deadLetterQueueUrl, queue.deadLetterQueue.queueUrl, 'Dead-letter queue URL');
+    output(StackOutput.membersTableName, tables.members.tableName, 'Member registry table');
+    output(StackOutput.ledgerTableName, tables.ledger.tableName, 'Dispatch ledger table');
+    output(StackOutput.eventSourceMappingId, dispatcher.eventSource.eventSourceMappingId, 'Dispatcher event source mapping (disabled = paused)');
+    output(StackOutput.alarmTopicArn, breaker.alarmTopic.topicArn, 'Alarm topic (subscribe on-call here)');
+    output(StackOutput.dashboardName, dashboard.dashboardName, 'CloudWatch operations dashboard');
+    output(StackOutput.addressHashSecretArn, dispatcher.addressHashSecret.secretArn, 'Address-hash key (ops audit --address)');
+    output(StackOutput.fanInAlarmName, breaker.fanInAlarm.alarmName, 'The alarm that pauses the queue');
+    output(StackOutput.configurationSetName, mail.configurationSet.configurationSetName, 'SES configuration set');
+  }
+}

@@ -1,0 +1,116 @@
+import type { Node } from 'constructs';
+import { parseRecipient } from '../lambdas/core/address';
+import { ConfigurationError } from '../lambdas/core/errors';
+
+/**
+ * The deployment settings, read from CDK context (`cdk.json` or `-c key=value`). Every key has a
+ * safe default; every out-of-range value is reported, all at once, before anything is built.
+ */
+export interface DeploymentSettings {
+  /** The only address the dispatcher may send from (the `ses:FromAddress` condition). @default 'no-reply@portal.example.org' */
+  readonly fromAddress: string;
+  /** Distinct members allowed per address per fan-in window. @default 3 */
+  readonly fanInLimit: number;
+  /** Length of the fan-in window, seconds. @default 86400 */
+  readonly fanInWindowSeconds: number;
+  /** Receives before SQS moves a message to the DLQ. @default 5 */
+  readonly maxReceiveCount: number;
+  /** Messages per dispatcher invocation (event source batch size). @default 10 */
+  readonly batchSize: number;
+  /** How long the event source gathers a batch, seconds (0-300). @default 1 */
+  readonly maxBatchingWindowSeconds: number;
+  /** Concurrent dispatcher invocations (event source `maxConcurrency`, 2-1000; also the function's reserved concurrency). @default 10 */
+  readonly maxConcurrency: number;
+  /** On-call address subscribed to the alarm topic; empty for none. @default '' (no subscription) */
+  readonly alarmEmail: string;
+  /** `FanInBlocked` sum per period that trips `FanInSpike` (and pauses the queue). @default 1 */
+  readonly fanInAlarmThreshold: number;
+  /** Period of `FanInSpike`, seconds (10, 30 or a multiple of 60). @default 60 */
+  readonly fanInAlarmPeriodSeconds: number;
+  /** The SES account's sending quota (messages per second): the dispatcher paces to it and the dashboard marks it. @default 14 */
+  readonly maxSendRatePerSecond: number;
+  /** Create (and DKIM-sign with) an SES domain identity for the from-address's domain. @default false (identity managed outside this stack) */
+  readonly createEmailIdentity: boolean;
+}
+
+export const DEFAULT_SETTINGS: DeploymentSettings = {
+  fromAddress: 'no-reply@portal.example.org',
+  fanInLimit: 3,
+  fanInWindowSeconds: 86_400,
+  maxReceiveCount: 5,
+  batchSize: 10,
+  maxBatchingWindowSeconds: 1,
+  maxConcurrency: 10,
+  alarmEmail: '',
+  fanInAlarmThreshold: 1,
+  fanInAlarmPeriodSeconds: 60,
+  maxSendRatePerSecond: 14,
+  createEmailIdentity: false,
+};
+
+export type SettingKey = keyof DeploymentSettings;
+export const SETTING_KEYS = Object.keys(DEFAULT_SETTINGS) as SettingKey[];
+
+type IntegerRule = { readonly min: number; readonly max: number };
+const INTEGER_RULES: Partial<Record<SettingKey, IntegerRule>> = {
+  fanInLimit: { min: 1, max: 1000 },
+  fanInWindowSeconds: { min: 60, max: 31 * 86_400 },
+  maxReceiveCount: { min: 1, max: 1000 },
+  batchSize: { min: 1, max: 10_000 },
+  maxBatchingWindowSeconds: { min: 0, max: 300 },
+  maxConcurrency: { min: 2, max: 1000 },
+  fanInAlarmThreshold: { min: 1, max: 1_000_000 },
+  fanInAlarmPeriodSeconds: { min: 10, max: 86_400 },
+  maxSendRatePerSecond: { min: 1, max: 100_000 },
+};
+
+/** Context values come as numbers from cdk.json and as strings from `-c key=value`. */
+function coerce(key: SettingKey, raw: unknown): unknown {
+  const kind = typeof DEFAULT_SETTINGS[key];
+  if (typeof raw !== 'string' || kind === 'string') return raw;
+  if (kind === 'boolean') return raw === 'true' ? true : raw === 'false' ? false : raw;
+  return raw.trim() !== '' && Number.isFinite(Number(raw)) ? Number(raw) : raw;
+}
+
+/**
+ * Reads the settings from context, lets `overrides` win (tests), and validates them together.
+ * @throws ConfigurationError listing every invalid key.
+ */
+export function readSettings(node: Node, overrides: Partial<DeploymentSettings> = {}): DeploymentSettings {
+  const merged: Record<string, unknown> = {};
+  for (const key of SETTING_KEYS) {
+    const fromContext = node.tryGetContext(key);
+    merged[key] = overrides[key] ?? (fromContext === undefined ? DEFAULT_SETTINGS[key] : coerce(key, fromContext));
+  }
+  const problems: string[] = [];
+  for (const [key, rule] of Object.entries(INTEGER_RULES) as [SettingKey, IntegerRule][]) {
+    const value = merged[key];
+    if (!Number.isInteger(value) || (value as number) < rule.min || (value as number) > rule.max) {
+      problems.push(`${key} must be an integer from ${rule.min} to ${rule.max} (got ${JSON.stringify(value)})`);
+    }
+  }
+  const from = typeof merged.fromAddress === 'string' ? parseRecipient(merged.fromAddress) : undefined;
+  if (!from?.ok) problems.push(`fromAddress must be one bare e-mail address (got ${JSON.stringify(merged.fromAddress)})`);
+  else merged.fromAddress = from.address;
+  if (typeof merged.alarmEmail !== 'string') problems.push('alarmEmail must be a string');
+  else if (merged.alarmEmail.trim() !== '') {
+    const alarm = parseRecipient(merged.alarmEmail);
+    if (!alarm.ok) problems.push(`alarmEmail must be empty or one bare e-mail address (got ${JSON.stringify(merged.alarmEmail)})`);
+    else merged.alarmEmail = alarm.address;
+  } else merged.alarmEmail = '';
+  if (typeof merged.createEmailIdentity !== 'boolean') problems.push('createEmailIdentity must be true or false');
+  const period = merged.fanInAlarmPeriodSeconds as number;
+  if (Number.isInteger(period) && ![10, 30].includes(period) && period % 60 !== 0) {
+    problems.push(`fanInAlarmPeriodSeconds must be 10, 30 or a multiple of 60 (got ${period})`);
+  }
+  if ((merged.batchSize as number) > 10 && merged.maxBatchingWindowSeconds === 0) {
+    problems.push('batchSize above 10 needs maxBatchingWindowSeconds of at least 1 (an SQS event source rule)');
+  }
+  if (problems.length > 0) throw new ConfigurationError(`Invalid mail-dispatch context: ${problems.join('; ')}`);
+  return merged as unknown as DeploymentSettings;
+}
+
+/** The domain part of a validated address. */
+export function domainOf(address: string): string {
+  return address.slice(address.lastIndexOf('@') + 1);
+}

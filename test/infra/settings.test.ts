@@ -1,0 +1,56 @@
+import { App } from 'aws-cdk-lib';
+import { ConfigurationError } from '../../lambdas/core/errors';
+import { DEFAULT_SETTINGS, domainOf, readSettings } from '../../lib/settings';
+
+const nodeWith = (context: Record<string, unknown>) => new App({ context }).node;
+
+describe('readSettings', () => {
+  it('gives the documented defaults when context is empty', () => {
+    expect(readSettings(nodeWith({}))).toEqual(DEFAULT_SETTINGS);
+  });
+
+  it('reads numbers given as strings on the command line (-c key=value)', () => {
+    const settings = readSettings(nodeWith({ fanInLimit: '5', maxConcurrency: '20', createEmailIdentity: 'true' }));
+    expect(settings).toMatchObject({ fanInLimit: 5, maxConcurrency: 20, createEmailIdentity: true });
+  });
+
+  it('normalises the from-address and the alarm e-mail', () => {
+    const settings = readSettings(nodeWith({ fromAddress: ' No-Reply@Portal.Example.ORG ', alarmEmail: 'OnCall@Example.org' }));
+    expect(settings).toMatchObject({ fromAddress: 'no-reply@portal.example.org', alarmEmail: 'oncall@example.org' });
+  });
+
+  it('lets explicit overrides win over context', () => {
+    expect(readSettings(nodeWith({ batchSize: 5 }), { batchSize: 7 }).batchSize).toBe(7);
+  });
+
+  it('reports every invalid key in one error', () => {
+    const read = () =>
+      readSettings(
+        nodeWith({
+          fromAddress: 'Portal <no-reply@portal.example.org>',
+          maxConcurrency: 1,
+          maxReceiveCount: 0,
+          fanInAlarmPeriodSeconds: 45,
+          alarmEmail: 'not an address',
+          batchSize: 50,
+          maxBatchingWindowSeconds: 0,
+        }),
+      );
+    expect(read).toThrow(ConfigurationError);
+    const message = (() => {
+      try {
+        read();
+        return '';
+      } catch (error) {
+        return (error as Error).message;
+      }
+    })();
+    for (const key of ['fromAddress', 'maxConcurrency', 'maxReceiveCount', 'fanInAlarmPeriodSeconds', 'alarmEmail', 'batchSize above 10']) {
+      expect(message).toContain(key);
+    }
+  });
+
+  it('takes the domain of an address', () => {
+    expect(domainOf('no-reply@portal.example.org')).toBe('portal.example.org');
+  });
+});
