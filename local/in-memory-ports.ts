@@ -1,0 +1,140 @@
+/**
+ * In-process implementations of the dispatcher's ports, with the same conditional semantics as
+ * the DynamoDB adapters. For property tests (thousands of cases a second) and for measuring the
+ * handler's own CPU cost without any emulator; never for the scenario runner or the demo, which
+ * drive the real adapters.
+ */
+import { normaliseAddress } from '../lambdas/core/address';
+import { isSuppressed } from '../lambdas/core/decision';
+import { CLAIMABLE_LEDGER_STATES, LedgerState, type RejectReason } from '../lambdas/core/outcomes';
+import type {
+  ClaimRequest,
+  ClaimResult,
+  DispatchLedger,
+  DispatchRecord,
+  DispatchSnapshot,
+  MailSender,
+  MemberRecord,
+  OutcomeEvent,
+  OutcomeReporter,
+  OutgoingMail,
+  PauseCause,
+  PauseState,
+  PauseSwitch,
+  RejectedMessageSink,
+  Settlement,
+  SnapshotKey,
+  UnsentRecord,
+} from '../lambdas/ports';
+
+type StoredRecord = DispatchRecord & { reason?: string; sesMessageId?: string };
+
+export class InMemoryDispatchLedger implements DispatchLedger {
+  readonly members = new Map<string, MemberRecord>();
+  readonly records = new Map<string, StoredRecord>();
+  readonly unsent: UnsentRecord[] = [];
+  readonly fanIn = new Map<string, Set<string>>();
+
+  async readSnapshots(keys: readonly SnapshotKey[]): Promise<Map<string, DispatchSnapshot>> {
+    return new Map(
+      keys.map((key) => [
+        key.dispatchId,
+        { member: this.members.get(key.memberId), record: this.records.get(key.dispatchId), fanInMembers: [...(this.fanIn.get(key.fanInKey) ?? [])] },
+      ]),
+    );
+  }
+
+  async claim(r: ClaimRequest): Promise<ClaimResult> {
+    const conflicts: ('member' | 'ledger' | 'fan-in')[] = [];
+    const member = this.members.get(r.message.memberId);
+    const proxies = member?.proxies instanceof Set ? [...member.proxies] : Array.isArray(member?.proxies) ? member.proxies : [];
+    const memberOk =
+      member !== undefined &&
+      member.status === 'active' &&
+      !isSuppressed(member.suppressed) &&
+      (r.matched.via === 'email' ? member.email === r.matched.value : proxies.includes(r.matched.value));
+    if (!memberOk) conflicts.push('member');
+    const record = this.records.get(r.message.dispatchId);
+    if (record && !CLAIMABLE_LEDGER_STATES.includes(record.state)) conflicts.push('ledger');
+    const counted = this.fanIn.get(r.fanInKey) ?? new Set<string>();
+    if (!counted.has(r.message.memberId) && counted.size >= r.fanInLimit) conflicts.push('fan-in');
+    if (conflicts.length > 0) return { claimed: false, conflicts };
+    this.records.set(r.message.dispatchId, {
+      dispatchId: r.message.dispatchId,
+      state: LedgerState.Claimed,
+      claimedAt: r.now.toISOString(),
+      claimMessageId: r.sqsMessageId,
+      claimReceiveCount: r.receiveCount,
+      claimToken: r.claimToken,
+    });
+    this.fanIn.set(r.fanInKey, counted.add(r.message.memberId));
+    return { claimed: true };
+  }
+
+  async settle(dispatchId: string, claimToken: string, settlement: Settlement): Promise<void> {
+    const record = this.records.get(dispatchId);
+    if (!record || record.claimToken !== claimToken) return;
+    const allowed = settlement.kind === 'sent' ? [LedgerState.Claimed, LedgerState.InDoubt] : [LedgerState.Claimed];
+    if (!(allowed as string[]).includes(record.state)) return;
+    this.records.set(dispatchId, {
+      ...record,
+      state: settlement.kind,
+      reason: 'reason' in settlement ? settlement.reason : undefined,
+      sesMessageId: settlement.kind === 'sent' ? settlement.sesMessageId : undefined,
+    });
+  }
+
+  async recordUnsent(record: UnsentRecord): Promise<void> {
+    this.unsent.push(record);
+    if (record.state !== LedgerState.Blocked || !record.dispatchId) return;
+    const existing = this.records.get(record.dispatchId);
+    if (existing && !CLAIMABLE_LEDGER_STATES.includes(existing.state)) return;
+    this.records.set(record.dispatchId, { dispatchId: record.dispatchId, state: LedgerState.Blocked, reason: record.reason });
+  }
+
+  /** The registered address or proxy values of a member, normalised (for invariant checks). */
+  allowedAddresses(memberId: string): string[] {
+    const member = this.members.get(memberId);
+    if (!member || member.status !== 'active' || isSuppressed(member.suppressed)) return [];
+    const proxies = member.proxies instanceof Set ? [...member.proxies] : Array.isArray(member.proxies) ? member.proxies : [];
+    return [member.email, ...proxies].filter((v): v is string => typeof v === 'string').map(normaliseAddress);
+  }
+}
+
+export class InMemoryPauseSwitch implements PauseSwitch {
+  state: PauseState = { paused: false };
+  async read(): Promise<PauseState> {
+    return this.state;
+  }
+  async pause(cause: PauseCause): Promise<void> {
+    if (!this.state.paused) this.state = { paused: true, cause };
+  }
+  async resume(): Promise<void> {
+    this.state = { paused: false };
+  }
+}
+
+/** Accepts every send and keeps it, as the SES emulator's store does. */
+export class RecordingMailSender implements MailSender {
+  readonly sent: (OutgoingMail & { messageId: string })[] = [];
+  async send(mail: OutgoingMail): Promise<{ messageId: string }> {
+    const messageId = `mem-${this.sent.length + 1}`;
+    this.sent.push({ ...mail, messageId });
+    return { messageId };
+  }
+}
+
+export class InMemoryRejectedSink implements RejectedMessageSink {
+  readonly moved: { body: string; reason: RejectReason; field?: string }[] = [];
+  async moveRejected(body: string, rejection: { reason: RejectReason; field?: string }): Promise<void> {
+    this.moved.push({ body, ...rejection });
+  }
+}
+
+export class CollectingReporter implements OutcomeReporter {
+  readonly events: OutcomeEvent[] = [];
+  report(event: OutcomeEvent): void {
+    this.events.push(event);
+  }
+  flush(): void {}
+}
