@@ -7,6 +7,7 @@ import { createDispatcherDeps } from '../../../lambdas/dispatcher/dependencies';
 import { createHandler } from '../../../lambdas/dispatcher/handler';
 import { RejectAttribute } from '../../../lambdas/tables';
 import { startEmbeddedAws, type EmbeddedAws } from '../../../local/embedded-aws';
+import { addSesFaults, FaultPlan } from '../../../local/faults';
 import { putMembersRaw } from '../../support/members';
 import { RecordingReporter } from '../../support/recording-reporter';
 import { sqsEvent, sqsRecord } from '../../support/sqs-event';
@@ -28,24 +29,19 @@ beforeAll(async () => {
 });
 afterAll(async () => aws?.stop());
 
-type SesFault = 'throttle' | 'timeout-after-send' | undefined;
-
-/** The real handler with the real adapters on the emulators; `fault` shapes SES errors as the SDK does. */
-async function dispatcher(fault?: () => SesFault) {
+/** The real handler with the real adapters on the emulators; SES faults come from the local fault plan. */
+async function dispatcher(plan = FaultPlan.create()) {
   const reporter = new RecordingReporter();
   const ses = new SESv2Client({ region: aws.region, endpoint: aws.endpoints.ses, credentials: { accessKeyId: 'l', secretAccessKey: 'l' }, maxAttempts: 1 });
-  ses.middlewareStack.add(
-    (next) => async (args) => {
-      const kind = fault?.();
-      if (kind === 'throttle') throw Object.assign(new Error('Maximum sending rate exceeded.'), { name: 'TooManyRequestsException', $metadata: { httpStatusCode: 429 } });
-      const result = await next(args);
-      if (kind === 'timeout-after-send') throw Object.assign(new Error('socket timed out'), { name: 'TimeoutError' });
-      return result;
-    },
-    { step: 'initialize' },
-  );
+  addSesFaults(ses, plan);
   const deps = await createDispatcherDeps({ env: aws.env, clients: { dynamodb: aws.clients.dynamodb, sqs: aws.clients.sqs, ses }, reporter });
   return { handler: createHandler(deps), reporter };
+}
+
+function armed(kind: 'throttle' | 'timeout-after-send', times: number): FaultPlan {
+  const plan = FaultPlan.create();
+  plan.arm({ target: 'ses', kind, times });
+  return plan;
 }
 
 const message = (dispatchId: string, memberId: string, to: string, extra: Record<string, unknown> = {}) =>
@@ -157,8 +153,8 @@ describe('dispatcher handler (real adapters, embedded emulators)', () => {
   });
 
   it('retries a throttled send and sends it once SES accepts', async () => {
-    let throttles = 5; // more than the adapter's own tries: SQS must bring it back
-    const { handler, reporter } = await dispatcher(() => (throttles-- > 0 ? 'throttle' : undefined));
+    // More throttles than the adapter's own tries: SQS must bring the message back.
+    const { handler, reporter } = await dispatcher(armed('throttle', 5));
     const record = sqsRecord(message('h-throttle', 'M1', 'pat@example.org'));
     await expect(handler(sqsEvent(record))).resolves.toEqual({ batchItemFailures: [{ itemIdentifier: record.messageId }] });
     expect(reporter.outcomeOf(record.messageId)).toEqual({ state: 'retry', reason: 'ses-throttled' });
@@ -169,7 +165,7 @@ describe('dispatcher handler (real adapters, embedded emulators)', () => {
   });
 
   it('reports failed on the last receive and records it, so a redrive may still send it', async () => {
-    const { handler, reporter } = await dispatcher(() => 'throttle');
+    const { handler, reporter } = await dispatcher(armed('throttle', 100));
     const record = sqsRecord(message('h-failed', 'M1', 'pat@example.org'), { receiveCount: 3 });
     await expect(handler(sqsEvent(record))).resolves.toEqual({ batchItemFailures: [{ itemIdentifier: record.messageId }] });
     expect(reporter.outcomeOf(record.messageId)).toEqual({ state: 'failed', reason: 'ses-throttled' });
@@ -177,8 +173,7 @@ describe('dispatcher handler (real adapters, embedded emulators)', () => {
   });
 
   it('keeps the claim of a send whose outcome is unknown: in-doubt, never re-sent', async () => {
-    let timeouts = 1;
-    const { handler, reporter } = await dispatcher(() => (timeouts-- > 0 ? 'timeout-after-send' : undefined));
+    const { handler, reporter } = await dispatcher(armed('timeout-after-send', 1));
     const record = sqsRecord(message('h-doubt', 'M1', 'pat@example.org'));
     await expect(handler(sqsEvent(record))).resolves.toEqual({ batchItemFailures: [] });
     expect(reporter.outcomeOf(record.messageId)).toEqual({ state: 'in-doubt' });
