@@ -1,8 +1,8 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
-import pLimit from 'p-limit';
 import { ConfigurationError } from '../core/errors';
 import type { DispatchMessageInput } from '../core/message';
 import { batchEntries } from './batch-entries';
+import { mapWithConcurrency } from './map-with-concurrency';
 import { MAX_RETRY_DELAY_MS, PUBLISH_DEFAULTS, type PublishOptions } from './publish-options';
 import { PublishFailure, type PublishResult } from './publish-result';
 import { sendBatch, type EntryOutcome } from './send-batch';
@@ -33,12 +33,11 @@ export async function publishDispatches(messages: readonly DispatchMessageInput[
   });
 
   const client = options.client ?? (defaultClient ??= new SQSClient({}));
-  const limit = pLimit(settings.concurrency);
   const lastRetry = new Map<number, string>();
   for (let attempt = 1; pending.length > 0 && attempt <= settings.maxAttempts; attempt++) {
     if (attempt > 1) await sleep(backoffMs(attempt - 1, settings.baseDelayMs));
-    const outcomes = await Promise.all(batchEntries(pending).map((batch) => limit(() => sendBatch(client, options.queueUrl, batch))));
-    const merged = new Map<number, EntryOutcome>(outcomes.flatMap((m) => [...m]));
+    const outcomes = await mapWithConcurrency(batchEntries(pending), settings.concurrency, (batch) => sendBatch(client, options.queueUrl, batch));
+    const merged = new Map<number, EntryOutcome>(outcomes.flatMap((byIndex) => [...byIndex]));
     const again: SerialisedDispatch[] = [];
     for (const entry of pending) {
       const outcome = merged.get(entry.index) as EntryOutcome;
