@@ -1,0 +1,245 @@
+/**
+ * The ops CLI (`mail-dispatch`, `npm run ops -- …`): parses arguments, calls lib/ops, prints.
+ * Results go to stdout (tables, or JSON with --json); progress and errors go to stderr.
+ * Exit codes: 0 ok, 1 refused or failed, 2 usage.
+ */
+import { readFile } from 'node:fs/promises';
+import { userInfo } from 'node:os';
+import { CommanderError, Command, InvalidArgumentError, Option } from 'commander';
+import { SingleBar } from 'cli-progress';
+import { auditDispatches, type AuditSelector } from '../lib/ops/audit';
+import { ExitCode, UsageError, exitCodeOf } from '../lib/ops/errors';
+import { getMemberView, importMembers, parseMembersCsv, putMember } from '../lib/ops/members';
+import { pausePipeline } from '../lib/ops/pause';
+import { redriveDeadLetters } from '../lib/ops/redrive';
+import * as render from '../lib/ops/render';
+import { resumePipeline } from '../lib/ops/resume';
+import { readStatus } from '../lib/ops/status';
+import { resolveTarget, type OpsTarget, type TargetOptions } from '../lib/ops/target';
+
+interface GlobalOptions extends TargetOptions {
+  readonly json?: boolean;
+  readonly operator?: string;
+}
+
+const print = (text: string) => process.stdout.write(`${text}\n`);
+
+function output<T>(program: Command, result: T, human: (result: T) => string): void {
+  print((program.opts() as GlobalOptions).json ? JSON.stringify(result, null, 2) : human(result));
+}
+
+/** Runs one command against the resolved target and closes its clients. */
+async function withTarget<T>(program: Command, run: (target: OpsTarget, options: GlobalOptions) => Promise<T>): Promise<T> {
+  const options = program.opts() as GlobalOptions;
+  const target = await resolveTarget(options);
+  try {
+    return await run(target, options);
+  } finally {
+    target.close();
+  }
+}
+
+function progressBar(label: string): { update(done: number, total: number): void; stop(): void } {
+  const bar = new SingleBar({ format: `${label} [{bar}] {value}/{total}`, stream: process.stderr, hideCursor: true });
+  let started = false;
+  return {
+    update(done, total) {
+      if (!started) bar.start(total, 0);
+      started = true;
+      bar.setTotal(total);
+      bar.update(done);
+    },
+    stop: () => started && bar.stop(),
+  };
+}
+
+const operatorOf = (options: GlobalOptions) => options.operator ?? process.env.MAIL_DISPATCH_OPERATOR ?? userInfo().username;
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a positive integer');
+  return n;
+}
+
+function isoTime(value: string): Date {
+  const date = new Date(value);
+  if (!/^\d{4}-\d\d-\d\d/.test(value) || Number.isNaN(date.getTime())) throw new InvalidArgumentError('must be an ISO-8601 date or time, e.g. 2000-08-02 or 2000-08-02T09:00:00Z');
+  return date;
+}
+
+let exitCode: number = ExitCode.Ok;
+
+/** The worst outcome wins: a usage error over a refusal over success. */
+function setExit(code: number): void {
+  exitCode = Math.max(exitCode, code);
+  process.exitCode = exitCode;
+}
+
+export function buildProgram(): Command {
+  const program = new Command('mail-dispatch')
+    .description('Operate the mail-dispatch pipeline: status, pause/resume, DLQ redrive, audit, member registry')
+    .addOption(new Option('--stack <name>', 'a deployed stack (outputs via CloudFormation)').env('MAIL_DISPATCH_STACK'))
+    .option('--local', 'the local pipeline (`npm run local`), from the variables it prints')
+    .option('--region <region>', 'AWS region of the stack')
+    .option('--json', 'print the result as JSON')
+    .option('--operator <name>', 'who acts (recorded on pause/resume) [default: $MAIL_DISPATCH_OPERATOR or the OS user]')
+    .showHelpAfterError()
+    .exitOverride();
+
+  program
+    .command('status')
+    .description('queue and DLQ depth, oldest message age, event source, pause flag, alarms, last hour by state')
+    .action(async () => {
+      const report = await withTarget(program, (target) => readStatus(target));
+      output(program, report, render.renderStatus);
+    });
+
+  program
+    .command('pause')
+    .description('pause the pipeline: set the pause flag and disable the event source (messages wait in the queue)')
+    .requiredOption('--reason <text>', 'why (recorded on the pause flag; no addresses or member data)')
+    .action(async (opts: { reason: string }) => {
+      const result = await withTarget(program, (target, options) => pausePipeline(target, { reason: opts.reason, operator: operatorOf(options), now: new Date() }));
+      output(program, result, render.renderPause);
+    });
+
+  program
+    .command('resume')
+    .description('clear the pause flag and re-enable the event source; refuses while FanInSpike is in ALARM or the cause is not understood')
+    .option('--force', 'resume despite the refusals (each is reported)')
+    .action(async (opts: { force?: boolean }) => {
+      const result = await withTarget(program, (target, options) => resumePipeline(target, { operator: operatorOf(options), force: opts.force, now: new Date() }));
+      output(program, result, render.renderResume);
+    });
+
+  program
+    .command('redrive')
+    .description('move DLQ messages back to the dispatch queue (rejected bodies stay unless --include-rejected)')
+    .option('--dry-run', 'count what would move; move nothing')
+    .option('--limit <n>', 'move at most n messages', positiveInt)
+    .option('--include-rejected', 'also move rejected bodies (after their reason was fixed)')
+    .action(async (opts: { dryRun?: boolean; limit?: number; includeRejected?: boolean }) => {
+      const bar = progressBar('redrive');
+      try {
+        const result = await withTarget(program, (target) => redriveDeadLetters(target, { ...opts, onProgress: (done, total) => bar.update(done, total) }));
+        bar.stop();
+        output(program, result, render.renderRedrive);
+        if (result.failed > 0) setExit(ExitCode.Failed);
+      } finally {
+        bar.stop();
+      }
+    });
+
+  program
+    .command('audit')
+    .description('every dispatch for an address, a member or a time range: state, member, address hash, SES message id, time')
+    .option('--address <address>', 'the address to look for (hashed with the pipeline key; never stored)')
+    .option('--member <memberId>', 'the member to look for')
+    .option('--since <time>', 'from this time (ISO-8601)', isoTime)
+    .option('--until <time>', 'up to this time (ISO-8601) [default: now]', isoTime)
+    .addOption(new Option('--format <format>', 'output format').choices(['table', 'csv', 'json']).default('table'))
+    .option('--reveal', 'show addresses in clear: the one typed, or the member’s registered one whose hash matches')
+    .action(async (opts: { address?: string; member?: string; since?: Date; until?: Date; format: 'table' | 'csv' | 'json'; reveal?: boolean }) => {
+      if (opts.address && opts.member) throw new UsageError('Give --address or --member, not both');
+      const selector: AuditSelector = opts.address
+        ? { by: 'address', address: opts.address }
+        : opts.member
+          ? { by: 'member', memberId: opts.member }
+          : { by: 'time' };
+      const report = await withTarget(program, (target) =>
+        auditDispatches(target, { selector, since: opts.since, until: opts.until, reveal: opts.reveal, now: new Date() }),
+      );
+      const json = (program.opts() as GlobalOptions).json || opts.format === 'json';
+      print(json ? JSON.stringify(report, null, 2) : render.renderAudit(report, opts.format === 'csv' ? 'csv' : 'table', opts.reveal ?? false));
+    });
+
+  const members = program.command('members').description('the member registry, through its guard (shared and over-limit addresses are refused)');
+  members
+    .command('put')
+    .description('create or update one member')
+    .requiredOption('--member-id <id>', 'memberId')
+    .requiredOption('--email <address>', "the member's own address")
+    .addOption(new Option('--status <status>', 'status').choices(['active', 'suspended', 'closed']).default('active'))
+    .option('--proxy <address...>', 'an address the member authorised (guardian, caregiver); repeatable')
+    .addOption(new Option('--suppressed <flag>', 'suppression (default: keep what is stored)').choices(['true', 'false']))
+    .option('--allow-shared', "allow an address that is another member's own e-mail (never past the fan-in limit)")
+    .action(async (opts: { memberId: string; email: string; status: string; proxy?: string[]; suppressed?: string; allowShared?: boolean }) => {
+      const row = {
+        memberId: opts.memberId,
+        email: opts.email,
+        status: opts.status,
+        proxies: opts.proxy ?? [],
+        suppressed: opts.suppressed === undefined ? undefined : opts.suppressed === 'true',
+      };
+      const result = await withTarget(program, (target) => putMember(target, row, { allowShared: opts.allowShared }));
+      const json = result.outcome === 'failed' ? { ...result, error: result.error.message } : result;
+      output(program, json, () => render.renderMemberResult(result));
+      if (result.outcome !== 'registered') setExit(ExitCode.Failed);
+    });
+  members
+    .command('get')
+    .description('one member: status, addresses (hashed unless --reveal) and how many members use each')
+    .argument('<memberId>')
+    .option('--reveal', 'show the addresses in clear')
+    .action(async (memberId: string, opts: { reveal?: boolean }) => {
+      const view = await withTarget(program, (target) => getMemberView(target, memberId, opts));
+      if (!view) {
+        process.stderr.write(`No member ${memberId}.\n`);
+        if ((program.opts() as GlobalOptions).json) print('null');
+        setExit(ExitCode.Failed);
+        return;
+      }
+      output(program, view, render.renderMember);
+    });
+  members
+    .command('import')
+    .description('register every row of a CSV (memberId,email,status[,proxies][,suppressed]); refused rows are reported, the rest imported')
+    .argument('<csv>', 'file path, or - for standard input')
+    .option('--allow-shared', "allow addresses that are another member's own e-mail (never past the fan-in limit)")
+    .action(async (file: string, opts: { allowShared?: boolean }) => {
+      let text: string;
+      try {
+        text = file === '-' ? await readStdin() : await readFile(file, 'utf8');
+      } catch (error) {
+        throw new UsageError(`Cannot read ${file} (${(error as { code?: string }).code ?? 'error'})`, { cause: error });
+      }
+      const rows = parseMembersCsv(text);
+      const bar = progressBar('import');
+      try {
+        const report = await withTarget(program, (target) => importMembers(target, rows, { allowShared: opts.allowShared, onRow: (done, total) => bar.update(done, total) }));
+        bar.stop();
+        output(program, report, render.renderImport);
+        if (report.refused.length + report.failed.length > 0) setExit(ExitCode.Failed);
+      } finally {
+        bar.stop();
+      }
+    });
+  return program;
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Runs the CLI; resolves to the exit code (also set on `process.exitCode`). */
+export async function main(argv: readonly string[] = process.argv): Promise<number> {
+  exitCode = ExitCode.Ok;
+  const program = buildProgram();
+  try {
+    await program.parseAsync([...argv]);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Commander printed the message (and the help) already.
+      setExit(error.exitCode === 0 ? ExitCode.Ok : ExitCode.Usage);
+    } else {
+      const cause = (error as { cause?: { name?: string } }).cause?.name;
+      process.stderr.write(`error: ${(error as Error).message ?? String(error)}${cause ? ` (${cause})` : ''}\n`);
+      setExit(exitCodeOf(error));
+    }
+  }
+  return exitCode;
+}
+
+if (require.main === module) void main();

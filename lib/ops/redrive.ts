@@ -1,0 +1,140 @@
+import {
+  ChangeMessageVisibilityBatchCommand,
+  DeleteMessageBatchCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  SendMessageBatchCommand,
+  type Message,
+  type MessageAttributeValue,
+} from '@aws-sdk/client-sqs';
+import { RejectAttribute } from '../../lambdas/tables';
+import type { OpsTarget } from './target';
+
+export interface RedriveOptions {
+  /** Count what would move; move nothing. @default false */
+  readonly dryRun?: boolean;
+  /** Most messages to move (or, dry, to count). @default all */
+  readonly limit?: number;
+  /** Move rejected bodies too (only after the reason was fixed, e.g. a template deployed). @default false */
+  readonly includeRejected?: boolean;
+  /** How long received DLQ messages stay hidden while the redrive runs, seconds. @default 300 */
+  readonly visibilityTimeoutSeconds?: number;
+  /** Called after each received batch (progress bars). */
+  readonly onProgress?: (seen: number, total: number) => void;
+  /** Called for each message moved: its DLQ message id and the id of its copy in the queue. */
+  readonly onMoved?: (deadLetterMessageId: string, queueMessageId: string) => void;
+}
+
+export interface RedriveResult {
+  readonly dryRun: boolean;
+  /** Messages moved to the dispatch queue (dry: that would be moved). */
+  readonly moved: number;
+  /** Rejected bodies left in the DLQ, by reject reason. */
+  readonly keptRejected: Record<string, number>;
+  /** Messages whose send to the queue failed: left in the DLQ. */
+  readonly failed: number;
+}
+
+const REJECT_ATTRIBUTES = new Set<string>(Object.values(RejectAttribute));
+
+/**
+ * Moves DLQ messages back to the dispatch queue (receive → send → delete: a crash in between
+ * leaves a copy in both, which the ledger's claim-once makes harmless). Rejected bodies stay
+ * unless asked for; every message not moved is made visible again at the end.
+ */
+export async function redriveDeadLetters(target: OpsTarget, options: RedriveOptions = {}): Promise<RedriveResult> {
+  const sqs = target.clients.sqs;
+  const limit = options.limit ?? Number.POSITIVE_INFINITY;
+  const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: target.deadLetterQueueUrl, AttributeNames: ['ApproximateNumberOfMessages'] }));
+  const total = Math.min(Number(Attributes?.ApproximateNumberOfMessages ?? 0), limit);
+  const keptRejected: Record<string, number> = {};
+  const keep: string[] = [];
+  let moved = 0;
+  let failed = 0;
+  let seen = 0;
+  const seenIds = new Set<string>();
+  try {
+    while (moved < limit) {
+      const { Messages = [] } = await sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: target.deadLetterQueueUrl,
+          MaxNumberOfMessages: Math.min(10, limit - moved),
+          // A long poll asks every SQS server: an empty answer means the DLQ is (nearly) drained.
+          WaitTimeSeconds: 1,
+          VisibilityTimeout: options.visibilityTimeoutSeconds ?? 300,
+          MessageAttributeNames: ['All'],
+        }),
+      );
+      if (Messages.length === 0) break;
+      seen += Messages.length;
+      const toMove: Message[] = [];
+      let wrapped = false;
+      for (const message of Messages) {
+        // A message seen before came back after its visibility timeout: everything was looked at.
+        if (seenIds.has(message.MessageId ?? '')) {
+          wrapped = true;
+          keep.push(message.ReceiptHandle ?? '');
+          continue;
+        }
+        seenIds.add(message.MessageId ?? '');
+        const reason = message.MessageAttributes?.[RejectAttribute.reason]?.StringValue;
+        if (reason !== undefined && !options.includeRejected) {
+          keptRejected[reason] = (keptRejected[reason] ?? 0) + 1;
+          keep.push(message.ReceiptHandle ?? '');
+        } else if (options.dryRun) {
+          moved += 1;
+          keep.push(message.ReceiptHandle ?? '');
+        } else {
+          toMove.push(message);
+        }
+      }
+      if (toMove.length > 0) {
+        const { Successful = [], Failed = [] } = await sqs.send(
+          new SendMessageBatchCommand({
+            QueueUrl: target.queueUrl,
+            Entries: toMove.map((message, i) => ({ Id: String(i), MessageBody: message.Body ?? '', MessageAttributes: keptAttributes(message) })),
+          }),
+        );
+        const sent = Successful.map((entry) => {
+          const message = toMove[Number(entry.Id)];
+          options.onMoved?.(message.MessageId ?? '', entry.MessageId ?? '');
+          return message;
+        });
+        for (const entry of Failed) keep.push(toMove[Number(entry.Id)]?.ReceiptHandle ?? '');
+        failed += Failed.length;
+        if (sent.length > 0) {
+          await sqs.send(
+            new DeleteMessageBatchCommand({
+              QueueUrl: target.deadLetterQueueUrl,
+              Entries: sent.map((message, i) => ({ Id: String(i), ReceiptHandle: message.ReceiptHandle ?? '' })),
+            }),
+          );
+        }
+        moved += sent.length;
+      }
+      options.onProgress?.(seen, Math.max(total, seen));
+      if (wrapped) break;
+    }
+  } finally {
+    await release(target, keep.filter(Boolean));
+  }
+  return { dryRun: options.dryRun ?? false, moved, keptRejected, failed };
+}
+
+/** The message's own attributes, without the ones the dispatcher added when it rejected it. */
+function keptAttributes(message: Message): Record<string, MessageAttributeValue> | undefined {
+  const kept = Object.entries(message.MessageAttributes ?? {}).filter(([name]) => !REJECT_ATTRIBUTES.has(name));
+  return kept.length > 0 ? Object.fromEntries(kept) : undefined;
+}
+
+/** Makes messages we looked at but did not move visible again at once. */
+async function release(target: OpsTarget, receiptHandles: readonly string[]): Promise<void> {
+  for (let i = 0; i < receiptHandles.length; i += 10) {
+    await target.clients.sqs.send(
+      new ChangeMessageVisibilityBatchCommand({
+        QueueUrl: target.deadLetterQueueUrl,
+        Entries: receiptHandles.slice(i, i + 10).map((handle, j) => ({ Id: String(j), ReceiptHandle: handle, VisibilityTimeout: 0 })),
+      }),
+    );
+  }
+}

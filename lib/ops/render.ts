@@ -1,0 +1,115 @@
+/**
+ * Human output of the ops CLI (stdout tables). `--json` prints the command's result object
+ * instead; progress and notes go to stderr.
+ */
+import Table from 'cli-table3';
+import { stringify } from 'csv-stringify/sync';
+import type { RowResult } from '../../lambdas/adapters/dynamodb-member-registry';
+import { AUDIT_COLUMNS, type AuditReport } from './audit';
+import type { ImportReport, MemberView } from './members';
+import { explainPause } from './pause-cause';
+import type { PauseResult } from './pause';
+import type { RedriveResult } from './redrive';
+import type { ResumeResult } from './resume';
+import type { StatusReport } from './status';
+
+const table = (head: string[]) => new Table({ head, style: { head: [], border: [] } });
+const show = (value: unknown) => (value === null || value === undefined || value === '' ? '-' : String(value));
+
+export function renderStatus(report: StatusReport): string {
+  const out: string[] = [`mail-dispatch status: ${report.target.kind} ${report.target.name} at ${report.at}`];
+  const queues = table(['queue', 'visible', 'in flight', 'delayed', 'oldest (s)']);
+  for (const q of [report.queue, report.deadLetterQueue]) queues.push([q.name, q.visible, q.inFlight, q.delayed, show(q.oldestMessageAgeSeconds)]);
+  out.push(queues.toString());
+
+  const pipeline = table(['pipeline', '']);
+  const mapping = report.mapping.enabled === null ? `unknown (${report.mapping.note})` : report.mapping.enabled ? 'enabled' : 'DISABLED';
+  pipeline.push(['event source', mapping]);
+  const p = report.pause;
+  if (p.paused) {
+    pipeline.push(['pause flag', 'PAUSED']);
+    pipeline.push(['  by / at', `${show(p.by)} at ${show(p.at)}`]);
+    pipeline.push(['  reason', show(p.reason)]);
+    if (p.alarmName) pipeline.push(['  alarm', p.alarmName]);
+    if (p.addressHash) pipeline.push(['  address hash', p.addressHash]);
+    const cause = p.by && p.reason ? { by: p.by, reason: p.reason, at: p.at ?? '', alarmName: p.alarmName, addressHash: p.addressHash } : undefined;
+    pipeline.push(['  meaning', explainPause(cause, report.alarms?.map((a) => a.name)) ?? 'NOT UNDERSTOOD: resume needs --force']);
+  } else {
+    pipeline.push(['pause flag', 'not paused']);
+    if (p.resumedBy) pipeline.push(['  last resume', `${p.resumedBy} at ${show(p.resumedAt)}`]);
+  }
+  if (p.pauses !== undefined) pipeline.push(['  pauses so far', p.pauses]);
+  out.push(pipeline.toString());
+
+  if (report.alarms === null) out.push('alarms: not available (no CloudWatch; locally only through the control endpoint)');
+  else {
+    const alarms = table(['alarm', 'state', 'since']);
+    for (const a of report.alarms) alarms.push([a.name, a.state, show(a.since)]);
+    out.push(alarms.toString());
+  }
+  const counts = table([`ledger since ${report.lastHour.since}`, 'count']);
+  for (const [state, count] of Object.entries(report.lastHour.byState)) counts.push([state, count]);
+  counts.push(['total', report.lastHour.total]);
+  out.push(counts.toString());
+  return out.join('\n');
+}
+
+export function renderPause(result: PauseResult): string {
+  const cause = `by ${result.cause.by} at ${result.cause.at}: ${result.cause.reason}`;
+  const head = result.newlyPaused ? `Paused ${cause}.` : `Already paused ${cause} (the first cause is kept).`;
+  const mapping = result.mapping === 'disabled' ? 'Event source disabled.' : 'Event source not reachable from here: the pause flag alone holds the dispatcher.';
+  return `${head}\n${mapping}`;
+}
+
+export function renderResume(result: ResumeResult): string {
+  const lines = [`Resumed by ${result.resumedBy}; event source ${result.mapping === 'enabled' ? 'enabled' : 'not reachable from here'}.`];
+  if (result.previousCause) lines.push(`It was paused by ${result.previousCause.by} at ${result.previousCause.at}: ${result.explanation ?? result.previousCause.reason}`);
+  else lines.push('The pause flag was not set.');
+  for (const refusal of result.overridden) lines.push(`FORCED past: ${refusal}`);
+  return lines.join('\n');
+}
+
+export function renderRedrive(result: RedriveResult): string {
+  const kept = Object.entries(result.keptRejected);
+  const lines = [`${result.dryRun ? 'Would move' : 'Moved'} ${result.moved} message(s) from the DLQ to the dispatch queue.`];
+  if (kept.length > 0) lines.push(`Kept ${kept.reduce((n, [, c]) => n + c, 0)} rejected message(s) in the DLQ (${kept.map(([r, c]) => `${r}: ${c}`).join(', ')}); --include-rejected moves them.`);
+  if (result.failed > 0) lines.push(`${result.failed} message(s) could not be sent to the queue and stay in the DLQ.`);
+  return lines.join('\n');
+}
+
+export function renderAudit(report: AuditReport, format: 'table' | 'csv', reveal: boolean): string {
+  const columns = AUDIT_COLUMNS.filter((c) => reveal || c !== 'address');
+  if (format === 'csv') {
+    return stringify(report.rows.map((row) => columns.map((c) => (row as unknown as Record<string, unknown>)[c] ?? '')), { header: true, columns: [...columns] }).trimEnd();
+  }
+  const rows = table([...columns]);
+  for (const row of report.rows) rows.push(columns.map((c) => show((row as unknown as Record<string, unknown>)[c])));
+  const s = report.summary;
+  return `${rows.toString()}\n${s.dispatches} dispatch(es), ${s.sent} sent, ${s.members} member(s), ${s.addresses} address(es)`;
+}
+
+export function renderMemberResult(result: RowResult): string {
+  if (result.outcome === 'registered') return `Registered ${result.memberId} (version ${result.version}).`;
+  if (result.outcome === 'refused') return `Refused ${result.memberId}: ${result.reason} (${result.detail}).`;
+  return `Failed ${result.memberId}: ${result.error.message}`;
+}
+
+export function renderMember(view: MemberView): string {
+  const head = table(['member', view.memberId]);
+  head.push(['status', show(view.status)], ['suppressed', view.suppressed ? 'yes' : 'no'], ['version', show(view.version)], ['updated', show(view.updatedAt)]);
+  const reveal = view.addresses.some((a) => a.address !== undefined);
+  const addresses = table(['role', 'address hash', ...(reveal ? ['address'] : []), `members on address (limit ${view.fanInLimit})`]);
+  for (const a of view.addresses) addresses.push([a.role, a.addressHash, ...(reveal ? [show(a.address)] : []), a.membersOnAddress]);
+  return `${head.toString()}\n${addresses.toString()}`;
+}
+
+export function renderImport(report: ImportReport): string {
+  const lines = [`${report.registered.length} of ${report.rows} row(s) registered, ${report.refused.length} refused, ${report.failed.length} failed.`];
+  if (report.refused.length + report.failed.length > 0) {
+    const problems = table(['line', 'memberId', 'outcome', 'why']);
+    for (const r of report.refused) problems.push([r.line, r.memberId, r.reason, r.detail]);
+    for (const f of report.failed) problems.push([f.line, f.memberId, 'failed', f.error]);
+    lines.push(problems.toString());
+  }
+  return lines.join('\n');
+}
