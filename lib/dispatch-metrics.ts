@@ -23,7 +23,7 @@ export interface DispatchMetricOptions {
   readonly statistic?: string;
   /** @default Duration.minutes(1) */
   readonly period?: Duration;
-  /** @default - the metric name and reason */
+  /** Graph legend. Leave unset for alarms: a label turns an alarm's metric into a metric-math expression. @default - none */
   readonly label?: string;
 }
 
@@ -38,6 +38,6 @@ export function dispatchMetric(name: MetricName, options: DispatchMetricOptions 
     },
     statistic: options.statistic ?? 'Sum',
     period: options.period ?? Duration.minutes(1),
-    label: options.label ?? (options.reason === undefined ? name : `${name} ${options.reason}`),
+    label: options.label,
   });
 }

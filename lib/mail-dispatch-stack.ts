@@ -27,6 +27,7 @@ export const StackOutput = {
   addressHashSecretArn: 'AddressHashSecretArn',
   fanInAlarmName: 'FanInAlarmName',
   configurationSetName: 'ConfigurationSetName',
+  fanInLimit: 'FanInLimit',
 } as const;
 
 /** The whole pipeline: the constructs composed, nothing else. Settings come from context (see lib/settings.ts). */
@@ -92,6 +93,7 @@ export class MailDispatchStack extends Stack {
     output(StackOutput.dashboardName, dashboard.dashboardName, 'CloudWatch operations dashboard');
     output(StackOutput.addressHashSecretArn, dispatcher.addressHashSecret.secretArn, 'Address-hash key (ops audit --address)');
     output(StackOutput.fanInAlarmName, breaker.fanInAlarm.alarmName, 'The alarm that pauses the queue');
+    output(StackOutput.fanInLimit, String(settings.fanInLimit), 'Distinct members allowed per address per window (the registry guard uses it too)');
     output(StackOutput.configurationSetName, mail.configurationSet.configurationSetName, 'SES configuration set');
   }
 }

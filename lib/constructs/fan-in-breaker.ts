@@ -76,8 +76,9 @@ export class FanInBreaker extends Construct {
     });
     const notify = new actions.SnsAction(this.alarmTopic);
 
+    const fanInAlarmName = alarmName('FanInSpike');
     this.fanInAlarm = new cloudwatch.Alarm(this, 'FanInSpike', {
-      alarmName: alarmName('FanInSpike'),
+      alarmName: fanInAlarmName,
       alarmDescription:
         'Messages for more distinct members than fanInLimit went to one address: the 2000 pattern. The breaker has paused the queue (event source mapping disabled, pause flag set). See docs/runbook.md.',
       metric: dispatchMetric(MetricName.FanInBlocked, { period }),
@@ -127,7 +128,7 @@ export class FanInBreaker extends Construct {
     this.alarmTopic.addSubscription(
       new subscriptions.LambdaSubscription(this.breaker.function, {
         filterPolicyWithMessageBody: {
-          AlarmName: sns.FilterOrPolicy.filter(sns.SubscriptionFilter.stringFilter({ allowlist: [this.fanInAlarm.alarmName] })),
+          AlarmName: sns.FilterOrPolicy.filter(sns.SubscriptionFilter.stringFilter({ allowlist: [fanInAlarmName] })),
           NewStateValue: sns.FilterOrPolicy.filter(sns.SubscriptionFilter.stringFilter({ allowlist: ['ALARM'] })),
         },
       }),

@@ -75,8 +75,8 @@ export class OperationsDashboard extends Construct {
       ),
     );
     this.dashboard.addWidgets(
-      graph('Blocked by reason', Object.values(BlockReason).map((reason) => dispatchMetric(MetricName.Blocked, { reason }))),
-      graph('Rejected by reason', Object.values(RejectReason).map((reason) => dispatchMetric(MetricName.Rejected, { reason }))),
+      graph('Blocked by reason', Object.values(BlockReason).map((reason) => dispatchMetric(MetricName.Blocked, { reason, label: reason }))),
+      graph('Rejected by reason', Object.values(RejectReason).map((reason) => dispatchMetric(MetricName.Rejected, { reason, label: reason }))),
     );
     this.dashboard.addWidgets(
       graph('Fan-in: most members seen for one address', [dispatchMetric(MetricName.MaxMembersPerAddress, { statistic: 'Maximum' })], {

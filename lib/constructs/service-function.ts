@@ -141,6 +141,7 @@ export class ServiceFunction extends Construct {
         sourceMap: false,
         target: 'node22',
         format: nodejs.OutputFormat.CJS,
+        logLevel: nodejs.LogLevel.WARNING,
         // The runtime ships AWS SDK v3; bundling it again only adds cold-start time.
         externalModules: ['@aws-sdk/*'],
       },

@@ -22,9 +22,9 @@ export function bareStack() {
   return { app, stack, key, keyArn: { 'Fn::GetAtt': [stack.getLogicalId(key.node.defaultChild as kms.CfnKey), 'Arn'] } };
 }
 
-/** The one resource of a type whose logical id starts with `prefix`. */
-export function logicalIdOf(template: Template, type: string, prefix: string): string {
-  const ids = Object.keys(template.findResources(type)).filter((id) => id.startsWith(prefix));
+/** The one resource of a type whose logical id starts with `prefix` (or matches it, for a RegExp). */
+export function logicalIdOf(template: Template, type: string, prefix: string | RegExp): string {
+  const ids = Object.keys(template.findResources(type)).filter((id) => (typeof prefix === 'string' ? id.startsWith(prefix) : prefix.test(id)));
   if (ids.length !== 1) throw new Error(`expected one ${type} starting with ${prefix}, found ${ids.join(', ') || 'none'}`);
   return ids[0];
 }

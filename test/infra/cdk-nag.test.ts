@@ -1,0 +1,83 @@
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { App, Stack, Validations } from 'aws-cdk-lib';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { AwsSolutionsChecks, HIPAASecurityChecks, NagPack } from 'cdk-nag';
+import { MailDispatchStack } from '../../lib/mail-dispatch-stack';
+
+/** Every optional resource on, so the packs see all of them. */
+const SETTINGS = { alarmEmail: 'oncall@example.org', createEmailIdentity: true } as const;
+const packs = (app: App) => [new AwsSolutionsChecks(app), new HIPAASecurityChecks(app)];
+
+interface Acknowledgement {
+  readonly path: string;
+  readonly id: string;
+  readonly reason: string;
+}
+
+function acknowledgements(app: App): Acknowledgement[] {
+  return app.node.findAll().flatMap((construct) =>
+    construct.node.metadata
+      .filter((entry) => entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
+      .flatMap((entry) => Object.entries(entry.data as Record<string, string>))
+      .map(([id, reason]) => ({ path: construct.node.path, id: id.replace(/^annotation::/i, ''), reason })),
+  );
+}
+
+const findings = (app: App) =>
+  packs(app).flatMap((pack) =>
+    pack.validateScope(app).violations.flatMap((v) => v.violatingResources.map((r) => ({ rule: v.ruleName, severity: v.severity, path: r.constructPath ?? '' }))),
+  );
+
+describe('cdk-nag (AwsSolutions + HIPAA Security)', () => {
+  let app: App;
+
+  beforeAll(() => {
+    app = new App();
+    new MailDispatchStack(app, 'MailDispatch', { settings: SETTINGS });
+    Validations.of(app).addPlugins(...packs(app));
+    app.synth();
+  });
+
+  it('really flags a non-compliant resource (the checks run at all)', () => {
+    const probe = new App();
+    new sqs.Queue(new Stack(probe, 'Probe'), 'Plain', { encryption: sqs.QueueEncryption.UNENCRYPTED });
+    const rules = findings(probe).map((f) => f.rule);
+    expect(rules).toEqual(expect.arrayContaining(['AwsSolutions-SQS3', 'AwsSolutions-SQS4']));
+  });
+
+  it('leaves no unacknowledged error or warning in either pack', () => {
+    expect(findings(app)).toEqual([]);
+  });
+
+  it('reports no violation in the synthesized validation report', () => {
+    const report = JSON.parse(readFileSync(path.join(app.outdir, 'validation-report.json'), 'utf8')) as {
+      pluginReports: { pluginName: string; conclusion: string; violations: unknown[] }[];
+    };
+    for (const plugin of report.pluginReports) expect({ plugin: plugin.pluginName, violations: plugin.violations }).toEqual({ plugin: plugin.pluginName, violations: [] });
+  });
+
+  it('acknowledges only findings that exist, each with a reason', () => {
+    // Run the packs again as if nothing were acknowledged, to see what each acknowledgement hides.
+    const proto = NagPack.prototype as unknown as { isAcknowledged: (...args: unknown[]) => boolean };
+    expect(typeof proto.isAcknowledged).toBe('function');
+    const original = proto.isAcknowledged;
+    proto.isAcknowledged = () => false;
+    let raw: ReturnType<typeof findings>;
+    try {
+      raw = findings(app);
+    } finally {
+      proto.isAcknowledged = original;
+    }
+    for (const ack of acknowledgements(app)) {
+      expect(ack.reason.length).toBeGreaterThan(60);
+      const hidden = raw.filter((f) => f.rule === ack.id && (f.path === ack.path || f.path.startsWith(`${ack.path}/`)));
+      expect({ ack: `${ack.id} on ${ack.path}`, hides: hidden.length > 0 }).toEqual({ ack: `${ack.id} on ${ack.path}`, hides: true });
+    }
+  });
+
+  it('lists every acknowledged rule in docs/security.md', () => {
+    const doc = readFileSync(path.join(__dirname, '..', '..', 'docs', 'security.md'), 'utf8');
+    for (const id of new Set(acknowledgements(app).map((ack) => ack.id))) expect(doc).toContain(id);
+  });
+});

@@ -1,0 +1,107 @@
+import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { Env, LedgerKey } from '../../../lambdas/tables';
+import { actionsOf, allActions, logicalIdOf, type Statement, statementsOfRole, synthMailDispatch } from '../support/stack-fixture';
+
+describe('FanInBreaker', () => {
+  let template: Template;
+  let statements: Statement[];
+  let mappingId: string;
+  let topicId: string;
+  let breakerId: string;
+
+  beforeAll(() => {
+    template = synthMailDispatch({ fanInAlarmThreshold: 2, fanInAlarmPeriodSeconds: 120, alarmEmail: 'oncall@example.org' }).template;
+    statements = statementsOfRole(template, 'FanInBreakerRole');
+    mappingId = logicalIdOf(template, 'AWS::Lambda::EventSourceMapping', 'DispatcherServiceFunctionSqsEventSource');
+    topicId = logicalIdOf(template, 'AWS::SNS::Topic', 'FanInBreakerAlarmTopic');
+    breakerId = logicalIdOf(template, 'AWS::Lambda::Function', 'FanInBreakerFunction');
+  });
+
+  it('raises FanInSpike on the dispatcher\'s FanInBlocked metric with the configured threshold and period', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'MailDispatchTest-FanInSpike',
+      Namespace: 'MailDispatch',
+      MetricName: 'FanInBlocked',
+      Dimensions: [{ Name: 'service', Value: 'mail-dispatch' }],
+      Statistic: 'Sum',
+      Period: 120,
+      Threshold: 2,
+      EvaluationPeriods: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [{ Ref: topicId }],
+    });
+  });
+
+  it('subscribes the breaker to FanInSpike ALARM notifications only', () => {
+    template.hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'lambda',
+      TopicArn: { Ref: topicId },
+      Endpoint: { 'Fn::GetAtt': [breakerId, 'Arn'] },
+      FilterPolicyScope: 'MessageBody',
+      FilterPolicy: { AlarmName: ['MailDispatchTest-FanInSpike'], NewStateValue: ['ALARM'] },
+    });
+    template.hasResourceProperties('AWS::Lambda::Permission', {
+      Action: 'lambda:InvokeFunction',
+      Principal: 'sns.amazonaws.com',
+      FunctionName: { 'Fn::GetAtt': [breakerId, 'Arn'] },
+      SourceArn: { Ref: topicId },
+    });
+  });
+
+  it('tells the breaker which mapping to disable and which table holds the flag', () => {
+    const env = template.findResources('AWS::Lambda::Function')[breakerId].Properties.Environment.Variables;
+    expect(env[Env.eventSourceMappingId]).toEqual({ Ref: mappingId });
+    expect(env[Env.ledgerTable]).toEqual({ Ref: logicalIdOf(template, 'AWS::DynamoDB::Table', 'RegistryLedger') });
+  });
+
+  it('lets the breaker update only the dispatcher\'s one event source mapping', () => {
+    const lambda = statements.filter((s) => actionsOf(s).some((a) => a.startsWith('lambda:')));
+    expect(lambda).toHaveLength(1);
+    expect(actionsOf(lambda[0])).toContain('lambda:UpdateEventSourceMapping');
+    const resource = JSON.stringify(lambda[0].Resource);
+    expect(resource).toContain(':event-source-mapping:');
+    expect(resource).toContain(`{"Ref":"${mappingId}"}`);
+    expect(resource).not.toContain('*');
+  });
+
+  it('lets the breaker write only the pause flag item of the ledger', () => {
+    const dynamo = statements.filter((s) => actionsOf(s).some((a) => a.startsWith('dynamodb:')));
+    expect(dynamo).toHaveLength(1);
+    expect(actionsOf(dynamo[0]).sort()).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
+    expect(dynamo[0].Condition).toEqual({ 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [LedgerKey.pauseFlag] } });
+    expect(allActions(statements)).not.toContain('ses:SendEmail');
+  });
+
+  it.each(['BlockedSpike', 'DeadLetterQueueNotEmpty', 'InDoubt', 'DispatcherErrors', 'DispatcherThrottles', 'OldestMessageAge', 'BreakerErrors', 'BreakerFailedInvocations', 'FeedbackFailedInvocations'])(
+    'has the notify-only alarm %s, wired to the alarm topic',
+    (name) => {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        AlarmName: `MailDispatchTest-${name}`,
+        AlarmActions: [{ Ref: topicId }],
+        OKActions: [{ Ref: topicId }],
+        TreatMissingData: 'notBreaching',
+      });
+    },
+  );
+
+  it('watches recipient mismatches through the Reason dimension', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'MailDispatchTest-BlockedSpike',
+      MetricName: 'Blocked',
+      Dimensions: Match.arrayWith([{ Name: 'Reason', Value: 'recipient-mismatch' }]),
+    });
+  });
+
+  it('encrypts the alarm topic, refuses plain HTTP, and subscribes the on-call address', () => {
+    template.hasResourceProperties('AWS::SNS::Topic', {
+      DisplayName: 'mail-dispatch alarms',
+      KmsMasterKeyId: { 'Fn::GetAtt': [logicalIdOf(template, 'AWS::KMS::Key', 'EncryptionKey'), 'Arn'] },
+    });
+    template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      Topics: [{ Ref: topicId }],
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+    });
+    template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'oncall@example.org', TopicArn: { Ref: topicId } });
+  });
+});

@@ -1,0 +1,41 @@
+import type { Template } from 'aws-cdk-lib/assertions';
+import { Env } from '../../../lambdas/tables';
+import { actionsOf, allActions, logicalIdOf, type Statement, statementsOfRole, synthMailDispatch } from '../support/stack-fixture';
+
+describe('Feedback', () => {
+  let template: Template;
+  let statements: Statement[];
+  let fnId: string;
+
+  beforeAll(() => {
+    template = synthMailDispatch().template;
+    statements = statementsOfRole(template, 'FeedbackServiceRole');
+    fnId = logicalIdOf(template, 'AWS::Lambda::Function', 'FeedbackServiceFunction');
+  });
+
+  it('receives the configuration set\'s events through the SES events topic', () => {
+    template.hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'lambda',
+      TopicArn: { Ref: logicalIdOf(template, 'AWS::SNS::Topic', 'MailEventsTopic') },
+      Endpoint: { 'Fn::GetAtt': [fnId, 'Arn'] },
+    });
+    const env = template.findResources('AWS::Lambda::Function')[fnId].Properties.Environment.Variables;
+    expect(Object.keys(env)).toEqual(expect.arrayContaining([Env.membersTable, Env.ledgerTable]));
+  });
+
+  it('may update ledger records (reconcile) and members (suppress), nothing more', () => {
+    const table = (prefix: string) => JSON.stringify({ 'Fn::GetAtt': [logicalIdOf(template, 'AWS::DynamoDB::Table', prefix), 'Arn'] });
+    const on = (prefix: string) => statements.filter((s) => JSON.stringify(s.Resource) === table(prefix)).flatMap(actionsOf).sort();
+    expect(on('RegistryLedger')).toEqual(['dynamodb:GetItem', 'dynamodb:UpdateItem']);
+    expect(on('RegistryMembers')).toEqual(['dynamodb:UpdateItem']);
+    const actions = allActions(statements);
+    for (const forbidden of ['dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:Scan', 'ses:SendEmail', 'secretsmanager:GetSecretValue']) {
+      expect(actions).not.toContain(forbidden);
+    }
+  });
+
+  it('keeps failed asynchronous invocations in an encrypted queue', () => {
+    const queueId = logicalIdOf(template, 'AWS::SQS::Queue', 'FeedbackServiceFailedInvocations');
+    expect(template.findResources('AWS::Lambda::Function')[fnId].Properties.DeadLetterConfig).toEqual({ TargetArn: { 'Fn::GetAtt': [queueId, 'Arn'] } });
+  });
+});

@@ -1,0 +1,60 @@
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { RegistryTables } from '../../../lib/constructs/registry-tables';
+import { LEDGER_TABLE, MEMBERS_TABLE } from '../../../lambdas/tables';
+import { bareStack, logicalIdOf } from '../support/stack-fixture';
+
+describe('RegistryTables', () => {
+  const { stack, key, keyArn } = bareStack();
+  new RegistryTables(stack, 'Registry', { encryptionKey: key });
+  const template = Template.fromStack(stack);
+  const tables = template.findResources('AWS::DynamoDB::Table');
+  const members = tables[logicalIdOf(template, 'AWS::DynamoDB::Table', 'RegistryMembers')];
+  const ledger = tables[logicalIdOf(template, 'AWS::DynamoDB::Table', 'RegistryLedger')];
+  const index = (table: typeof members, name: string) =>
+    (table.Properties.GlobalSecondaryIndexes as { IndexName: string; KeySchema: unknown }[]).find((i) => i.IndexName === name);
+
+  it('keys the members table by memberId with the by-email index', () => {
+    expect(members.Properties.KeySchema).toEqual([{ AttributeName: MEMBERS_TABLE.partitionKey, KeyType: 'HASH' }]);
+    expect(index(members, MEMBERS_TABLE.byEmailIndex.name)?.KeySchema).toEqual([{ AttributeName: 'email', KeyType: 'HASH' }]);
+  });
+
+  it('keys the ledger by pk with the three audit indexes and the TTL attribute', () => {
+    expect(ledger.Properties.KeySchema).toEqual([{ AttributeName: LEDGER_TABLE.partitionKey, KeyType: 'HASH' }]);
+    for (const gsi of [LEDGER_TABLE.byMemberIndex, LEDGER_TABLE.byAddressIndex, LEDGER_TABLE.byDayIndex]) {
+      expect(index(ledger, gsi.name)?.KeySchema).toEqual([
+        { AttributeName: gsi.partitionKey, KeyType: 'HASH' },
+        { AttributeName: gsi.sortKey, KeyType: 'RANGE' },
+      ]);
+    }
+    expect(ledger.Properties.TimeToLiveSpecification).toEqual({ AttributeName: 'expiresAt', Enabled: true });
+  });
+
+  it.each([
+    ['members', () => members],
+    ['ledger', () => ledger],
+  ])('makes the %s table on-demand, recoverable, CMK-encrypted, undeletable and retained', (_name, table) => {
+    expect(table().Properties).toMatchObject({
+      BillingMode: 'PAY_PER_REQUEST',
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      SSESpecification: { SSEEnabled: true, SSEType: 'KMS', KMSMasterKeyId: keyArn },
+      DeletionProtectionEnabled: true,
+    });
+    expect(table().DeletionPolicy).toBe('Retain');
+  });
+
+  it('backs both tables up daily and monthly into a CMK-encrypted vault, without restore rights', () => {
+    template.hasResourceProperties('AWS::Backup::BackupVault', { EncryptionKeyArn: keyArn });
+    template.hasResourceProperties('AWS::Backup::BackupPlan', {
+      BackupPlan: {
+        BackupPlanRule: Match.arrayWith([
+          Match.objectLike({ RuleName: 'Daily35Days', Lifecycle: { DeleteAfterDays: 35 } }),
+          Match.objectLike({ RuleName: 'Monthly', Lifecycle: { DeleteAfterDays: 7 * 365 + 2 } }),
+        ]),
+      },
+    });
+    const selection = Object.values(template.findResources('AWS::Backup::BackupSelection'))[0];
+    expect(JSON.stringify(selection.Properties.BackupSelection.Resources)).toContain('RegistryMembers');
+    expect(JSON.stringify(selection.Properties.BackupSelection.Resources)).toContain('RegistryLedger');
+    expect(JSON.stringify(template.findResources('AWS::IAM::Role'))).not.toContain('AWSBackupServiceRolePolicyForRestores');
+  });
+});
