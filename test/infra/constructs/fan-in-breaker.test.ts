@@ -93,7 +93,7 @@ describe('FanInBreaker', () => {
     });
   });
 
-  it('encrypts the alarm topic, refuses plain HTTP, and subscribes the on-call address', () => {
+  it('encrypts the alarm topic, refuses plain HTTP, lets only this stack\'s alarms publish, and subscribes the on-call address', () => {
     template.hasResourceProperties('AWS::SNS::Topic', {
       DisplayName: 'mail-dispatch alarms',
       KmsMasterKeyId: { 'Fn::GetAtt': [logicalIdOf(template, 'AWS::KMS::Key', 'EncryptionKey'), 'Arn'] },
@@ -101,6 +101,19 @@ describe('FanInBreaker', () => {
     template.hasResourceProperties('AWS::SNS::TopicPolicy', {
       Topics: [{ Ref: topicId }],
       PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+    });
+    template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      Topics: [{ Ref: topicId }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: 'Allow',
+            Principal: { Service: 'cloudwatch.amazonaws.com' },
+            Action: 'sns:Publish',
+            Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } }, ArnLike: { 'aws:SourceArn': Match.anyValue() } },
+          }),
+        ]),
+      },
     });
     template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'oncall@example.org', TopicArn: { Ref: topicId } });
   });
