@@ -1,0 +1,42 @@
+import { UsageError } from '../../../lib/ops/errors';
+import { parseMembersCsv } from '../../../lib/ops/members';
+
+describe('parseMembersCsv', () => {
+  it('reads rows with their line numbers, splits proxies and reads the suppressed flag', () => {
+    const rows = parseMembersCsv(
+      '\ufeffmemberId,email,status,proxies,suppressed\n' +
+        'M1, pat@example.org ,active,"g@example.org; n@example.org",TRUE\n' +
+        '\n' +
+        'M2,lee@example.org,suspended,,\n' +
+        'M3,sam@example.org,active,,no\n',
+    );
+    expect(rows).toEqual([
+      { line: 2, row: { memberId: 'M1', email: 'pat@example.org', status: 'active', proxies: ['g@example.org', 'n@example.org'], suppressed: true } },
+      { line: 4, row: { memberId: 'M2', email: 'lee@example.org', status: 'suspended', proxies: [], suppressed: undefined } },
+      { line: 5, row: { memberId: 'M3', email: 'sam@example.org', status: 'active', proxies: [], suppressed: 'no' } },
+    ]);
+  });
+
+  it('accepts a file with only the required columns', () => {
+    expect(parseMembersCsv('memberId,email,status\nM1,pat@example.org,active\n')).toHaveLength(1);
+  });
+
+  it.each([
+    ['a missing column', 'memberId,status\nM1,active\n', 'missing column(s) email'],
+    ['an unknown column', 'memberId,email,status,phone\nM1,p@example.org,active,1\n', 'unknown column(s) phone'],
+    ['an unclosed quote', 'memberId,email,status\nM1,"p@example.org,active\n', 'cannot be read'],
+    ['a row with too many fields', 'memberId,email,status\nM1,p@example.org,active,extra\n', 'cannot be read'],
+  ])('refuses %s as a usage error', (_name, text, message) => {
+    expect(() => parseMembersCsv(text)).toThrow(UsageError);
+    expect(() => parseMembersCsv(text)).toThrow(message);
+  });
+
+  it('does not echo a field value in a parse error', () => {
+    try {
+      parseMembersCsv('memberId,email,status\nM1,"secret@example.org,active\n');
+      throw new Error('no error');
+    } catch (error) {
+      expect((error as Error).message).not.toContain('secret@example.org');
+    }
+  });
+});
