@@ -48,7 +48,7 @@ function instrumentedClient(tamper?: (entries: { Id: string }[], call: number) =
       if (!fault) return next(args);
       // The dropped entries never reach SQS and come back as SQS would report its own failure.
       const kept = entries.filter((e) => !fault.drop.includes(e.Id));
-      const result = kept.length > 0 ? await next({ ...args, input: { ...input, Entries: kept } }) : { output: { Successful: [], Failed: [], $metadata: {} } };
+      const result = kept.length > 0 ? await next({ ...args, input: { ...input, Entries: kept } }) : ({ output: { Successful: [], Failed: [], $metadata: {} } } as unknown as Awaited<ReturnType<typeof next>>);
       const output = result.output as { Failed?: unknown[] };
       output.Failed = [...(output.Failed ?? []), ...fault.drop.map((Id) => ({ Id, SenderFault: fault.senderFault, Code: fault.senderFault ? 'InvalidParameterValue' : 'InternalError' }))];
       return result;
