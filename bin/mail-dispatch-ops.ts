@@ -134,18 +134,21 @@ export function buildProgram(): Command {
     .command('audit')
     .description('every dispatch for an address, a member or a time range: state, member, address hash, SES message id, time')
     .option('--address <address>', 'the address to look for (hashed with the pipeline key; never stored)')
+    .option('--address-hash <hash>', 'the keyed address hash (as the pause flag, `status` and the logs show it)')
     .option('--member <memberId>', 'the member to look for')
     .option('--since <time>', 'from this time (ISO-8601)', isoTime)
     .option('--until <time>', 'up to this time (ISO-8601) [default: now]', isoTime)
     .addOption(new Option('--format <format>', 'output format').choices(['table', 'csv', 'json']).default('table'))
     .option('--reveal', 'show addresses in clear: the one typed, or the member’s registered one whose hash matches')
-    .action(async (opts: { address?: string; member?: string; since?: Date; until?: Date; format: 'table' | 'csv' | 'json'; reveal?: boolean }) => {
-      if (opts.address && opts.member) throw new UsageError('Give --address or --member, not both');
+    .action(async (opts: { address?: string; addressHash?: string; member?: string; since?: Date; until?: Date; format: 'table' | 'csv' | 'json'; reveal?: boolean }) => {
+      if ([opts.address, opts.addressHash, opts.member].filter(Boolean).length > 1) throw new UsageError('Give one of --address, --address-hash, --member');
       const selector: AuditSelector = opts.address
         ? { by: 'address', address: opts.address }
-        : opts.member
-          ? { by: 'member', memberId: opts.member }
-          : { by: 'time' };
+        : opts.addressHash
+          ? { by: 'address-hash', addressHash: opts.addressHash }
+          : opts.member
+            ? { by: 'member', memberId: opts.member }
+            : { by: 'time' };
       const report = await withTarget(program, (target) =>
         auditDispatches(target, { selector, since: opts.since, until: opts.until, reveal: opts.reveal, now: new Date() }),
       );

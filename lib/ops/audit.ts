@@ -9,6 +9,8 @@ import type { OpsTarget } from './target';
 
 export type AuditSelector =
   | { readonly by: 'address'; readonly address: string }
+  /** The hash itself, as the pause flag, logs and metrics carry it. */
+  | { readonly by: 'address-hash'; readonly addressHash: string }
   | { readonly by: 'member'; readonly memberId: string }
   | { readonly by: 'time' };
 
@@ -69,11 +71,15 @@ export async function auditDispatches(target: OpsTarget, request: AuditRequest):
     typed = { address: parsed.address, hash };
     selector = { by: 'address', addressHash: hash };
     for await (const item of queryLedgerIndex(client, table, LEDGER_TABLE.byAddressIndex, hash, range)) items.push(item);
+  } else if (request.selector.by === 'address-hash') {
+    if (!/^[0-9a-f]{32}$/.test(request.selector.addressHash)) throw new UsageError('--address-hash must be 32 hex digits (as `status` and the logs show it)');
+    selector = request.selector;
+    for await (const item of queryLedgerIndex(client, table, LEDGER_TABLE.byAddressIndex, request.selector.addressHash, range)) items.push(item);
   } else if (request.selector.by === 'member') {
     selector = request.selector;
     for await (const item of queryLedgerIndex(client, table, LEDGER_TABLE.byMemberIndex, request.selector.memberId, range)) items.push(item);
   } else {
-    if (!request.since) throw new UsageError('Give --address, --member or --since');
+    if (!request.since) throw new UsageError('Give --address, --address-hash, --member or --since');
     selector = request.selector;
     const days = auditDays(request.since, until);
     if (days.length > MAX_AUDIT_DAYS) throw new UsageError(`--since covers ${days.length} days; at most ${MAX_AUDIT_DAYS} at once`);

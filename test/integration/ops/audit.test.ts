@@ -73,6 +73,13 @@ describe('mail-dispatch audit (CLI process, ledger written by the real dispatche
     expect(revealed.rows[0]?.address).toBe('guardian@example.org');
   });
 
+  it('--address-hash finds the same rows as the address it hashes (for a hash from the pause flag)', async () => {
+    const hash = hashAddress('guardian@example.org', key);
+    const report = json<AuditReport>(await runOpsCli(['--local', '--json', 'audit', '--address-hash', hash, '--reveal'], aws.env));
+    expect(report.selector).toEqual({ by: 'address-hash', addressHash: hash });
+    expect(report.rows.map((r) => [r.dispatchId, r.memberId, r.address])).toEqual([['d-2', 'M2', 'guardian@example.org']]);
+  });
+
   it('--address finds a blocked misaddressed message too (nothing was sent)', async () => {
     const report = json<AuditReport>(await runOpsCli(['--local', '--json', 'audit', '--address', 'eve@example.org'], aws.env));
     expect(report.rows.map((r) => [r.dispatchId, r.state, r.reason, r.memberId])).toEqual([['d-4', 'blocked', 'recipient-mismatch', 'M1']]);
@@ -115,6 +122,7 @@ describe('mail-dispatch audit (CLI process, ledger written by the real dispatche
   it.each([
     ['no selector', ['audit']],
     ['both --address and --member', ['audit', '--address', 'a@example.org', '--member', 'M1']],
+    ['a malformed --address-hash', ['audit', '--address-hash', 'pat@example.org']],
     ['a bad address', ['audit', '--address', 'Pat <pat@example.org>']],
     ['a bad time', ['audit', '--since', 'yesterday']],
     ['--since after --until', ['audit', '--since', '2000-08-03', '--until', '2000-08-02']],
