@@ -1,0 +1,130 @@
+import { METRIC_NAMESPACE, MetricName } from '../lambdas/core/outcomes';
+
+/** The CloudWatch alarm notification body SNS carries to the breaker. */
+export interface AlarmNotification {
+  readonly AlarmName: string;
+  readonly NewStateValue: 'ALARM' | 'OK';
+  readonly OldStateValue: 'ALARM' | 'OK';
+  readonly NewStateReason: string;
+  readonly StateChangeTime: string;
+  readonly Trigger: { readonly MetricName: string; readonly Namespace: string; readonly Statistic: 'SUM'; readonly Period: number; readonly Threshold: number };
+}
+
+export interface MetricAlarmOptions {
+  /** @default 'mail-dispatch-local-FanInSpike' */
+  readonly alarmName?: string;
+  /** @default 'MailDispatch' */
+  readonly namespace?: string;
+  /** @default 'FanInBlocked' */
+  readonly metricName?: string;
+  /** The metric's exact dimension set, as the alarm names it. @default { service: 'mail-dispatch' } */
+  readonly dimensions?: Readonly<Record<string, string>>;
+  /** Sum per period that trips the alarm (`>=`). @default 1 (the stack's default) */
+  readonly threshold?: number;
+  /** Period; 60 s in the stack, short locally. @default 1000 */
+  readonly periodMs?: number;
+  /** The alarm action (SNS → breaker), called on each OK → ALARM transition. */
+  readonly onAlarm: (notification: AlarmNotification) => Promise<void> | void;
+  /** Receives the action's failure (the alarm stays in ALARM, as CloudWatch's would). */
+  readonly onActionError?: (error: unknown) => void;
+}
+
+/**
+ * The fan-in alarm, locally: reads the dispatcher's EMF lines (what CloudWatch Logs turns into
+ * metrics), sums the metric over the last period with missing data not breaching, and calls the
+ * alarm action when the state goes from OK to ALARM, as a CloudWatch metric alarm with one
+ * evaluation period does.
+ */
+export class MetricAlarm {
+  private readonly datapoints: { at: number; value: number }[] = [];
+  private timer?: NodeJS.Timeout;
+  private alarmState: 'OK' | 'ALARM' = 'OK';
+  private readonly periodMs: number;
+  private readonly threshold: number;
+  private readonly alarmName: string;
+  private readonly namespace: string;
+  private readonly metricName: string;
+  private readonly dimensions: Readonly<Record<string, string>>;
+  /** Every transition, oldest first (for tests and the local console). */
+  readonly history: { readonly at: string; readonly state: 'OK' | 'ALARM'; readonly sum: number }[] = [];
+
+  constructor(private readonly options: MetricAlarmOptions) {
+    this.periodMs = options.periodMs ?? 1000;
+    this.threshold = options.threshold ?? 1;
+    this.alarmName = options.alarmName ?? 'mail-dispatch-local-FanInSpike';
+    this.namespace = options.namespace ?? METRIC_NAMESPACE;
+    this.metricName = options.metricName ?? MetricName.FanInBlocked;
+    this.dimensions = options.dimensions ?? { service: 'mail-dispatch' };
+  }
+
+  get state(): 'OK' | 'ALARM' {
+    return this.alarmState;
+  }
+
+  start(): void {
+    this.timer ??= setInterval(() => this.evaluate(), this.periodMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** Feeds one log line; lines that are not EMF for this metric are ignored. */
+  ingestLogLine(line: string): void {
+    if (!line.includes('"_aws"') || !line.includes(this.metricName)) return;
+    let emf: Record<string, unknown> & { _aws?: { CloudWatchMetrics?: { Namespace?: string; Dimensions?: string[][]; Metrics?: { Name?: string }[] }[] } };
+    try {
+      emf = JSON.parse(line);
+    } catch {
+      return;
+    }
+    const directives = emf._aws?.CloudWatchMetrics ?? [];
+    const matches = directives.some(
+      (directive) =>
+        directive.Namespace === this.namespace &&
+        (directive.Metrics ?? []).some((metric) => metric.Name === this.metricName) &&
+        (directive.Dimensions ?? []).some((set) => this.sameDimensions(set, emf)),
+    );
+    if (!matches) return;
+    const raw = emf[this.metricName];
+    const values = (Array.isArray(raw) ? raw : [raw]).map(Number).filter(Number.isFinite);
+    this.record(values.reduce((sum, value) => sum + value, 0));
+  }
+
+  /** Records one datapoint now and evaluates at once (a local alarm need not wait for the period). */
+  record(value: number, at: number = Date.now()): void {
+    this.datapoints.push({ at, value });
+    this.evaluate(at);
+  }
+
+  private sameDimensions(set: readonly string[], emf: Record<string, unknown>): boolean {
+    const wanted = Object.entries(this.dimensions);
+    return set.length === wanted.length && wanted.every(([name, value]) => set.includes(name) && emf[name] === value);
+  }
+
+  private evaluate(now: number = Date.now()): void {
+    const since = now - this.periodMs;
+    while (this.datapoints.length > 0 && this.datapoints[0].at < since) this.datapoints.shift();
+    const sum = this.datapoints.reduce((total, point) => total + point.value, 0);
+    const next = sum >= this.threshold ? 'ALARM' : 'OK';
+    if (next === this.alarmState) return;
+    const previous = this.alarmState;
+    this.alarmState = next;
+    const at = new Date(now).toISOString();
+    this.history.push({ at, state: next, sum });
+    if (next !== 'ALARM') return;
+    const notification: AlarmNotification = {
+      AlarmName: this.alarmName,
+      NewStateValue: next,
+      OldStateValue: previous,
+      NewStateReason: `Threshold Crossed: ${this.metricName} sum ${sum} >= ${this.threshold} over ${this.periodMs} ms`,
+      StateChangeTime: at,
+      Trigger: { MetricName: this.metricName, Namespace: this.namespace, Statistic: 'SUM', Period: this.periodMs / 1000, Threshold: this.threshold },
+    };
+    void Promise.resolve()
+      .then(() => this.options.onAlarm(notification))
+      .catch((error: unknown) => this.options.onActionError?.(error));
+  }
+}

@@ -1,0 +1,50 @@
+/**
+ * Entry of the dispatcher's local execution environments (bundled by esbuild, loaded in a worker
+ * thread): the real handler and adapters from `lambdas/dispatcher`, with SDK clients that carry
+ * the local fault middleware, and a reporter that also forwards each outcome to the runner.
+ * The Lambda bundle never includes this file.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SESv2Client } from '@aws-sdk/client-sesv2';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { PowertoolsOutcomeReporter } from '../lambdas/adapters/powertools-outcome-reporter';
+import { createDispatcherDeps } from '../lambdas/dispatcher/dependencies';
+import { createHandler } from '../lambdas/dispatcher/handler';
+import type { OutcomeEvent, OutcomeReporter } from '../lambdas/ports';
+import type { LocalHandlerFactory } from './execution-environment';
+import { addDynamoDbFaults, addSesFaults, FaultPlan } from './faults';
+
+/** What the pipeline passes to each dispatcher execution environment. */
+export interface DispatcherWorkerInit {
+  readonly faultPlan: SharedArrayBuffer;
+}
+
+/** A message from a dispatcher execution environment to the runner. */
+export type DispatcherEmit = { readonly type: 'outcome'; readonly event: OutcomeEvent };
+
+class ForwardingReporter implements OutcomeReporter {
+  constructor(
+    private readonly inner: OutcomeReporter,
+    private readonly emit: (message: DispatcherEmit) => void,
+  ) {}
+
+  report(event: OutcomeEvent): void {
+    this.inner.report(event);
+    this.emit({ type: 'outcome', event });
+  }
+
+  flush(): void {
+    this.inner.flush();
+  }
+}
+
+export const createLocalHandler: LocalHandlerFactory = async ({ workerData, emit }) => {
+  const plan = FaultPlan.attach((workerData as DispatcherWorkerInit).faultPlan);
+  const dynamodb = new DynamoDBClient({});
+  const ses = new SESv2Client({ maxAttempts: 1 });
+  addDynamoDbFaults(dynamodb, plan);
+  addSesFaults(ses, plan);
+  const reporter = new ForwardingReporter(new PowertoolsOutcomeReporter(), emit);
+  const handler = createHandler(() => createDispatcherDeps({ clients: { dynamodb, ses, sqs: new SQSClient({}) }, reporter }));
+  return (event) => handler(event);
+};

@@ -1,0 +1,153 @@
+import { isMainThread } from 'node:worker_threads';
+import { ProvisionedThroughputExceededException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SESv2ServiceException, TooManyRequestsException, type SESv2Client } from '@aws-sdk/client-sesv2';
+import { LocalPipelineError } from './errors';
+
+/** The faults a scenario's `fault` step can arm (`scenarios/README.md`). */
+export const FAULT_KINDS = {
+  ses: ['throttle', 'error', 'timeout-after-send', 'crash-after-send'],
+  dynamodb: ['throttle'],
+  sqs: ['duplicate-delivery'],
+} as const;
+export type FaultTarget = keyof typeof FAULT_KINDS;
+export type FaultKind<T extends FaultTarget = FaultTarget> = (typeof FAULT_KINDS)[T][number];
+
+export interface FaultSpec {
+  readonly target: FaultTarget;
+  readonly kind: string;
+  readonly times: number;
+}
+
+const SLOTS = (Object.keys(FAULT_KINDS) as FaultTarget[]).flatMap((target) => FAULT_KINDS[target].map((kind) => `${target}:${kind}`));
+
+/**
+ * The armed faults, shared by the runner and every execution environment: per kind, how many
+ * calls are still to fail and how many have. Lives in a SharedArrayBuffer so a countdown spans all
+ * worker threads (Atomics), and so the count of a crash survives the thread it killed.
+ */
+export class FaultPlan {
+  private readonly remainingView: Int32Array;
+  private readonly firedView: Int32Array;
+
+  private constructor(readonly buffer: SharedArrayBuffer) {
+    this.remainingView = new Int32Array(buffer, 0, SLOTS.length);
+    this.firedView = new Int32Array(buffer, SLOTS.length * 4, SLOTS.length);
+  }
+
+  static create(): FaultPlan {
+    return new FaultPlan(new SharedArrayBuffer(SLOTS.length * 8));
+  }
+
+  /** The same plan, seen from another thread. */
+  static attach(buffer: SharedArrayBuffer): FaultPlan {
+    return new FaultPlan(buffer);
+  }
+
+  /** Validates a `fault` step and adds its `times` to the kind's countdown. */
+  arm(spec: FaultSpec): void {
+    const kinds: readonly string[] | undefined = FAULT_KINDS[spec.target as FaultTarget];
+    if (!kinds) throw new LocalPipelineError(`Unknown fault target ${JSON.stringify(spec.target)} (one of ${Object.keys(FAULT_KINDS).join(', ')})`);
+    if (!kinds.includes(spec.kind)) throw new LocalPipelineError(`Unknown ${spec.target} fault ${JSON.stringify(spec.kind)} (one of ${kinds.join(', ')})`);
+    if (!Number.isInteger(spec.times) || spec.times < 1) throw new LocalPipelineError(`Fault times must be a positive integer, got ${JSON.stringify(spec.times)}`);
+    Atomics.add(this.remainingView, slot(spec.target, spec.kind), spec.times);
+  }
+
+  /** Uses one armed fault of this kind, if any is left (safe across threads). */
+  take<T extends FaultTarget>(target: T, kind: FaultKind<T>): boolean {
+    const index = slot(target, kind);
+    for (;;) {
+      const left = Atomics.load(this.remainingView, index);
+      if (left <= 0) return false;
+      if (Atomics.compareExchange(this.remainingView, index, left, left - 1) === left) {
+        Atomics.add(this.firedView, index, 1);
+        return true;
+      }
+    }
+  }
+
+  remaining(): Record<string, number> {
+    return Object.fromEntries(SLOTS.map((name, i) => [name, Atomics.load(this.remainingView, i)]));
+  }
+
+  fired(): Record<string, number> {
+    return Object.fromEntries(SLOTS.map((name, i) => [name, Atomics.load(this.firedView, i)]));
+  }
+
+  /** Disarms everything not yet used. */
+  clear(): void {
+    for (let i = 0; i < SLOTS.length; i++) Atomics.store(this.remainingView, i, 0);
+  }
+}
+
+function slot(target: string, kind: string): number {
+  const index = SLOTS.indexOf(`${target}:${kind}`);
+  if (index < 0) throw new LocalPipelineError(`Unknown fault ${target}:${kind}`);
+  return index;
+}
+
+function metadata(httpStatusCode: number) {
+  return { httpStatusCode, requestId: `local-fault-${Date.now()}`, attempts: 1, totalRetryDelay: 0 };
+}
+
+/** What SES v2 answers when the account's send rate is exceeded (HTTP 429), as the SDK deserialises it. */
+export function sesThrottleError(): Error {
+  return new TooManyRequestsException({ message: 'Maximum sending rate exceeded. (local fault)', $metadata: metadata(429) });
+}
+
+/** A 5xx from SES, as the SDK deserialises an unmodelled server error. */
+export function sesServerError(): Error {
+  return new SESv2ServiceException({ name: 'InternalFailure', $fault: 'server', message: 'Service unavailable (local fault)', $metadata: metadata(503) });
+}
+
+/** What the SDK's node HTTP handler throws when the socket times out waiting for the answer. */
+export function requestTimeoutError(): Error {
+  return Object.assign(new Error('Connection timed out after 5000 ms (local fault)'), { name: 'TimeoutError' });
+}
+
+/** DynamoDB's throttle, as the SDK deserialises it (retryable: the SDK's own retry sees it). */
+export function dynamoDbThrottleError(): Error {
+  return new ProvisionedThroughputExceededException({
+    message: 'The level of configured provisioned throughput for the table was exceeded. (local fault)',
+    $metadata: metadata(400),
+  });
+}
+
+
+/**
+ * Adds the SES faults to a client. The middleware sits in the `deserialize` step, inside the
+ * SDK's retry loop, so each failing call looks to the SDK (and the adapter's classification)
+ * exactly like the real answer would: refused kinds fail before the request leaves, the
+ * `*-after-send` kinds let SES accept the e-mail first.
+ */
+export function addSesFaults(client: SESv2Client, plan: FaultPlan): void {
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      if (plan.take('ses', 'throttle')) throw sesThrottleError();
+      if (plan.take('ses', 'error')) throw sesServerError();
+      if (plan.take('ses', 'timeout-after-send')) {
+        await next(args);
+        throw requestTimeoutError();
+      }
+      if (plan.take('ses', 'crash-after-send')) {
+        if (isMainThread) throw new LocalPipelineError('crash-after-send ends the process running the handler: run it in an execution environment');
+        await next(args);
+        // In a worker thread this ends only the worker: the handler's "process" dies here,
+        // after SES accepted the e-mail and before the ledger records it.
+        process.exit(70);
+      }
+      return next(args);
+    },
+    { step: 'deserialize', priority: 'high', name: 'localSesFaults' },
+  );
+}
+
+/** Adds the DynamoDB throttle to a client: each call (each SDK attempt) uses one armed fault. */
+export function addDynamoDbFaults(client: DynamoDBClient, plan: FaultPlan): void {
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      if (plan.take('dynamodb', 'throttle')) throw dynamoDbThrottleError();
+      return next(args);
+    },
+    { step: 'deserialize', priority: 'high', name: 'localDynamoDbFaults' },
+  );
+}

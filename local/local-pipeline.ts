@@ -1,0 +1,200 @@
+import { join } from 'node:path';
+import type { SNSEvent } from 'aws-lambda';
+import { DynamoDbFeedbackStore } from '../lambdas/adapters/dynamodb-feedback-store';
+import { DynamoDbPauseSwitch } from '../lambdas/adapters/dynamodb-pause-switch';
+import { createBreakerHandler } from '../lambdas/breaker/handler';
+import { createFeedbackHandler } from '../lambdas/feedback/handler';
+import type { EventSourceSwitch, OutcomeEvent, PauseSwitch } from '../lambdas/ports';
+import { MetricAlarm, type AlarmNotification } from './alarm-evaluator';
+import { bundleForWorker } from './bundle';
+import type { DispatcherEmit, DispatcherWorkerInit } from './dispatcher-bootstrap';
+import { startEmbeddedAws, type EmbeddedAws, type EmbeddedAwsOptions } from './embedded-aws';
+import { EventSourcePoller, type InvocationReport } from './event-source-poller';
+import { FaultPlan } from './faults';
+import { FeedbackPump } from './feedback-pump';
+
+export interface LocalPipelineOptions extends EmbeddedAwsOptions {
+  /** Concurrent pollers / execution environments (the mapping's maximum concurrency). @default 4 */
+  readonly concurrency?: number;
+  /** @default the visibility timeout (a retry never races a running invocation) */
+  readonly functionTimeoutMs?: number;
+  /** The fan-in alarm's period. @default 1000 */
+  readonly alarmPeriodMs?: number;
+  /** How often SES `Send` events are published to the feedback handler. @default 500 */
+  readonly feedbackIntervalMs?: number;
+  /** Receives every log line of the Lambda functions (JSON logs, EMF). @default dropped */
+  readonly onLog?: (line: string, source: 'dispatcher' | 'breaker' | 'feedback' | 'pipeline') => void;
+}
+
+/** A small `(message, fields)` logger that sends the Lambdas' logs to `onLog`, never to stdout. */
+function lineLogger(source: 'breaker' | 'feedback', onLog: LocalPipelineOptions['onLog']) {
+  const write = (level: string) => (message: string, ...fields: unknown[]) =>
+    onLog?.(JSON.stringify({ level, message, ...Object.assign({}, ...fields.filter((f) => typeof f === 'object')) }), source);
+  return { info: write('INFO'), warn: write('WARN') };
+}
+
+/**
+ * The whole pipeline on one machine: the emulators, the event source mapping (poller and
+ * execution environments running the real dispatcher), the fan-in alarm firing the real breaker,
+ * and SES `Send` events feeding the real feedback handler.
+ */
+export class LocalPipeline {
+  readonly pauseSwitch: PauseSwitch;
+  /** The "event source mapping" as the breaker and `ops resume` see it. */
+  readonly eventSource: EventSourceSwitch;
+  readonly alarm: MetricAlarm;
+  readonly feedback: FeedbackPump;
+  readonly breakerHandler: (event: SNSEvent) => Promise<{ paused: boolean }>;
+  private readonly outcomeListeners = new Set<(event: OutcomeEvent) => void>();
+  private readonly invocationListeners = new Set<(invocation: InvocationReport) => void>();
+
+  private constructor(
+    readonly aws: EmbeddedAws,
+    readonly poller: EventSourcePoller,
+    /** Armed faults, shared with every execution environment. */
+    readonly faults: FaultPlan,
+    options: LocalPipelineOptions,
+  ) {
+    const onLog = options.onLog;
+    this.pauseSwitch = new DynamoDbPauseSwitch({ ledgerTable: aws.tables.ledger, client: aws.clients.dynamodb });
+    this.eventSource = {
+      disable: async () => poller.disable(),
+      enable: async () => poller.enable(),
+      isEnabled: async () => poller.enabled,
+    };
+    this.breakerHandler = createBreakerHandler({ pauseSwitch: this.pauseSwitch, eventSource: this.eventSource, logger: lineLogger('breaker', onLog) });
+    this.alarm = new MetricAlarm({
+      periodMs: options.alarmPeriodMs ?? 1000,
+      onAlarm: async (notification) => {
+        onLog?.(JSON.stringify({ level: 'WARN', message: 'alarm', alarmName: notification.AlarmName, reason: notification.NewStateReason }), 'pipeline');
+        await this.breakerHandler(alarmSnsEvent(notification));
+      },
+      onActionError: (error) => onLog?.(JSON.stringify({ level: 'ERROR', message: 'breaker failed', error: String(error) }), 'pipeline'),
+    });
+    const feedbackHandler = createFeedbackHandler({
+      store: new DynamoDbFeedbackStore({ membersTable: aws.tables.members, ledgerTable: aws.tables.ledger, client: aws.clients.dynamodb }),
+      logger: lineLogger('feedback', onLog),
+    });
+    this.feedback = new FeedbackPump({
+      sesStore: () => aws.sesStore(),
+      handler: feedbackHandler,
+      intervalMs: options.feedbackIntervalMs ?? 500,
+      onError: (error) => onLog?.(JSON.stringify({ level: 'ERROR', message: 'feedback pump failed', error: String(error) }), 'pipeline'),
+    });
+  }
+
+  /** Starts the emulators, then the mapping, the alarm and the feedback pump. */
+  static async start(options: LocalPipelineOptions = {}): Promise<LocalPipeline> {
+    const [aws, bundlePath] = await Promise.all([startEmbeddedAws(options), bundleForWorker(join(__dirname, 'dispatcher-bootstrap.ts'))]);
+    let pipeline: LocalPipeline | undefined;
+    const faults = FaultPlan.create();
+    const workerData: DispatcherWorkerInit = { faultPlan: faults.buffer };
+    const poller = new EventSourcePoller({
+      sqs: aws.clients.sqs,
+      queueUrl: aws.queueUrl,
+      queueArn: aws.queueArn,
+      batchSize: aws.config.batchSize,
+      concurrency: options.concurrency ?? 4,
+      functionTimeoutMs: options.functionTimeoutMs ?? aws.visibilityTimeoutSeconds * 1000,
+      duplicateDelivery: () => faults.take('sqs', 'duplicate-delivery'),
+      onInvocation: (invocation) => pipeline?.invocationListeners.forEach((listener) => listener(invocation)),
+      environment: {
+        bundlePath,
+        workerData,
+        // The runner's process already shows the SDK's Node version warning once.
+        env: { ...process.env, ...aws.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+        onEmit: (message) => {
+          const emitted = message as DispatcherEmit;
+          if (emitted?.type === 'outcome') pipeline?.outcomeListeners.forEach((listener) => listener(emitted.event));
+        },
+        onLogLine: (line) => {
+          pipeline?.alarm.ingestLogLine(line);
+          options.onLog?.(line, 'dispatcher');
+        },
+      },
+    });
+    pipeline = new LocalPipeline(aws, poller, faults, options);
+    pipeline.alarm.start();
+    pipeline.feedback.start();
+    poller.start();
+    return pipeline;
+  }
+
+  /** Subscribes to every outcome the dispatcher reports (per SQS message delivery). */
+  onOutcome(listener: (event: OutcomeEvent) => void): () => void {
+    this.outcomeListeners.add(listener);
+    return () => this.outcomeListeners.delete(listener);
+  }
+
+  onInvocation(listener: (invocation: InvocationReport) => void): () => void {
+    this.invocationListeners.add(listener);
+    return () => this.invocationListeners.delete(listener);
+  }
+
+  /** Paused: the pause flag is set or the mapping is disabled. */
+  async paused(): Promise<boolean> {
+    return !this.poller.enabled || (await this.pauseSwitch.read()).paused;
+  }
+
+  /** `ops resume`: clears the pause flag, then enables the mapping. */
+  async resume(by = 'operator:local'): Promise<void> {
+    await this.pauseSwitch.resume(by, new Date());
+    await this.eventSource.enable();
+  }
+
+  /**
+   * Lets the pipeline work until the queue is empty with no invocation running, or it is paused
+   * (mapping disabled) with nothing in flight, or the time is up. Then publishes the last SES events.
+   */
+  async drain(maxSeconds: number, onTick?: () => void): Promise<'empty' | 'paused' | 'timeout'> {
+    const deadline = Date.now() + maxSeconds * 1000;
+    let result: 'empty' | 'paused' | 'timeout' = 'timeout';
+    while (Date.now() < deadline) {
+      onTick?.();
+      const busy = this.poller.busy;
+      if (!this.poller.enabled && busy.processing === 0 && busy.receiving === 0) {
+        result = 'paused';
+        break;
+      }
+      if (busy.processing === 0 && (await this.aws.queueDepth()).total === 0 && this.poller.busy.processing === 0) {
+        result = 'empty';
+        break;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    await this.feedback.pumpOnce();
+    return result;
+  }
+
+  async stop(): Promise<void> {
+    this.alarm.stop();
+    this.feedback.stop();
+    await this.poller.stop();
+    await this.aws.stop();
+  }
+}
+
+function alarmSnsEvent(notification: AlarmNotification): SNSEvent {
+  return {
+    Records: [
+      {
+        EventSource: 'aws:sns',
+        EventVersion: '1.0',
+        EventSubscriptionArn: 'arn:aws:sns:us-east-1:000000000000:mail-dispatch-alarms:local',
+        Sns: {
+          Type: 'Notification',
+          MessageId: `alarm-${Date.now()}`,
+          TopicArn: 'arn:aws:sns:us-east-1:000000000000:mail-dispatch-alarms',
+          Subject: `ALARM: "${notification.AlarmName}"`,
+          Message: JSON.stringify(notification),
+          Timestamp: notification.StateChangeTime,
+          SignatureVersion: '1',
+          Signature: '',
+          SigningCertUrl: '',
+          UnsubscribeUrl: '',
+          MessageAttributes: {},
+        },
+      },
+    ],
+  };
+}

@@ -1,0 +1,41 @@
+/**
+ * `npm run scenario -- <file.json>`: runs one scenario on the local pipeline and prints its JSON
+ * report, and only that, on stdout. Progress goes to stderr; the Lambdas' logs to a file.
+ */
+import { createWriteStream } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Command } from 'commander';
+import { readScenarioFile } from './scenario-file';
+import { runScenario } from './scenario-runner';
+
+async function main(): Promise<void> {
+  const program = new Command()
+    .name('scenario')
+    .description('Run a scenario (scenarios/README.md) through the real dispatcher on the embedded local AWS')
+    .argument('<file>', 'scenario JSON file')
+    .option('-c, --concurrency <n>', 'concurrent pollers / execution environments', (v) => Number.parseInt(v, 10), 4)
+    .option('--logs <file>', 'where the Lambda functions\' logs go', join(tmpdir(), `mail-dispatch-scenario-${Date.now()}.log`))
+    .parse();
+  const [file] = program.args;
+  const options = program.opts<{ concurrency: number; logs: string }>();
+  const scenario = readScenarioFile(file);
+  const logs = createWriteStream(options.logs);
+  const log = (message: string) => process.stderr.write(`${message}\n`);
+  log(`scenario ${scenario.name}: ${scenario.steps.length} step(s); function logs in ${options.logs}`);
+  try {
+    const run = await runScenario(scenario, {
+      concurrency: options.concurrency,
+      log,
+      onLog: (line, source) => logs.write(`${source} ${line}\n`),
+    });
+    process.stdout.write(`${JSON.stringify(run.report, null, 2)}\n`);
+  } finally {
+    await new Promise((resolve) => logs.end(resolve));
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`scenario failed: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,85 @@
+/**
+ * `npm run local`: the embedded AWS, the event source poller running the real dispatcher, the
+ * fan-in alarm and breaker, and the SES feedback pump, kept running until Ctrl-C. Prints the
+ * environment to point the ops CLI or a portal at it.
+ */
+import { Command } from 'commander';
+import { LocalPipeline } from './local-pipeline';
+
+function parsePort(value: string): number {
+  const port = Number.parseInt(value, 10);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`not a port: ${value}`);
+  return port;
+}
+
+async function main(): Promise<void> {
+  const options = new Command()
+    .name('local')
+    .description('Run the mail-dispatch pipeline on embedded local emulators until Ctrl-C')
+    .option('--dynamodb-port <port>', 'DynamoDB Local port (0: any free port)', parsePort, 8000)
+    .option('--sqs-port <port>', 'SQS emulator port (0: any free port)', parsePort, 9324)
+    .option('--ses-port <port>', 'SES v2 emulator port and mail viewer (0: any free port)', parsePort, 8005)
+    .option('-c, --concurrency <n>', 'concurrent pollers / execution environments', (v) => Number.parseInt(v, 10), 2)
+    .option('--visibility-timeout <seconds>', "the dispatch queue's visibility timeout", (v) => Number.parseInt(v, 10), 30)
+    .option('--emf', 'also print the EMF metric lines of the functions')
+    .parse()
+    .opts<{ dynamodbPort: number; sqsPort: number; sesPort: number; concurrency: number; visibilityTimeout: number; emf?: boolean }>();
+
+  const err = (text: string) => process.stderr.write(`${text}\n`);
+  err('starting DynamoDB Local, SQS and SES v2 emulators...');
+  const pipeline = await LocalPipeline.start({
+    ports: { dynamodb: options.dynamodbPort, sqs: options.sqsPort, ses: options.sesPort },
+    concurrency: options.concurrency,
+    visibilityTimeoutSeconds: options.visibilityTimeout,
+    onLog: (line, source) => {
+      if (!options.emf && line.includes('"_aws"')) return;
+      err(`[${source}] ${line}`);
+    },
+  });
+  const { aws } = pipeline;
+  const exports = Object.entries(aws.env).map(([name, value]) => `export ${name}=${JSON.stringify(value)}`);
+  process.stdout.write(
+    [
+      '',
+      'mail-dispatch is running locally:',
+      `  DynamoDB Local   ${aws.endpoints.dynamodb}   tables ${aws.tables.members}, ${aws.tables.ledger}`,
+      `  SQS (fauxqs)     ${aws.endpoints.sqs}   queue ${aws.queueUrl}`,
+      `                   dead-letter queue ${aws.dlqUrl}`,
+      `  SES v2           ${aws.endpoints.ses}   sent mail: open ${aws.endpoints.ses}/ in a browser`,
+      `  dispatcher       ${options.concurrency} concurrent poller(s), batch size ${aws.config.batchSize}, maxReceiveCount ${aws.config.maxReceiveCount}`,
+      '',
+      'Point the ops CLI or a portal at it (bash):',
+      ...exports,
+      '',
+      'Ctrl-C stops everything.',
+      '',
+    ].join('\n'),
+  );
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) {
+      err('forced exit');
+      process.exit(130);
+    }
+    stopping = true;
+    err(`${signal}: stopping (in-flight invocations finish first)...`);
+    pipeline
+      .stop()
+      .then(() => {
+        err('stopped');
+        process.exit(0);
+      })
+      .catch((error: unknown) => {
+        err(`stop failed: ${String(error)}`);
+        process.exit(1);
+      });
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`local failed: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});
