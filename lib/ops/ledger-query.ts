@@ -18,6 +18,8 @@ export async function* queryLedgerIndex(
   index: LedgerIndex,
   partitionValue: string,
   range: TimeRange = {},
+  /** Attributes to read (all when absent): a count needs only `state`. */
+  attributes?: readonly string[],
 ): AsyncGenerator<Record<string, unknown>> {
   const values: Record<string, { S: string }> = { ':p': { S: partitionValue } };
   let condition = '#p = :p';
@@ -41,7 +43,8 @@ export async function* queryLedgerIndex(
           TableName: table,
           IndexName: index.name,
           KeyConditionExpression: condition,
-          ExpressionAttributeNames: { '#p': index.partitionKey, '#s': index.sortKey },
+          ExpressionAttributeNames: { '#p': index.partitionKey, '#s': index.sortKey, ...Object.fromEntries((attributes ?? []).map((a, i) => [`#a${i}`, a])) },
+          ...(attributes ? { ProjectionExpression: attributes.map((_, i) => `#a${i}`).join(', ') } : {}),
           ExpressionAttributeValues: values,
           ExclusiveStartKey,
         }),

@@ -112,7 +112,7 @@ async function countLastHour(target: OpsTarget, now: Date): Promise<StatusReport
   let total = 0;
   // An hour that spans midnight (UTC) touches yesterday's partition too.
   for (const day of auditDays(since, now)) {
-    for await (const item of queryLedgerIndex(target.clients.dynamodb, target.tables.ledger, LEDGER_TABLE.byDayIndex, day, { from: since.toISOString() })) {
+    for await (const item of queryLedgerIndex(target.clients.dynamodb, target.tables.ledger, LEDGER_TABLE.byDayIndex, day, { from: since.toISOString() }, ['state'])) {
       const state = item.state as LedgerState;
       if (state in byState) byState[state] += 1;
       total += 1;
