@@ -1,0 +1,127 @@
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDbPauseSwitch } from '../../../lambdas/adapters/dynamodb-pause-switch';
+import { Env } from '../../../lambdas/tables';
+import { findFreePort } from '../../../local/free-port';
+
+jest.setTimeout(240_000);
+
+const ROOT = join(__dirname, '..', '..', '..');
+
+/** The environment of a shell with no AWS settings, as a newcomer's. */
+const cleanEnv = (): NodeJS.ProcessEnv => Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('AWS_')));
+
+/**
+ * Starts `npm run local` (local/serve.ts; any free ports) and returns the variables it prints as
+ * `export NAME="value"` lines: what a user pastes into the shell that runs the smoke test.
+ */
+async function startLocal(): Promise<{ child: ChildProcess; env: Record<string, string> }> {
+  // A free port for DynamoDB Local: `--dynamodb-port 0` reaches the JVM as port 0, which it refuses.
+  const dynamodbPort = String(await findFreePort());
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'local', 'serve.ts'), '--dynamodb-port', dynamodbPort, '--sqs-port', '0', '--ses-port', '0'], {
+    cwd: ROOT,
+    env: cleanEnv(),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stderr?.on('data', (chunk) => (stderr = `${stderr}${chunk}`.slice(-4000)));
+  const env = await new Promise<Record<string, string>>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`npm run local did not start in 120 s:\n${stderr}`)), 120_000);
+    child.once('exit', (code) => reject(new Error(`npm run local exited (${code}):\n${stderr}`)));
+    child.stdout?.on('data', (chunk) => {
+      stdout += chunk;
+      if (!stdout.includes('Ctrl-C stops everything.')) return;
+      clearTimeout(timer);
+      const pairs = [...stdout.matchAll(/^export ([A-Z0-9_]+)=(".*")$/gm)].map((m) => [m[1] as string, JSON.parse(m[2] as string) as string]);
+      resolve(Object.fromEntries(pairs));
+    });
+  });
+  child.removeAllListeners('exit');
+  return { child, env };
+}
+
+/** Runs `npm run smoke -- …` (the same entry, without npm's banner) as a process. */
+function smoke(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, ['--import', 'tsx', join(ROOT, 'bin', 'smoke.ts'), ...args], { cwd: ROOT, env, timeout: 180_000 }, (error, stdout, stderr) =>
+      resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+describe('npm run smoke -- --target local (against npm run local)', () => {
+  let local: { child: ChildProcess; env: Record<string, string> } | undefined;
+  let shell: NodeJS.ProcessEnv;
+
+  beforeAll(async () => {
+    local = await startLocal();
+    shell = { ...cleanEnv(), ...local.env };
+  });
+  afterAll(async () => {
+    const child = local?.child;
+    if (!child || child.exitCode !== null) return;
+    // Ctrl-C: serve.ts stops the emulators (and the DynamoDB Local JVM) itself.
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGINT');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    await exited;
+    clearTimeout(timer);
+  });
+
+  it('passes: good message sent, wrong address blocked (recipient-mismatch), duplicate not sent, one e-mail', async () => {
+    const { code, stdout, stderr } = await smoke(['--target', 'local', '--timeout', '60'], shell);
+    expect({ code, stderr: code === 0 ? '' : stderr }).toEqual({ code: 0, stderr: '' });
+    for (const line of [
+      /^PASS +member registered +SMOKE-0001$/m,
+      /^PASS +published +smoke-\S+-good, smoke-\S+-wrong-address$/m,
+      /^PASS +good message sent +smoke-\S+-good: sent$/m,
+      /^PASS +wrong address blocked +smoke-\S+-wrong-address: blocked \(recipient-mismatch\)$/m,
+      /^PASS +duplicate published +smoke-\S+-good again$/m,
+      /^PASS +duplicate not sent again +smoke-\S+-good: sent, sent 1 time\(s\), SES message id unchanged$/m,
+      /^PASS +mailbox +the SES emulator store .*: 1 e-mail\(s\) for smoke-\S+-good, to the member's address; 0 for smoke-\S+-wrong-address or its address$/m,
+      /^PASSED in [\d.]+ s$/m,
+    ]) {
+      expect(stdout).toMatch(line);
+    }
+  });
+
+  it('passes again on the same pipeline, prints JSON with --json, and never an address', async () => {
+    const { code, stdout, stderr } = await smoke(['--target', 'local', '--timeout', '60', '--json'], shell);
+    expect(code).toBe(0);
+    const report = JSON.parse(stdout) as { passed: boolean; checks: { name: string; ok: boolean }[] };
+    expect(report).toMatchObject({ target: 'local', passed: true, memberId: 'SMOKE-0001' });
+    expect(report.checks.map((c) => c.name)).toEqual([
+      'member registered',
+      'published',
+      'good message sent',
+      'wrong address blocked',
+      'duplicate published',
+      'duplicate not sent again',
+      'mailbox',
+    ]);
+    expect(`${stdout}${stderr}`).not.toMatch(/simulator\.amazonses\.com|smoke-wrong-recipient|@example\.com/);
+  });
+
+  it('fails with exit 1 when the pipeline sends nothing (paused)', async () => {
+    const client = new DynamoDBClient({ region: shell.AWS_REGION, endpoint: shell.AWS_ENDPOINT_URL_DYNAMODB, credentials: { accessKeyId: 'l', secretAccessKey: 'l' } });
+    const pauseSwitch = new DynamoDbPauseSwitch({ ledgerTable: shell[Env.ledgerTable] as string, client });
+    await pauseSwitch.pause({ reason: 'smoke test: expect a failure', by: 'operator:test', at: new Date().toISOString() });
+    try {
+      const { code, stdout } = await smoke(['--target', 'local', '--timeout', '3'], shell);
+      expect(code).toBe(1);
+      expect(stdout).toMatch(/^FAIL +good message sent +smoke-\S+-good: no ledger record after 3 s$/m);
+      expect(stdout).toMatch(/^FAILED in/m);
+    } finally {
+      await pauseSwitch.resume('operator:test', new Date());
+      client.destroy();
+    }
+  });
+
+  it('exits 2 and names what is missing without the variables npm run local prints', async () => {
+    const { code, stderr } = await smoke(['--target', 'local'], cleanEnv());
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/--target local needs the variables `npm run local` prints; missing: AWS_ENDPOINT_URL_SQS/);
+  });
+});
