@@ -1,0 +1,114 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { SESv2Client } from '@aws-sdk/client-sesv2';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+
+/** Calls by `<Service>:<Command>` and the DynamoDB capacity the emulator reported for them. */
+export interface CallTally {
+  readonly calls: Record<string, number>;
+  /** Summed wall time of the calls, ms (divide by `calls` for the mean latency). */
+  readonly latencyMs: Record<string, number>;
+  /** SDK attempts beyond the first (its own retries), by call. */
+  readonly retries: Record<string, number>;
+  readonly capacity: { readUnits: number; writeUnits: number; writeUnitsOnIndexes: number; reportedCalls: number };
+}
+
+export function emptyTally(): CallTally {
+  return { calls: {}, latencyMs: {}, retries: {}, capacity: { readUnits: 0, writeUnits: 0, writeUnitsOnIndexes: 0, reportedCalls: 0 } };
+}
+
+/** Returns the tally so far and starts a new one (for per-invocation deltas). */
+export function takeTally(tally: CallTally): CallTally {
+  const taken: CallTally = { calls: { ...tally.calls }, latencyMs: { ...tally.latencyMs }, retries: { ...tally.retries }, capacity: { ...tally.capacity } };
+  for (const map of [tally.calls, tally.latencyMs, tally.retries]) for (const key of Object.keys(map)) delete map[key];
+  Object.assign(tally.capacity, emptyTally().capacity);
+  return taken;
+}
+
+export function mergeTally(target: CallTally, source: CallTally): CallTally {
+  for (const map of ['calls', 'latencyMs', 'retries'] as const) {
+    for (const [key, value] of Object.entries(source[map])) target[map][key] = (target[map][key] ?? 0) + value;
+  }
+  for (const key of Object.keys(target.capacity) as (keyof CallTally['capacity'])[]) target.capacity[key] += source.capacity[key];
+  return target;
+}
+
+/** Calls of one service (`DynamoDB`, `SESv2`, `SQS`) in a tally; `filter` picks commands. */
+export function callsOf(tally: CallTally, service: string, filter: (command: string) => boolean = () => true): number {
+  return Object.entries(tally.calls)
+    .filter(([key]) => key.startsWith(`${service}:`) && filter(key.slice(service.length + 1)))
+    .reduce((sum, [, n]) => sum + n, 0);
+}
+
+const DYNAMODB_WRITES = new Set(['TransactWriteItemsCommand', 'UpdateItemCommand', 'PutItemCommand', 'DeleteItemCommand', 'BatchWriteItemCommand']);
+const DYNAMODB_READS = new Set(['BatchGetItemCommand', 'GetItemCommand', 'QueryCommand', 'TransactGetItemsCommand', 'ScanCommand']);
+
+export const isDynamoDbWrite = (command: string): boolean => DYNAMODB_WRITES.has(command);
+export const isDynamoDbRead = (command: string): boolean => DYNAMODB_READS.has(command);
+
+type Args = { input: Record<string, unknown> };
+type Result = { output: Record<string, unknown> };
+type Handler = (args: Args) => Promise<Result>;
+interface LooseStack {
+  add(middleware: (next: Handler, context: { commandName?: string }) => Handler, options: { step: 'initialize'; name: string; priority: 'high' }): void;
+}
+
+interface ConsumedCapacity {
+  CapacityUnits?: number;
+  GlobalSecondaryIndexes?: Record<string, { CapacityUnits?: number }>;
+  LocalSecondaryIndexes?: Record<string, { CapacityUnits?: number }>;
+}
+
+export interface CountCallsOptions {
+  /**
+   * Ask DynamoDB for `ReturnConsumedCapacity: INDEXES` on every call that supports it (the
+   * adapters do not set it) and add up what comes back, table and indexes.
+   * @default false
+   */
+  readonly consumedCapacity?: boolean;
+}
+
+/**
+ * Counts every `client.send` at the SDK's `initialize` step (one per API call, before the SDK's
+ * own retries, which would add attempts; no call is retried in a clean run).
+ */
+export function countCalls(client: DynamoDBClient | SESv2Client | SQSClient, service: string, tally: CallTally, options: CountCallsOptions = {}): void {
+  (client.middlewareStack as unknown as LooseStack).add(
+    (next, context) => async (args) => {
+      const command = context.commandName ?? 'UnknownCommand';
+      const key = `${service}:${command}`;
+      tally.calls[key] = (tally.calls[key] ?? 0) + 1;
+      const withCapacity = options.consumedCapacity && (isDynamoDbWrite(command) || isDynamoDbRead(command));
+      const started = performance.now();
+      try {
+        const result = await next(withCapacity ? { ...args, input: { ReturnConsumedCapacity: 'INDEXES', ...args.input } } : args);
+        const attempts = (result.output.$metadata as { attempts?: number } | undefined)?.attempts ?? 1;
+        if (attempts > 1) tally.retries[key] = (tally.retries[key] ?? 0) + attempts - 1;
+        if (withCapacity) addCapacity(tally, command, result.output.ConsumedCapacity as ConsumedCapacity | ConsumedCapacity[] | undefined);
+        return result;
+      } finally {
+        tally.latencyMs[key] = (tally.latencyMs[key] ?? 0) + performance.now() - started;
+      }
+    },
+    { step: 'initialize', name: 'benchCallCounter', priority: 'high' },
+  );
+}
+
+function addCapacity(tally: CallTally, command: string, reported: ConsumedCapacity | ConsumedCapacity[] | undefined): void {
+  if (!reported) return;
+  const entries = Array.isArray(reported) ? reported : [reported];
+  if (entries.length === 0) return;
+  tally.capacity.reportedCalls++;
+  for (const entry of entries) {
+    const units = entry.CapacityUnits ?? 0;
+    const onIndexes = [...Object.values(entry.GlobalSecondaryIndexes ?? {}), ...Object.values(entry.LocalSecondaryIndexes ?? {})].reduce(
+      (sum, index) => sum + (index.CapacityUnits ?? 0),
+      0,
+    );
+    if (isDynamoDbWrite(command)) {
+      tally.capacity.writeUnits += units;
+      tally.capacity.writeUnitsOnIndexes += onIndexes;
+    } else {
+      tally.capacity.readUnits += units;
+    }
+  }
+}

@@ -1,0 +1,276 @@
+import { BatchWriteItemCommand, CreateTableCommand, type BatchWriteItemCommandOutput, DeleteTableCommand, UpdateTimeToLiveCommand, type WriteRequest } from '@aws-sdk/client-dynamodb';
+import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { marshall } from '@aws-sdk/util-dynamodb';
+import pLimit from 'p-limit';
+import { dispatchRefFromText } from '../lambdas/core/templates';
+import { Env, LEDGER_TABLE } from '../lambdas/tables';
+import type { EmbeddedAws } from '../local/embedded-aws';
+import { EventSourcePoller } from '../local/event-source-poller';
+import { ledgerTableInput } from '../local/provision';
+import type { BenchInvocationEmit, BenchSide, BenchWorkerInit } from './bench-handler';
+import { countCalls, emptyTally, mergeTally, takeTally, type CallTally } from './call-counter';
+import { benchMessage, memberFor, type BenchMessage } from './messages';
+import { addCounts } from './stats';
+
+export interface ThroughputOptions {
+  /** Messages per measured run (the same set on both sides). */
+  readonly messages: number;
+  /** Messages per invocation (the event source's batch size). */
+  readonly batchSize: number;
+  /** Pollers / execution environments (the event source's concurrency). */
+  readonly concurrency: number;
+  /** Longest a measured run may take. @default 300000 */
+  readonly runTimeoutMs?: number;
+  readonly progress?: (line: string) => void;
+}
+
+/** One measured run of one side. */
+export interface SideRun {
+  readonly side: BenchSide;
+  readonly run: number;
+  readonly messages: number;
+  readonly seconds: number;
+  readonly perSecond: number;
+  /** Worker calls (DynamoDB, SES, DLQ sends) and the poller's SQS receive/delete, up to the last delete. */
+  readonly tally: CallTally;
+  readonly invocations: number;
+  readonly handlerDurationsMs: number[];
+  readonly outcomes: Record<string, number>;
+  /** SendMessageBatch calls that published the measured messages. */
+  readonly publishRequests: number;
+  readonly sesStored: number;
+  /** Empty unless an e-mail reached another address or a dispatchId was sent twice: the run is void. */
+  readonly violations: string[];
+  /** Set when fewer e-mails were sent than published (the outcomes say why). */
+  readonly shortfall?: string;
+}
+
+const CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' } as const;
+const MEASURED_SET = 'bench';
+
+/**
+ * Runs the naive sender or the pipeline over the same messages on the embedded emulators, both
+ * behind the same local event source poller (same receive, batch size, concurrency, delete and
+ * worker-thread environments), so the only difference between the sides is the handler.
+ */
+export class ThroughputBench {
+  private runs = 0;
+  readonly measured: BenchMessage[];
+
+  constructor(
+    private readonly aws: EmbeddedAws,
+    private readonly bundlePath: string,
+    private readonly options: ThroughputOptions,
+  ) {
+    this.measured = Array.from({ length: options.messages }, (_, i) => benchMessage(MEASURED_SET, i + 1));
+  }
+
+  /** Registers every measured message's member (raw PutRequests: the registry guard is not measured). */
+  async prepare(): Promise<void> {
+    await this.putMembers(this.measured);
+  }
+
+  /**
+   * One untimed run of each side over a set of their own: the emulators' JIT, the JVM and the
+   * sockets warm up before the first measured run, which otherwise comes out several times slower.
+   */
+  async prime(count: number): Promise<void> {
+    const messages = Array.from({ length: count }, (_, i) => benchMessage('prime', i + 1));
+    await this.putMembers(messages);
+    for (const side of ['naive', 'pipeline'] as const) {
+      const { violations } = await this.run(side, messages);
+      if (violations.length > 0) throw new Error(`The priming run of ${side} broke the pipeline's promise: ${violations.join('; ')}`);
+    }
+  }
+
+  /** A measured run of `side` over the measured set (or, priming, over `messages`). */
+  async run(side: BenchSide, messages: readonly BenchMessage[] = this.measured): Promise<SideRun> {
+    const run = ++this.runs;
+    const { aws } = this;
+    const options = { ...this.options, messages: messages.length };
+    const log = options.progress ?? (() => undefined);
+    await aws.clearSes();
+    if (side === 'pipeline') await this.resetLedger();
+    const depth = await aws.queueDepth();
+    if (depth.total !== 0) throw new Error(`The dispatch queue is not empty before run ${run} (${depth.total} messages)`);
+
+    const pollerTally = emptyTally();
+    const sqs = new SQSClient({ region: aws.region, endpoint: aws.endpoints.sqs, credentials: CREDENTIALS });
+    countCalls(sqs, 'SQS', pollerTally);
+    const workerTally = emptyTally();
+    const outcomes: Record<string, number> = {};
+    const durations: number[] = [];
+    let measuring = false;
+    let deletedAtStart = 0;
+    let finishedAt = 0;
+    let finalPollerTally: CallTally | undefined;
+    const workerData: BenchWorkerInit = { side };
+    const poller: EventSourcePoller = new EventSourcePoller({
+      sqs,
+      queueUrl: aws.queueUrl,
+      queueArn: aws.queueArn,
+      batchSize: options.batchSize,
+      concurrency: options.concurrency,
+      waitTimeSeconds: 1,
+      functionTimeoutMs: 30_000,
+      environment: {
+        bundlePath: this.bundlePath,
+        workerData,
+        env: { ...process.env, ...aws.env, [Env.handlerConcurrency]: String(Math.min(options.batchSize, 10)) },
+        onEmit: (message) => {
+          const emitted = message as BenchInvocationEmit;
+          if (!measuring || emitted?.type !== 'bench-invocation') return;
+          mergeTally(workerTally, emitted.tally);
+          addCounts(outcomes, emitted.outcomes);
+          durations.push(emitted.durationMs);
+        },
+        onLogLine: () => undefined,
+      },
+      onInvocation: () => {
+        if (measuring && finishedAt === 0 && poller.stats.deleted - deletedAtStart >= options.messages) {
+          finishedAt = performance.now();
+          finalPollerTally = mergeTally(emptyTally(), pollerTally);
+        }
+      },
+    });
+
+    try {
+      poller.start();
+      await this.warmUp(poller, run);
+      poller.disable();
+      await waitFor(() => poller.busy.receiving === 0 && poller.busy.processing === 0, 10_000, 'the pollers to go quiet after warm-up');
+      await aws.clearSes();
+      const publishRequests = await this.publish(messages);
+      takeTally(pollerTally);
+      deletedAtStart = poller.stats.deleted;
+      measuring = true;
+      log(`run ${run}: ${side}, ${options.messages} messages${messages === this.measured ? '' : ' (priming, not measured)'}`);
+      const started = performance.now();
+      poller.enable();
+      await waitFor(() => finishedAt > 0, options.runTimeoutMs ?? 300_000, `${side} to send ${options.messages} messages`);
+      measuring = false;
+      poller.disable();
+      const seconds = (finishedAt - started) / 1000;
+      const stored = await aws.sesStore();
+      const result: SideRun = {
+        side,
+        run,
+        messages: options.messages,
+        seconds,
+        perSecond: options.messages / seconds,
+        tally: mergeTally(mergeTally(emptyTally(), workerTally), finalPollerTally ?? pollerTally),
+        invocations: durations.length,
+        handlerDurationsMs: durations,
+        outcomes,
+        publishRequests,
+        sesStored: stored.length,
+        ...this.verify(messages, outcomes, stored),
+      };
+      const notes = [...result.violations, ...(result.shortfall ? [result.shortfall] : [])];
+      log(`run ${run}: ${side} ${result.perSecond.toFixed(1)} msg/s (${seconds.toFixed(2)} s)${notes.length ? ` — ${notes.join('; ')}` : ''}`);
+      return result;
+    } finally {
+      await poller.stop();
+      sqs.destroy();
+    }
+  }
+
+  /** Gives every execution environment its cold start (bundle load, clients, deps) before timing. */
+  private async warmUp(poller: EventSourcePoller, run: number): Promise<void> {
+    const perRound = this.options.batchSize * this.options.concurrency * 2;
+    for (let round = 0; round < 5; round++) {
+      const warm = Array.from({ length: perRound }, (_, i) => benchMessage(`warm${run}`, round * perRound + i + 1));
+      await this.putMembers(warm);
+      const target = poller.stats.deleted + warm.length;
+      await this.publish(warm);
+      await waitFor(() => poller.stats.deleted >= target, 60_000, 'the warm-up messages');
+      if (poller.coldStarts >= this.options.concurrency) return;
+    }
+  }
+
+  /**
+   * Safety violations (an e-mail at another address, one dispatchId sent twice, an e-mail the
+   * benchmark did not publish) and shortfalls (fewer sent than published: an outcome other than
+   * `sent`, e.g. `in-doubt` when an emulator drops a connection mid-send, which the pipeline
+   * must never re-send).
+   */
+  private verify(messages: readonly BenchMessage[], outcomes: Record<string, number>, stored: Awaited<ReturnType<EmbeddedAws['sesStore']>>): { violations: string[]; shortfall?: string } {
+    const violations: string[] = [];
+    const expected = new Map(messages.map((m) => [m.dispatchId, m.to]));
+    const seen = new Set<string>();
+    let wrong = 0;
+    let unknown = 0;
+    for (const mail of stored) {
+      const ref = dispatchRefFromText(mail.body.text ?? '');
+      const to = ref ? expected.get(ref) : undefined;
+      if (!ref || !to) unknown++;
+      else if (mail.destination.to.length !== 1 || mail.destination.to[0] !== to) wrong++;
+      if (ref) seen.add(ref);
+    }
+    if (wrong > 0) violations.push(`${wrong} e-mails went to another address`);
+    if (unknown > 0) violations.push(`${unknown} e-mails carry no known dispatch reference`);
+    if (seen.size !== stored.length) violations.push(`${stored.length - seen.size} dispatchIds reached SES more than once`);
+    const sent = outcomes.sent ?? 0;
+    if (sent !== seen.size) violations.push(`the handler reported ${sent} sent but SES holds ${seen.size} distinct e-mails`);
+    const shortfall = seen.size < messages.length ? `${messages.length - seen.size} of ${messages.length} not sent (outcomes ${JSON.stringify(outcomes)})` : undefined;
+    return { violations, ...(shortfall ? { shortfall } : {}) };
+  }
+
+  private async publish(messages: readonly BenchMessage[]): Promise<number> {
+    const limit = pLimit(4);
+    const chunks = chunk(messages, 10);
+    await Promise.all(
+      chunks.map((entries, c) =>
+        limit(async () => {
+          const response = await this.aws.clients.sqs.send(
+            new SendMessageBatchCommand({
+              QueueUrl: this.aws.queueUrl,
+              Entries: entries.map((m, i) => ({ Id: String(i), MessageBody: JSON.stringify(m) })),
+            }),
+          );
+          if (response.Failed?.length) throw new Error(`Publishing chunk ${c} failed for ${response.Failed.length} messages`);
+        }),
+      ),
+    );
+    return chunks.length;
+  }
+
+  private async putMembers(messages: readonly BenchMessage[]): Promise<void> {
+    const limit = pLimit(4);
+    await Promise.all(
+      chunk(messages, 25).map((part) =>
+        limit(async () => {
+          let requests: WriteRequest[] | undefined = part.map((m) => ({ PutRequest: { Item: marshall(memberFor(m)) } }));
+          for (let attempt = 0; requests && requests.length > 0; attempt++) {
+            if (attempt > 8) throw new Error('DynamoDB Local left member writes unprocessed');
+            const response: BatchWriteItemCommandOutput = await this.aws.clients.dynamodb.send(new BatchWriteItemCommand({ RequestItems: { [this.aws.tables.members]: requests } }));
+            requests = response.UnprocessedItems?.[this.aws.tables.members];
+          }
+        }),
+      ),
+    );
+  }
+
+  /** A fresh ledger for every pipeline run: the same dispatchIds must be sendable again. */
+  private async resetLedger(): Promise<void> {
+    const client = this.aws.clients.dynamodb;
+    const table = this.aws.tables.ledger;
+    await client.send(new DeleteTableCommand({ TableName: table }));
+    await client.send(new CreateTableCommand(ledgerTableInput(table)));
+    await client.send(new UpdateTimeToLiveCommand({ TableName: table, TimeToLiveSpecification: { AttributeName: LEDGER_TABLE.ttlAttribute, Enabled: true } }));
+  }
+}
+
+function chunk<T>(items: readonly T[], size: number): T[][] {
+  const chunks: T[][] = [];
+  for (let i = 0; i < items.length; i += size) chunks.push(items.slice(i, i + size));
+  return chunks;
+}
+
+async function waitFor(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}

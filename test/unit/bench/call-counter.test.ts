@@ -1,0 +1,64 @@
+import { DynamoDBClient, GetItemCommand, TransactWriteItemsCommand } from '@aws-sdk/client-dynamodb';
+import { callsOf, countCalls, emptyTally, isDynamoDbWrite, mergeTally, takeTally } from '../../../bench/call-counter';
+
+/** A client whose requests never leave: each answers with `output` at the build step. */
+function answeringClient(output: Record<string, unknown>, seen: Record<string, unknown>[] = []): DynamoDBClient {
+  const client = new DynamoDBClient({ region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
+  client.middlewareStack.add(
+    () => async (args) => {
+      seen.push(args.input as unknown as Record<string, unknown>);
+      return { output: { $metadata: { attempts: 1 }, ...output } } as never;
+    },
+    { step: 'build', name: 'answer' },
+  );
+  return client;
+}
+
+describe('countCalls', () => {
+  it('counts each send by service and command and asks for the capacity with indexes', async () => {
+    const seen: Record<string, unknown>[] = [];
+    const client = answeringClient(
+      { ConsumedCapacity: [{ TableName: 'ledger', CapacityUnits: 10, GlobalSecondaryIndexes: { a: { CapacityUnits: 6 } } }, { TableName: 'members', CapacityUnits: 2 }] },
+      seen,
+    );
+    const tally = emptyTally();
+    countCalls(client, 'DynamoDB', tally, { consumedCapacity: true });
+    await client.send(new TransactWriteItemsCommand({ TransactItems: [] }));
+    await client.send(new TransactWriteItemsCommand({ TransactItems: [] }));
+    expect(tally.calls).toEqual({ 'DynamoDB:TransactWriteItemsCommand': 2 });
+    expect(tally.capacity).toEqual({ readUnits: 0, writeUnits: 24, writeUnitsOnIndexes: 12, reportedCalls: 2 });
+    expect(seen.every((input) => input.ReturnConsumedCapacity === 'INDEXES')).toBe(true);
+  });
+
+  it('books reads as read units and leaves the input alone without the option', async () => {
+    const seen: Record<string, unknown>[] = [];
+    const client = answeringClient({ ConsumedCapacity: { TableName: 'ledger', CapacityUnits: 1 } }, seen);
+    const tally = emptyTally();
+    countCalls(client, 'DynamoDB', tally);
+    await client.send(new GetItemCommand({ TableName: 'ledger', Key: {} }));
+    expect(tally.capacity.reportedCalls).toBe(0);
+    expect(seen[0].ReturnConsumedCapacity).toBeUndefined();
+
+    const withCapacity = answeringClient({ ConsumedCapacity: { TableName: 'ledger', CapacityUnits: 1 } });
+    countCalls(withCapacity, 'DynamoDB', tally, { consumedCapacity: true });
+    await withCapacity.send(new GetItemCommand({ TableName: 'ledger', Key: {} }));
+    expect(tally.capacity).toMatchObject({ readUnits: 1, writeUnits: 0, reportedCalls: 1 });
+  });
+});
+
+describe('tallies', () => {
+  it('take a snapshot and start again, merge, and filter by service and command', () => {
+    const tally = emptyTally();
+    tally.calls['DynamoDB:UpdateItemCommand'] = 3;
+    tally.calls['DynamoDB:BatchGetItemCommand'] = 1;
+    tally.calls['SESv2:SendEmailCommand'] = 3;
+    tally.capacity.writeUnits = 12;
+    const taken = takeTally(tally);
+    expect(tally).toEqual(emptyTally());
+    const merged = mergeTally(mergeTally(emptyTally(), taken), taken);
+    expect(callsOf(merged, 'DynamoDB')).toBe(8);
+    expect(callsOf(merged, 'DynamoDB', isDynamoDbWrite)).toBe(6);
+    expect(callsOf(merged, 'SESv2')).toBe(6);
+    expect(merged.capacity.writeUnits).toBe(24);
+  });
+});
