@@ -8,11 +8,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SingleBar, Presets } from 'cli-progress';
 import Table from 'cli-table3';
+import { DEMO_SCENARIO } from './demo-scenario';
 import { summariseReplay, type PhaseSummary } from './replay-summary';
 import { readScenarioFile } from './scenario-file';
 import { runScenario } from './scenario-runner';
-
-export const DEMO_SCENARIO = join(__dirname, '..', 'test', 'scenarios', 'kaiser-2000-replay.json');
 
 function phaseTable(phase: PhaseSummary): string {
   const table = new Table({ head: [phase.title, ''], colWidths: [58, 24], wordWrap: true });
@@ -45,6 +44,9 @@ async function main(): Promise<void> {
   let run;
   try {
     run = await runScenario(scenario, {
+      // The replay retries nothing: a long visibility (= function) timeout keeps a batch slowed by a
+      // busy machine from timing out, which would leave its claims in doubt.
+      visibilityTimeoutSeconds: 60,
       onLog: (line, source) => logs.write(`${source} ${line}\n`),
       onProgress: (progress) => bar.update(Math.min(total, progress.settled), { step: `${progress.step}/${progress.steps}`, kind: progress.kind }),
     });

@@ -12,7 +12,7 @@ import { startSqsSesEmulators, type SqsSesEmulators } from './sqs-ses-emulators'
 export interface EmbeddedAwsOptions {
   /** Dispatch settings (fan-in, batch size, maxReceiveCount): the queue's redrive policy and the handler env use them. */
   readonly config?: Partial<DispatchConfig>;
-  /** The dispatch queue's visibility timeout; short locally so retries come back quickly. @default 5 */
+  /** The dispatch queue's visibility timeout; shorter than the stack's 180 s so retries come back quickly, long enough that a batch on a busy machine finishes within the function timeout (the same). @default 10 */
   readonly visibilityTimeoutSeconds?: number;
   /** @default 'us-east-1' */
   readonly region?: string;
@@ -79,7 +79,7 @@ const CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' } as const;
 export async function startEmbeddedAws(options: EmbeddedAwsOptions = {}): Promise<EmbeddedAws> {
   const config = resolveConfig(options.config ?? {});
   const region = options.region ?? 'us-east-1';
-  const visibilityTimeoutSeconds = options.visibilityTimeoutSeconds ?? 5;
+  const visibilityTimeoutSeconds = options.visibilityTimeoutSeconds ?? 10;
   const started: { stop(): Promise<void> }[] = [];
   const stopAll = async () => {
     await Promise.allSettled(started.splice(0).map((service) => service.stop()));

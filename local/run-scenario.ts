@@ -15,10 +15,11 @@ async function main(): Promise<void> {
     .description('Run a scenario (scenarios/README.md) through the real dispatcher on the embedded local AWS')
     .argument('<file>', 'scenario JSON file')
     .option('-c, --concurrency <n>', 'concurrent pollers / execution environments', (v) => Number.parseInt(v, 10), 4)
+    .option('--visibility-timeout <seconds>', "the dispatch queue's visibility timeout (= the function timeout)", (v) => Number.parseInt(v, 10), 10)
     .option('--logs <file>', 'where the Lambda functions\' logs go', join(tmpdir(), `mail-dispatch-scenario-${Date.now()}.log`))
     .parse();
   const [file] = program.args;
-  const options = program.opts<{ concurrency: number; logs: string }>();
+  const options = program.opts<{ concurrency: number; logs: string; visibilityTimeout: number }>();
   const scenario = readScenarioFile(file);
   const logs = createWriteStream(options.logs);
   const log = (message: string) => process.stderr.write(`${message}\n`);
@@ -26,6 +27,7 @@ async function main(): Promise<void> {
   try {
     const run = await runScenario(scenario, {
       concurrency: options.concurrency,
+      visibilityTimeoutSeconds: options.visibilityTimeout,
       log,
       onLog: (line, source) => logs.write(`${source} ${line}\n`),
     });
