@@ -144,6 +144,8 @@ export interface OutcomeEvent {
   readonly outcome: DispatchOutcome;
   /** Members counted for the address after this message (when known). */
   readonly fanInCount?: number;
+  /** This message made the dispatcher set the pause flag. */
+  readonly pausedPipeline?: boolean;
 }
 
 export interface OutcomeReporter {

@@ -49,6 +49,7 @@ export class PowertoolsOutcomeReporter implements OutcomeReporter {
       this.metrics.addMetric(MetricName.FanInBlocked, MetricUnit.Count, 1);
     }
     if (event.fanInCount !== undefined) this.metrics.addMetric(MetricName.MaxMembersPerAddress, MetricUnit.Count, event.fanInCount);
+    if (event.pausedPipeline) this.metrics.addMetric(MetricName.PausedByDispatcher, MetricUnit.Count, 1);
   }
 
   flush(): void {

@@ -3,6 +3,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { DynamoDbPauseSwitch } from '../adapters/dynamodb-pause-switch';
 import { LambdaEventSourceSwitch } from '../adapters/lambda-event-source-switch';
 import { ConfigurationError } from '../core/errors';
+import { PauseReason, PausedBy } from '../core/outcomes';
 import { Env } from '../tables';
 import type { EventSourceSwitch, PauseSwitch } from '../ports';
 
@@ -38,7 +39,7 @@ export function createBreakerHandler(deps: BreakerDeps) {
     const alarm = alarms[0];
     // Both, even if one fails: either alone stops sending. A failure is rethrown so SNS retries.
     const results = await Promise.allSettled([
-      deps.pauseSwitch.pause({ reason: 'alarm', by: 'breaker', at: now().toISOString(), alarmName: alarm.AlarmName ?? 'unknown' }),
+      deps.pauseSwitch.pause({ reason: PauseReason.Alarm, by: PausedBy.Breaker, at: now().toISOString(), alarmName: alarm.AlarmName ?? 'unknown' }),
       deps.eventSource.disable(),
     ]);
     const failures = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));

@@ -100,3 +100,19 @@ export const MetricName = {
 export type MetricName = (typeof MetricName)[keyof typeof MetricName];
 
 export const METRIC_NAMESPACE = 'MailDispatch';
+
+/** Why the pause flag was set (`PauseCause.reason`), as the dispatcher and the breaker write it. */
+export const PauseReason = {
+  FanInLimit: BlockReason.FanInLimit,
+  SesAccountPaused: RetryReason.SesAccountPaused,
+  /** The breaker: an alarm notification in ALARM state. */
+  Alarm: 'alarm',
+} as const;
+
+/** Who set the pause flag (`PauseCause.by`). */
+export const PausedBy = {
+  Dispatcher: 'dispatcher',
+  Breaker: 'breaker',
+  /** Followed by the operator's name: `operator:alice`. */
+  OperatorPrefix: 'operator:',
+} as const;

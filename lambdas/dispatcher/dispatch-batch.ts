@@ -53,6 +53,7 @@ export async function dispatchBatch(records: readonly SQSRecord[], ctx: BatchCon
         : { dispatchId: item.rejection.dispatchId, memberId: item.rejection.memberId }),
       outcome: finalOutcome(result, item.delivery, ctx),
       fanInCount: result.fanInCount,
+      pausedPipeline: result.pausedPipeline,
     });
   });
   ctx.reporter.flush();

@@ -6,7 +6,7 @@ import { decideDispatch, type Decision } from '../core/decision';
 import { SendRefusedError, StoreUnavailableError } from '../core/errors';
 import { fanInExpiresAt, fanInWindow } from '../core/fan-in';
 import type { DispatchMessage } from '../core/message';
-import { BlockReason, DispatchState, LedgerState, RetryReason, type DispatchOutcome } from '../core/outcomes';
+import { BlockReason, DispatchState, LedgerState, PauseReason, PausedBy, RetryReason, type DispatchOutcome } from '../core/outcomes';
 import { LedgerKey } from '../tables';
 import type { DispatchLedger, DispatchSnapshot, MailSender, PauseSwitch, SnapshotKey } from '../ports';
 
@@ -51,6 +51,8 @@ export interface MessageResult {
   /** Hand the message back to SQS (batch item failure) even though the outcome is reported. */
   readonly retry: boolean;
   readonly fanInCount?: number;
+  /** Handling this message set the pause flag. */
+  readonly pausedPipeline?: boolean;
 }
 
 /**
@@ -119,12 +121,13 @@ async function applyDecision(decision: Exclude<Decision, { action: 'claim' }>, p
         sqsMessageId: delivery.record.messageId,
         now: ctx.now(),
       });
-      if (decision.reason === BlockReason.FanInLimit) {
+      const pausedPipeline = decision.reason === BlockReason.FanInLimit;
+      if (pausedPipeline) {
         // Stop at once: the alarm and the breaker follow, but no second message should wait for them.
         ctx.batch.paused = true;
-        await ctx.pauseSwitch.pause({ reason: 'fan-in-limit', by: 'dispatcher', at: ctx.now().toISOString(), addressHash: p.toHash });
+        await ctx.pauseSwitch.pause({ reason: PauseReason.FanInLimit, by: PausedBy.Dispatcher, at: ctx.now().toISOString(), addressHash: p.toHash });
       }
-      return { outcome: { state: DispatchState.Blocked, reason: decision.reason }, retry: false, fanInCount: decision.fanInCount };
+      return { outcome: { state: DispatchState.Blocked, reason: decision.reason }, retry: false, fanInCount: decision.fanInCount, pausedPipeline };
   }
 }
 
@@ -147,12 +150,12 @@ async function refused(error: SendRefusedError, p: Prepared, claimToken: string,
   const reason = error.kind === 'throttled' ? RetryReason.SesThrottled : error.kind === 'account-paused' ? RetryReason.SesAccountPaused : RetryReason.SesRefused;
   if (error.kind === 'account-paused') {
     ctx.batch.paused = true;
-    await ctx.pauseSwitch.pause({ reason: 'ses-account-paused', by: 'dispatcher', at: ctx.now().toISOString() });
+    await ctx.pauseSwitch.pause({ reason: PauseReason.SesAccountPaused, by: PausedBy.Dispatcher, at: ctx.now().toISOString() });
   }
   // On the last try SQS moves the message to the DLQ after this failure: the ledger says so.
   const lastTry = delivery.receiveCount >= ctx.config.maxReceiveCount;
   await ctx.ledger.settle(p.message.dispatchId, claimToken, { kind: lastTry ? 'failed' : 'released', reason }, ctx.now());
-  return retry(reason);
+  return { ...retry(reason), pausedPipeline: error.kind === 'account-paused' };
 }
 
 async function settleQuietly(ctx: MessageContext, p: Prepared, claimToken: string, settlement: Parameters<DispatchLedger['settle']>[2]): Promise<void> {

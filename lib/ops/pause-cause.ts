@@ -1,16 +1,7 @@
-import { BlockReason, RetryReason } from '../../lambdas/core/outcomes';
+import { PauseReason, PausedBy } from '../../lambdas/core/outcomes';
 import type { PauseCause } from '../../lambdas/ports';
 
-/** Who may set the pause flag (`by`), as the dispatcher, the breaker and this CLI write it. */
-export const PausedBy = {
-  Dispatcher: 'dispatcher',
-  Breaker: 'breaker',
-  /** Followed by the operator's name: `operator:alice`. */
-  OperatorPrefix: 'operator:',
-} as const;
-
-/** The breaker's `reason`: an alarm notification in ALARM state. */
-export const ALARM_PAUSE_REASON = 'alarm';
+export { PausedBy };
 
 /**
  * Explains a pause cause in words for on-call, or returns `undefined` when the cause is not one
@@ -18,13 +9,13 @@ export const ALARM_PAUSE_REASON = 'alarm';
  */
 export function explainPause(cause: PauseCause | undefined, knownAlarmNames: readonly string[] | undefined): string | undefined {
   if (!cause) return undefined;
-  if (cause.by === PausedBy.Dispatcher && cause.reason === BlockReason.FanInLimit) {
+  if (cause.by === PausedBy.Dispatcher && cause.reason === PauseReason.FanInLimit) {
     return `the dispatcher blocked a message past the fan-in limit${cause.addressHash ? ` for address ${cause.addressHash}` : ''}: audit that address before resuming`;
   }
-  if (cause.by === PausedBy.Dispatcher && cause.reason === RetryReason.SesAccountPaused) {
+  if (cause.by === PausedBy.Dispatcher && cause.reason === PauseReason.SesAccountPaused) {
     return 'SES refused to send for the whole account (sending paused): check the SES account status before resuming';
   }
-  if (cause.by === PausedBy.Breaker && cause.reason === ALARM_PAUSE_REASON && cause.alarmName) {
+  if (cause.by === PausedBy.Breaker && cause.reason === PauseReason.Alarm && cause.alarmName) {
     // Locally there is no CloudWatch: any alarm name the breaker recorded is taken as given.
     if (knownAlarmNames === undefined || knownAlarmNames.includes(cause.alarmName)) return `alarm ${cause.alarmName} fired and the breaker paused the queue`;
     return undefined;

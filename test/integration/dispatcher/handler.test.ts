@@ -125,6 +125,7 @@ describe('dispatcher handler (real adapters, embedded emulators)', () => {
     for (const record of records) await handler(sqsEvent(record));
     expect(records.map((r) => reporter.outcomeOf(r.messageId)?.state)).toEqual(['sent', 'sent', 'sent', 'blocked']);
     expect(reporter.outcomeOf(records[3].messageId)).toEqual({ state: 'blocked', reason: 'fan-in-limit' });
+    expect(reporter.events.filter((e) => e.pausedPipeline).map((e) => e.sqsMessageId)).toEqual([records[3].messageId]);
     expect(await ledger('control#pause')).toMatchObject({ paused: true, reason: 'fan-in-limit', by: 'dispatcher' });
 
     // While paused nothing is claimed: messages stay in the queue.

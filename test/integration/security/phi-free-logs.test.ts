@@ -104,7 +104,7 @@ it('no address, name or data value appears in any log line, metric or error mess
 
   const text = [...out.lines, ...errors].join('\n');
   // The capture worked and saw every kind of outcome (the check below is not vacuous).
-  for (const expected of ['"state":"sent"', '"reason":"recipient-mismatch"', '"reason":"unknown-member"', '"reason":"member-inactive"', '"reason":"suppressed"', '"reason":"fan-in-limit"', '"state":"duplicate"', '"state":"rejected"', '"state":"in-doubt"', '"state":"failed"', '"reason":"ses-throttled"', 'member suppressed', 'pipeline paused by alarm', '"FanInBlocked"']) {
+  for (const expected of ['"state":"sent"', '"reason":"recipient-mismatch"', '"reason":"unknown-member"', '"reason":"member-inactive"', '"reason":"suppressed"', '"reason":"fan-in-limit"', '"state":"duplicate"', '"state":"rejected"', '"state":"in-doubt"', '"state":"failed"', '"reason":"ses-throttled"', 'member suppressed', 'pipeline paused by alarm', '"FanInBlocked"', '"PausedByDispatcher"']) {
     expect([expected, text.includes(expected)]).toEqual([expected, true]);
   }
   expect(text).toMatch(/"toHash":"[0-9a-f]{32}"/);
