@@ -89,7 +89,7 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
   const java = javaCommand();
   checkJava(java);
   const dir = dynamoDbLocalDir();
-  const port = options.port ?? (await findFreePort());
+  const port = options.port || (await findFreePort());
   const child: ChildProcess = spawn(
     java,
     [...javaOptions(), `-Djava.library.path=${join(dir, 'DynamoDBLocal_lib')}`, '-jar', join(dir, 'DynamoDBLocal.jar'), '-inMemory', '-sharedDb', '-disableTelemetry', '-port', String(port)],
