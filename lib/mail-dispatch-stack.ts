@@ -9,26 +9,16 @@ import { MailIdentity } from './constructs/mail-identity';
 import { OperationsDashboard } from './constructs/operations-dashboard';
 import { RegistryTables } from './constructs/registry-tables';
 import { type DeploymentSettings, readSettings } from './settings';
+import { StackOutput } from './stack-outputs';
+
+// Re-exported: the stack's outputs are part of its interface; `./stack-outputs` holds them apart
+// so that CDK-free code (the ops CLI) can import them.
+export { StackOutput } from './stack-outputs';
 
 export interface MailDispatchStackProps extends StackProps {
   /** Settings that win over CDK context (tests). @default - context, then DEFAULT_SETTINGS */
   readonly settings?: Partial<DeploymentSettings>;
 }
-
-/** Names of the stack outputs, read by the ops CLI (`--stack`). */
-export const StackOutput = {
-  queueUrl: 'QueueUrl',
-  deadLetterQueueUrl: 'DeadLetterQueueUrl',
-  membersTableName: 'MembersTableName',
-  ledgerTableName: 'LedgerTableName',
-  eventSourceMappingId: 'EventSourceMappingId',
-  alarmTopicArn: 'AlarmTopicArn',
-  dashboardName: 'DashboardName',
-  addressHashSecretArn: 'AddressHashSecretArn',
-  fanInAlarmName: 'FanInAlarmName',
-  configurationSetName: 'ConfigurationSetName',
-  fanInLimit: 'FanInLimit',
-} as const;
 
 /** The whole pipeline: the constructs composed, nothing else. Settings come from context (see lib/settings.ts). */
 export class MailDispatchStack extends Stack {

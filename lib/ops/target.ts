@@ -17,24 +17,9 @@ import { DEFAULT_CONFIG } from '../../lambdas/core/config';
 import { ConfigurationError } from '../../lambdas/core/errors';
 import type { EventSourceSwitch, PauseSwitch } from '../../lambdas/ports';
 import { Env } from '../../lambdas/tables';
+import { StackOutput, type StackOutputKey } from '../stack-outputs';
 import { UsageError } from './errors';
 import { fetchLocalAlarms, HttpEventSourceSwitch, LOCAL_CONTROL_URL_ENV } from './local-control';
-
-/**
- * Stack output keys the CLI reads. Must equal `StackOutput` in lib/mail-dispatch-stack.ts (a test
- * compares them); repeated here so the CLI does not load aws-cdk-lib.
- */
-export const STACK_OUTPUT_KEYS = {
-  queueUrl: 'QueueUrl',
-  deadLetterQueueUrl: 'DeadLetterQueueUrl',
-  membersTableName: 'MembersTableName',
-  ledgerTableName: 'LedgerTableName',
-  eventSourceMappingId: 'EventSourceMappingId',
-  addressHashSecretArn: 'AddressHashSecretArn',
-  fanInAlarmName: 'FanInAlarmName',
-  /** Optional: without it the CLI assumes DEFAULT_CONFIG.fanInLimit. */
-  fanInLimit: 'FanInLimit',
-} as const;
 
 /** Variables of the local pipeline besides `Env` (the dispatch queue has no handler variable). */
 export const LOCAL_QUEUE_URL_ENV = 'DISPATCH_QUEUE_URL';
@@ -143,12 +128,17 @@ async function stackTarget(stackName: string, region: string | undefined, deps: 
   } finally {
     if (!deps.cloudFormation) cloudFormation.destroy();
   }
-  const required = (key: keyof typeof STACK_OUTPUT_KEYS) => {
-    const value = outputs.get(STACK_OUTPUT_KEYS[key]);
-    if (!value) throw new ConfigurationError(`Stack ${stackName} has no output ${STACK_OUTPUT_KEYS[key]}: is it a mail-dispatch stack, deployed?`);
+  const required = (key: StackOutputKey) => {
+    const value = outputs.get(StackOutput[key]);
+    if (!value) throw new ConfigurationError(`Stack ${stackName} has no output ${StackOutput[key]}: is it a mail-dispatch stack, deployed?`);
     return value;
   };
+  // Every output is read before any client is built, so a missing one leaves nothing to close.
   const ledger = required('ledgerTableName');
+  const members = required('membersTableName');
+  const queueUrl = required('queueUrl');
+  const deadLetterQueueUrl = required('deadLetterQueueUrl');
+  const mappingId = required('eventSourceMappingId');
   const secretArn = required('addressHashSecretArn');
   const fanInAlarmName = required('fanInAlarmName');
   const dynamodb = new DynamoDBClient(config);
@@ -159,13 +149,14 @@ async function stackTarget(stackName: string, region: string | undefined, deps: 
   return {
     kind: 'stack',
     name: stackName,
-    tables: { members: required('membersTableName'), ledger },
-    queueUrl: required('queueUrl'),
-    deadLetterQueueUrl: required('deadLetterQueueUrl'),
-    fanInLimit: positiveInteger(outputs.get(STACK_OUTPUT_KEYS.fanInLimit)) ?? DEFAULT_CONFIG.fanInLimit,
+    tables: { members, ledger },
+    queueUrl,
+    deadLetterQueueUrl,
+    // Optional: a stack deployed before the FanInLimit output existed has the default limit.
+    fanInLimit: positiveInteger(outputs.get(StackOutput.fanInLimit)) ?? DEFAULT_CONFIG.fanInLimit,
     clients: { dynamodb, sqs },
     pauseSwitch: new DynamoDbPauseSwitch({ ledgerTable: ledger, client: dynamodb }),
-    eventSource: new LambdaEventSourceSwitch({ mappingId: required('eventSourceMappingId'), client: lambda }),
+    eventSource: new LambdaEventSourceSwitch({ mappingId, client: lambda }),
     fanInAlarmName,
     hashKey: () => (hashKey ??= loadAddressHashKey({ [Env.addressHashSecretArn]: secretArn }, new SecretsManagerClient(config))),
     // Every alarm of the stack is named `<stack>-<Name>` (lib/constructs/fan-in-breaker.ts).

@@ -1,19 +1,30 @@
 import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { ConfigurationError } from '../../../lambdas/core/errors';
-import { StackOutput } from '../../../lib/mail-dispatch-stack';
 import { UsageError } from '../../../lib/ops/errors';
-import { resolveTarget, STACK_OUTPUT_KEYS, queueName } from '../../../lib/ops/target';
+import { resolveTarget, queueName } from '../../../lib/ops/target';
+import { StackOutput, type StackOutputKey } from '../../../lib/stack-outputs';
 
-const outputs: Record<string, string> = {
-  QueueUrl: 'https://sqs.eu-west-1.amazonaws.com/111122223333/q',
-  DeadLetterQueueUrl: 'https://sqs.eu-west-1.amazonaws.com/111122223333/dlq',
-  MembersTableName: 'members-t',
-  LedgerTableName: 'ledger-t',
-  EventSourceMappingId: 'esm-1',
-  AddressHashSecretArn: 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:k',
-  FanInAlarmName: 'prod-FanInSpike',
-  FanInLimit: '5',
+/** The outputs a stack target is built from, named through `StackOutput` (the names the stack declares). */
+const values: Partial<Record<StackOutputKey, string>> = {
+  queueUrl: 'https://sqs.eu-west-1.amazonaws.com/111122223333/q',
+  deadLetterQueueUrl: 'https://sqs.eu-west-1.amazonaws.com/111122223333/dlq',
+  membersTableName: 'members-t',
+  ledgerTableName: 'ledger-t',
+  eventSourceMappingId: 'esm-1',
+  addressHashSecretArn: 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:k',
+  fanInAlarmName: 'prod-FanInSpike',
+  fanInLimit: '5',
 };
+const outputs: Record<string, string> = Object.fromEntries(Object.entries(values).map(([key, value]) => [StackOutput[key as StackOutputKey], value]));
+const REQUIRED: StackOutputKey[] = [
+  'queueUrl',
+  'deadLetterQueueUrl',
+  'membersTableName',
+  'ledgerTableName',
+  'eventSourceMappingId',
+  'addressHashSecretArn',
+  'fanInAlarmName',
+];
 
 function cloudFormation(values: Record<string, string>): { client: CloudFormationClient; asked: unknown[] } {
   const asked: unknown[] = [];
@@ -26,12 +37,6 @@ function cloudFormation(values: Record<string, string>): { client: CloudFormatio
   return { client, asked };
 }
 
-describe('STACK_OUTPUT_KEYS', () => {
-  it('names exactly the outputs the stack declares', () => {
-    for (const [key, value] of Object.entries(STACK_OUTPUT_KEYS)) expect(StackOutput[key as keyof typeof StackOutput]).toBe(value);
-  });
-});
-
 describe('resolveTarget', () => {
   it('reads a stack from its CloudFormation outputs', async () => {
     const { client, asked } = cloudFormation(outputs);
@@ -42,8 +47,8 @@ describe('resolveTarget', () => {
         kind: 'stack',
         name: 'prod',
         tables: { members: 'members-t', ledger: 'ledger-t' },
-        queueUrl: outputs.QueueUrl,
-        deadLetterQueueUrl: outputs.DeadLetterQueueUrl,
+        queueUrl: values.queueUrl,
+        deadLetterQueueUrl: values.deadLetterQueueUrl,
         fanInLimit: 5,
         fanInAlarmName: 'prod-FanInSpike',
       });
@@ -59,16 +64,16 @@ describe('resolveTarget', () => {
     expect(asked).toEqual([{ StackName: 'staging' }]);
   });
 
-  it('names the missing output of a stack that is not a mail-dispatch stack', async () => {
-    const { LedgerTableName: _omit, ...rest } = outputs;
+  it.each(REQUIRED)('needs the %s output, by the name StackOutput gives it', async (key) => {
+    const { [StackOutput[key]]: _omit, ...rest } = outputs;
     const { client } = cloudFormation(rest);
     await expect(resolveTarget({ stack: 'other' }, {}, { cloudFormation: client })).rejects.toThrow(
-      new ConfigurationError('Stack other has no output LedgerTableName: is it a mail-dispatch stack, deployed?'),
+      new ConfigurationError(`Stack other has no output ${StackOutput[key]}: is it a mail-dispatch stack, deployed?`),
     );
   });
 
   it('assumes the default fan-in limit when the stack has no FanInLimit output', async () => {
-    const { FanInLimit: _omit, ...rest } = outputs;
+    const { [StackOutput.fanInLimit]: _omit, ...rest } = outputs;
     const target = await resolveTarget({ stack: 'old' }, {}, { cloudFormation: cloudFormation(rest).client });
     expect(target.fanInLimit).toBe(3);
     target.close();
