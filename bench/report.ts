@@ -46,7 +46,7 @@ export function renderReport(r: BenchReport): string {
 
   section('2. Calls per sent message (counted at the SDK middleware)');
   row('DynamoDB calls', n(r.naive.perSent.dynamoDb, 3), n(r.pipeline.perSent.dynamoDb, 3));
-  row('  of which writes', n(r.naive.perSent.dynamoDbWrites, 3), n(r.pipeline.perSent.dynamoDbWrites, 3), 'TransactWriteItems (claim) + UpdateItem (settle)');
+  row('  of which writes', n(r.naive.perSent.dynamoDbWrites, 4), n(r.pipeline.perSent.dynamoDbWrites, 4), `claim + settle; per handled message (sent or in-doubt): ${n(r.pipeline.perSent.dynamoDbWritesPerHandled, 4)}`);
   row('  of which reads', n(r.naive.perSent.dynamoDbReads, 3), n(r.pipeline.perSent.dynamoDbReads, 3), 'BatchGetItem + pause flag GetItem, once per batch');
   row('SES calls', n(r.naive.perSent.ses, 3), n(r.pipeline.perSent.ses, 3));
   row('SQS calls (consumer)', n(r.naive.perSent.sqs, 3), n(r.pipeline.perSent.sqs, 3), 'receive + delete batch (+ DLQ sends)');

@@ -87,7 +87,7 @@ async function main(options: Options): Promise<number> {
     messages: options.messages,
     runsPerSide: options.runs,
     throughputRatio,
-    dynamoDbWriteCallsPerSent: pipeline.perSent.dynamoDbWrites,
+    dynamoDbWriteCallsPerMessage: pipeline.perSent.dynamoDbWritesPerHandled,
     bundleBytes: bundle.bytes,
     initMs: init.initMs,
     spawns: init.spawns,

@@ -10,12 +10,19 @@ export interface SideSummary {
   readonly perSecondRuns: number[];
   readonly medianPerSecond: number;
   readonly sent: number;
+  /** Messages that reached an outcome (sent, in-doubt, blocked, …), retries excluded. */
+  readonly handled: number;
   readonly calls: Record<string, number>;
   /** Summed wall time per call kind, ms. */
   readonly latencyMs: Record<string, number>;
   readonly perSent: {
     readonly dynamoDb: number;
     readonly dynamoDbWrites: number;
+    /**
+     * Write calls per handled message: the same as per sent when every message is sent; an
+     * `in-doubt` outcome (an emulator dropping a connection mid-send) also claims and settles.
+     */
+    readonly dynamoDbWritesPerHandled: number;
     readonly dynamoDbReads: number;
     readonly ses: number;
     /** The consumer's SQS calls (the poller's receive and delete, the handler's DLQ sends). */
@@ -35,6 +42,7 @@ export interface SideSummary {
 export function summariseSide(runs: readonly SideRun[]): SideSummary {
   const tally: CallTally = runs.reduce((sum, run) => mergeTally(sum, run.tally), emptyTally());
   const sent = runs.reduce((sum, run) => sum + (run.outcomes.sent ?? 0), 0);
+  const handled = runs.reduce((sum, run) => sum + Object.entries(run.outcomes).reduce((n, [state, count]) => n + (state === 'retry' ? 0 : count), 0), 0);
   const durations = runs.flatMap((run) => run.handlerDurationsMs);
   const invocations = runs.reduce((sum, run) => sum + run.invocations, 0);
   const publish = runs.reduce((sum, run) => sum + run.publishRequests, 0);
@@ -42,6 +50,7 @@ export function summariseSide(runs: readonly SideRun[]): SideSummary {
   const perSent = {
     dynamoDb: perUnit(callsOf(tally, 'DynamoDB'), sent),
     dynamoDbWrites: perUnit(callsOf(tally, 'DynamoDB', isDynamoDbWrite), sent),
+    dynamoDbWritesPerHandled: perUnit(callsOf(tally, 'DynamoDB', isDynamoDbWrite), handled),
     dynamoDbReads: perUnit(callsOf(tally, 'DynamoDB', isDynamoDbRead), sent),
     ses: perUnit(callsOf(tally, 'SESv2'), sent),
     sqs: perUnit(callsOf(tally, 'SQS'), sent),
@@ -58,6 +67,7 @@ export function summariseSide(runs: readonly SideRun[]): SideSummary {
     perSecondRuns: runs.map((run) => run.perSecond),
     medianPerSecond: median(runs.map((run) => run.perSecond)),
     sent,
+    handled,
     calls: tally.calls,
     latencyMs: tally.latencyMs,
     perSent,
