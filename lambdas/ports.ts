@@ -168,3 +168,8 @@ export interface FeedbackStore {
   /** Suppresses the member the dispatch was for; returns the memberId, or undefined if unknown. */
   suppressMemberOf(dispatchId: string, reason: 'bounce' | 'complaint', at: Date): Promise<string | undefined>;
 }
+
+/** Asks the breaker to pause the pipeline now (disable the event source), without waiting for the alarm. */
+export interface BreakerTrigger {
+  trip(cause: PauseCause): Promise<void>;
+}

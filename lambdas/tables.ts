@@ -68,6 +68,8 @@ export const Env = {
   /** The key itself (local only). */
   addressHashKey: 'ADDRESS_HASH_KEY',
   eventSourceMappingId: 'EVENT_SOURCE_MAPPING_ID',
+  /** The breaker function the dispatcher invokes when it pauses the pipeline itself (AWS; unset locally). */
+  breakerFunctionName: 'BREAKER_FUNCTION_NAME',
   /** Messages of one batch worked on at once. */
   handlerConcurrency: 'HANDLER_CONCURRENCY',
   /** This execution environment's share of the SES send rate (sends/s); unset = unlimited. */

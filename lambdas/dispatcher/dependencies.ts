@@ -1,3 +1,4 @@
+import { Logger } from '@aws-lambda-powertools/logger';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { SQSClient } from '@aws-sdk/client-sqs';
@@ -10,7 +11,9 @@ import { PowertoolsOutcomeReporter } from '../adapters/powertools-outcome-report
 import { SesV2MailSender } from '../adapters/sesv2-mail-sender';
 import { SqsRejectedMessageSink } from '../adapters/sqs-rejected-message-sink';
 import { Env, SES_CONFIGURATION_SET } from '../tables';
-import type { OutcomeReporter } from '../ports';
+import { BreakerTrippingPauseSwitch } from '../adapters/breaker-tripping-pause-switch';
+import { LambdaBreakerTrigger } from '../adapters/lambda-breaker-trigger';
+import type { OutcomeReporter, PauseSwitch } from '../ports';
 import type { BatchContext } from './dispatch-batch';
 
 export interface DispatcherClients {
@@ -41,7 +44,7 @@ export async function createDispatcherDeps(options: DispatcherDepsOptions = {}):
   return {
     config,
     ledger: new DynamoDbDispatchLedger({ membersTable, ledgerTable, client: dynamodb }),
-    pauseSwitch: new DynamoDbPauseSwitch({ ledgerTable, client: dynamodb }),
+    pauseSwitch: pauseSwitchFor(env, new DynamoDbPauseSwitch({ ledgerTable, client: dynamodb })),
     sender: new SesV2MailSender({
       fromAddress: required(env, Env.fromAddress),
       configurationSet: env[Env.configurationSet] ?? SES_CONFIGURATION_SET,
@@ -53,6 +56,16 @@ export async function createDispatcherDeps(options: DispatcherDepsOptions = {}):
     hashKey: await loadAddressHashKey(env),
     now: options.now ?? (() => new Date()),
   };
+}
+
+/** With a breaker function configured, a pause set by the dispatcher also trips the breaker at once. */
+function pauseSwitchFor(env: NodeJS.ProcessEnv, flag: PauseSwitch): PauseSwitch {
+  const breaker = env[Env.breakerFunctionName];
+  if (!breaker) return flag;
+  const logger = new Logger({ serviceName: 'mail-dispatch' });
+  return new BreakerTrippingPauseSwitch(flag, new LambdaBreakerTrigger({ functionName: breaker }), (error) =>
+    logger.warn('breaker trip failed: the pause flag is set and the alarm path still applies', { errorName: (error as Error)?.name }),
+  );
 }
 
 /** Reads the dispatch settings from `Env`; unset keys take DEFAULT_CONFIG. */

@@ -1,0 +1,31 @@
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import type { BreakerTrigger, PauseCause } from '../ports';
+
+export interface LambdaBreakerTriggerOptions {
+  readonly functionName: string;
+  /** @default a client built from the environment */
+  readonly client?: LambdaClient;
+}
+
+/**
+ * Invokes the breaker Lambda asynchronously with the notification shape it gets from SNS, so a
+ * dispatcher-side pause disables the event source in about a second and does not depend on an
+ * alarm state change (an alarm already in ALARM after a forced resume would never notify again).
+ */
+export class LambdaBreakerTrigger implements BreakerTrigger {
+  private readonly client: LambdaClient;
+
+  constructor(private readonly options: LambdaBreakerTriggerOptions) {
+    this.client = options.client ?? new LambdaClient({});
+  }
+
+  async trip(cause: PauseCause): Promise<void> {
+    const notification = { AlarmName: `${cause.by}:${cause.reason}`, NewStateValue: 'ALARM', NewStateReason: `paused by ${cause.by}: ${cause.reason}`, StateChangeTime: cause.at };
+    const event = { Records: [{ EventSource: 'mail-dispatch:dispatcher', Sns: { Message: JSON.stringify(notification), Timestamp: cause.at } }] };
+    try {
+      await this.client.send(new InvokeCommand({ FunctionName: this.options.functionName, InvocationType: 'Event', Payload: Buffer.from(JSON.stringify(event)) }));
+    } catch (error) {
+      throw new Error(`Cannot invoke the breaker (${(error as { name?: string })?.name ?? 'Error'})`, { cause: error });
+    }
+  }
+}
