@@ -11,7 +11,7 @@ import { onProcessExit } from './process-exit';
 export const MIN_JAVA_MAJOR = 17;
 
 export interface DynamoDbLocalOptions {
-  /** @default a free port */
+  /** The port to listen on; 0 asks for any free port, as with Node's `listen(0)`. @default a free port */
   readonly port?: number;
   /** How long to wait for the port. @default 30000 */
   readonly startTimeoutMs?: number;
@@ -89,7 +89,8 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
   const java = javaCommand();
   checkJava(java);
   const dir = dynamoDbLocalDir();
-  const port = options.port || (await findFreePort());
+  // Java takes no port 0 ("Invalid Port"): pick the free port here.
+  const port = options.port === undefined || options.port === 0 ? await findFreePort() : options.port;
   const child: ChildProcess = spawn(
     java,
     [...javaOptions(), `-Djava.library.path=${join(dir, 'DynamoDBLocal_lib')}`, '-jar', join(dir, 'DynamoDBLocal.jar'), '-inMemory', '-sharedDb', '-disableTelemetry', '-port', String(port)],
