@@ -10,8 +10,11 @@ export interface AlarmNotification {
   readonly Trigger: { readonly MetricName: string; readonly Namespace: string; readonly Statistic: 'SUM'; readonly Period: number; readonly Threshold: number };
 }
 
+/** The local fan-in alarm's name (the stack's is `<stack>-FanInSpike`). */
+export const LOCAL_FAN_IN_ALARM_NAME = 'mail-dispatch-local-FanInSpike';
+
 export interface MetricAlarmOptions {
-  /** @default 'mail-dispatch-local-FanInSpike' */
+  /** @default LOCAL_FAN_IN_ALARM_NAME */
   readonly alarmName?: string;
   /** @default 'MailDispatch' */
   readonly namespace?: string;
@@ -41,17 +44,18 @@ export class MetricAlarm {
   private alarmState: 'OK' | 'ALARM' = 'OK';
   private readonly periodMs: number;
   private readonly threshold: number;
-  private readonly alarmName: string;
   private readonly namespace: string;
   private readonly metricName: string;
   private readonly dimensions: Readonly<Record<string, string>>;
+  /** The name the alarm notification carries (and the breaker records on the pause flag). */
+  readonly alarmName: string;
   /** Every transition, oldest first (for tests and the local console). */
   readonly history: { readonly at: string; readonly state: 'OK' | 'ALARM'; readonly sum: number }[] = [];
 
   constructor(private readonly options: MetricAlarmOptions) {
     this.periodMs = options.periodMs ?? 1000;
     this.threshold = options.threshold ?? 1;
-    this.alarmName = options.alarmName ?? 'mail-dispatch-local-FanInSpike';
+    this.alarmName = options.alarmName ?? LOCAL_FAN_IN_ALARM_NAME;
     this.namespace = options.namespace ?? METRIC_NAMESPACE;
     this.metricName = options.metricName ?? MetricName.FanInBlocked;
     this.dimensions = options.dimensions ?? { service: 'mail-dispatch' };
@@ -59,6 +63,11 @@ export class MetricAlarm {
 
   get state(): 'OK' | 'ALARM' {
     return this.alarmState;
+  }
+
+  /** When the alarm entered its state (ISO-8601); `undefined` while it has never left OK. */
+  get since(): string | undefined {
+    return this.history.at(-1)?.at;
   }
 
   start(): void {

@@ -5,6 +5,7 @@ import { DynamoDbPauseSwitch } from '../lambdas/adapters/dynamodb-pause-switch';
 import { createBreakerHandler } from '../lambdas/breaker/handler';
 import { createFeedbackHandler } from '../lambdas/feedback/handler';
 import type { EventSourceSwitch, OutcomeEvent, PauseSwitch } from '../lambdas/ports';
+import type { LocalAlarms } from '../lib/ops/local-control';
 import { MetricAlarm, type AlarmNotification } from './alarm-evaluator';
 import { bundleForWorker } from './bundle';
 import type { DispatcherEmit, DispatcherWorkerInit } from './dispatcher-bootstrap';
@@ -129,6 +130,12 @@ export class LocalPipeline {
   onInvocation(listener: (invocation: InvocationReport) => void): () => void {
     this.invocationListeners.add(listener);
     return () => this.invocationListeners.delete(listener);
+  }
+
+  /** The local alarms as the ops CLI sees them (`/alarms` of the control endpoint, `status`, `resume`). */
+  alarmStatus(): LocalAlarms {
+    const { alarmName, state, since } = this.alarm;
+    return { fanInAlarmName: alarmName, alarms: [{ name: alarmName, state, since }] };
   }
 
   /** Paused: the pause flag is set or the mapping is disabled. */

@@ -1,9 +1,11 @@
 /**
  * `npm run local`: the embedded AWS, the event source poller running the real dispatcher, the
  * fan-in alarm and breaker, and the SES feedback pump, kept running until Ctrl-C. Prints the
- * environment to point the ops CLI or a portal at it.
+ * environment to point the ops CLI or a portal at it, including the control endpoint through
+ * which `ops pause/resume/status` reach the poller and the local alarm.
  */
 import { Command } from 'commander';
+import { LOCAL_CONTROL_URL_ENV, startLocalControlServer } from '../lib/ops/local-control';
 import { LocalPipeline } from './local-pipeline';
 
 function parsePort(value: string): number {
@@ -19,11 +21,12 @@ async function main(): Promise<void> {
     .option('--dynamodb-port <port>', 'DynamoDB Local port (0: any free port)', parsePort, 8000)
     .option('--sqs-port <port>', 'SQS emulator port (0: any free port)', parsePort, 9324)
     .option('--ses-port <port>', 'SES v2 emulator port and mail viewer (0: any free port)', parsePort, 8005)
+    .option('--control-port <port>', 'control endpoint for the ops CLI (0: any free port)', parsePort, 0)
     .option('-c, --concurrency <n>', 'concurrent pollers / execution environments', (v) => Number.parseInt(v, 10), 2)
     .option('--visibility-timeout <seconds>', "the dispatch queue's visibility timeout", (v) => Number.parseInt(v, 10), 30)
     .option('--emf', 'also print the EMF metric lines of the functions')
     .parse()
-    .opts<{ dynamodbPort: number; sqsPort: number; sesPort: number; concurrency: number; visibilityTimeout: number; emf?: boolean }>();
+    .opts<{ dynamodbPort: number; sqsPort: number; sesPort: number; controlPort: number; concurrency: number; visibilityTimeout: number; emf?: boolean }>();
 
   const err = (text: string) => process.stderr.write(`${text}\n`);
   err('starting DynamoDB Local, SQS and SES v2 emulators...');
@@ -36,8 +39,15 @@ async function main(): Promise<void> {
       err(`[${source}] ${line}`);
     },
   });
+  const control = await startLocalControlServer({ eventSource: pipeline.eventSource, alarms: () => pipeline.alarmStatus(), port: options.controlPort }).catch(
+    async (error: unknown) => {
+      await pipeline.stop();
+      throw error;
+    },
+  );
   const { aws } = pipeline;
-  const exports = Object.entries(aws.env).map(([name, value]) => `export ${name}=${JSON.stringify(value)}`);
+  const variables = { ...aws.env, [LOCAL_CONTROL_URL_ENV]: control.url };
+  const exports = Object.entries(variables).map(([name, value]) => `export ${name}=${JSON.stringify(value)}`);
   process.stdout.write(
     [
       '',
@@ -47,6 +57,7 @@ async function main(): Promise<void> {
       `                   dead-letter queue ${aws.dlqUrl}`,
       `  SES v2           ${aws.endpoints.ses}   sent mail: open ${aws.endpoints.ses}/ in a browser`,
       `  dispatcher       ${options.concurrency} concurrent poller(s), batch size ${aws.config.batchSize}, maxReceiveCount ${aws.config.maxReceiveCount}`,
+      `  control          ${control.url}   the poller and the alarm ${pipeline.alarm.alarmName}, for ops pause/resume/status`,
       '',
       'Point the ops CLI or a portal at it (bash):',
       ...exports,
@@ -64,8 +75,9 @@ async function main(): Promise<void> {
     }
     stopping = true;
     err(`${signal}: stopping (in-flight invocations finish first)...`);
-    pipeline
+    control
       .stop()
+      .then(() => pipeline.stop())
       .then(() => {
         err('stopped');
         process.exit(0);

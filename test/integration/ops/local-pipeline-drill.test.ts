@@ -9,8 +9,6 @@ import { json, runOpsCli } from './run-ops-cli';
 
 jest.setTimeout(180_000);
 
-/** The local alarm's default name (local/alarm-evaluator.ts). */
-const LOCAL_FAN_IN_ALARM = 'mail-dispatch-local-FanInSpike';
 const MEMBERS = Array.from({ length: 12 }, (_, i) => `K${String(i + 1).padStart(2, '0')}`);
 
 async function waitFor(condition: () => Promise<boolean>, ms: number): Promise<void> {
@@ -33,13 +31,8 @@ describe('FanInSpike drill through the CLI (LocalPipeline + control endpoint)', 
 
   beforeAll(async () => {
     pipeline = await LocalPipeline.start({ config: { fanInLimit: 3 }, concurrency: 2, visibilityTimeoutSeconds: 5, alarmPeriodMs: 500 });
-    control = await startLocalControlServer({
-      eventSource: pipeline.eventSource,
-      alarms: () => ({
-        fanInAlarmName: LOCAL_FAN_IN_ALARM,
-        alarms: [{ name: LOCAL_FAN_IN_ALARM, state: pipeline.alarm.state, since: pipeline.alarm.history.at(-1)?.at }],
-      }),
-    });
+    // As `npm run local` (local/serve.ts) starts it.
+    control = await startLocalControlServer({ eventSource: pipeline.eventSource, alarms: () => pipeline.alarmStatus() });
     env = { ...pipeline.aws.env, [LOCAL_CONTROL_URL_ENV]: control.url, MAIL_DISPATCH_OPERATOR: 'oncall' };
   });
   afterAll(async () => {

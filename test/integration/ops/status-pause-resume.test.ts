@@ -4,6 +4,7 @@ import { marshall } from '@aws-sdk/util-dynamodb';
 import { DynamoDbPauseSwitch } from '../../../lambdas/adapters/dynamodb-pause-switch';
 import { LedgerKey } from '../../../lambdas/tables';
 import type { EventSourceSwitch } from '../../../lambdas/ports';
+import { LOCAL_FAN_IN_ALARM_NAME } from '../../../local/alarm-evaluator';
 import { startEmbeddedAws, type EmbeddedAws } from '../../../local/embedded-aws';
 import { LOCAL_CONTROL_URL_ENV, startLocalControlServer, type LocalControlServer } from '../../../lib/ops/local-control';
 import type { AlarmStatus } from '../../../lib/ops/target';
@@ -24,8 +25,6 @@ class PollerSwitch implements EventSourceSwitch {
   }
 }
 
-const FAN_IN_ALARM = 'mail-dispatch-local-FanInSpike';
-
 describe('mail-dispatch status / pause / resume (CLI process, local pipeline)', () => {
   let aws: EmbeddedAws;
   let control: LocalControlServer;
@@ -39,7 +38,7 @@ describe('mail-dispatch status / pause / resume (CLI process, local pipeline)', 
     poller = new PollerSwitch();
     control = await startLocalControlServer({
       eventSource: poller,
-      alarms: () => ({ fanInAlarmName: FAN_IN_ALARM, alarms: [{ name: FAN_IN_ALARM, state: fanInState, since: '2000-08-02T09:20:00.000Z' }] }),
+      alarms: () => ({ fanInAlarmName: LOCAL_FAN_IN_ALARM_NAME, alarms: [{ name: LOCAL_FAN_IN_ALARM_NAME, state: fanInState, since: '2000-08-02T09:20:00.000Z' }] }),
     });
     pauseSwitch = new DynamoDbPauseSwitch({ ledgerTable: aws.tables.ledger, client: aws.clients.dynamodb });
     env = { ...aws.env, [LOCAL_CONTROL_URL_ENV]: control.url, MAIL_DISPATCH_OPERATOR: 'alice' };
@@ -75,7 +74,7 @@ describe('mail-dispatch status / pause / resume (CLI process, local pipeline)', 
     expect(report.queue).toMatchObject({ name: 'mail-dispatch-queue', visible: 0 });
     expect(report.mapping).toEqual({ enabled: true });
     expect(report.pause).toMatchObject({ paused: false, resumedBy: 'test-reset' });
-    expect(report.alarms).toEqual([{ name: FAN_IN_ALARM, state: 'OK', since: '2000-08-02T09:20:00.000Z' }]);
+    expect(report.alarms).toEqual([{ name: LOCAL_FAN_IN_ALARM_NAME, state: 'OK', since: '2000-08-02T09:20:00.000Z' }]);
     expect(report.lastHour.byState).toMatchObject({ sent: 2, blocked: 1, claimed: 0 });
     expect(report.lastHour.total).toBe(3);
 
@@ -100,12 +99,12 @@ describe('mail-dispatch status / pause / resume (CLI process, local pipeline)', 
   });
 
   it('resume refuses while FanInSpike is in ALARM, and --force overrides (reported)', async () => {
-    await pauseSwitch.pause({ reason: 'alarm', by: 'breaker', at: new Date().toISOString(), alarmName: FAN_IN_ALARM });
+    await pauseSwitch.pause({ reason: 'alarm', by: 'breaker', at: new Date().toISOString(), alarmName: LOCAL_FAN_IN_ALARM_NAME });
     poller.enabled = false;
     fanInState = 'ALARM';
     const refused = await runOpsCli(['--local', 'resume'], env);
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toContain(`alarm ${FAN_IN_ALARM} is in ALARM`);
+    expect(refused.stderr).toContain(`alarm ${LOCAL_FAN_IN_ALARM_NAME} is in ALARM`);
     expect((await pauseSwitch.read()).paused).toBe(true);
     expect(poller.enabled).toBe(false);
 

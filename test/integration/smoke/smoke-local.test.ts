@@ -1,46 +1,13 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDbPauseSwitch } from '../../../lambdas/adapters/dynamodb-pause-switch';
 import { Env } from '../../../lambdas/tables';
-import { findFreePort } from '../../../local/free-port';
+import { cleanEnv, startNpmRunLocal, type NpmRunLocal } from '../../support/npm-run-local';
 
 jest.setTimeout(240_000);
 
 const ROOT = join(__dirname, '..', '..', '..');
-
-/** The environment of a shell with no AWS settings, as a newcomer's. */
-const cleanEnv = (): NodeJS.ProcessEnv => Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('AWS_')));
-
-/**
- * Starts `npm run local` (local/serve.ts; any free ports) and returns the variables it prints as
- * `export NAME="value"` lines: what a user pastes into the shell that runs the smoke test.
- */
-async function startLocal(): Promise<{ child: ChildProcess; env: Record<string, string> }> {
-  // A free port for DynamoDB Local: `--dynamodb-port 0` reaches the JVM as port 0, which it refuses.
-  const dynamodbPort = String(await findFreePort());
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'local', 'serve.ts'), '--dynamodb-port', dynamodbPort, '--sqs-port', '0', '--ses-port', '0'], {
-    cwd: ROOT,
-    env: cleanEnv(),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stderr?.on('data', (chunk) => (stderr = `${stderr}${chunk}`.slice(-4000)));
-  const env = await new Promise<Record<string, string>>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`npm run local did not start in 120 s:\n${stderr}`)), 120_000);
-    child.once('exit', (code) => reject(new Error(`npm run local exited (${code}):\n${stderr}`)));
-    child.stdout?.on('data', (chunk) => {
-      stdout += chunk;
-      if (!stdout.includes('Ctrl-C stops everything.')) return;
-      clearTimeout(timer);
-      const pairs = [...stdout.matchAll(/^export ([A-Z0-9_]+)=(".*")$/gm)].map((m) => [m[1] as string, JSON.parse(m[2] as string) as string]);
-      resolve(Object.fromEntries(pairs));
-    });
-  });
-  child.removeAllListeners('exit');
-  return { child, env };
-}
 
 /** Runs `npm run smoke -- …` (the same entry, without npm's banner) as a process. */
 function smoke(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -52,22 +19,15 @@ function smoke(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; 
 }
 
 describe('npm run smoke -- --target local (against npm run local)', () => {
-  let local: { child: ChildProcess; env: Record<string, string> } | undefined;
+  let local: NpmRunLocal | undefined;
   let shell: NodeJS.ProcessEnv;
 
   beforeAll(async () => {
-    local = await startLocal();
+    local = await startNpmRunLocal();
     shell = { ...cleanEnv(), ...local.env };
   });
   afterAll(async () => {
-    const child = local?.child;
-    if (!child || child.exitCode !== null) return;
-    // Ctrl-C: serve.ts stops the emulators (and the DynamoDB Local JVM) itself.
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGINT');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-    await exited;
-    clearTimeout(timer);
+    await local?.stop();
   });
 
   it('passes: good message sent, wrong address blocked (recipient-mismatch), duplicate not sent, one e-mail', async () => {

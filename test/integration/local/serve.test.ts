@@ -1,0 +1,53 @@
+import { LOCAL_CONTROL_URL_ENV } from '../../../lib/ops/local-control';
+import type { PauseResult } from '../../../lib/ops/pause';
+import type { ResumeResult } from '../../../lib/ops/resume';
+import type { StatusReport } from '../../../lib/ops/status';
+import { LOCAL_FAN_IN_ALARM_NAME } from '../../../local/alarm-evaluator';
+import { startNpmRunLocal, type NpmRunLocal } from '../../support/npm-run-local';
+import { json, runOpsCli } from '../ops/run-ops-cli';
+
+jest.setTimeout(240_000);
+
+/** `npm run local` as a process, driven by the ops CLI with only the variables it printed. */
+describe('npm run local (local/serve.ts)', () => {
+  let local: NpmRunLocal | undefined;
+  let env: Record<string, string>;
+
+  beforeAll(async () => {
+    local = await startNpmRunLocal();
+    env = { ...local.env, MAIL_DISPATCH_OPERATOR: 'dana' };
+  });
+  afterAll(async () => {
+    await local?.stop();
+  });
+
+  it('prints the control endpoint with the other variables, and takes port 0 as any free port', () => {
+    expect(env[LOCAL_CONTROL_URL_ENV]).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    for (const name of ['AWS_ENDPOINT_URL_DYNAMODB', 'AWS_ENDPOINT_URL_SQS', 'AWS_ENDPOINT_URL_SESV2']) {
+      expect(Number(new URL(env[name] as string).port)).toBeGreaterThan(0);
+    }
+    expect(local?.banner).toContain(`alarm ${LOCAL_FAN_IN_ALARM_NAME}`);
+  });
+
+  it('ops status sees the poller and the local fan-in alarm', async () => {
+    const status = json<StatusReport>(await runOpsCli(['--local', '--json', 'status'], env));
+    expect(status.mapping).toEqual({ enabled: true });
+    expect(status.alarms).toEqual([{ name: LOCAL_FAN_IN_ALARM_NAME, state: 'OK' }]);
+  });
+
+  it('ops pause disables the poller and ops resume enables it again, recording who', async () => {
+    const paused = json<PauseResult>(await runOpsCli(['--local', '--json', 'pause', '--reason', 'drill'], env));
+    expect(paused).toMatchObject({ newlyPaused: true, mapping: 'disabled' });
+    expect(json<StatusReport>(await runOpsCli(['--local', '--json', 'status'], env))).toMatchObject({
+      mapping: { enabled: false },
+      pause: { paused: true, by: 'operator:dana', reason: 'drill' },
+    });
+
+    const resumed = json<ResumeResult>(await runOpsCli(['--local', '--json', 'resume'], env));
+    expect(resumed).toMatchObject({ resumedBy: 'operator:dana', mapping: 'enabled', overridden: [] });
+    expect(json<StatusReport>(await runOpsCli(['--local', '--json', 'status'], env))).toMatchObject({
+      mapping: { enabled: true },
+      pause: { paused: false, resumedBy: 'operator:dana' },
+    });
+  });
+});
