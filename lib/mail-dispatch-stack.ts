@@ -1,4 +1,5 @@
 import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
 import { DispatchQueue } from './constructs/dispatch-queue';
 import { Dispatcher } from './constructs/dispatcher';
@@ -34,6 +35,12 @@ export class MailDispatchStack extends Stack {
       maxReceiveCount: settings.maxReceiveCount,
       visibilityTimeout: Duration.seconds(Dispatcher.TIMEOUT.toSeconds() * 6),
     });
+    // The portal's roles belong to the portal's setup: imported unchanged, so their grants land on
+    // the queue policy and the key policy. That alone authorizes a role of this account; a role of
+    // another account also needs the same rights in its own IAM policy.
+    settings.publisherRoleArns.forEach((arn, index) =>
+      queue.grantPublish(iam.Role.fromRoleArn(this, `PublisherRole${index + 1}`, arn, { mutable: false, addGrantsToResources: true })),
+    );
     const tables = new RegistryTables(this, 'Registry', { encryptionKey });
     const mail = new MailIdentity(this, 'Mail', {
       encryptionKey,
@@ -85,5 +92,6 @@ export class MailDispatchStack extends Stack {
     output(StackOutput.fanInAlarmName, breaker.fanInAlarm.alarmName, 'The alarm that pauses the queue');
     output(StackOutput.fanInLimit, String(settings.fanInLimit), 'Distinct members allowed per address per window (the registry guard uses it too)');
     output(StackOutput.configurationSetName, mail.configurationSet.configurationSetName, 'SES configuration set');
+    output(StackOutput.encryptionKeyArn, encryptionKey.keyArn, 'The CMK of the queues, tables and topics (a publisher needs kms:GenerateDataKey and kms:Decrypt on it)');
   }
 }

@@ -31,6 +31,12 @@ export interface DeploymentSettings {
   readonly maxSendRatePerSecond: number;
   /** Create (and DKIM-sign with) an SES domain identity for the from-address's domain. @default false (identity managed outside this stack) */
   readonly createEmailIdentity: boolean;
+  /**
+   * IAM roles (the portal's) allowed to publish to the dispatch queue: granted on the queue policy
+   * and the key policy. Context gives them comma-separated; each must be an IAM role ARN of a role
+   * that exists. @default [] (no publisher granted by this stack)
+   */
+  readonly publisherRoleArns: readonly string[];
 }
 
 export const DEFAULT_SETTINGS: DeploymentSettings = {
@@ -46,6 +52,7 @@ export const DEFAULT_SETTINGS: DeploymentSettings = {
   fanInAlarmPeriodSeconds: 60,
   maxSendRatePerSecond: 14,
   createEmailIdentity: false,
+  publisherRoleArns: [],
 };
 
 export type SettingKey = keyof DeploymentSettings;
@@ -64,8 +71,17 @@ const INTEGER_RULES: Partial<Record<SettingKey, IntegerRule>> = {
   maxSendRatePerSecond: { min: 1, max: 100_000 },
 };
 
-/** Context values come as numbers from cdk.json and as strings from `-c key=value`. */
+/** An IAM role ARN in any partition, with or without a path. */
+const ROLE_ARN = /^arn:aws(?:-[a-z]+)*:iam::\d{12}:role\/(?:[\w+=,.@-]+\/)*[\w+=,.@-]{1,64}$/;
+
+/**
+ * Context values come as numbers from cdk.json and as strings from `-c key=value`; a list comes
+ * comma-separated (or as a JSON array from cdk.json).
+ */
 function coerce(key: SettingKey, raw: unknown): unknown {
+  if (Array.isArray(DEFAULT_SETTINGS[key])) {
+    return typeof raw === 'string' ? raw.split(',').map((item) => item.trim()).filter((item) => item !== '') : raw;
+  }
   const kind = typeof DEFAULT_SETTINGS[key];
   if (typeof raw !== 'string' || kind === 'string') return raw;
   if (kind === 'boolean') return raw === 'true' ? true : raw === 'false' ? false : raw;
@@ -99,6 +115,14 @@ export function readSettings(node: Node, overrides: Partial<DeploymentSettings> 
     else merged.alarmEmail = alarm.address;
   } else merged.alarmEmail = '';
   if (typeof merged.createEmailIdentity !== 'boolean') problems.push('createEmailIdentity must be true or false');
+  const publishers = merged.publisherRoleArns;
+  if (!Array.isArray(publishers) || publishers.some((arn) => typeof arn !== 'string')) {
+    problems.push(`publisherRoleArns must be IAM role ARNs, comma-separated (got ${JSON.stringify(publishers)})`);
+  } else {
+    const invalid = publishers.filter((arn: string) => !ROLE_ARN.test(arn));
+    if (invalid.length > 0) problems.push(`publisherRoleArns must be IAM role ARNs (arn:aws:iam::<account>:role/<name>); not one: ${invalid.map((arn) => JSON.stringify(arn)).join(', ')}`);
+    else merged.publisherRoleArns = [...new Set(publishers as string[])];
+  }
   const period = merged.fanInAlarmPeriodSeconds as number;
   if (Number.isInteger(period) && ![10, 30].includes(period) && period % 60 !== 0) {
     problems.push(`fanInAlarmPeriodSeconds must be 10, 30 or a multiple of 60 (got ${period})`);

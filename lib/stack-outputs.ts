@@ -15,6 +15,7 @@ export const StackOutput = {
   fanInAlarmName: 'FanInAlarmName',
   configurationSetName: 'ConfigurationSetName',
   fanInLimit: 'FanInLimit',
+  encryptionKeyArn: 'EncryptionKeyArn',
 } as const;
 
 export type StackOutputKey = keyof typeof StackOutput;

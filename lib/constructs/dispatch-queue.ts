@@ -1,4 +1,5 @@
 import { Duration } from 'aws-cdk-lib';
+import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
@@ -62,5 +63,18 @@ export class DispatchQueue extends Construct {
       retentionPeriod,
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: this.maxReceiveCount },
     });
+  }
+
+  /**
+   * Lets `grantee` publish to the dispatch queue (not the DLQ): `sqs:SendMessage` (with
+   * `GetQueueAttributes` and `GetQueueUrl`) and the key rights SQS needs to encrypt the message
+   * with the CMK (`kms:GenerateDataKey*`, `kms:Decrypt`, `kms:Encrypt`, `kms:ReEncrypt*`) — the
+   * queue's own `grantSendMessages`. The statements go on the grantee's policy when this app can
+   * change it, otherwise on the queue policy and the key policy. A role imported with
+   * `mutable: false` must also say `addGrantsToResources: true`, or CDK drops its grants without a
+   * word.
+   */
+  public grantPublish(grantee: iam.IGrantable): iam.Grant {
+    return this.queue.grantSendMessages(grantee);
   }
 }

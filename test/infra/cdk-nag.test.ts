@@ -6,7 +6,11 @@ import { AwsSolutionsChecks, HIPAASecurityChecks, NagPack } from 'cdk-nag';
 import { MailDispatchStack } from '../../lib/mail-dispatch-stack';
 
 /** Every optional resource on, so the packs see all of them. */
-const SETTINGS = { alarmEmail: 'oncall@example.org', createEmailIdentity: true } as const;
+const SETTINGS = {
+  alarmEmail: 'oncall@example.org',
+  createEmailIdentity: true,
+  publisherRoleArns: ['arn:aws:iam::111122223333:role/portal-publisher'],
+} as const;
 const packs = (app: App) => [new AwsSolutionsChecks(app), new HIPAASecurityChecks(app)];
 
 interface Acknowledgement {

@@ -70,5 +70,46 @@ describe('MailDispatchStack', () => {
   it('outputs what the ops CLI needs', () => {
     for (const name of Object.values(StackOutput)) template.hasOutput(name, { Value: Match.anyValue() });
     template.hasOutput(StackOutput.eventSourceMappingId, { Value: { Ref: logicalIdOf(template, 'AWS::Lambda::EventSourceMapping', 'DispatcherServiceFunctionSqsEventSource') } });
+    template.hasOutput(StackOutput.encryptionKeyArn, { Value: keyArn });
+  });
+
+  it('grants no publisher unless asked', () => {
+    for (const policy of Object.values(template.findResources('AWS::SQS::QueuePolicy'))) {
+      for (const statement of policy.Properties.PolicyDocument.Statement as { Effect: string }[]) expect(statement.Effect).toBe('Deny');
+    }
+  });
+});
+
+describe('MailDispatchStack with publisherRoleArns', () => {
+  const PORTAL = 'arn:aws:iam::111122223333:role/portal/publisher';
+  const OTHER = 'arn:aws:iam::444455556666:role/portal-dr';
+  let template: Template;
+
+  beforeAll(() => {
+    template = synthMailDispatch({ publisherRoleArns: [PORTAL, OTHER] }).template;
+  });
+
+  it.each([PORTAL, OTHER])('lets %s send to the dispatch queue and use the key for it, nothing else', (arn) => {
+    const queueId = logicalIdOf(template, 'AWS::SQS::Queue', /^DispatchQueue[0-9A-F]{8}$/);
+    const keyId = logicalIdOf(template, 'AWS::KMS::Key', 'EncryptionKey');
+    // Every place the template names the role: only the dispatch queue's policy and the key policy.
+    const naming = Object.entries(template.toJSON().Resources as Record<string, { Type: string; Properties: Record<string, unknown> }>).filter(
+      ([, resource]) => JSON.stringify(resource).includes(arn),
+    );
+    expect(naming.map(([, resource]) => resource.Type).sort()).toEqual(['AWS::KMS::Key', 'AWS::SQS::QueuePolicy']);
+    const [, queuePolicy] = naming.find(([, resource]) => resource.Type === 'AWS::SQS::QueuePolicy')!;
+    expect(queuePolicy.Properties.Queues).toEqual([{ Ref: queueId }]);
+    const statementsOf = (document: unknown) =>
+      (document as { Statement: { Principal?: { AWS?: unknown } }[] }).Statement.filter((statement) => statement.Principal?.AWS === arn);
+    expect(statementsOf(queuePolicy.Properties.PolicyDocument)).toEqual([
+      { Effect: 'Allow', Principal: { AWS: arn }, Action: ['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'], Resource: { 'Fn::GetAtt': [queueId, 'Arn'] } },
+    ]);
+    expect(statementsOf(template.findResources('AWS::KMS::Key')[keyId].Properties.KeyPolicy)).toEqual([
+      { Effect: 'Allow', Principal: { AWS: arn }, Action: ['kms:Decrypt', 'kms:Encrypt', 'kms:ReEncrypt*', 'kms:GenerateDataKey*'], Resource: '*' },
+    ]);
+  });
+
+  it('creates no IAM policy for the imported roles (they belong to the portal)', () => {
+    template.resourceCountIs('AWS::IAM::Policy', 0);
   });
 });

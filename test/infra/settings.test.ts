@@ -19,6 +19,14 @@ describe('readSettings', () => {
     expect(settings).toMatchObject({ fromAddress: 'no-reply@portal.example.org', alarmEmail: 'oncall@example.org' });
   });
 
+  it('reads publisherRoleArns comma-separated from the command line, or as a list from cdk.json', () => {
+    const portal = 'arn:aws:iam::111122223333:role/portal-publisher';
+    const withPath = 'arn:aws-us-gov:iam::444455556666:role/service/portal.dr';
+    expect(readSettings(nodeWith({ publisherRoleArns: ` ${portal} , ${withPath},${portal}` })).publisherRoleArns).toEqual([portal, withPath]);
+    expect(readSettings(nodeWith({ publisherRoleArns: [portal] })).publisherRoleArns).toEqual([portal]);
+    expect(readSettings(nodeWith({ publisherRoleArns: '' })).publisherRoleArns).toEqual([]);
+  });
+
   it('lets explicit overrides win over context', () => {
     expect(readSettings(nodeWith({ batchSize: 5 }), { batchSize: 7 }).batchSize).toBe(7);
   });
@@ -34,6 +42,7 @@ describe('readSettings', () => {
           alarmEmail: 'not an address',
           batchSize: 50,
           maxBatchingWindowSeconds: 0,
+          publisherRoleArns: 'arn:aws:iam::111122223333:role/portal,arn:aws:iam::111122223333:user/alice,portal',
         }),
       );
     expect(read).toThrow(ConfigurationError);
@@ -48,6 +57,7 @@ describe('readSettings', () => {
     for (const key of ['fromAddress', 'maxConcurrency', 'maxReceiveCount', 'fanInAlarmPeriodSeconds', 'alarmEmail', 'batchSize above 10']) {
       expect(message).toContain(key);
     }
+    expect(message).toContain('publisherRoleArns must be IAM role ARNs (arn:aws:iam::<account>:role/<name>); not one: "arn:aws:iam::111122223333:user/alice", "portal"');
   });
 
   it('takes the domain of an address', () => {

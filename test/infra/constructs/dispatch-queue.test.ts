@@ -1,5 +1,6 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import { DispatchQueue } from '../../../lib/constructs/dispatch-queue';
 import { bareStack, logicalIdOf } from '../support/stack-fixture';
 
@@ -46,5 +47,56 @@ describe('DispatchQueue', () => {
     expect(() => new DispatchQueue(other.stack, 'Bad', { encryptionKey: other.key, maxReceiveCount: 0, retentionPeriod: Duration.days(15) })).toThrow(
       /maxReceiveCount.*; retentionPeriod/,
     );
+  });
+
+  describe('grantPublish', () => {
+    const SEND = ['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'];
+    const KEY = ['kms:Decrypt', 'kms:Encrypt', 'kms:ReEncrypt*', 'kms:GenerateDataKey*'];
+    const PORTAL = 'arn:aws:iam::111122223333:role/portal-publisher';
+
+    /** A queue in a stack of the given account, granted to `grantee(stack)`. */
+    function granted(account: string | undefined, grantee: (stack: Stack) => iam.IGrantable) {
+      const fixture = bareStack(account ? { account, region: 'eu-west-1' } : undefined);
+      const dispatch = new DispatchQueue(fixture.stack, 'Dispatch', { encryptionKey: fixture.key });
+      dispatch.grantPublish(grantee(fixture.stack));
+      const synthesized = Template.fromStack(fixture.stack);
+      const statementsFor = (type: string, property: string) =>
+        Object.values(synthesized.findResources(type)).flatMap((r) =>
+          (r.Properties[property].Statement as { Principal?: { AWS?: unknown }; Action: unknown; Resource: unknown }[]).filter((st) => st.Principal?.AWS === PORTAL),
+        );
+      return {
+        synthesized,
+        queueId: logicalIdOf(synthesized, 'AWS::SQS::Queue', 'DispatchQueue'),
+        queueStatements: statementsFor('AWS::SQS::QueuePolicy', 'PolicyDocument'),
+        keyStatements: statementsFor('AWS::KMS::Key', 'KeyPolicy'),
+      };
+    }
+
+    // With an explicit account equal to the role's, CDK would put the grant on the role's side,
+    // which an immutable role drops: addGrantsToResources moves it to the resources in every case.
+    it.each([
+      ['an environment-agnostic stack', undefined],
+      ['a stack of the role\'s account', '111122223333'],
+      ['a stack of another account', '444455556666'],
+    ])('puts an imported immutable role\'s grant on the queue policy and the key policy, in %s', (_name, account) => {
+      const { synthesized, queueId: id, queueStatements, keyStatements } = granted(account, (stack) =>
+        iam.Role.fromRoleArn(stack, 'Portal', PORTAL, { mutable: false, addGrantsToResources: true }),
+      );
+      expect(queueStatements).toEqual([expect.objectContaining({ Effect: 'Allow', Action: SEND, Resource: { 'Fn::GetAtt': [id, 'Arn'] } })]);
+      expect(keyStatements).toEqual([expect.objectContaining({ Effect: 'Allow', Action: KEY, Resource: '*' })]);
+      synthesized.resourceCountIs('AWS::IAM::Policy', 0);
+    });
+
+    it('puts the grant on the policy of a role the app owns', () => {
+      const { synthesized, queueId: id } = granted(undefined, (stack) => new iam.Role(stack, 'Publisher', { assumedBy: new iam.AccountRootPrincipal() }));
+      synthesized.hasResourceProperties('AWS::IAM::Policy', {
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({ Action: SEND, Resource: { 'Fn::GetAtt': [id, 'Arn'] } }),
+            Match.objectLike({ Action: KEY }),
+          ]),
+        },
+      });
+    });
   });
 });

@@ -1,4 +1,4 @@
-import { App, Stack } from 'aws-cdk-lib';
+import { App, type Environment, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { MailDispatchStack } from '../../../lib/mail-dispatch-stack';
@@ -15,9 +15,9 @@ export function synthMailDispatch(settings: Partial<DeploymentSettings> = {}) {
 }
 
 /** A bare stack and key, for constructs that need no function (fast: nothing to bundle). */
-export function bareStack() {
+export function bareStack(env?: Environment) {
   const app = new App();
-  const stack = new Stack(app, 'ConstructTest');
+  const stack = new Stack(app, 'ConstructTest', { env });
   const key = new kms.Key(stack, 'Key', { enableKeyRotation: true });
   return { app, stack, key, keyArn: { 'Fn::GetAtt': [stack.getLogicalId(key.node.defaultChild as kms.CfnKey), 'Arn'] } };
 }
