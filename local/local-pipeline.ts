@@ -1,11 +1,13 @@
 import { join } from 'node:path';
 import type { SNSEvent } from 'aws-lambda';
+import { loadAddressHashKey } from '../lambdas/adapters/address-hash-key';
 import { DynamoDbFeedbackStore } from '../lambdas/adapters/dynamodb-feedback-store';
 import { DynamoDbPauseSwitch } from '../lambdas/adapters/dynamodb-pause-switch';
 import { createBreakerHandler } from '../lambdas/breaker/handler';
 import { createFeedbackHandler } from '../lambdas/feedback/handler';
 import type { EventSourceSwitch, OutcomeEvent, PauseSwitch } from '../lambdas/ports';
 import type { LocalAlarms } from '../lib/ops/local-control';
+import type { OpsTarget } from '../lib/ops/target';
 import { MetricAlarm, type AlarmNotification } from './alarm-evaluator';
 import { bundleForWorker } from './bundle';
 import type { DispatcherEmit, DispatcherWorkerInit } from './dispatcher-bootstrap';
@@ -46,6 +48,12 @@ export class LocalPipeline {
   readonly alarm: MetricAlarm;
   readonly feedback: FeedbackPump;
   readonly breakerHandler: (event: SNSEvent) => Promise<{ paused: boolean }>;
+  /**
+   * The pipeline as the ops CLI's `--local` target sees it, in this process: what the scenario
+   * runner and tests hand to lib/ops (`resumePipeline`, `redriveDeadLetters`, …) so that a
+   * scenario's `resume` or `redriveDlq` is literally `ops resume` or `ops redrive`.
+   */
+  readonly opsTarget: OpsTarget;
   private readonly outcomeListeners = new Set<(event: OutcomeEvent) => void>();
   private readonly invocationListeners = new Set<(invocation: InvocationReport) => void>();
 
@@ -76,6 +84,24 @@ export class LocalPipeline {
       store: new DynamoDbFeedbackStore({ membersTable: aws.tables.members, ledgerTable: aws.tables.ledger, client: aws.clients.dynamodb }),
       logger: lineLogger('feedback', onLog),
     });
+    this.opsTarget = {
+      kind: 'local',
+      name: 'local',
+      tables: aws.tables,
+      queueUrl: aws.queueUrl,
+      deadLetterQueueUrl: aws.dlqUrl,
+      fanInLimit: aws.config.fanInLimit,
+      clients: aws.clients,
+      pauseSwitch: this.pauseSwitch,
+      eventSource: this.eventSource,
+      fanInAlarmName: this.alarm.alarmName,
+      hashKey: () => loadAddressHashKey(aws.env),
+      alarms: async () => [...this.alarmStatus().alarms],
+      // Only `status` asks; fauxqs's inspection endpoint answers it for the CLI's own local target.
+      oldestMessageAgeSeconds: async () => undefined,
+      // The pipeline owns the clients: `stop()` closes them.
+      close: () => undefined,
+    };
     this.feedback = new FeedbackPump({
       sesStore: () => aws.sesStore(),
       handler: feedbackHandler,
@@ -141,12 +167,6 @@ export class LocalPipeline {
   /** Paused: the pause flag is set or the mapping is disabled. */
   async paused(): Promise<boolean> {
     return !this.poller.enabled || (await this.pauseSwitch.read()).paused;
-  }
-
-  /** `ops resume`: clears the pause flag, then enables the mapping. */
-  async resume(by = 'operator:local'): Promise<void> {
-    await this.pauseSwitch.resume(by, new Date());
-    await this.eventSource.enable();
   }
 
   /**

@@ -9,7 +9,8 @@ import { DispatchState, type RetryReason } from '../lambdas/core/outcomes';
 import { dispatchRefFromText } from '../lambdas/core/templates';
 import type { OutcomeEvent } from '../lambdas/ports';
 import { Env, LEDGER_TABLE, LedgerKey, QUEUES, RejectAttribute } from '../lambdas/tables';
-import { redriveDeadLetters } from './dlq-redrive';
+import { redriveDeadLetters } from '../lib/ops/redrive';
+import { resumePipeline } from '../lib/ops/resume';
 import { LocalPipelineError } from './errors';
 import { LocalPipeline, type LocalPipelineOptions } from './local-pipeline';
 import type { Scenario, ScenarioStep } from './scenario-file';
@@ -126,11 +127,16 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
       else if ('publishRaw' in step) await publish(pipeline, tracker, step.publishRaw.map((body) => ({ body, ...idsOfBody(body) })));
       else if ('drain' in step) drained = await pipeline.drain(step.drain.maxSeconds ?? 300, () => progress(index, kind));
       else if ('fault' in step) pipeline.faults.arm(step.fault);
-      else if ('resume' in step) await pipeline.resume('operator:scenario');
-      else if ('redriveDlq' in step) {
-        const result = await redriveDeadLetters(pipeline.aws.clients.sqs, { dlqUrl: pipeline.aws.dlqUrl, queueUrl: pipeline.aws.queueUrl });
-        for (const [oldId, newId] of result.moved) tracker.alias(newId, oldId);
-        log(`  redrove ${result.moved.size} message(s); ${result.keptRejected} rejected stay in the DLQ`);
+      else if ('resume' in step) {
+        // An operator's act: `ops resume --force` (a scenario cannot wait for an alarm to clear),
+        // which still records who resumed and reports what it overrode.
+        const result = await resumePipeline(pipeline.opsTarget, { operator: 'scenario', force: true, now: new Date() });
+        log(`  resumed by ${result.resumedBy}${result.overridden.length > 0 ? `, overriding: ${result.overridden.join('; ')}` : ''}`);
+      } else if ('redriveDlq' in step) {
+        // `ops redrive`, following each message to its copy in the queue.
+        const result = await redriveDeadLetters(pipeline.opsTarget, { onMoved: (deadLetterId, queueId) => tracker.alias(queueId, deadLetterId) });
+        const kept = Object.values(result.keptRejected).reduce((sum, n) => sum + n, 0);
+        log(`  redrove ${result.moved} message(s); ${kept} rejected stay in the DLQ${result.failed > 0 ? `; ${result.failed} could not be sent and stay too` : ''}`);
       }
       const record: StepRecord = {
         index,

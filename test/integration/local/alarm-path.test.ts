@@ -1,3 +1,4 @@
+import { resumePipeline } from '../../../lib/ops/resume';
 import { MetricAlarm, type AlarmNotification } from '../../../local/alarm-evaluator';
 import { LocalPipeline } from '../../../local/local-pipeline';
 import { deliveriesByDispatchId, message, publish, putMembers, until } from './helpers';
@@ -79,8 +80,10 @@ describe('the fan-in alarm path in the local pipeline', () => {
     await until(() => pipeline.alarm.state === 'OK', 5000);
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect(pipeline.poller.enabled).toBe(false);
-    // An alarm still in ALARM would not notify the breaker again: resume after it is back to OK.
-    await pipeline.resume('operator:test');
+    // An alarm still in ALARM would not notify the breaker again: resume after it is back to OK
+    // (`ops resume` without --force: it refuses while the alarm fires).
+    const resumed = await resumePipeline(pipeline.opsTarget, { operator: 'test', now: new Date() });
+    expect(resumed).toMatchObject({ resumedBy: 'operator:test', overridden: [], mapping: 'enabled' });
     expect(pipeline.poller.enabled).toBe(true);
     expect((await pipeline.pauseSwitch.read()).paused).toBe(false);
     // The waiting messages are still over the limit: the next one blocks and pauses again.

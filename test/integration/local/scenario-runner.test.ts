@@ -70,6 +70,28 @@ describe('runScenario', () => {
     expect(report.paused).toBe(true);
   }, 120_000);
 
+  it('resumes as `ops resume --force`: while the fan-in alarm is still in ALARM, recording who resumed and what was overridden', async () => {
+    const members = ['F1', 'F2', 'F3', 'F4'].map((memberId) => ({ memberId, email: `${memberId.toLowerCase()}@example.org`, status: 'active', proxies: ['guardian@example.org'] }));
+    const scenario = parseScenario({
+      name: 'resume-while-alarm',
+      config: { fanInLimit: 3 },
+      steps: [
+        { putMembers: members, raw: true },
+        { publish: members.map(({ memberId }) => ({ dispatchId: `resume-${memberId}`, memberId, to: 'guardian@example.org', template: 'advice-nurse-reply', data: {} })) },
+        { drain: { maxSeconds: 60 } },
+        { resume: {} },
+        { drain: { maxSeconds: 60 } },
+      ],
+    });
+    const lines: string[] = [];
+    // A long alarm period: the alarm is still in ALARM when the resume step runs.
+    const { report, steps } = await runScenario(scenario, { concurrency: 1, alarmPeriodMs: 120_000, log: (line) => lines.push(line) });
+    expect(steps[2]?.drained).toBe('paused');
+    expect(report.counts).toMatchObject({ sent: 3, blocked: 1 });
+    expect(report.paused).toBe(false);
+    expect(lines).toContainEqual(expect.stringMatching(/^ {2}resumed by operator:scenario, overriding: alarm mail-dispatch-local-FanInSpike is in ALARM/));
+  }, 120_000);
+
   it('runs faults-200: under every fault, no dispatchId is delivered twice or to another address, and nothing is left', async () => {
     const scenario = readScenarioFile(join(scenarios, 'faults-200.json'));
     const { report } = await runScenario(scenario, { concurrency: 4 });
