@@ -12,9 +12,10 @@ import { DEMO_SCENARIO } from './demo-scenario';
 import { summariseReplay, type PhaseSummary } from './replay-summary';
 import { readScenarioFile } from './scenario-file';
 import { runScenario } from './scenario-runner';
+import { tableStyle } from './table-style';
 
 function phaseTable(phase: PhaseSummary): string {
-  const table = new Table({ head: [phase.title, ''], colWidths: [58, 24], wordWrap: true });
+  const table = new Table({ head: [phase.title, ''], colWidths: [58, 24], wordWrap: true, ...tableStyle(process.stdout) });
   table.push(
     ['expected', phase.expectation],
     ['messages published', phase.published],
@@ -59,7 +60,7 @@ async function main(): Promise<void> {
   out();
   for (const phase of summary.phases) out(phaseTable(phase));
   const seconds = run.report.elapsedMs / 1000;
-  const totals = new Table({ head: ['run', ''] });
+  const totals = new Table({ head: ['run', ''], ...tableStyle(process.stdout) });
   totals.push(
     ['messages', run.report.published],
     ['e-mails delivered (SES emulator store)', run.report.deliveries.length],
