@@ -1,9 +1,9 @@
-import { randomUUID } from 'node:crypto';
 import type { SNSEvent } from 'aws-lambda';
 import pLimit from 'p-limit';
 import { DISPATCH_TAG_NAME, encodeDispatchTag } from '../lambdas/core/dispatch-tag';
 import { dispatchRefFromText } from '../lambdas/core/templates';
 import type { StoredEmail } from './embedded-aws';
+import { snsEvent } from './sns-notification';
 
 export interface FeedbackPumpOptions {
   /** Reads the SES emulator's store. */
@@ -92,26 +92,5 @@ export function sendEvent(email: StoredEmail, dispatchId: string): SNSEvent {
     },
     send: {},
   };
-  return {
-    Records: [
-      {
-        EventSource: 'aws:sns',
-        EventVersion: '1.0',
-        EventSubscriptionArn: 'arn:aws:sns:us-east-1:000000000000:mail-dispatch-ses-events:local',
-        Sns: {
-          Type: 'Notification',
-          MessageId: randomUUID(),
-          TopicArn: 'arn:aws:sns:us-east-1:000000000000:mail-dispatch-ses-events',
-          Subject: '',
-          Message: JSON.stringify(message),
-          Timestamp: new Date().toISOString(),
-          SignatureVersion: '1',
-          Signature: '',
-          SigningCertUrl: '',
-          UnsubscribeUrl: '',
-          MessageAttributes: {},
-        },
-      },
-    ],
-  };
+  return snsEvent({ topic: 'mail-dispatch-ses-events', message });
 }

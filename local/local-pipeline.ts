@@ -8,13 +8,14 @@ import { createFeedbackHandler } from '../lambdas/feedback/handler';
 import type { EventSourceSwitch, OutcomeEvent, PauseSwitch } from '../lambdas/ports';
 import type { LocalAlarms } from '../lib/ops/local-control';
 import type { OpsTarget } from '../lib/ops/target';
-import { MetricAlarm, type AlarmNotification } from './alarm-evaluator';
+import { MetricAlarm } from './alarm-evaluator';
 import { bundleForWorker } from './bundle';
 import type { DispatcherEmit, DispatcherWorkerInit } from './dispatcher-bootstrap';
 import { startEmbeddedAws, type EmbeddedAws, type EmbeddedAwsOptions } from './embedded-aws';
 import { EventSourcePoller, type InvocationReport } from './event-source-poller';
 import { FaultPlan } from './faults';
 import { FeedbackPump } from './feedback-pump';
+import { snsEvent } from './sns-notification';
 
 export interface LocalPipelineOptions extends EmbeddedAwsOptions {
   /** Concurrent pollers / execution environments (the mapping's maximum concurrency). @default 4 */
@@ -76,7 +77,9 @@ export class LocalPipeline {
       periodMs: options.alarmPeriodMs ?? 1000,
       onAlarm: async (notification) => {
         onLog?.(JSON.stringify({ level: 'WARN', message: 'alarm', alarmName: notification.AlarmName, reason: notification.NewStateReason }), 'pipeline');
-        await this.breakerHandler(alarmSnsEvent(notification));
+        await this.breakerHandler(
+          snsEvent({ topic: 'mail-dispatch-alarms', subject: `ALARM: "${notification.AlarmName}"`, message: notification, timestamp: notification.StateChangeTime }),
+        );
       },
       onActionError: (error) => onLog?.(JSON.stringify({ level: 'ERROR', message: 'breaker failed', error: String(error) }), 'pipeline'),
     });
@@ -199,29 +202,4 @@ export class LocalPipeline {
     await this.poller.stop();
     await this.aws.stop();
   }
-}
-
-function alarmSnsEvent(notification: AlarmNotification): SNSEvent {
-  return {
-    Records: [
-      {
-        EventSource: 'aws:sns',
-        EventVersion: '1.0',
-        EventSubscriptionArn: 'arn:aws:sns:us-east-1:000000000000:mail-dispatch-alarms:local',
-        Sns: {
-          Type: 'Notification',
-          MessageId: `alarm-${Date.now()}`,
-          TopicArn: 'arn:aws:sns:us-east-1:000000000000:mail-dispatch-alarms',
-          Subject: `ALARM: "${notification.AlarmName}"`,
-          Message: JSON.stringify(notification),
-          Timestamp: notification.StateChangeTime,
-          SignatureVersion: '1',
-          Signature: '',
-          SigningCertUrl: '',
-          UnsubscribeUrl: '',
-          MessageAttributes: {},
-        },
-      },
-    ],
-  };
 }
