@@ -41,7 +41,7 @@ export class MailDispatchStack extends Stack {
     settings.publisherRoleArns.forEach((arn, index) =>
       queue.grantPublish(iam.Role.fromRoleArn(this, `PublisherRole${index + 1}`, arn, { mutable: false, addGrantsToResources: true })),
     );
-    const tables = new RegistryTables(this, 'Registry', { encryptionKey });
+    const tables = new RegistryTables(this, 'Registry', { encryptionKey, enableBackupPlan: settings.enableBackupPlan });
     const mail = new MailIdentity(this, 'Mail', {
       encryptionKey,
       fromAddress: settings.fromAddress,

@@ -37,6 +37,8 @@ export interface DeploymentSettings {
    * that exists. @default [] (no publisher granted by this stack)
    */
   readonly publisherRoleArns: readonly string[];
+  /** Back the tables up with AWS Backup; `false` only for an emulator without AWS Backup (LocalStack). @default true */
+  readonly enableBackupPlan: boolean;
 }
 
 export const DEFAULT_SETTINGS: DeploymentSettings = {
@@ -53,6 +55,7 @@ export const DEFAULT_SETTINGS: DeploymentSettings = {
   maxSendRatePerSecond: 14,
   createEmailIdentity: false,
   publisherRoleArns: [],
+  enableBackupPlan: true,
 };
 
 export type SettingKey = keyof DeploymentSettings;
@@ -114,7 +117,9 @@ export function readSettings(node: Node, overrides: Partial<DeploymentSettings> 
     if (!alarm.ok) problems.push(`alarmEmail must be empty or one bare e-mail address (got ${JSON.stringify(merged.alarmEmail)})`);
     else merged.alarmEmail = alarm.address;
   } else merged.alarmEmail = '';
-  if (typeof merged.createEmailIdentity !== 'boolean') problems.push('createEmailIdentity must be true or false');
+  for (const key of ['createEmailIdentity', 'enableBackupPlan'] as const) {
+    if (typeof merged[key] !== 'boolean') problems.push(`${key} must be true or false (got ${JSON.stringify(merged[key])})`);
+  }
   const publishers = merged.publisherRoleArns;
   if (!Array.isArray(publishers) || publishers.some((arn) => typeof arn !== 'string')) {
     problems.push(`publisherRoleArns must be IAM role ARNs, comma-separated (got ${JSON.stringify(publishers)})`);

@@ -22,20 +22,30 @@ export interface RegistryTablesProps {
    * @default Duration.days(7 * 365 + 2)
    */
   readonly monthlyBackupRetention?: Duration;
+  /**
+   * Back the tables up with AWS Backup. Only for an emulator without AWS Backup (LocalStack):
+   * without the plan only point-in-time recovery (35 days) is left, short of the retention above.
+   * @default true
+   */
+  readonly enableBackupPlan?: boolean;
 }
+
+/** Why an emulator deployment may go without the backup plan (the HIPAA pack flags the tables). */
+const NO_BACKUP_PLAN_REASON =
+  'Backups disabled by the enableBackupPlan=false context key, for emulators only (LocalStack does not emulate AWS Backup); production keeps the plan: daily backups kept 35 days and monthly ones 7 years, beside point-in-time recovery.';
 
 /**
  * The member registry and the dispatch ledger (which also holds the fan-in counters and the
  * pause flag). Keys, indexes and the TTL attribute come from `lambdas/tables.ts`, the one
  * description shared with the handlers, the local emulators and the ops CLI. Both tables are
- * on-demand, CMK-encrypted, point-in-time recoverable, backed up by AWS Backup and protected
- * from deletion.
+ * on-demand, CMK-encrypted, point-in-time recoverable, backed up by AWS Backup (unless turned off
+ * for an emulator) and protected from deletion.
  */
 export class RegistryTables extends Construct {
   public readonly members: dynamodb.Table;
   public readonly ledger: dynamodb.Table;
-  /** Daily (35 days) and monthly backups of both tables, beside their 35-day point-in-time recovery. */
-  public readonly backupPlan: backup.BackupPlan;
+  /** Daily (35 days) and monthly backups of both tables, beside their 35-day point-in-time recovery; absent when `enableBackupPlan` is false. */
+  public readonly backupPlan?: backup.BackupPlan;
 
   constructor(scope: Construct, id: string, props: RegistryTablesProps) {
     super(scope, id);
@@ -74,11 +84,22 @@ export class RegistryTables extends Construct {
       });
     }
 
+    if (props.enableBackupPlan ?? true) {
+      this.backupPlan = this.backUp(props.encryptionKey, props.monthlyBackupRetention ?? Duration.days(7 * 365 + 2));
+    } else {
+      for (const table of [this.members, this.ledger]) {
+        Validations.of(table).acknowledge({ id: 'HIPAA.Security-DynamoDBInBackupPlan', reason: NO_BACKUP_PLAN_REASON });
+      }
+    }
+  }
+
+  /** A CMK-encrypted vault and a daily + monthly plan for both tables. */
+  private backUp(encryptionKey: kms.IKey, monthlyRetention: Duration): backup.BackupPlan {
     const vault = new backup.BackupVault(this, 'BackupVault', {
-      encryptionKey: props.encryptionKey,
+      encryptionKey,
       removalPolicy: RemovalPolicy.RETAIN,
     });
-    this.backupPlan = new backup.BackupPlan(this, 'BackupPlan', {
+    const plan = new backup.BackupPlan(this, 'BackupPlan', {
       backupVault: vault,
       backupPlanRules: [
         new backup.BackupPlanRule({
@@ -89,11 +110,11 @@ export class RegistryTables extends Construct {
         new backup.BackupPlanRule({
           ruleName: 'Monthly',
           scheduleExpression: events.Schedule.cron({ day: '1', hour: '5', minute: '0' }),
-          deleteAfter: props.monthlyBackupRetention ?? Duration.days(7 * 365 + 2),
+          deleteAfter: monthlyRetention,
         }),
       ],
     });
-    const selection = this.backupPlan.addSelection('Tables', {
+    const selection = plan.addSelection('Tables', {
       resources: [backup.BackupResource.fromDynamoDbTable(this.members), backup.BackupResource.fromDynamoDbTable(this.ledger)],
       // Restores are an operator's act with their own credentials, not this role's.
       allowRestores: false,
@@ -103,5 +124,6 @@ export class RegistryTables extends Construct {
       reason:
         'The role is assumable only by backup.amazonaws.com and carries AWS\'s own service-role policy for AWS Backup, which AWS keeps current as the service changes; a hand-written copy would drift. Restores are not granted (allowRestores: false).',
     });
+    return plan;
   }
 }

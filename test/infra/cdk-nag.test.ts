@@ -1,9 +1,12 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { App, Stack, Validations } from 'aws-cdk-lib';
+import * as backup from 'aws-cdk-lib/aws-backup';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks, HIPAASecurityChecks, NagPack } from 'cdk-nag';
+import { RegistryTables } from '../../lib/constructs/registry-tables';
 import { MailDispatchStack } from '../../lib/mail-dispatch-stack';
+import { bareStack } from './support/stack-fixture';
 
 /** Every optional resource on, so the packs see all of them. */
 const SETTINGS = {
@@ -32,6 +35,25 @@ const findings = (app: App) =>
   packs(app).flatMap((pack) =>
     pack.validateScope(app).violations.flatMap((v) => v.violatingResources.map((r) => ({ rule: v.ruleName, severity: v.severity, path: r.constructPath ?? '' }))),
   );
+
+/** Runs the packs again as if nothing were acknowledged: each acknowledgement must hide a real finding. */
+function expectEveryAcknowledgementToHideAFinding(app: App): void {
+  const proto = NagPack.prototype as unknown as { isAcknowledged: (...args: unknown[]) => boolean };
+  expect(typeof proto.isAcknowledged).toBe('function');
+  const original = proto.isAcknowledged;
+  proto.isAcknowledged = () => false;
+  let raw: ReturnType<typeof findings>;
+  try {
+    raw = findings(app);
+  } finally {
+    proto.isAcknowledged = original;
+  }
+  for (const ack of acknowledgements(app)) {
+    expect(ack.reason.length).toBeGreaterThan(60);
+    const hidden = raw.filter((f) => f.rule === ack.id && (f.path === ack.path || f.path.startsWith(`${ack.path}/`)));
+    expect({ ack: `${ack.id} on ${ack.path}`, hides: hidden.length > 0 }).toEqual({ ack: `${ack.id} on ${ack.path}`, hides: true });
+  }
+}
 
 describe('cdk-nag (AwsSolutions + HIPAA Security)', () => {
   let app: App;
@@ -62,26 +84,34 @@ describe('cdk-nag (AwsSolutions + HIPAA Security)', () => {
   });
 
   it('acknowledges only findings that exist, each with a reason', () => {
-    // Run the packs again as if nothing were acknowledged, to see what each acknowledgement hides.
-    const proto = NagPack.prototype as unknown as { isAcknowledged: (...args: unknown[]) => boolean };
-    expect(typeof proto.isAcknowledged).toBe('function');
-    const original = proto.isAcknowledged;
-    proto.isAcknowledged = () => false;
-    let raw: ReturnType<typeof findings>;
-    try {
-      raw = findings(app);
-    } finally {
-      proto.isAcknowledged = original;
-    }
-    for (const ack of acknowledgements(app)) {
-      expect(ack.reason.length).toBeGreaterThan(60);
-      const hidden = raw.filter((f) => f.rule === ack.id && (f.path === ack.path || f.path.startsWith(`${ack.path}/`)));
-      expect({ ack: `${ack.id} on ${ack.path}`, hides: hidden.length > 0 }).toEqual({ ack: `${ack.id} on ${ack.path}`, hides: true });
-    }
+    expectEveryAcknowledgementToHideAFinding(app);
+  });
+
+  it('keeps the backup plan, so the HIPAA backup-plan rule is neither broken nor acknowledged', () => {
+    expect(app.node.findAll().some((construct) => construct instanceof backup.BackupPlan)).toBe(true);
+    expect(acknowledgements(app).map((ack) => ack.id)).not.toContain('HIPAA.Security-DynamoDBInBackupPlan');
   });
 
   it('lists every acknowledged rule in docs/security.md', () => {
     const doc = readFileSync(path.join(__dirname, '..', '..', 'docs', 'security.md'), 'utf8');
     for (const id of new Set(acknowledgements(app).map((ack) => ack.id))) expect(doc).toContain(id);
+  });
+});
+
+describe('cdk-nag on the registry tables without a backup plan (enableBackupPlan=false, emulators only)', () => {
+  const { app, stack, key } = bareStack();
+  new RegistryTables(stack, 'Registry', { encryptionKey: key, enableBackupPlan: false });
+  const inRegistry = (f: { path: string }) => f.path.startsWith(`${stack.node.path}/Registry/`);
+
+  it('leaves no unacknowledged finding on the tables', () => {
+    expect(findings(app).filter(inRegistry)).toEqual([]);
+  });
+
+  it('acknowledges exactly the HIPAA backup-plan rule, on both tables, because it does fire', () => {
+    expect(acknowledgements(app).map((ack) => `${ack.id} on ${ack.path}`)).toEqual([
+      `HIPAA.Security-DynamoDBInBackupPlan on ${stack.node.path}/Registry/Members`,
+      `HIPAA.Security-DynamoDBInBackupPlan on ${stack.node.path}/Registry/Ledger`,
+    ]);
+    expectEveryAcknowledgementToHideAFinding(app);
   });
 });

@@ -73,6 +73,11 @@ describe('MailDispatchStack', () => {
     template.hasOutput(StackOutput.encryptionKeyArn, { Value: keyArn });
   });
 
+  it('backs the tables up with AWS Backup by default', () => {
+    template.resourceCountIs('AWS::Backup::BackupPlan', 1);
+    template.resourceCountIs('AWS::Backup::BackupSelection', 1);
+  });
+
   it('grants no publisher unless asked', () => {
     for (const policy of Object.values(template.findResources('AWS::SQS::QueuePolicy'))) {
       for (const statement of policy.Properties.PolicyDocument.Statement as { Effect: string }[]) expect(statement.Effect).toBe('Deny');
@@ -80,13 +85,19 @@ describe('MailDispatchStack', () => {
   });
 });
 
-describe('MailDispatchStack with publisherRoleArns', () => {
+/** One synth (bundling is slow) for the settings that are off by default. */
+describe('MailDispatchStack with publisherRoleArns and enableBackupPlan=false', () => {
   const PORTAL = 'arn:aws:iam::111122223333:role/portal/publisher';
   const OTHER = 'arn:aws:iam::444455556666:role/portal-dr';
   let template: Template;
 
   beforeAll(() => {
-    template = synthMailDispatch({ publisherRoleArns: [PORTAL, OTHER] }).template;
+    template = synthMailDispatch({ publisherRoleArns: [PORTAL, OTHER], enableBackupPlan: false }).template;
+  });
+
+  it('has no AWS Backup resource, and still both tables with point-in-time recovery', () => {
+    expect(Object.values(template.toJSON().Resources as Record<string, { Type: string }>).filter((r) => r.Type.startsWith('AWS::Backup::'))).toEqual([]);
+    template.resourcePropertiesCountIs('AWS::DynamoDB::Table', { PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true } }, 2);
   });
 
   it.each([PORTAL, OTHER])('lets %s send to the dispatch queue and use the key for it, nothing else', (arn) => {

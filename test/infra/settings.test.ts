@@ -10,8 +10,8 @@ describe('readSettings', () => {
   });
 
   it('reads numbers given as strings on the command line (-c key=value)', () => {
-    const settings = readSettings(nodeWith({ fanInLimit: '5', maxConcurrency: '20', createEmailIdentity: 'true' }));
-    expect(settings).toMatchObject({ fanInLimit: 5, maxConcurrency: 20, createEmailIdentity: true });
+    const settings = readSettings(nodeWith({ fanInLimit: '5', maxConcurrency: '20', createEmailIdentity: 'true', enableBackupPlan: 'false' }));
+    expect(settings).toMatchObject({ fanInLimit: 5, maxConcurrency: 20, createEmailIdentity: true, enableBackupPlan: false });
   });
 
   it('normalises the from-address and the alarm e-mail', () => {
@@ -43,6 +43,7 @@ describe('readSettings', () => {
           batchSize: 50,
           maxBatchingWindowSeconds: 0,
           publisherRoleArns: 'arn:aws:iam::111122223333:role/portal,arn:aws:iam::111122223333:user/alice,portal',
+          enableBackupPlan: 'no',
         }),
       );
     expect(read).toThrow(ConfigurationError);
@@ -54,7 +55,7 @@ describe('readSettings', () => {
         return (error as Error).message;
       }
     })();
-    for (const key of ['fromAddress', 'maxConcurrency', 'maxReceiveCount', 'fanInAlarmPeriodSeconds', 'alarmEmail', 'batchSize above 10']) {
+    for (const key of ['fromAddress', 'maxConcurrency', 'maxReceiveCount', 'fanInAlarmPeriodSeconds', 'alarmEmail', 'batchSize above 10', 'enableBackupPlan must be true or false (got "no")']) {
       expect(message).toContain(key);
     }
     expect(message).toContain('publisherRoleArns must be IAM role ARNs (arn:aws:iam::<account>:role/<name>); not one: "arn:aws:iam::111122223333:user/alice", "portal"');

@@ -1,6 +1,9 @@
+import { Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import type { IConstruct } from 'constructs';
 import { RegistryTables } from '../../../lib/constructs/registry-tables';
-import { LEDGER_TABLE, MEMBERS_TABLE } from '../../../lambdas/tables';
+import { LEDGER_AUDIT_INDEXES, LEDGER_TABLE, MEMBERS_TABLE } from '../../../lambdas/tables';
+import { ledgerTableInput } from '../../../local/provision';
 import { bareStack, logicalIdOf } from '../support/stack-fixture';
 
 describe('RegistryTables', () => {
@@ -27,6 +30,16 @@ describe('RegistryTables', () => {
       ]);
     }
     expect(ledger.Properties.TimeToLiveSpecification).toEqual({ AttributeName: 'expiresAt', Enabled: true });
+  });
+
+  it('projects only the keys into the audit indexes, exactly as the local emulator creates them', () => {
+    const local = ledgerTableInput().GlobalSecondaryIndexes ?? [];
+    for (const gsi of LEDGER_AUDIT_INDEXES) {
+      const deployed = (ledger.Properties.GlobalSecondaryIndexes as { IndexName: string; KeySchema: unknown; Projection: unknown }[]).find((i) => i.IndexName === gsi.name);
+      // A settle (state, sentAt, sesMessageId, history) must change nothing an index holds.
+      expect(deployed?.Projection).toEqual({ ProjectionType: 'KEYS_ONLY' });
+      expect(local.find((i) => i.IndexName === gsi.name)).toEqual({ IndexName: gsi.name, KeySchema: deployed?.KeySchema, Projection: deployed?.Projection });
+    }
   });
 
   it.each([
@@ -56,5 +69,38 @@ describe('RegistryTables', () => {
     expect(JSON.stringify(selection.Properties.BackupSelection.Resources)).toContain('RegistryMembers');
     expect(JSON.stringify(selection.Properties.BackupSelection.Resources)).toContain('RegistryLedger');
     expect(JSON.stringify(template.findResources('AWS::IAM::Role'))).not.toContain('AWSBackupServiceRolePolicyForRestores');
+  });
+
+  describe('enableBackupPlan', () => {
+    const acknowledged = (construct: IConstruct) =>
+      construct.node
+        .findAll()
+        .flatMap((c) => c.node.metadata.filter((entry) => entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY))
+        .flatMap((entry) => Object.entries(entry.data as Record<string, string>))
+        .map(([id, reason]) => [id.replace(/^annotation::/i, ''), reason]);
+    const backupTypes = ['AWS::Backup::BackupVault', 'AWS::Backup::BackupPlan', 'AWS::Backup::BackupSelection'];
+
+    it('keeps the plan by default, with no HIPAA backup-plan acknowledgement', () => {
+      const fixture = bareStack();
+      const registry = new RegistryTables(fixture.stack, 'Registry', { encryptionKey: fixture.key });
+      const synthesized = Template.fromStack(fixture.stack);
+      expect(registry.backupPlan).toBeDefined();
+      for (const type of backupTypes) synthesized.resourceCountIs(type, 1);
+      expect(acknowledged(registry).map(([id]) => id)).not.toContain('HIPAA.Security-DynamoDBInBackupPlan');
+    });
+
+    it('leaves the vault, plan and selection out when false, and says why on both tables', () => {
+      const fixture = bareStack();
+      const registry = new RegistryTables(fixture.stack, 'Registry', { encryptionKey: fixture.key, enableBackupPlan: false });
+      const synthesized = Template.fromStack(fixture.stack);
+      expect(registry.backupPlan).toBeUndefined();
+      for (const type of backupTypes) synthesized.resourceCountIs(type, 0);
+      synthesized.resourceCountIs('AWS::DynamoDB::Table', 2);
+      for (const table of [registry.members, registry.ledger]) {
+        expect(acknowledged(table)).toEqual([
+          ['HIPAA.Security-DynamoDBInBackupPlan', expect.stringContaining('enableBackupPlan=false context key, for emulators only')],
+        ]);
+      }
+    });
   });
 });
