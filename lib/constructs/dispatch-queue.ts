@@ -1,5 +1,5 @@
-import { Duration } from 'aws-cdk-lib';
-import type * as iam from 'aws-cdk-lib/aws-iam';
+import { Duration, Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
@@ -31,9 +31,11 @@ export class DispatchQueue extends Construct {
   public readonly queue: sqs.Queue;
   public readonly deadLetterQueue: sqs.Queue;
   public readonly maxReceiveCount: number;
+  private readonly encryptionKey: kms.IKey;
 
   constructor(scope: Construct, id: string, props: DispatchQueueProps) {
     super(scope, id);
+    this.encryptionKey = props.encryptionKey;
     this.maxReceiveCount = props.maxReceiveCount ?? 5;
     const visibilityTimeout = props.visibilityTimeout ?? Duration.seconds(180);
     const retentionPeriod = props.retentionPeriod ?? Duration.days(14);
@@ -66,15 +68,24 @@ export class DispatchQueue extends Construct {
   }
 
   /**
-   * Lets `grantee` publish to the dispatch queue (not the DLQ): `sqs:SendMessage` (with
-   * `GetQueueAttributes` and `GetQueueUrl`) and the key rights SQS needs to encrypt the message
-   * with the CMK (`kms:GenerateDataKey*`, `kms:Decrypt`, `kms:Encrypt`, `kms:ReEncrypt*`) — the
-   * queue's own `grantSendMessages`. The statements go on the grantee's policy when this app can
-   * change it, otherwise on the queue policy and the key policy. A role imported with
-   * `mutable: false` must also say `addGrantsToResources: true`, or CDK drops its grants without a
-   * word.
+   * Lets `grantee` publish to the dispatch queue (not the DLQ), and nothing else: `sqs:SendMessage`
+   * (which also covers `SendMessageBatch`) on the queue, and `kms:GenerateDataKey` + `kms:Decrypt`
+   * on the CMK only through SQS (`kms:ViaService`), which SQS needs to encrypt the message. Not the
+   * queue's `grantSendMessages`: that adds `kms:Encrypt` and `kms:ReEncrypt*` usable outside SQS.
+   * The statements go on the grantee's policy when this app can change it, otherwise on the queue
+   * policy and the key policy. A role imported with `mutable: false` must also say
+   * `addGrantsToResources: true`, or CDK drops its grants without a word.
    */
   public grantPublish(grantee: iam.IGrantable): iam.Grant {
-    return this.queue.grantSendMessages(grantee);
+    const send = iam.Grant.addToPrincipalOrResource({ grantee, actions: ['sqs:SendMessage'], resourceArns: [this.queue.queueArn], resource: this.queue });
+    const useKey = iam.Grant.addToPrincipalOrResource({
+      grantee,
+      actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
+      resourceArns: [this.encryptionKey.keyArn],
+      resourceSelfArns: ['*'],
+      resource: this.encryptionKey,
+      conditions: { StringEquals: { 'kms:ViaService': `sqs.${Stack.of(this).region}.amazonaws.com` } },
+    });
+    return send.combine(useKey);
   }
 }

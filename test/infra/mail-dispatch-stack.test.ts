@@ -100,7 +100,7 @@ describe('MailDispatchStack with publisherRoleArns and enableBackupPlan=false', 
     template.resourcePropertiesCountIs('AWS::DynamoDB::Table', { PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true } }, 2);
   });
 
-  it.each([PORTAL, OTHER])('lets %s send to the dispatch queue and use the key for it, nothing else', (arn) => {
+  it.each([PORTAL, OTHER])('lets %s send to the dispatch queue and use the key for that through SQS, nothing else', (arn) => {
     const queueId = logicalIdOf(template, 'AWS::SQS::Queue', /^DispatchQueue[0-9A-F]{8}$/);
     const keyId = logicalIdOf(template, 'AWS::KMS::Key', 'EncryptionKey');
     // Every place the template names the role: only the dispatch queue's policy and the key policy.
@@ -113,10 +113,17 @@ describe('MailDispatchStack with publisherRoleArns and enableBackupPlan=false', 
     const statementsOf = (document: unknown) =>
       (document as { Statement: { Principal?: { AWS?: unknown } }[] }).Statement.filter((statement) => statement.Principal?.AWS === arn);
     expect(statementsOf(queuePolicy.Properties.PolicyDocument)).toEqual([
-      { Effect: 'Allow', Principal: { AWS: arn }, Action: ['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'], Resource: { 'Fn::GetAtt': [queueId, 'Arn'] } },
+      { Effect: 'Allow', Principal: { AWS: arn }, Action: 'sqs:SendMessage', Resource: { 'Fn::GetAtt': [queueId, 'Arn'] } },
     ]);
+    // The key only through SQS: the role cannot use it directly, nor through DynamoDB or Secrets Manager.
     expect(statementsOf(template.findResources('AWS::KMS::Key')[keyId].Properties.KeyPolicy)).toEqual([
-      { Effect: 'Allow', Principal: { AWS: arn }, Action: ['kms:Decrypt', 'kms:Encrypt', 'kms:ReEncrypt*', 'kms:GenerateDataKey*'], Resource: '*' },
+      {
+        Effect: 'Allow',
+        Principal: { AWS: arn },
+        Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
+        Resource: '*',
+        Condition: { StringEquals: { 'kms:ViaService': { 'Fn::Join': ['', ['sqs.', { Ref: 'AWS::Region' }, '.amazonaws.com']] } } },
+      },
     ]);
   });
 

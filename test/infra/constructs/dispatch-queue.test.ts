@@ -50,8 +50,10 @@ describe('DispatchQueue', () => {
   });
 
   describe('grantPublish', () => {
-    const SEND = ['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'];
-    const KEY = ['kms:Decrypt', 'kms:Encrypt', 'kms:ReEncrypt*', 'kms:GenerateDataKey*'];
+    const SEND = 'sqs:SendMessage';
+    const KEY = ['kms:GenerateDataKey', 'kms:Decrypt'];
+    const VIA_SQS = { StringEquals: { 'kms:ViaService': { 'Fn::Join': ['', ['sqs.', { Ref: 'AWS::Region' }, '.amazonaws.com']] } } };
+    const VIA_SQS_IN = (region: string) => ({ StringEquals: { 'kms:ViaService': `sqs.${region}.amazonaws.com` } });
     const PORTAL = 'arn:aws:iam::111122223333:role/portal-publisher';
 
     /** A queue in a stack of the given account, granted to `grantee(stack)`. */
@@ -82,8 +84,14 @@ describe('DispatchQueue', () => {
       const { synthesized, queueId: id, queueStatements, keyStatements } = granted(account, (stack) =>
         iam.Role.fromRoleArn(stack, 'Portal', PORTAL, { mutable: false, addGrantsToResources: true }),
       );
-      expect(queueStatements).toEqual([expect.objectContaining({ Effect: 'Allow', Action: SEND, Resource: { 'Fn::GetAtt': [id, 'Arn'] } })]);
-      expect(keyStatements).toEqual([expect.objectContaining({ Effect: 'Allow', Action: KEY, Resource: '*' })]);
+      expect(queueStatements).toEqual([{ Effect: 'Allow', Principal: { AWS: PORTAL }, Action: SEND, Resource: { 'Fn::GetAtt': [id, 'Arn'] } }]);
+      expect(keyStatements).toEqual([{ Effect: 'Allow', Principal: { AWS: PORTAL }, Action: KEY, Resource: '*', Condition: account ? VIA_SQS_IN('eu-west-1') : VIA_SQS }]);
+      synthesized.resourceCountIs('AWS::IAM::Policy', 0);
+    });
+
+    it('grants nothing anywhere to an immutable role of the stack\'s account imported without addGrantsToResources (why the stack sets it)', () => {
+      const { synthesized, queueStatements, keyStatements } = granted('111122223333', (stack) => iam.Role.fromRoleArn(stack, 'Portal', PORTAL, { mutable: false }));
+      expect([...queueStatements, ...keyStatements]).toEqual([]);
       synthesized.resourceCountIs('AWS::IAM::Policy', 0);
     });
 
@@ -93,7 +101,7 @@ describe('DispatchQueue', () => {
         PolicyDocument: {
           Statement: Match.arrayWith([
             Match.objectLike({ Action: SEND, Resource: { 'Fn::GetAtt': [id, 'Arn'] } }),
-            Match.objectLike({ Action: KEY }),
+            Match.objectLike({ Action: KEY, Condition: VIA_SQS }),
           ]),
         },
       });
