@@ -32,7 +32,7 @@ export interface RegistryTablesProps {
 
 /** Why an emulator deployment may go without the backup plan (the HIPAA pack flags the tables). */
 const NO_BACKUP_PLAN_REASON =
-  'Backups disabled by the enableBackupPlan=false context key, for emulators only (LocalStack does not emulate AWS Backup); production keeps the plan: daily backups kept 35 days and monthly ones 7 years, beside point-in-time recovery.';
+  'Backups disabled by the enableBackupPlan=false context key, for emulators only (an emulator such as LocalStack may lack AWS Backup); production keeps the plan: daily backups kept 35 days and monthly ones 7 years, beside point-in-time recovery.';
 
 /**
  * The member registry and the dispatch ledger (which also holds the fan-in counters and the
