@@ -1,8 +1,11 @@
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { ConfigurationError } from '../../lambdas/core/errors';
-import { DEFAULT_SETTINGS, domainOf, readSettings } from '../../lib/settings';
+import { DEFAULT_SETTINGS, domainOf, readSettings, SETTING_KEYS } from '../../lib/settings';
 
 const nodeWith = (context: Record<string, unknown>) => new App({ context }).node;
+const ROOT = path.join(__dirname, '..', '..');
 
 describe('readSettings', () => {
   it('gives the documented defaults when context is empty', () => {
@@ -63,5 +66,18 @@ describe('readSettings', () => {
 
   it('takes the domain of an address', () => {
     expect(domainOf('no-reply@portal.example.org')).toBe('portal.example.org');
+  });
+});
+
+describe('the context keys', () => {
+  it('are all in cdk.json, at their defaults, so a newcomer sees every one', () => {
+    const { context } = JSON.parse(readFileSync(path.join(ROOT, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> };
+    expect(Object.keys(context).filter((key) => key !== 'cli-telemetry').sort()).toEqual([...SETTING_KEYS].sort());
+    expect(readSettings(nodeWith(context))).toEqual(DEFAULT_SETTINGS);
+  });
+
+  it('are all in the context-key table of docs/deploy.md', () => {
+    const guide = readFileSync(path.join(ROOT, 'docs', 'deploy.md'), 'utf8');
+    for (const key of SETTING_KEYS) expect(guide).toContain(`| \`${key}\` |`);
   });
 });
