@@ -55,7 +55,12 @@ export interface ClaimRequest {
   readonly now: Date;
 }
 
-export type ClaimResult = { readonly claimed: true } | { readonly claimed: false; readonly conflicts: readonly ('member' | 'ledger' | 'fan-in')[] };
+export type ClaimResult =
+  | { readonly claimed: true }
+  /** A condition failed: the registry, the ledger or the fan-in counter moved since the snapshot. */
+  | { readonly claimed: false; readonly conflicts: readonly ('member' | 'ledger' | 'fan-in')[] }
+  /** The store could not be reached (throttled, transient): nothing is known to be claimed. */
+  | { readonly claimed: false; readonly unavailable: true };
 
 /** How an attempt ends in the ledger; every variant but `blocked` is conditional on the claim token. */
 export type Settlement =
@@ -80,8 +85,12 @@ export interface UnsentRecord {
 export interface DispatchLedger {
   /** Reads members, dispatch records and fan-in counters for a batch (consistent reads). */
   readSnapshots(keys: readonly SnapshotKey[]): Promise<Map<string, DispatchSnapshot>>;
-  /** One transaction: member condition check + ledger claim + fan-in counter. */
-  claim(request: ClaimRequest): Promise<ClaimResult>;
+  /**
+   * Claims each request atomically (member condition check + ledger claim + fan-in counter),
+   * batching claims on distinct items into shared transactions. One result per request, in order;
+   * never throws for one request's failure.
+   */
+  claimAll(requests: readonly ClaimRequest[]): Promise<ClaimResult[]>;
   /** Records the end of a claimed attempt (conditional on the claim token; a lost race is not an error). */
   settle(dispatchId: string, claimToken: string, settlement: Settlement, now: Date): Promise<void>;
   /** Records a blocked or rejected message (never overwrites a claimed, sent or in-doubt record). */

@@ -44,7 +44,13 @@ export class InMemoryDispatchLedger implements DispatchLedger {
     );
   }
 
-  async claim(r: ClaimRequest): Promise<ClaimResult> {
+  async claimAll(requests: readonly ClaimRequest[]): Promise<ClaimResult[]> {
+    const results: ClaimResult[] = [];
+    for (const request of requests) results.push(this.claim(request));
+    return results;
+  }
+
+  private claim(r: ClaimRequest): ClaimResult {
     const conflicts: ('member' | 'ledger' | 'fan-in')[] = [];
     const member = this.members.get(r.message.memberId);
     const proxies = member?.proxies instanceof Set ? [...member.proxies] : Array.isArray(member?.proxies) ? member.proxies : [];

@@ -3,8 +3,8 @@ import pLimit from 'p-limit';
 import { StoreUnavailableError } from '../core/errors';
 import { parseDispatchMessage, type MessageParse } from '../core/message';
 import { DispatchState, LedgerState, RetryReason, type DispatchOutcome } from '../core/outcomes';
-import type { DispatchSnapshot, OutcomeReporter, RejectedMessageSink } from '../ports';
-import { dispatchMessage, prepareMessage, type Delivery, type MessageContext, type MessageResult, type Prepared } from './dispatch-message';
+import type { ClaimRequest, ClaimResult, DispatchSnapshot, OutcomeReporter, RejectedMessageSink } from '../ports';
+import { completeMessage, planMessage, prepareMessage, type Delivery, type MessageContext, type MessageResult, type Plan, type Prepared } from './dispatch-message';
 
 export interface BatchContext extends Omit<MessageContext, 'batch'> {
   readonly rejectedSink: RejectedMessageSink;
@@ -28,15 +28,22 @@ export async function dispatchBatch(records: readonly SQSRecord[], ctx: BatchCon
   });
   const mctx: MessageContext = { ...ctx, batch: { paused: false } };
   const snapshots = await readBatchState(items, mctx);
+  const plans = items.map((item) =>
+    'prepared' in item && typeof snapshots !== 'string'
+      ? planMessage(item.prepared, snapshots.get(item.prepared.message.dispatchId) ?? { fanInMembers: [] }, item.delivery, mctx)
+      : undefined,
+  );
+  // Every claim of the batch at once: claims on distinct items share a transaction.
+  const claims = await claimAll(plans, ctx);
 
   const limit = pLimit(ctx.config.handlerConcurrency);
   const results = await Promise.all(
-    items.map((item) =>
+    items.map((item, i) =>
       limit(async (): Promise<MessageResult> => {
         if ('rejection' in item) return reject(item.delivery, item.rejection, ctx);
-        if (typeof snapshots === 'string') return retry(snapshots);
-        const snapshot = snapshots.get(item.prepared.message.dispatchId) ?? { fanInMembers: [] };
-        return dispatchSafely(item.prepared, snapshot, item.delivery, mctx);
+        const plan = plans[i];
+        if (!plan) return retry(snapshots as RetryReason);
+        return completeSafely(plan, claims.get(plan), mctx);
       }),
     ),
   );
@@ -79,9 +86,16 @@ function finalOutcome(result: MessageResult, delivery: Delivery, ctx: BatchConte
   return result.outcome.state === 'retry' && lastTry ? { state: DispatchState.Failed, reason: result.outcome.reason } : result.outcome;
 }
 
-async function dispatchSafely(prepared: Prepared, snapshot: DispatchSnapshot, delivery: Delivery, ctx: MessageContext): Promise<MessageResult> {
+async function claimAll(plans: readonly (Plan | undefined)[], ctx: BatchContext): Promise<Map<Plan, ClaimResult>> {
+  const claiming = plans.filter((plan): plan is Plan & { claim: ClaimRequest } => plan?.claim !== undefined);
+  if (claiming.length === 0) return new Map();
+  const results = await ctx.ledger.claimAll(claiming.map((plan) => plan.claim));
+  return new Map(claiming.map((plan, i) => [plan, results[i]]));
+}
+
+async function completeSafely(plan: Plan, claimed: ClaimResult | undefined, ctx: MessageContext): Promise<MessageResult> {
   try {
-    return await dispatchMessage(prepared, snapshot, delivery, ctx);
+    return await completeMessage(plan, claimed, ctx);
   } catch {
     // Unexpected (a bug, a malformed item): nothing is sent without a settled claim, so a retry is safe.
     return retry(RetryReason.Unexpected);

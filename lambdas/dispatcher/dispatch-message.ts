@@ -8,7 +8,7 @@ import { fanInExpiresAt, fanInWindow } from '../core/fan-in';
 import type { DispatchMessage } from '../core/message';
 import { BlockReason, DispatchState, LedgerState, PauseReason, PausedBy, RetryReason, type DispatchOutcome } from '../core/outcomes';
 import { LedgerKey } from '../tables';
-import type { DispatchLedger, DispatchSnapshot, MailSender, PauseSwitch, SnapshotKey } from '../ports';
+import type { ClaimRequest, ClaimResult, DispatchLedger, DispatchSnapshot, MailSender, PauseSwitch, SnapshotKey } from '../ports';
 
 /** What one message's dispatch needs; built once per invocation by the batch. */
 export interface MessageContext {
@@ -55,38 +55,62 @@ export interface MessageResult {
   readonly pausedPipeline?: boolean;
 }
 
+/** A valid message decided from the batch's snapshot, with the claim the decision asks for. */
+export interface Plan {
+  readonly prepared: Prepared;
+  readonly delivery: Delivery;
+  readonly decision: Decision;
+  readonly claim?: ClaimRequest;
+}
+
+export function planMessage(p: Prepared, snapshot: DispatchSnapshot, delivery: Delivery, ctx: MessageContext): Plan {
+  const decision = decide(p, snapshot, delivery, ctx);
+  return { prepared: p, delivery, decision, claim: decision.action === 'claim' ? claimRequest(p, decision, delivery, ctx) : undefined };
+}
+
 /**
- * One valid message, top to bottom: decide from the snapshot, claim atomically, send, settle.
- * A claim that loses a race is decided once more from fresh reads; a second loss is retried later.
+ * One valid message after the batch's claims, top to bottom: send what was claimed and settle it;
+ * act on any other decision. A claim that lost a race is decided once more from fresh reads; a
+ * second loss goes back to SQS.
  */
-export async function dispatchMessage(p: Prepared, snapshot: DispatchSnapshot, delivery: Delivery, ctx: MessageContext): Promise<MessageResult> {
+export async function completeMessage(plan: Plan, claimed: ClaimResult | undefined, ctx: MessageContext): Promise<MessageResult> {
+  const { prepared: p, delivery } = plan;
   try {
-    let decision = decide(p, snapshot, delivery, ctx);
-    for (let round = 0; decision.action === 'claim'; round++) {
-      if (ctx.batch.paused) return retry(RetryReason.Paused);
-      const claimToken = randomUUID();
-      const claim = await ctx.ledger.claim({
-        message: p.message,
-        toHash: p.toHash,
-        matched: decision.matched,
-        fanInKey: p.key.fanInKey,
-        fanInLimit: ctx.config.fanInLimit,
-        fanInExpiresAt: p.fanInExpiresAt,
-        claimToken,
-        sqsMessageId: delivery.record.messageId,
-        receiveCount: delivery.receiveCount,
-        now: ctx.now(),
-      });
-      if (claim.claimed) return { ...(await sendClaimed(p, claimToken, delivery, ctx)), fanInCount: decision.fanInCount };
+    let { decision, claim } = plan;
+    let result = claimed;
+    for (let round = 0; decision.action === 'claim' && claim; round++) {
+      if (!result) {
+        if (ctx.batch.paused) return retry(RetryReason.Paused);
+        [result] = await ctx.ledger.claimAll([claim]);
+      }
+      if (result.claimed) return { ...(await sendClaimed(p, claim.claimToken, delivery, ctx)), fanInCount: decision.fanInCount };
+      if ('unavailable' in result) return retry(RetryReason.StoreThrottled);
       if (round > 0) return retry(RetryReason.RegistryChanged);
       const fresh = (await ctx.ledger.readSnapshots([p.key])).get(p.message.dispatchId);
       decision = decide(p, fresh ?? { fanInMembers: [] }, delivery, ctx);
+      claim = decision.action === 'claim' ? claimRequest(p, decision, delivery, ctx) : undefined;
+      result = undefined;
     }
-    return await applyDecision(decision, p, delivery, ctx);
+    return await applyDecision(decision as Exclude<Decision, { action: 'claim' }>, p, delivery, ctx);
   } catch (error) {
     if (error instanceof StoreUnavailableError) return retry(RetryReason.StoreThrottled);
     throw error;
   }
+}
+
+function claimRequest(p: Prepared, decision: Extract<Decision, { action: 'claim' }>, delivery: Delivery, ctx: MessageContext): ClaimRequest {
+  return {
+    message: p.message,
+    toHash: p.toHash,
+    matched: decision.matched,
+    fanInKey: p.key.fanInKey,
+    fanInLimit: ctx.config.fanInLimit,
+    fanInExpiresAt: p.fanInExpiresAt,
+    claimToken: randomUUID(),
+    sqsMessageId: delivery.record.messageId,
+    receiveCount: delivery.receiveCount,
+    now: ctx.now(),
+  };
 }
 
 function decide(p: Prepared, snapshot: DispatchSnapshot, delivery: Delivery, ctx: MessageContext): Decision {

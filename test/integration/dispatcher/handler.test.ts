@@ -191,7 +191,7 @@ describe('dispatcher handler (real adapters, embedded emulators)', () => {
     // What a crash between send and commit leaves: a claim by this message, no outcome.
     const { DynamoDbDispatchLedger } = await import('../../../lambdas/adapters/dynamodb-dispatch-ledger');
     const store = new DynamoDbDispatchLedger({ membersTable: aws.tables.members, ledgerTable: aws.tables.ledger, client: aws.clients.dynamodb });
-    await store.claim({
+    await store.claimAll([{
       message: { dispatchId: 'h-crash', memberId: 'M1', to: 'pat@example.org', template: 'advice-nurse-reply', data: {} },
       toHash: 'h',
       matched: { via: 'email', value: 'pat@example.org' },
@@ -202,7 +202,7 @@ describe('dispatcher handler (real adapters, embedded emulators)', () => {
       sqsMessageId: record.messageId,
       receiveCount: 1,
       now: new Date(),
-    });
+    }]);
     await handler(sqsEvent({ ...record, attributes: { ...record.attributes, ApproximateReceiveCount: '2' } }));
     expect(reporter.outcomeOf(record.messageId)).toEqual({ state: 'in-doubt' });
     expect(await deliveredTo('h-crash')).toEqual([]);

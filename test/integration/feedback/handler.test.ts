@@ -41,7 +41,7 @@ async function item(table: string, key: Record<string, string>) {
 
 async function claim(dispatchId: string) {
   const ledger = new DynamoDbDispatchLedger({ membersTable: aws.tables.members, ledgerTable: aws.tables.ledger, client: aws.clients.dynamodb });
-  await ledger.claim({
+  await ledger.claimAll([{
     message: { dispatchId, memberId: 'M1', to: 'pat@example.org', template: 'advice-nurse-reply', data: {} },
     toHash: 'h',
     matched: { via: 'email', value: 'pat@example.org' },
@@ -52,7 +52,7 @@ async function claim(dispatchId: string) {
     sqsMessageId: 'sqs',
     receiveCount: 1,
     now: new Date(),
-  });
+  }]);
   return ledger;
 }
 
