@@ -104,8 +104,12 @@ export class FanInBreaker extends Construct {
     this.fanInAlarm.addAlarmAction(notify);
     this.fanInAlarm.addOkAction(notify);
 
+    // A fixed name, so the dispatcher can invoke the breaker without a reference: the breaker
+    // already depends on the dispatcher's event source mapping, a reference back would be a cycle.
+    const breakerName = `${stack.stackName.slice(0, 40)}-fan-in-breaker`;
     this.breaker = new ServiceFunction(this, 'Breaker', {
       entry: 'lambdas/breaker/handler.ts',
+      functionName: breakerName,
       description: 'mail-dispatch: on FanInSpike, disables the dispatcher event source mapping and sets the pause flag',
       encryptionKey: props.encryptionKey,
       timeout: Duration.seconds(30),
@@ -136,6 +140,16 @@ export class FanInBreaker extends Construct {
         actions: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'],
         resources: [props.encryptionKey.keyArn],
         conditions: { StringEquals: { 'kms:ViaService': `dynamodb.${stack.region}.amazonaws.com` } },
+      }),
+    );
+    // The dispatcher trips the breaker itself the moment it pauses (lambdas/adapters/lambda-breaker-trigger.ts):
+    // the alarm can take a period to fire, and one already in ALARM never notifies again.
+    props.dispatcher.service.function.addEnvironment(Env.breakerFunctionName, breakerName);
+    props.dispatcher.service.allow(
+      new iam.PolicyStatement({
+        sid: 'TripTheBreaker',
+        actions: ['lambda:InvokeFunction'],
+        resources: [stack.formatArn({ service: 'lambda', resource: 'function', resourceName: breakerName, arnFormat: ArnFormat.COLON_RESOURCE_NAME })],
       }),
     );
     // Only FanInSpike going into ALARM reaches the breaker; every other notification is for people.

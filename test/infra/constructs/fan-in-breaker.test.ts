@@ -55,6 +55,17 @@ describe('FanInBreaker', () => {
     expect(env[Env.ledgerTable]).toEqual({ Ref: logicalIdOf(template, 'AWS::DynamoDB::Table', 'RegistryLedger') });
   });
 
+  it('lets the dispatcher trip this breaker directly, by a fixed name (no reference cycle), and nothing else', () => {
+    const breaker = template.findResources('AWS::Lambda::Function')[breakerId].Properties;
+    expect(breaker.FunctionName).toBe('MailDispatchTest-fan-in-breaker');
+    const dispatcherId = logicalIdOf(template, 'AWS::Lambda::Function', 'DispatcherServiceFunction');
+    expect(template.findResources('AWS::Lambda::Function')[dispatcherId].Properties.Environment.Variables[Env.breakerFunctionName]).toBe('MailDispatchTest-fan-in-breaker');
+    const invoke = statementsOfRole(template, 'DispatcherServiceRole').filter((s) => actionsOf(s).some((a) => a.startsWith('lambda:')));
+    expect(invoke).toHaveLength(1);
+    expect(actionsOf(invoke[0])).toEqual(['lambda:InvokeFunction']);
+    expect(JSON.stringify(invoke[0].Resource)).toContain(':function:MailDispatchTest-fan-in-breaker');
+  });
+
   it('lets the breaker update only the dispatcher\'s one event source mapping', () => {
     const lambda = statements.filter((s) => actionsOf(s).some((a) => a.startsWith('lambda:')));
     expect(lambda).toHaveLength(1);
