@@ -11,18 +11,63 @@ export const MEMBERS_TABLE = {
   byEmailIndex: { name: 'by-email', partitionKey: 'email' },
 } as const;
 
+/**
+ * What an audit index stores besides its own keys and the table's `pk`. `KEYS_ONLY`: the settle
+ * write (state, `sentAt`, `sesMessageId`, `history`) changes no projected attribute, so DynamoDB
+ * writes no index item for it, and the claim writes index items of a few bytes. Readers query
+ * the index for keys and read the records themselves (`lib/ops/ledger-query.ts`). An `INCLUDE`
+ * here must name only attributes that never change after the claim.
+ */
+export type IndexProjection = 'KEYS_ONLY';
+
 export const LEDGER_TABLE = {
   name: 'mail-dispatch-ledger',
   partitionKey: 'pk',
   /** Epoch seconds; DynamoDB deletes expired fan-in counters (late: code also filters by window). */
   ttlAttribute: 'expiresAt',
   /** Audit by member: partition `memberId`, sort `claimedAt` (ISO-8601). */
-  byMemberIndex: { name: 'by-member', partitionKey: 'memberId', sortKey: 'claimedAt' },
+  byMemberIndex: { name: 'by-member', partitionKey: 'memberId', sortKey: 'claimedAt', projection: 'KEYS_ONLY' },
   /** Audit by address: partition `toHash` (keyed hash), sort `claimedAt`. */
-  byAddressIndex: { name: 'by-address', partitionKey: 'toHash', sortKey: 'claimedAt' },
-  /** Audit by time: partition `auditDay` (YYYY-MM-DD), sort `claimedAt`. */
-  byDayIndex: { name: 'by-day', partitionKey: 'auditDay', sortKey: 'claimedAt' },
+  byAddressIndex: { name: 'by-address', partitionKey: 'toHash', sortKey: 'claimedAt', projection: 'KEYS_ONLY' },
+  /**
+   * Audit by time: partition `auditDay` (`YYYY-MM-DD#<shard>`, see `AuditDay`), sort `claimedAt`.
+   * One key per day would take every claim of the day on one index partition (1,000 WCU/s),
+   * its sort key always increasing so that DynamoDB cannot split it.
+   */
+  byDayIndex: { name: 'by-day', partitionKey: 'auditDay', sortKey: 'claimedAt', projection: 'KEYS_ONLY', shards: 8 },
 } as const;
+
+export interface LedgerIndex {
+  readonly name: string;
+  readonly partitionKey: string;
+  readonly sortKey: string;
+  readonly projection: IndexProjection;
+}
+
+/** The ledger's audit indexes, as the stack and the local emulator create them. */
+export const LEDGER_AUDIT_INDEXES: readonly LedgerIndex[] = [LEDGER_TABLE.byMemberIndex, LEDGER_TABLE.byAddressIndex, LEDGER_TABLE.byDayIndex];
+
+/**
+ * The `auditDay` values of the by-day index: a record claimed on a day lands on one of
+ * `LEDGER_TABLE.byDayIndex.shards` partitions of that day, chosen by a stable hash of its ledger
+ * `pk` (the dispatchId, or `rejected#<sqsMessageId>`), so readers fan out over the day's shards.
+ */
+export const AuditDay = {
+  /** The partition of a record with ledger key `pk` claimed at `at` (ISO-8601, UTC). */
+  of: (at: string, pk: string): string => `${at.slice(0, 10)}#${fnv1a32(pk) % LEDGER_TABLE.byDayIndex.shards}`,
+  /**
+   * Every partition of one UTC day (`YYYY-MM-DD`). The bare day comes first: records written
+   * before the index was sharded keep it as their `auditDay`.
+   */
+  partitions: (day: string): string[] => [day, ...Array.from({ length: LEDGER_TABLE.byDayIndex.shards }, (_, shard) => `${day}#${shard}`)],
+} as const;
+
+/** 32-bit FNV-1a over UTF-16 code units: small, stable across runtimes, well spread on short ids. */
+function fnv1a32(text: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
+  return hash >>> 0;
+}
 
 /**
  * Ledger partition keys. Dispatch records use the dispatchId itself, which can never contain

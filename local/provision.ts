@@ -7,7 +7,7 @@ import {
 import { CreateEmailTemplateCommand, type SESv2Client } from '@aws-sdk/client-sesv2';
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { TEMPLATES } from '../lambdas/core/templates';
-import { LEDGER_TABLE, MEMBERS_TABLE, QUEUES } from '../lambdas/tables';
+import { LEDGER_AUDIT_INDEXES, LEDGER_TABLE, MEMBERS_TABLE, QUEUES } from '../lambdas/tables';
 
 /** The members table exactly as `lambdas/tables.ts` describes it (and the stack deploys it). */
 export function membersTableInput(tableName: string = MEMBERS_TABLE.name): CreateTableCommandInput {
@@ -29,22 +29,21 @@ export function membersTableInput(tableName: string = MEMBERS_TABLE.name): Creat
   };
 }
 
-/** The ledger table with its three audit indexes. */
+/** The ledger table with its three audit indexes, projected as `lambdas/tables.ts` says. */
 export function ledgerTableInput(tableName: string = LEDGER_TABLE.name): CreateTableCommandInput {
-  const indexes = [LEDGER_TABLE.byMemberIndex, LEDGER_TABLE.byAddressIndex, LEDGER_TABLE.byDayIndex];
-  const attributes = new Set<string>([LEDGER_TABLE.partitionKey, ...indexes.flatMap((index) => [index.partitionKey, index.sortKey])]);
+  const attributes = new Set<string>([LEDGER_TABLE.partitionKey, ...LEDGER_AUDIT_INDEXES.flatMap((index) => [index.partitionKey, index.sortKey])]);
   return {
     TableName: tableName,
     BillingMode: 'PAY_PER_REQUEST',
     AttributeDefinitions: [...attributes].map((name) => ({ AttributeName: name, AttributeType: 'S' })),
     KeySchema: [{ AttributeName: LEDGER_TABLE.partitionKey, KeyType: 'HASH' }],
-    GlobalSecondaryIndexes: indexes.map((index) => ({
+    GlobalSecondaryIndexes: LEDGER_AUDIT_INDEXES.map((index) => ({
       IndexName: index.name,
       KeySchema: [
         { AttributeName: index.partitionKey, KeyType: 'HASH' },
         { AttributeName: index.sortKey, KeyType: 'RANGE' },
       ],
-      Projection: { ProjectionType: 'ALL' },
+      Projection: { ProjectionType: index.projection },
     })),
   };
 }

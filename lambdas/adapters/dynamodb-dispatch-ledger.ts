@@ -1,15 +1,7 @@
-import {
-  BatchGetItemCommand,
-  DynamoDBClient,
-  TransactWriteItemsCommand,
-  UpdateItemCommand,
-  type AttributeValue,
-  type KeysAndAttributes,
-  type TransactWriteItem,
-} from '@aws-sdk/client-dynamodb';
-import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import { DynamoDBClient, TransactWriteItemsCommand, UpdateItemCommand, type TransactWriteItem } from '@aws-sdk/client-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
 import { CLAIMABLE_LEDGER_STATES, LedgerState } from '../core/outcomes';
-import { LEDGER_TABLE, LedgerKey, MEMBERS_TABLE } from '../tables';
+import { AuditDay, LEDGER_TABLE, LedgerKey, MEMBERS_TABLE } from '../tables';
 import type {
   ClaimRequest,
   ClaimResult,
@@ -21,7 +13,7 @@ import type {
   SnapshotKey,
   UnsentRecord,
 } from '../ports';
-import { groupClaims } from './claim-groups';
+import { batchGetItems } from './dynamodb-batch-get';
 import { isConditionalCheckFailed, wrapStoreError } from './dynamodb-errors';
 
 export interface DynamoDbDispatchLedgerOptions {
@@ -33,13 +25,8 @@ export interface DynamoDbDispatchLedgerOptions {
   readonly conflictRetries?: number;
 }
 
-const MAX_KEYS_PER_BATCH_GET = 100;
-const UNPROCESSED_RETRIES = 8;
 const CLAIMABLE = CLAIMABLE_LEDGER_STATES.map((state, i) => [`:claimable${i}`, state] as const);
 const CLAIMABLE_IN = `(${CLAIMABLE.map(([name]) => name).join(', ')})`;
-/** The items of one claim, in transaction order. */
-const CLAIM_ITEMS = ['member', 'ledger', 'fan-in'] as const;
-const UNAVAILABLE: ClaimResult = { claimed: false, unavailable: true };
 const SUPPRESSED_VALUES = { ':supTrue': true, ':supStr': 'true', ':supStrCap': 'True', ':supStrUp': 'TRUE' };
 
 /** Ledger, registry reads and fan-in counters on DynamoDB. */
@@ -55,7 +42,7 @@ export class DynamoDbDispatchLedger implements DispatchLedger {
   async readSnapshots(keys: readonly SnapshotKey[]): Promise<Map<string, DispatchSnapshot>> {
     const memberIds = unique(keys.map((k) => k.memberId));
     const ledgerKeys = unique(keys.flatMap((k) => [LedgerKey.dispatch(k.dispatchId), k.fanInKey]));
-    const items = await this.batchGet([
+    const items = await batchGetItems(this.client, [
       ...memberIds.map((id) => ({ table: this.options.membersTable, key: { [MEMBERS_TABLE.partitionKey]: { S: id } } })),
       ...ledgerKeys.map((pk) => ({ table: this.options.ledgerTable, key: { [LEDGER_TABLE.partitionKey]: { S: pk } } })),
     ]);
@@ -79,40 +66,20 @@ export class DynamoDbDispatchLedger implements DispatchLedger {
     return snapshots;
   }
 
-  async claimAll(requests: readonly ClaimRequest[]): Promise<ClaimResult[]> {
-    const results: ClaimResult[] = new Array(requests.length);
-    let pending = requests.map((_, index) => index);
-    while (pending.length > 0) {
-      const [group] = groupClaims(pending.map((index) => requests[index]));
-      const indexes = group.map((g) => pending[g]);
-      const outcome = await this.claimGroup(indexes.map((index) => requests[index]));
-      // Claims in a cancelled transaction that failed no condition of their own were not written:
-      // they go into the next transaction.
-      const retry = new Set<number>();
-      indexes.forEach((index, i) => (outcome[i] === undefined ? retry.add(index) : (results[index] = outcome[i]!)));
-      pending = pending.filter((index) => !indexes.includes(index) || retry.has(index));
-    }
-    return results;
-  }
-
-  /**
-   * One transaction for claims on distinct items. Returns, per claim, its result, or undefined
-   * when the transaction was cancelled only by other claims' conditions.
-   */
-  private async claimGroup(group: readonly ClaimRequest[]): Promise<(ClaimResult | undefined)[]> {
-    const items = group.flatMap((request) => this.claimItems(request));
+  async claim(request: ClaimRequest): Promise<ClaimResult> {
+    const items = this.claimItems(request);
     for (let attempt = 1; ; attempt++) {
       try {
         await this.client.send(new TransactWriteItemsCommand({ TransactItems: items }));
-        return group.map(() => ({ claimed: true }));
+        return { claimed: true };
       } catch (error) {
         const codes = (error as { CancellationReasons?: { Code?: string }[] }).CancellationReasons?.map((r) => r.Code);
-        if ((error as { name?: string }).name !== 'TransactionCanceledException' || !codes) return group.map(() => UNAVAILABLE);
-        const conflicts = group.map((_, c) => CLAIM_ITEMS.filter((_, i) => codes[c * CLAIM_ITEMS.length + i] === 'ConditionalCheckFailed'));
-        if (conflicts.some((list) => list.length > 0)) return conflicts.map((list) => (list.length > 0 ? { claimed: false, conflicts: list } : undefined));
-        // Lost to a concurrent transaction on the same item (two batches for one address):
+        if ((error as { name?: string }).name !== 'TransactionCanceledException' || !codes) throw wrapStoreError('claim', error);
+        const conflicts = (['member', 'ledger', 'fan-in'] as const).filter((_, i) => codes[i] === 'ConditionalCheckFailed');
+        if (conflicts.length > 0) return { claimed: false, conflicts };
+        // Lost to a concurrent transaction on the same item (two messages for one address):
         // nothing was written, so trying again is safe.
-        if (attempt >= this.conflictRetries) return group.map(() => UNAVAILABLE);
+        if (attempt >= this.conflictRetries) throw wrapStoreError('claim', error);
         await sleep(5 * 2 ** attempt * Math.random());
       }
     }
@@ -143,11 +110,13 @@ export class DynamoDbDispatchLedger implements DispatchLedger {
 
   async recordUnsent(record: UnsentRecord): Promise<void> {
     const at = record.now.toISOString();
+    // Rejected bodies get a record per SQS message; blocked ones share the dispatchId's record.
+    const pk = record.state === LedgerState.Rejected ? LedgerKey.rejected(record.sqsMessageId) : LedgerKey.dispatch(record.dispatchId ?? '');
     const fields: Record<string, unknown> = {
       ':state': record.state,
       ':reason': record.reason,
       ':at': at,
-      ':day': at.slice(0, 10),
+      ':day': AuditDay.of(at, pk),
       ':sqs': record.sqsMessageId,
       ':entry': [{ state: record.state, reason: record.reason, at, sqsMessageId: record.sqsMessageId }],
       ':empty': [],
@@ -161,14 +130,13 @@ export class DynamoDbDispatchLedger implements DispatchLedger {
     }
     const names = Object.fromEntries(Object.keys(optional).filter((n) => optional[n as keyof typeof optional] !== undefined).map((n) => [`#${n}`, n]));
     const update = `SET ${sets.join(', ')}, history = list_append(if_not_exists(history, :empty), :entry)`;
-    // Rejected bodies get a record per SQS message; blocked ones share the dispatchId's record,
-    // which must never overwrite a claim, a send or an in-doubt outcome.
     if (record.state === LedgerState.Rejected) {
-      await this.conditionalUpdate('record', LedgerKey.rejected(record.sqsMessageId), update, undefined, fields, names);
+      await this.conditionalUpdate('record', pk, update, undefined, fields, names);
       return;
     }
+    // A blocked outcome must never overwrite a claim, a send or an in-doubt outcome.
     Object.assign(fields, Object.fromEntries(CLAIMABLE));
-    await this.conditionalUpdate('record', LedgerKey.dispatch(record.dispatchId ?? ''), update, `attribute_not_exists(pk) OR #state IN ${CLAIMABLE_IN}`, fields, names);
+    await this.conditionalUpdate('record', pk, update, `attribute_not_exists(pk) OR #state IN ${CLAIMABLE_IN}`, fields, names);
   }
 
   private claimItems(r: ClaimRequest): TransactWriteItem[] {
@@ -205,7 +173,7 @@ export class DynamoDbDispatchLedger implements DispatchLedger {
             ':h': r.toHash,
             ':t': r.message.template,
             ':at': at,
-            ':day': at.slice(0, 10),
+            ':day': AuditDay.of(at, LedgerKey.dispatch(r.message.dispatchId)),
             ':token': r.claimToken,
             ':sqs': r.sqsMessageId,
             ':rc': r.receiveCount,
@@ -257,37 +225,6 @@ export class DynamoDbDispatchLedger implements DispatchLedger {
       throw wrapStoreError(operation, error);
     }
   }
-
-  private async batchGet(keys: readonly { table: string; key: Record<string, AttributeValue> }[]): Promise<Map<string, Record<string, unknown>[]>> {
-    const found = new Map<string, Record<string, unknown>[]>();
-    for (let i = 0; i < keys.length; i += MAX_KEYS_PER_BATCH_GET) {
-      let request: Record<string, KeysAndAttributes> | undefined = groupByTable(keys.slice(i, i + MAX_KEYS_PER_BATCH_GET));
-      for (let attempt = 0; request && Object.keys(request).length > 0; attempt++) {
-        if (attempt > UNPROCESSED_RETRIES) throw wrapStoreError('read', Object.assign(new Error('unprocessed keys'), { name: 'ThrottlingException' }));
-        if (attempt > 0) await sleep(10 * 2 ** attempt * Math.random());
-        let response;
-        try {
-          response = await this.client.send(new BatchGetItemCommand({ RequestItems: request }));
-        } catch (error) {
-          throw wrapStoreError('read', error);
-        }
-        for (const [table, items] of Object.entries(response.Responses ?? {})) {
-          found.set(table, [...(found.get(table) ?? []), ...items.map((item) => unmarshall(item))]);
-        }
-        request = response.UnprocessedKeys;
-      }
-    }
-    return found;
-  }
-}
-
-function groupByTable(keys: readonly { table: string; key: Record<string, AttributeValue> }[]): Record<string, KeysAndAttributes> {
-  const request: Record<string, KeysAndAttributes> = {};
-  for (const { table, key } of keys) {
-    request[table] ??= { Keys: [], ConsistentRead: true };
-    request[table].Keys!.push(key);
-  }
-  return request;
 }
 
 function toDispatchRecord(item: Record<string, unknown> | undefined): DispatchRecord | undefined {

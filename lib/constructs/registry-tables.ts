@@ -4,7 +4,7 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
-import { LEDGER_TABLE, MEMBERS_TABLE } from '../../lambdas/tables';
+import { LEDGER_AUDIT_INDEXES, LEDGER_TABLE, MEMBERS_TABLE } from '../../lambdas/tables';
 
 export interface RegistryTablesProps {
   /** The customer-managed key both tables are encrypted with. */
@@ -74,13 +74,14 @@ export class RegistryTables extends Construct {
       partitionKey: string(LEDGER_TABLE.partitionKey),
       timeToLiveAttribute: LEDGER_TABLE.ttlAttribute,
     });
-    // Audit queries (by member, by address hash, by day) must never need a scan.
-    for (const index of [LEDGER_TABLE.byMemberIndex, LEDGER_TABLE.byAddressIndex, LEDGER_TABLE.byDayIndex]) {
+    // Audit queries (by member, by address hash, by day) must never need a scan. Keys only:
+    // the settle write then touches no index (see `IndexProjection`).
+    for (const index of LEDGER_AUDIT_INDEXES) {
       this.ledger.addGlobalSecondaryIndex({
         indexName: index.name,
         partitionKey: string(index.partitionKey),
         sortKey: string(index.sortKey),
-        projectionType: dynamodb.ProjectionType.ALL,
+        projectionType: dynamodb.ProjectionType[index.projection],
       });
     }
 

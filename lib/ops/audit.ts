@@ -2,9 +2,9 @@ import { DynamoDbMemberRegistry } from '../../lambdas/adapters/dynamodb-member-r
 import { hashAddress, parseRecipient } from '../../lambdas/core/address';
 import { storedAddresses } from '../../lambdas/core/registry-guard';
 import { LedgerState } from '../../lambdas/core/outcomes';
-import { LEDGER_TABLE } from '../../lambdas/tables';
+import { AuditDay, LEDGER_TABLE } from '../../lambdas/tables';
 import { UsageError } from './errors';
-import { auditDays, queryLedgerIndex, type TimeRange } from './ledger-query';
+import { auditDays, forEachLedgerRecord, type TimeRange } from './ledger-query';
 import type { OpsTarget } from './target';
 
 export type AuditSelector =
@@ -49,7 +49,7 @@ export interface AuditReport {
   readonly summary: { readonly dispatches: number; readonly sent: number; readonly members: number; readonly addresses: number };
 }
 
-/** The longest `--since` range: one query per day partition. */
+/** The longest `--since` range: each day is 9 queries (its 8 `by-day` shards and the pre-sharding key). */
 export const MAX_AUDIT_DAYS = 400;
 
 export const AUDIT_COLUMNS = ['claimedAt', 'dispatchId', 'state', 'reason', 'memberId', 'addressHash', 'address', 'template', 'sesMessageId', 'sentAt'] as const;
@@ -61,6 +61,9 @@ export async function auditDispatches(target: OpsTarget, request: AuditRequest):
   const range: TimeRange = { from: request.since?.toISOString(), to: until.toISOString() };
   const { client, table } = { client: target.clients.dynamodb, table: target.tables.ledger };
   const items: Record<string, unknown>[] = [];
+  const collect = (records: Record<string, unknown>[]) => {
+    for (const record of records) items.push(record);
+  };
   let selector: AuditReport['selector'];
   let typed: { address: string; hash: string } | undefined;
 
@@ -70,20 +73,20 @@ export async function auditDispatches(target: OpsTarget, request: AuditRequest):
     const hash = hashAddress(parsed.address, await target.hashKey());
     typed = { address: parsed.address, hash };
     selector = { by: 'address', addressHash: hash };
-    for await (const item of queryLedgerIndex(client, table, LEDGER_TABLE.byAddressIndex, hash, range)) items.push(item);
+    await forEachLedgerRecord(client, table, { index: LEDGER_TABLE.byAddressIndex, partitions: [hash], range }, collect);
   } else if (request.selector.by === 'address-hash') {
     if (!/^[0-9a-f]{32}$/.test(request.selector.addressHash)) throw new UsageError('--address-hash must be 32 hex digits (as `status` and the logs show it)');
     selector = request.selector;
-    for await (const item of queryLedgerIndex(client, table, LEDGER_TABLE.byAddressIndex, request.selector.addressHash, range)) items.push(item);
+    await forEachLedgerRecord(client, table, { index: LEDGER_TABLE.byAddressIndex, partitions: [request.selector.addressHash], range }, collect);
   } else if (request.selector.by === 'member') {
     selector = request.selector;
-    for await (const item of queryLedgerIndex(client, table, LEDGER_TABLE.byMemberIndex, request.selector.memberId, range)) items.push(item);
+    await forEachLedgerRecord(client, table, { index: LEDGER_TABLE.byMemberIndex, partitions: [request.selector.memberId], range }, collect);
   } else {
     if (!request.since) throw new UsageError('Give --address, --address-hash, --member or --since');
     selector = request.selector;
     const days = auditDays(request.since, until);
     if (days.length > MAX_AUDIT_DAYS) throw new UsageError(`--since covers ${days.length} days; at most ${MAX_AUDIT_DAYS} at once`);
-    for (const day of days) for await (const item of queryLedgerIndex(client, table, LEDGER_TABLE.byDayIndex, day, range)) items.push(item);
+    for (const day of days) await forEachLedgerRecord(client, table, { index: LEDGER_TABLE.byDayIndex, partitions: AuditDay.partitions(day), range }, collect);
   }
 
   let rows = items.map(toRow).sort((a, b) => a.claimedAt.localeCompare(b.claimedAt) || String(a.dispatchId).localeCompare(String(b.dispatchId)));

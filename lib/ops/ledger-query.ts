@@ -1,9 +1,7 @@
 import { QueryCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { batchGetItems } from '../../lambdas/adapters/dynamodb-batch-get';
 import { wrapStoreError } from '../../lambdas/adapters/dynamodb-errors';
-import { LEDGER_TABLE } from '../../lambdas/tables';
-
-export type LedgerIndex = typeof LEDGER_TABLE.byMemberIndex | typeof LEDGER_TABLE.byAddressIndex | typeof LEDGER_TABLE.byDayIndex;
+import { LEDGER_TABLE, type LedgerIndex } from '../../lambdas/tables';
 
 /** Inclusive ISO-8601 bounds on `claimedAt` (the sort key of every audit index). */
 export interface TimeRange {
@@ -11,16 +9,49 @@ export interface TimeRange {
   readonly to?: string;
 }
 
-/** Every ledger item of one index partition, oldest first, page by page: a Query, never a Scan. */
-export async function* queryLedgerIndex(
+export interface LedgerRecordQuery {
+  readonly index: LedgerIndex;
+  /** Index partitions to read, side by side (a day's `AuditDay.partitions`, or one member's id). */
+  readonly partitions: readonly string[];
+  readonly range?: TimeRange;
+  /** Attributes to read (all when absent): a count needs only `state`. */
+  readonly attributes?: readonly string[];
+}
+
+/**
+ * Every ledger record in some partitions of an audit index: a Query, never a Scan. The indexes
+ * hold keys only (`LEDGER_TABLE`), so each page of keys is followed by a `BatchGetItem` of the
+ * records themselves. `onRecords` gets them page by page, in no particular order.
+ */
+export async function forEachLedgerRecord(
+  client: DynamoDBClient,
+  table: string,
+  query: LedgerRecordQuery,
+  onRecords: (records: Record<string, unknown>[]) => void,
+): Promise<void> {
+  const { index, range = {} } = query;
+  // What the key condition needs, to check it again on the record itself (below).
+  const attributes = query.attributes && [...new Set([...query.attributes, LEDGER_TABLE.partitionKey, index.partitionKey, index.sortKey])];
+  await Promise.all(
+    query.partitions.map(async (partition) => {
+      for await (const keys of queryKeys(client, table, index, partition, range)) {
+        const records = (await batchGetItems(client, keys.map((key) => ({ table, key })), { attributes })).get(table) ?? [];
+        // The index is eventually consistent: a record read after it may have been claimed
+        // again since (a new `claimedAt`, another day), or be gone. Keep what the index promised.
+        onRecords(records.filter((record) => record[index.partitionKey] === partition && inRange(record[index.sortKey], range)));
+      }
+    }),
+  );
+}
+
+/** The table keys (`pk`) of one index partition, a page at a time. */
+async function* queryKeys(
   client: DynamoDBClient,
   table: string,
   index: LedgerIndex,
   partitionValue: string,
-  range: TimeRange = {},
-  /** Attributes to read (all when absent): a count needs only `state`. */
-  attributes?: readonly string[],
-): AsyncGenerator<Record<string, unknown>> {
+  range: TimeRange,
+): AsyncGenerator<Record<string, AttributeValue>[]> {
   const values: Record<string, { S: string }> = { ':p': { S: partitionValue } };
   let condition = '#p = :p';
   if (range.from && range.to) {
@@ -43,8 +74,9 @@ export async function* queryLedgerIndex(
           TableName: table,
           IndexName: index.name,
           KeyConditionExpression: condition,
-          ExpressionAttributeNames: { '#p': index.partitionKey, '#s': index.sortKey, ...Object.fromEntries((attributes ?? []).map((a, i) => [`#a${i}`, a])) },
-          ...(attributes ? { ProjectionExpression: attributes.map((_, i) => `#a${i}`).join(', ') } : {}),
+          // DynamoDB refuses a name the expressions do not use: `#s` only with a range.
+          ExpressionAttributeNames: { '#p': index.partitionKey, ...(range.from || range.to ? { '#s': index.sortKey } : {}), '#pk': LEDGER_TABLE.partitionKey },
+          ProjectionExpression: '#pk',
           ExpressionAttributeValues: values,
           ExclusiveStartKey,
         }),
@@ -52,9 +84,17 @@ export async function* queryLedgerIndex(
     } catch (error) {
       throw wrapStoreError(`query ${index.name}`, error);
     }
-    for (const item of page.Items ?? []) yield unmarshall(item);
+    const keys = (page.Items ?? []).flatMap((item) => {
+      const pk = item[LEDGER_TABLE.partitionKey];
+      return pk ? [{ [LEDGER_TABLE.partitionKey]: pk }] : [];
+    });
+    if (keys.length > 0) yield keys;
     ExclusiveStartKey = page.LastEvaluatedKey;
   } while (ExclusiveStartKey);
+}
+
+function inRange(value: unknown, range: TimeRange): boolean {
+  return typeof value === 'string' && (!range.from || value >= range.from) && (!range.to || value <= range.to);
 }
 
 /** The UTC days (`YYYY-MM-DD`, the `auditDay` partitions) a time range touches. */

@@ -3,8 +3,8 @@ import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { wrapStoreError } from '../../lambdas/adapters/dynamodb-errors';
 import { LedgerState } from '../../lambdas/core/outcomes';
-import { LEDGER_TABLE, LedgerKey } from '../../lambdas/tables';
-import { auditDays, queryLedgerIndex } from './ledger-query';
+import { AuditDay, LEDGER_TABLE, LedgerKey } from '../../lambdas/tables';
+import { auditDays, forEachLedgerRecord } from './ledger-query';
 import { queueName, type AlarmStatus, type OpsTarget } from './target';
 
 export interface QueueStatus {
@@ -112,11 +112,14 @@ async function countLastHour(target: OpsTarget, now: Date): Promise<StatusReport
   let total = 0;
   // An hour that spans midnight (UTC) touches yesterday's partition too.
   for (const day of auditDays(since, now)) {
-    for await (const item of queryLedgerIndex(target.clients.dynamodb, target.tables.ledger, LEDGER_TABLE.byDayIndex, day, { from: since.toISOString() }, ['state'])) {
-      const state = item.state as LedgerState;
-      if (state in byState) byState[state] += 1;
-      total += 1;
-    }
+    const query = { index: LEDGER_TABLE.byDayIndex, partitions: AuditDay.partitions(day), range: { from: since.toISOString() }, attributes: ['state'] };
+    await forEachLedgerRecord(target.clients.dynamodb, target.tables.ledger, query, (records) => {
+      for (const record of records) {
+        const state = record.state as LedgerState;
+        if (state in byState) byState[state] += 1;
+        total += 1;
+      }
+    });
   }
   return { since: since.toISOString(), total, byState };
 }

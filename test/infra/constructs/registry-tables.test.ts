@@ -2,7 +2,8 @@ import { Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
 import { RegistryTables } from '../../../lib/constructs/registry-tables';
-import { LEDGER_TABLE, MEMBERS_TABLE } from '../../../lambdas/tables';
+import { LEDGER_AUDIT_INDEXES, LEDGER_TABLE, MEMBERS_TABLE } from '../../../lambdas/tables';
+import { ledgerTableInput } from '../../../local/provision';
 import { bareStack, logicalIdOf } from '../support/stack-fixture';
 
 describe('RegistryTables', () => {
@@ -29,6 +30,16 @@ describe('RegistryTables', () => {
       ]);
     }
     expect(ledger.Properties.TimeToLiveSpecification).toEqual({ AttributeName: 'expiresAt', Enabled: true });
+  });
+
+  it('projects only the keys into the audit indexes, exactly as the local emulator creates them', () => {
+    const local = ledgerTableInput().GlobalSecondaryIndexes ?? [];
+    for (const gsi of LEDGER_AUDIT_INDEXES) {
+      const deployed = (ledger.Properties.GlobalSecondaryIndexes as { IndexName: string; KeySchema: unknown; Projection: unknown }[]).find((i) => i.IndexName === gsi.name);
+      // A settle (state, sentAt, sesMessageId, history) must change nothing an index holds.
+      expect(deployed?.Projection).toEqual({ ProjectionType: 'KEYS_ONLY' });
+      expect(local.find((i) => i.IndexName === gsi.name)).toEqual({ IndexName: gsi.name, KeySchema: deployed?.KeySchema, Projection: deployed?.Projection });
+    }
   });
 
   it.each([
