@@ -14,6 +14,7 @@ import type {
   UnsentRecord,
 } from '../ports';
 import { batchGetItems } from './dynamodb-batch-get';
+import { groupClaims } from './claim-groups';
 import { isConditionalCheckFailed, wrapStoreError } from './dynamodb-errors';
 
 export interface DynamoDbDispatchLedgerOptions {
@@ -27,6 +28,9 @@ export interface DynamoDbDispatchLedgerOptions {
 
 const CLAIMABLE = CLAIMABLE_LEDGER_STATES.map((state, i) => [`:claimable${i}`, state] as const);
 const CLAIMABLE_IN = `(${CLAIMABLE.map(([name]) => name).join(', ')})`;
+/** The items of one claim, in transaction order. */
+const CLAIM_ITEMS = ['member', 'ledger', 'fan-in'] as const;
+const UNAVAILABLE: ClaimResult = { claimed: false, unavailable: true };
 const SUPPRESSED_VALUES = { ':supTrue': true, ':supStr': 'true', ':supStrCap': 'True', ':supStrUp': 'TRUE' };
 
 /** Ledger, registry reads and fan-in counters on DynamoDB. */
@@ -66,20 +70,40 @@ export class DynamoDbDispatchLedger implements DispatchLedger {
     return snapshots;
   }
 
-  async claim(request: ClaimRequest): Promise<ClaimResult> {
-    const items = this.claimItems(request);
+  async claimAll(requests: readonly ClaimRequest[]): Promise<ClaimResult[]> {
+    const results: ClaimResult[] = new Array(requests.length);
+    let pending = requests.map((_, index) => index);
+    while (pending.length > 0) {
+      const [group] = groupClaims(pending.map((index) => requests[index]));
+      const indexes = group.map((g) => pending[g]);
+      const outcome = await this.claimGroup(indexes.map((index) => requests[index]));
+      // Claims in a cancelled transaction that failed no condition of their own were not written:
+      // they go into the next transaction.
+      const retry = new Set<number>();
+      indexes.forEach((index, i) => (outcome[i] === undefined ? retry.add(index) : (results[index] = outcome[i]!)));
+      pending = pending.filter((index) => !indexes.includes(index) || retry.has(index));
+    }
+    return results;
+  }
+
+  /**
+   * One transaction for claims on distinct items. Returns, per claim, its result, or undefined
+   * when the transaction was cancelled only by other claims' conditions.
+   */
+  private async claimGroup(group: readonly ClaimRequest[]): Promise<(ClaimResult | undefined)[]> {
+    const items = group.flatMap((request) => this.claimItems(request));
     for (let attempt = 1; ; attempt++) {
       try {
         await this.client.send(new TransactWriteItemsCommand({ TransactItems: items }));
-        return { claimed: true };
+        return group.map(() => ({ claimed: true }));
       } catch (error) {
         const codes = (error as { CancellationReasons?: { Code?: string }[] }).CancellationReasons?.map((r) => r.Code);
-        if ((error as { name?: string }).name !== 'TransactionCanceledException' || !codes) throw wrapStoreError('claim', error);
-        const conflicts = (['member', 'ledger', 'fan-in'] as const).filter((_, i) => codes[i] === 'ConditionalCheckFailed');
-        if (conflicts.length > 0) return { claimed: false, conflicts };
-        // Lost to a concurrent transaction on the same item (two messages for one address):
+        if ((error as { name?: string }).name !== 'TransactionCanceledException' || !codes) return group.map(() => UNAVAILABLE);
+        const conflicts = group.map((_, c) => CLAIM_ITEMS.filter((_, i) => codes[c * CLAIM_ITEMS.length + i] === 'ConditionalCheckFailed'));
+        if (conflicts.some((list) => list.length > 0)) return conflicts.map((list) => (list.length > 0 ? { claimed: false, conflicts: list } : undefined));
+        // Lost to a concurrent transaction on the same item (two batches for one address):
         // nothing was written, so trying again is safe.
-        if (attempt >= this.conflictRetries) throw wrapStoreError('claim', error);
+        if (attempt >= this.conflictRetries) return group.map(() => UNAVAILABLE);
         await sleep(5 * 2 ** attempt * Math.random());
       }
     }
