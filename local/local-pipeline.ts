@@ -20,7 +20,12 @@ import { snsEvent } from './sns-notification';
 export interface LocalPipelineOptions extends EmbeddedAwsOptions {
   /** Concurrent pollers / execution environments (the mapping's maximum concurrency). @default 4 */
   readonly concurrency?: number;
-  /** @default the visibility timeout (a retry never races a running invocation) */
+  /**
+   * @default the deployed function's 30 s, or the visibility timeout if longer. The local
+   * visibility timeout is short so retries come back quickly; an invocation that outlives it on a
+   * busy machine is not killed for that (killing it would leave its claims in-doubt): the
+   * redelivered copy finds the claim abandoned, and the running attempt still records its send.
+   */
   readonly functionTimeoutMs?: number;
   /** The fan-in alarm's period. @default 1000 */
   readonly alarmPeriodMs?: number;
@@ -125,7 +130,7 @@ export class LocalPipeline {
       queueArn: aws.queueArn,
       batchSize: aws.config.batchSize,
       concurrency: options.concurrency ?? 4,
-      functionTimeoutMs: options.functionTimeoutMs ?? aws.visibilityTimeoutSeconds * 1000,
+      functionTimeoutMs: options.functionTimeoutMs ?? Math.max(30_000, aws.visibilityTimeoutSeconds * 1000),
       duplicateDelivery: () => faults.take('sqs', 'duplicate-delivery'),
       onInvocation: (invocation) => pipeline?.invocationListeners.forEach((listener) => listener(invocation)),
       environment: {

@@ -15,7 +15,7 @@ async function main(): Promise<void> {
     .description('Run a scenario (scenarios/README.md) through the real dispatcher on the embedded local AWS')
     .argument('<file>', 'scenario JSON file')
     .option('-c, --concurrency <n>', 'concurrent pollers / execution environments', (v) => Number.parseInt(v, 10), 4)
-    .option('--visibility-timeout <seconds>', "the dispatch queue's visibility timeout (= the function timeout)", (v) => Number.parseInt(v, 10), 10)
+    .option('--visibility-timeout <seconds>', "the dispatch queue's visibility timeout (the function timeout is 30 s, or this if longer)", (v) => Number.parseInt(v, 10), 10)
     .option('--logs <file>', 'where the Lambda functions\' logs go', join(tmpdir(), `mail-dispatch-scenario-${Date.now()}.log`))
     .parse();
   const [file] = program.args;
