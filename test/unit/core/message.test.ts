@@ -1,13 +1,7 @@
 import { MAX_BODY_BYTES, parseDispatchMessage } from '../../../lambdas/core/message';
+import { CONTRACT_EXAMPLE } from '../../support/contract-example';
 
-const good = {
-  dispatchId: 'adv-2000-08-02-000123',
-  memberId: 'M0001234',
-  to: 'pat@example.org',
-  template: 'advice-nurse-reply',
-  data: { firstName: 'Pat' },
-  requestedAt: '2000-08-02T09:00:00Z',
-};
+const good = { ...CONTRACT_EXAMPLE, data: { ...CONTRACT_EXAMPLE.data } };
 const body = (patch: Record<string, unknown>) => JSON.stringify({ ...good, ...patch });
 
 describe('parseDispatchMessage', () => {

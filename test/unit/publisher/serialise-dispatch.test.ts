@@ -1,15 +1,9 @@
 import fc from 'fast-check';
 import { MAX_BODY_BYTES, parseDispatchMessage } from '../../../lambdas/core/message';
 import { serialiseDispatch } from '../../../lambdas/publisher/serialise-dispatch';
+import { CONTRACT_EXAMPLE } from '../../support/contract-example';
 
-const good = {
-  dispatchId: 'adv-2000-08-02-000123',
-  memberId: 'M0001234',
-  to: 'pat@example.org',
-  template: 'advice-nurse-reply',
-  data: { firstName: 'Pat' },
-  requestedAt: '2000-08-02T09:00:00Z',
-};
+const good = { ...CONTRACT_EXAMPLE, data: { ...CONTRACT_EXAMPLE.data } };
 const message = (patch: Record<string, unknown>) => ({ ...good, ...patch }) as never;
 
 describe('serialiseDispatch', () => {
