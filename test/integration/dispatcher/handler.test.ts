@@ -30,10 +30,17 @@ beforeAll(async () => {
 afterAll(async () => aws?.stop());
 
 /** The real handler with the real adapters on the emulators; SES faults come from the local fault plan. */
-async function dispatcher(plan = FaultPlan.create()) {
+async function dispatcher(plan = FaultPlan.create(), sesError?: () => Error | undefined) {
   const reporter = new RecordingReporter();
   const ses = new SESv2Client({ region: aws.region, endpoint: aws.endpoints.ses, credentials: { accessKeyId: 'l', secretAccessKey: 'l' }, maxAttempts: 1 });
   addSesFaults(ses, plan);
+  if (sesError) {
+    ses.middlewareStack.add((next) => async (args) => {
+      const error = sesError();
+      if (error) throw error;
+      return next(args);
+    }, { step: 'deserialize' });
+  }
   const deps = await createDispatcherDeps({ env: aws.env, clients: { dynamodb: aws.clients.dynamodb, sqs: aws.clients.sqs, ses }, reporter });
   return { handler: createHandler(deps), reporter };
 }
@@ -171,6 +178,23 @@ describe('dispatcher handler (real adapters, embedded emulators)', () => {
     await expect(handler(sqsEvent(record))).resolves.toEqual({ batchItemFailures: [{ itemIdentifier: record.messageId }] });
     expect(reporter.outcomeOf(record.messageId)).toEqual({ state: 'failed', reason: 'ses-throttled' });
     expect(await ledger('h-failed')).toMatchObject({ state: 'failed', reason: 'ses-throttled' });
+  });
+
+  it('pauses the pipeline instead of burning retries when SES pauses sending for the account', async () => {
+    const { SendingPausedException } = await import('@aws-sdk/client-sesv2');
+    const { handler, reporter } = await dispatcher(undefined, () => new SendingPausedException({ message: 'Sending paused for this account', $metadata: { httpStatusCode: 400 } }));
+    const record = sqsRecord(message('h-account', 'M1', 'pat@example.org'));
+    const next = sqsRecord(message('h-account-2', 'M1', 'pat@example.org'));
+    await expect(handler(sqsEvent(record))).resolves.toEqual({ batchItemFailures: [{ itemIdentifier: record.messageId }] });
+    expect(reporter.outcomeOf(record.messageId)).toEqual({ state: 'retry', reason: 'ses-account-paused' });
+    expect(await ledger('control#pause')).toMatchObject({ paused: true, reason: 'ses-account-paused', by: 'dispatcher' });
+    expect(await ledger('h-account')).toMatchObject({ state: 'released' });
+    // The next batch waits in the queue without calling SES.
+    await expect(handler(sqsEvent(next))).resolves.toEqual({ batchItemFailures: [{ itemIdentifier: next.messageId }] });
+    expect(reporter.outcomeOf(next.messageId)).toEqual({ state: 'retry', reason: 'paused' });
+    expect(await deliveredTo('h-account')).toEqual([]);
+    const { DynamoDbPauseSwitch } = await import('../../../lambdas/adapters/dynamodb-pause-switch');
+    await new DynamoDbPauseSwitch({ ledgerTable: aws.tables.ledger, client: aws.clients.dynamodb }).resume('test', new Date());
   });
 
   it('keeps the claim of a send whose outcome is unknown: in-doubt, never re-sent', async () => {

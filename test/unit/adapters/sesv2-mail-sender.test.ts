@@ -1,0 +1,86 @@
+import { SESv2ServiceException, SendingPausedException, TooManyRequestsException, AccountSuspendedException, BadRequestException } from '@aws-sdk/client-sesv2';
+import { classifySendError, SesV2MailSender } from '../../../lambdas/adapters/sesv2-mail-sender';
+import { SendRateLimiter } from '../../../lambdas/adapters/send-rate-limiter';
+import { SendOutcomeUnknownError, SendRefusedError } from '../../../lambdas/core/errors';
+
+const meta = (httpStatusCode: number) => ({ $metadata: { httpStatusCode } });
+
+describe('classifySendError', () => {
+  it.each<[string, unknown, string]>([
+    ['a throttle (429)', new TooManyRequestsException({ message: 'rate', ...meta(429) }), 'throttled'],
+    ['sending paused for the account', new SendingPausedException({ message: 'paused', ...meta(400) }), 'account-paused'],
+    ['a suspended account', new AccountSuspendedException({ message: 'suspended', ...meta(400) }), 'account-paused'],
+    ['a bad request', new BadRequestException({ message: 'bad', ...meta(400) }), 'refused'],
+    ['a 5xx answer', new SESv2ServiceException({ name: 'InternalFailure', $fault: 'server', message: 'x', ...meta(503) }), 'refused'],
+    ['a connection refused before sending', Object.assign(new Error('connect'), { code: 'ECONNREFUSED' }), 'refused'],
+  ])('treats %s as refused (nothing was sent): %s', (_name, error, kind) => {
+    const classified = classifySendError(error);
+    expect(classified).toBeInstanceOf(SendRefusedError);
+    expect((classified as SendRefusedError).kind).toBe(kind);
+  });
+
+  it.each<[string, unknown]>([
+    ['a timeout after the request left', Object.assign(new Error('timed out'), { name: 'TimeoutError' })],
+    ['a reset connection', Object.assign(new Error('reset'), { code: 'ECONNRESET' })],
+    ['anything it does not know', new Error('?')],
+  ])('treats %s as an unknown outcome (never retried)', (_name, error) => {
+    expect(classifySendError(error)).toBeInstanceOf(SendOutcomeUnknownError);
+  });
+});
+
+describe('SendRateLimiter', () => {
+  it('spaces acquisitions to the configured rate, in arrival order', async () => {
+    jest.useFakeTimers({ now: 0 });
+    try {
+      const limiter = new SendRateLimiter(4); // one every 250 ms
+      const slots: number[] = [];
+      const done = Promise.all([0, 1, 2, 3].map(() => limiter.acquire().then(() => slots.push(Date.now()))));
+      await jest.advanceTimersByTimeAsync(1000);
+      await done;
+      expect(slots).toEqual([0, 250, 500, 750]);
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
+  it('does not wait at all when unlimited', async () => {
+    const limiter = new SendRateLimiter(0);
+    const started = Date.now();
+    for (let i = 0; i < 1000; i++) await limiter.acquire();
+    expect(Date.now() - started).toBeLessThan(1000);
+  });
+});
+
+describe('SesV2MailSender', () => {
+  const mail = { dispatchId: 'd.1:x', to: 'pat@example.org', template: 'advice-nurse-reply' as const, data: { firstName: 'Pat' } };
+
+  it('sends one recipient, template content, the configuration set and the escaped dispatchId tag', async () => {
+    const inputs: Record<string, unknown>[] = [];
+    const client = { send: async (command: { input: Record<string, unknown> }) => (inputs.push(command.input), { MessageId: 'ses-1' }) };
+    const sender = new SesV2MailSender({ fromAddress: 'no-reply@portal.example.org', configurationSet: 'mail-dispatch', client: client as never });
+    await expect(sender.send(mail)).resolves.toEqual({ messageId: 'ses-1' });
+    expect(inputs[0]).toEqual({
+      FromEmailAddress: 'no-reply@portal.example.org',
+      Destination: { ToAddresses: ['pat@example.org'] },
+      Content: { Template: { TemplateName: 'advice-nurse-reply', TemplateData: JSON.stringify({ firstName: 'Pat', dispatchRef: 'd.1:x' }) } },
+      ConfigurationSetName: 'mail-dispatch',
+      EmailTags: [{ Name: 'dispatchId', Value: 'd_d1_cx' }],
+    });
+  });
+
+  it('retries a throttle with backoff, but never an unknown outcome or an account pause', async () => {
+    const attempts: string[] = [];
+    const script = [new TooManyRequestsException({ message: 'rate', ...meta(429) }), undefined];
+    const client = { send: async () => { attempts.push('send'); const e = script.shift(); if (e) throw e; return { MessageId: 'ok' }; } };
+    const sender = new SesV2MailSender({ fromAddress: 'a@example.org', configurationSet: 'c', client: client as never, backoffMs: 1 });
+    await expect(sender.send(mail)).resolves.toEqual({ messageId: 'ok' });
+    expect(attempts).toHaveLength(2);
+
+    for (const error of [Object.assign(new Error('t'), { name: 'TimeoutError' }), new SendingPausedException({ message: 'p', ...meta(400) })]) {
+      let calls = 0;
+      const once = new SesV2MailSender({ fromAddress: 'a@example.org', configurationSet: 'c', backoffMs: 1, client: { send: async () => { calls++; throw error; } } as never });
+      await expect(once.send(mail)).rejects.toBeInstanceOf(Error);
+      expect(calls).toBe(1);
+    }
+  });
+});
