@@ -62,3 +62,30 @@ describe('tallies', () => {
     expect(merged.capacity.writeUnits).toBe(24);
   });
 });
+
+describe('modelTransactionUnits', () => {
+  it('charges a claim 2 units per item and 2 per index entry its ledger update writes, per claim in a batched transaction', async () => {
+    const { DynamoDbDispatchLedger } = await import('../../../lambdas/adapters/dynamodb-dispatch-ledger');
+    const { modelTransactionUnits } = await import('../../../bench/call-counter');
+    const inputs: Record<string, unknown>[] = [];
+    const client = { send: async (command: { input: Record<string, unknown> }) => (inputs.push(command.input), {}) };
+    const ledger = new DynamoDbDispatchLedger({ membersTable: 'members', ledgerTable: 'ledger', client: client as never });
+    const claim = (n: number) => ({
+      message: { dispatchId: `d${n}`, memberId: `M${n}`, to: `m${n}@example.org`, template: 'advice-nurse-reply' as const, data: {} },
+      toHash: `h${n}`,
+      matched: { via: 'email' as const, value: `m${n}@example.org` },
+      fanInKey: `fanin#h${n}#1`,
+      fanInLimit: 3,
+      fanInExpiresAt: 1,
+      claimToken: `t${n}`,
+      sqsMessageId: `s${n}`,
+      receiveCount: 1,
+      now: new Date('2026-11-23T10:00:00Z'),
+    });
+    await ledger.claimAll([claim(1)]);
+    expect(modelTransactionUnits(inputs[0])).toEqual({ units: 12, onIndexes: 6 });
+    await ledger.claimAll([claim(2), claim(3), claim(4)]);
+    expect(inputs).toHaveLength(2);
+    expect(modelTransactionUnits(inputs[1])).toEqual({ units: 36, onIndexes: 18 });
+  });
+});
