@@ -33,8 +33,9 @@ export async function dispatchBatch(records: readonly SQSRecord[], ctx: BatchCon
       ? planMessage(item.prepared, snapshots.get(item.prepared.message.dispatchId) ?? { fanInMembers: [] }, item.delivery, mctx)
       : undefined,
   );
-  // Every claim of the batch at once: claims on distinct items share a transaction.
-  const claims = await claimAll(plans, ctx);
+  // Worked on concurrently, the batch's claims are made up front, sharing transactions; one at a
+  // time, each message claims just before its send (a crash then leaves at most one in doubt).
+  const claims = ctx.config.handlerConcurrency > 1 ? await claimAll(plans, ctx) : new Map<Plan, ClaimResult>();
 
   const limit = pLimit(ctx.config.handlerConcurrency);
   const results = await Promise.all(

@@ -5,6 +5,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as eventSources from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { DEFAULT_CONFIG } from '../../lambdas/core/config';
 import { METRIC_NAMESPACE } from '../../lambdas/core/outcomes';
 import { Env, SES_CONFIGURATION_SET } from '../../lambdas/tables';
 import { METRICS_SERVICE_NAME } from '../dispatch-metrics';
@@ -32,6 +33,12 @@ export interface DispatcherProps {
   readonly maxSendRatePerSecond?: number;
   /** @default 512 */
   readonly memorySize?: number;
+  /**
+   * Messages of one batch the function works on at once. 1 keeps a crashed invocation's
+   * in-doubt messages to the one it was sending (see DispatchConfig.handlerConcurrency).
+   * @default 1
+   */
+  readonly handlerConcurrency?: number;
 }
 
 /**
@@ -101,7 +108,7 @@ export class Dispatcher extends Construct {
         [Env.addressHashSecretArn]: this.addressHashSecret.secretArn,
         // Each concurrent execution environment paces itself to its share of the SES quota.
         [Env.maxSendsPerSecond]: String(Math.floor((maxSendRatePerSecond / maxConcurrency) * 1000) / 1000),
-        [Env.handlerConcurrency]: String(Math.min(batchSize, 10)),
+        [Env.handlerConcurrency]: String(Math.min(props.handlerConcurrency ?? DEFAULT_CONFIG.handlerConcurrency, batchSize)),
         POWERTOOLS_SERVICE_NAME: METRICS_SERVICE_NAME,
         POWERTOOLS_METRICS_NAMESPACE: METRIC_NAMESPACE,
       },

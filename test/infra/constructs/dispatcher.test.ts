@@ -60,7 +60,7 @@ describe('Dispatcher', () => {
       ]) {
         expect(env).toHaveProperty([name]);
       }
-      expect(env).toMatchObject({ [Env.fromAddress]: 'notices@portal.example.org', [Env.maxSendsPerSecond]: '2', [Env.handlerConcurrency]: '8', POWERTOOLS_SERVICE_NAME: 'mail-dispatch' });
+      expect(env).toMatchObject({ [Env.fromAddress]: 'notices@portal.example.org', [Env.maxSendsPerSecond]: '2', [Env.handlerConcurrency]: '1', POWERTOOLS_SERVICE_NAME: 'mail-dispatch' });
       expect(env).not.toHaveProperty([Env.addressHashKey]);
     });
 

@@ -30,7 +30,7 @@ beforeAll(async () => {
 afterAll(async () => aws?.stop());
 
 /** The real handler with the real adapters on the emulators; SES faults come from the local fault plan. */
-async function dispatcher(plan = FaultPlan.create(), sesError?: () => Error | undefined) {
+async function dispatcher(plan = FaultPlan.create(), sesError?: () => Error | undefined, env: Record<string, string> = {}) {
   const reporter = new RecordingReporter();
   const ses = new SESv2Client({ region: aws.region, endpoint: aws.endpoints.ses, credentials: { accessKeyId: 'l', secretAccessKey: 'l' }, maxAttempts: 1 });
   addSesFaults(ses, plan);
@@ -41,7 +41,7 @@ async function dispatcher(plan = FaultPlan.create(), sesError?: () => Error | un
       return next(args);
     }, { step: 'deserialize' });
   }
-  const deps = await createDispatcherDeps({ env: aws.env, clients: { dynamodb: aws.clients.dynamodb, sqs: aws.clients.sqs, ses }, reporter });
+  const deps = await createDispatcherDeps({ env: { ...aws.env, ...env }, clients: { dynamodb: aws.clients.dynamodb, sqs: aws.clients.sqs, ses }, reporter });
   return { handler: createHandler(deps), reporter };
 }
 
@@ -124,6 +124,24 @@ describe('dispatcher handler (real adapters, embedded emulators)', () => {
     await a.handler(sqsEvent(republished));
     expect(await deliveredTo('h-dup')).toEqual(['pat@example.org']);
     expect(a.reporter.outcomeOf(republished.messageId)).toEqual({ state: 'duplicate' });
+  });
+
+  it('worked on concurrently, claims the batch up front and decides each message as one at a time would', async () => {
+    const { handler, reporter } = await dispatcher(undefined, undefined, { HANDLER_CONCURRENCY: '10' });
+    const records = [
+      sqsRecord(message('h-conc-1', 'M1', 'pat@example.org')),
+      sqsRecord(message('h-conc-2', 'M1', 'pat@example.org')), // same member: a second transaction
+      sqsRecord(message('h-conc-3', 'M2', 'guardian@example.org')),
+      sqsRecord(message('h-conc-4', 'M1', 'wrong03@example.net')),
+      sqsRecord(message('h-conc-1', 'M1', 'pat@example.org')), // same dispatchId in the batch
+    ];
+    const response = await handler(sqsEvent(...records));
+    expect(records.map((r) => reporter.outcomeOf(r.messageId)?.state)).toEqual(['sent', 'sent', 'sent', 'blocked', 'retry']);
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: records[4].messageId }]);
+    for (const id of ['h-conc-1', 'h-conc-2']) expect(await deliveredTo(id)).toEqual(['pat@example.org']);
+    expect(await deliveredTo('h-conc-3')).toEqual(['guardian@example.org']);
+    await handler(sqsEvent(records[4]));
+    expect(reporter.outcomeOf(records[4].messageId)).toEqual({ state: 'duplicate' });
   });
 
   it('blocks the first member past the fan-in limit and pauses the pipeline at once', async () => {

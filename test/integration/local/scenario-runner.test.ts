@@ -64,7 +64,9 @@ describe('runScenario', () => {
 
   it('runs fan-in-breaker: three members reach the guardian address, then the pipeline pauses', async () => {
     const { report } = await runScenario(readScenarioFile(join(scenarios, 'fan-in-breaker.json')), { concurrency: 2 });
-    expect(report.counts).toMatchObject({ sent: 3, blocked: 3, pending: 0 });
+    // The first member past the limit is blocked; the pause keeps the rest waiting in the queue.
+    expect(report.counts).toMatchObject({ sent: 3, blocked: 1, pending: 2 });
+    expect(report.queueDepth).toBe(2);
     expect(report.outcomes.filter((o) => o.state === 'blocked').every((o) => o.reason === 'fan-in-limit')).toBe(true);
     expect(report.deliveries).toHaveLength(3);
     expect(report.paused).toBe(true);
@@ -105,9 +107,11 @@ describe('runScenario', () => {
     expect(report.counts.pending + report.counts.failed + report.counts.blocked + report.counts.rejected).toBe(0);
     const first = report.outcomes.slice(0, 200);
     expect(first.filter((o) => o.state === 'sent')).toHaveLength(report.deliveries.length);
-    // In-doubt claims stay unconfirmed when their attempt died before sending: the batch the crash
-    // killed, and any batch a busy machine made time out. Never re-sent, never lost: in the ledger.
     expect(first.filter((o) => o.state === 'sent' || o.state === 'in-doubt')).toHaveLength(200);
+    // One message at a time per invocation: the crash and the timeout leave only their own
+    // message in doubt, and the SES send events confirm both (issue "Faults", done-when: at most
+    // the 2 in-doubt ones unconfirmed).
+    expect(first.filter((o) => o.state === 'in-doubt').length).toBeLessThanOrEqual(2);
     expect(report.outcomes.slice(200).every((o) => o.state === 'duplicate' || o.state === 'in-doubt')).toBe(true);
   }, 240_000);
 });

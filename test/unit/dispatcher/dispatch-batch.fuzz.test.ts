@@ -109,7 +109,9 @@ describe('dispatchBatch under fuzzed messages and registry states', () => {
         fc.tuple(...MEMBER_IDS.map(memberRecord)),
         fc.array(bodySpec, { minLength: 1, maxLength: 8 }),
         fc.integer({ min: 1, max: 3 }),
-        async (members, specs, fanInLimit) => {
+        // One at a time (claims just before each send) and concurrently (claims up front, shared transactions).
+        fc.constantFrom(1, 3, 10),
+        async (members, specs, fanInLimit, handlerConcurrency) => {
           const bodies = specs.map((spec) => materialise(spec, members));
           const ledger = new InMemoryDispatchLedger();
           for (const m of members) ledger.members.set(m.memberId, m);
@@ -121,7 +123,7 @@ describe('dispatchBatch under fuzzed messages and registry states', () => {
             pauseSwitch: new InMemoryPauseSwitch(),
             rejectedSink: new InMemoryRejectedSink(),
             reporter,
-            config: resolveConfig({ fanInLimit }),
+            config: resolveConfig({ fanInLimit, handlerConcurrency }),
             hashKey: 'k',
             now: () => new Date('2000-08-02T09:00:00Z'),
           };
