@@ -40,6 +40,14 @@ export interface SnapshotKey {
   readonly fanInKey: string;
 }
 
+/**
+ * How `readSnapshots` keys its answer: by all three parts, since two messages of one batch may
+ * share a dispatchId (a corrected re-publish) and differ in member or address.
+ */
+export function snapshotId(key: SnapshotKey): string {
+  return `${key.dispatchId}\u0000${key.memberId}\u0000${key.fanInKey}`;
+}
+
 /** What a claim asserts atomically: the member still allows the address, the id is unsent, fan-in fits. */
 export interface ClaimRequest {
   readonly message: DispatchMessage;
@@ -83,7 +91,7 @@ export interface UnsentRecord {
 
 /** The ledger, registry and fan-in counters: the dispatcher's only memory. */
 export interface DispatchLedger {
-  /** Reads members, dispatch records and fan-in counters for a batch (consistent reads). */
+  /** Reads members, dispatch records and fan-in counters for a batch (consistent reads), keyed by `snapshotId`. */
   readSnapshots(keys: readonly SnapshotKey[]): Promise<Map<string, DispatchSnapshot>>;
   /**
    * Claims each request atomically (member condition check + ledger claim + fan-in counter),

@@ -33,7 +33,9 @@ export class MailDispatchStack extends Stack {
     const queue = new DispatchQueue(this, 'DispatchQueue', {
       encryptionKey,
       maxReceiveCount: settings.maxReceiveCount,
-      visibilityTimeout: Duration.seconds(Dispatcher.TIMEOUT.toSeconds() * 6),
+      // AWS: at least six function timeouts plus the batching window. The dispatcher relies on it:
+      // a message received again means its earlier invocation is over (its claim is abandoned).
+      visibilityTimeout: Duration.seconds(Dispatcher.TIMEOUT.toSeconds() * 6 + settings.maxBatchingWindowSeconds),
     });
     // The portal's roles belong to the portal's setup: imported unchanged, so their grants land on
     // the queue policy and the key policy. That alone authorizes a role of this account; a role of

@@ -26,6 +26,7 @@ import type {
   SnapshotKey,
   UnsentRecord,
 } from '../lambdas/ports';
+import { snapshotId } from '../lambdas/ports';
 
 type StoredRecord = DispatchRecord & { reason?: string; sesMessageId?: string };
 
@@ -38,7 +39,7 @@ export class InMemoryDispatchLedger implements DispatchLedger {
   async readSnapshots(keys: readonly SnapshotKey[]): Promise<Map<string, DispatchSnapshot>> {
     return new Map(
       keys.map((key) => [
-        key.dispatchId,
+        snapshotId(key),
         { member: this.members.get(key.memberId), record: this.records.get(key.dispatchId), fanInMembers: [...(this.fanIn.get(key.fanInKey) ?? [])] },
       ]),
     );

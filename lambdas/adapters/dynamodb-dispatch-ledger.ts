@@ -13,6 +13,7 @@ import type {
   SnapshotKey,
   UnsentRecord,
 } from '../ports';
+import { snapshotId } from '../ports';
 import { batchGetItems } from './dynamodb-batch-get';
 import { groupClaims } from './claim-groups';
 import { isConditionalCheckFailed, wrapStoreError } from './dynamodb-errors';
@@ -61,7 +62,7 @@ export class DynamoDbDispatchLedger implements DispatchLedger {
       const counter = ledger.get(key.fanInKey);
       // TTL deletes late: a counter past its expiry counts as empty.
       const live = counter && !(typeof counter.expiresAt === 'number' && counter.expiresAt < nowSeconds);
-      snapshots.set(key.dispatchId, {
+      snapshots.set(snapshotId(key), {
         member: members.get(key.memberId),
         record: toDispatchRecord(ledger.get(LedgerKey.dispatch(key.dispatchId))),
         fanInMembers: live && counter.members instanceof Set ? [...(counter.members as Set<string>)] : [],

@@ -91,6 +91,9 @@ function recoverIds(json: unknown): { dispatchId?: string; memberId?: string } {
   };
 }
 
+/** An unknown key's name is reported only when it looks like a field name: a key is publisher data too. */
 function unknownKeyOf(issue: z.core.$ZodIssue | undefined): string | undefined {
-  return issue?.code === 'unrecognized_keys' ? issue.keys[0] : undefined;
+  if (issue?.code !== 'unrecognized_keys') return undefined;
+  const key = issue.keys[0];
+  return key !== undefined && /^[A-Za-z][A-Za-z0-9_-]{0,63}$/.test(key) ? key : 'body';
 }

@@ -4,6 +4,7 @@ import { StoreUnavailableError } from '../core/errors';
 import { parseDispatchMessage, type MessageParse } from '../core/message';
 import { DispatchState, LedgerState, RetryReason, type DispatchOutcome } from '../core/outcomes';
 import type { ClaimRequest, ClaimResult, DispatchSnapshot, OutcomeReporter, RejectedMessageSink } from '../ports';
+import { snapshotId } from '../ports';
 import { completeMessage, planMessage, prepareMessage, type Delivery, type MessageContext, type MessageResult, type Plan, type Prepared } from './dispatch-message';
 
 export interface BatchContext extends Omit<MessageContext, 'batch'> {
@@ -30,7 +31,7 @@ export async function dispatchBatch(records: readonly SQSRecord[], ctx: BatchCon
   const snapshots = await readBatchState(items, mctx);
   const plans = items.map((item) =>
     'prepared' in item && typeof snapshots !== 'string'
-      ? planMessage(item.prepared, snapshots.get(item.prepared.message.dispatchId) ?? { fanInMembers: [] }, item.delivery, mctx)
+      ? planMessage(item.prepared, snapshots.get(snapshotId(item.prepared.key)) ?? { fanInMembers: [] }, item.delivery, mctx)
       : undefined,
   );
   // Worked on concurrently, the batch's claims are made up front, sharing transactions; one at a
@@ -76,8 +77,8 @@ async function readBatchState(items: readonly Item[], ctx: MessageContext): Prom
     if ((await ctx.pauseSwitch.read()).paused) return RetryReason.Paused;
     return await ctx.ledger.readSnapshots(keys);
   } catch (error) {
-    if (error instanceof StoreUnavailableError) return RetryReason.StoreThrottled;
-    throw error;
+    // Every message still gets an outcome (and goes back to SQS), whatever the store said.
+    return error instanceof StoreUnavailableError ? RetryReason.StoreThrottled : RetryReason.Unexpected;
   }
 }
 

@@ -9,6 +9,7 @@ import type { DispatchMessage } from '../core/message';
 import { BlockReason, DispatchState, LedgerState, PauseReason, PausedBy, RetryReason, type DispatchOutcome } from '../core/outcomes';
 import { LedgerKey } from '../tables';
 import type { ClaimRequest, ClaimResult, DispatchLedger, DispatchSnapshot, MailSender, PauseSwitch, SnapshotKey } from '../ports';
+import { snapshotId } from '../ports';
 
 /** What one message's dispatch needs; built once per invocation by the batch. */
 export interface MessageContext {
@@ -83,10 +84,15 @@ export async function completeMessage(plan: Plan, claimed: ClaimResult | undefin
         if (ctx.batch.paused) return retry(RetryReason.Paused);
         [result] = await ctx.ledger.claimAll([claim]);
       }
+      if ('unavailable' in result) {
+        // The transaction may have committed before its answer was lost: if the claim is ours, it
+        // is claimed. Otherwise a redelivery would find its own claim and call it in-doubt.
+        if (!(await ownsClaim(p, claim.claimToken, ctx))) return retry(RetryReason.StoreThrottled);
+        result = { claimed: true };
+      }
       if (result.claimed) return { ...(await sendClaimed(p, claim.claimToken, delivery, ctx)), fanInCount: decision.fanInCount };
-      if ('unavailable' in result) return retry(RetryReason.StoreThrottled);
       if (round > 0) return retry(RetryReason.RegistryChanged);
-      const fresh = (await ctx.ledger.readSnapshots([p.key])).get(p.message.dispatchId);
+      const fresh = (await ctx.ledger.readSnapshots([p.key])).get(snapshotId(p.key));
       decision = decide(p, fresh ?? { fanInMembers: [] }, delivery, ctx);
       claim = decision.action === 'claim' ? claimRequest(p, decision, delivery, ctx) : undefined;
       result = undefined;
@@ -172,14 +178,33 @@ async function sendClaimed(p: Prepared, claimToken: string, delivery: Delivery, 
 
 async function refused(error: SendRefusedError, p: Prepared, claimToken: string, delivery: Delivery, ctx: MessageContext): Promise<MessageResult> {
   const reason = error.kind === 'throttled' ? RetryReason.SesThrottled : error.kind === 'account-paused' ? RetryReason.SesAccountPaused : RetryReason.SesRefused;
+  // On the last try SQS moves the message to the DLQ after this failure: the ledger says so.
+  // The release must land: a claim left behind would make the redelivery call this never-sent
+  // message in-doubt. So it is tried again before the message goes back to SQS.
+  const lastTry = delivery.receiveCount >= ctx.config.maxReceiveCount;
+  await settleWithRetries(ctx, p, claimToken, { kind: lastTry ? 'failed' : 'released', reason });
   if (error.kind === 'account-paused') {
     ctx.batch.paused = true;
     await ctx.pauseSwitch.pause({ reason: PauseReason.SesAccountPaused, by: PausedBy.Dispatcher, at: ctx.now().toISOString() });
   }
-  // On the last try SQS moves the message to the DLQ after this failure: the ledger says so.
-  const lastTry = delivery.receiveCount >= ctx.config.maxReceiveCount;
-  await ctx.ledger.settle(p.message.dispatchId, claimToken, { kind: lastTry ? 'failed' : 'released', reason }, ctx.now());
   return { ...retry(reason), pausedPipeline: error.kind === 'account-paused' };
+}
+
+async function settleWithRetries(ctx: MessageContext, p: Prepared, claimToken: string, settlement: Parameters<DispatchLedger['settle']>[2], tries = 4): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await ctx.ledger.settle(p.message.dispatchId, claimToken, settlement, ctx.now());
+    } catch (error) {
+      if (attempt >= tries || !(error instanceof StoreUnavailableError)) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
+    }
+  }
+}
+
+/** Whether the ledger holds this attempt's own, unsettled claim. */
+async function ownsClaim(p: Prepared, claimToken: string, ctx: MessageContext): Promise<boolean> {
+  const record = (await ctx.ledger.readSnapshots([p.key])).get(snapshotId(p.key))?.record;
+  return record?.state === LedgerState.Claimed && record.claimToken === claimToken;
 }
 
 async function settleQuietly(ctx: MessageContext, p: Prepared, claimToken: string, settlement: Parameters<DispatchLedger['settle']>[2]): Promise<void> {

@@ -67,6 +67,11 @@ describe('MailDispatchStack', () => {
     template.resourceCountIs('AWS::IAM::Policy', 0);
   });
 
+  it('keeps a received message invisible for six function timeouts plus the batching window', () => {
+    const queues = Object.values(template.findResources('AWS::SQS::Queue')).map((q) => q.Properties.VisibilityTimeout);
+    expect(queues).toContain(6 * 30 + 1);
+  });
+
   it('outputs what the ops CLI needs', () => {
     for (const name of Object.values(StackOutput)) template.hasOutput(name, { Value: Match.anyValue() });
     template.hasOutput(StackOutput.eventSourceMappingId, { Value: { Ref: logicalIdOf(template, 'AWS::Lambda::EventSourceMapping', 'DispatcherServiceFunctionSqsEventSource') } });

@@ -1,0 +1,95 @@
+import { resolveConfig } from '../../../lambdas/core/config';
+import { SendRefusedError, StoreUnavailableError } from '../../../lambdas/core/errors';
+import { dispatchBatch } from '../../../lambdas/dispatcher/dispatch-batch';
+import type { BatchContext } from '../../../lambdas/dispatcher/dispatch-batch';
+import type { ClaimRequest, ClaimResult, Settlement } from '../../../lambdas/ports';
+import { CollectingReporter, InMemoryDispatchLedger, InMemoryPauseSwitch, InMemoryRejectedSink, RecordingMailSender } from '../../../local/in-memory-ports';
+import { sqsRecord } from '../../support/sqs-event';
+
+const body = (dispatchId: string, memberId: string, to: string) => JSON.stringify({ dispatchId, memberId, to, template: 'advice-nurse-reply', data: {} });
+
+function context(ledger = new InMemoryDispatchLedger(), sender = new RecordingMailSender()) {
+  ledger.members.set('M1', { memberId: 'M1', email: 'pat@example.org', status: 'active' });
+  ledger.members.set('M2', { memberId: 'M2', email: 'lee@example.org', status: 'suspended' });
+  const reporter = new CollectingReporter();
+  const ctx: BatchContext = {
+    ledger,
+    sender,
+    pauseSwitch: new InMemoryPauseSwitch(),
+    rejectedSink: new InMemoryRejectedSink(),
+    reporter,
+    config: resolveConfig({ fanInLimit: 3 }),
+    hashKey: 'k',
+    now: () => new Date('2000-08-02T09:00:00Z'),
+  };
+  const outcome = (messageId: string) => reporter.events.filter((e) => e.sqsMessageId === messageId).at(-1)?.outcome;
+  return { ctx, ledger, sender, outcome };
+}
+
+describe('dispatchBatch', () => {
+  it.each([1, 10])('decides each message of a batch from its own snapshot, even when two share a dispatchId (concurrency %i)', async (handlerConcurrency) => {
+    const { ctx, sender, outcome } = context();
+    const corrected = sqsRecord(body('d-shared', 'M1', 'pat@example.org'));
+    const stale = sqsRecord(body('d-shared', 'M2', 'lee@example.org'));
+    await dispatchBatch([corrected, stale], { ...ctx, config: resolveConfig({ fanInLimit: 3, handlerConcurrency }) });
+    expect(outcome(corrected.messageId)).toMatchObject({ state: 'sent' });
+    expect(sender.sent.map((m) => m.to)).toEqual(['pat@example.org']);
+  });
+
+  it('sends a claim that committed although its answer was lost, instead of leaving it to be called in-doubt', async () => {
+    class LostAnswerLedger extends InMemoryDispatchLedger {
+      async claimAll(requests: readonly ClaimRequest[]): Promise<ClaimResult[]> {
+        await super.claimAll(requests);
+        return requests.map(() => ({ claimed: false, unavailable: true }));
+      }
+    }
+    const { ctx, sender, outcome, ledger } = context(new LostAnswerLedger());
+    const record = sqsRecord(body('d-lost', 'M1', 'pat@example.org'));
+    const response = await dispatchBatch([record], ctx);
+    expect(response.batchItemFailures).toEqual([]);
+    expect(outcome(record.messageId)).toMatchObject({ state: 'sent' });
+    expect(sender.sent).toHaveLength(1);
+    expect(ledger.records.get('d-lost')?.state).toBe('sent');
+  });
+
+  it('retries releasing a refused send, so the redelivery sends it instead of calling it in-doubt', async () => {
+    class FlakySettleLedger extends InMemoryDispatchLedger {
+      failures = 2;
+      async settle(dispatchId: string, claimToken: string, settlement: Settlement): Promise<void> {
+        if (settlement.kind === 'released' && this.failures-- > 0) throw new StoreUnavailableError('throttled');
+        return super.settle(dispatchId, claimToken, settlement);
+      }
+    }
+    let refuse = true;
+    class RefusingOnceSender extends RecordingMailSender {
+      async send(mail: Parameters<RecordingMailSender['send']>[0]) {
+        if (refuse) {
+          refuse = false;
+          throw new SendRefusedError('throttled', 'throttled');
+        }
+        return super.send(mail);
+      }
+    }
+    const { ctx, sender, outcome, ledger } = context(new FlakySettleLedger(), new RefusingOnceSender());
+    const record = sqsRecord(body('d-refused', 'M1', 'pat@example.org'));
+    expect((await dispatchBatch([record], ctx)).batchItemFailures).toEqual([{ itemIdentifier: record.messageId }]);
+    expect(ledger.records.get('d-refused')?.state).toBe('released');
+    const again = { ...record, attributes: { ...record.attributes, ApproximateReceiveCount: '2' } };
+    await dispatchBatch([again], ctx);
+    expect(outcome(record.messageId)).toMatchObject({ state: 'sent' });
+    expect(sender.sent).toHaveLength(1);
+  });
+
+  it('reports an outcome for every message when the store fails in a way it does not know', async () => {
+    class BrokenLedger extends InMemoryDispatchLedger {
+      async readSnapshots(): Promise<never> {
+        throw new Error('AccessDeniedException');
+      }
+    }
+    const { ctx, outcome } = context(new BrokenLedger());
+    const records = [sqsRecord(body('d-a', 'M1', 'pat@example.org')), sqsRecord(body('d-b', 'M1', 'pat@example.org'))];
+    const response = await dispatchBatch(records, ctx);
+    expect(response.batchItemFailures).toHaveLength(2);
+    for (const r of records) expect(outcome(r.messageId)).toEqual({ state: 'retry', reason: 'unexpected-error' });
+  });
+});
