@@ -2,6 +2,7 @@ import { BatchWriteItemCommand, CreateTableCommand, type BatchWriteItemCommandOu
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import pLimit from 'p-limit';
+import { DEFAULT_CONFIG } from '../lambdas/core/config';
 import { dispatchRefFromText } from '../lambdas/core/templates';
 import { Env, LEDGER_TABLE } from '../lambdas/tables';
 import type { EmbeddedAws } from '../local/embedded-aws';
@@ -116,7 +117,8 @@ export class ThroughputBench {
       environment: {
         bundlePath: this.bundlePath,
         workerData,
-        env: { ...process.env, ...aws.env, [Env.handlerConcurrency]: String(Math.min(options.batchSize, 10)) },
+        // What the stack deploys: one message at a time per invocation (see docs/decisions.md).
+        env: { ...process.env, ...aws.env, [Env.handlerConcurrency]: String(DEFAULT_CONFIG.handlerConcurrency) },
         onEmit: (message) => {
           const emitted = message as BenchInvocationEmit;
           if (!measuring || emitted?.type !== 'bench-invocation') return;
