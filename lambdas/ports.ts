@@ -78,7 +78,7 @@ export type Settlement =
   | { readonly kind: 'in-doubt' };
 
 export interface UnsentRecord {
-  readonly state: typeof import('./core/outcomes').LedgerState.Blocked | typeof import('./core/outcomes').LedgerState.Rejected;
+  readonly state: typeof LedgerState.Blocked | typeof LedgerState.Rejected;
   readonly reason: BlockReason | RejectReason;
   readonly field?: string;
   readonly dispatchId?: string;

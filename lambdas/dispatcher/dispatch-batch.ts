@@ -5,7 +5,7 @@ import { parseDispatchMessage, type MessageParse } from '../core/message';
 import { DispatchState, LedgerState, RetryReason, type DispatchOutcome } from '../core/outcomes';
 import type { ClaimRequest, ClaimResult, DispatchSnapshot, OutcomeReporter, RejectedMessageSink } from '../ports';
 import { snapshotId } from '../ports';
-import { completeMessage, planMessage, prepareMessage, type Delivery, type MessageContext, type MessageResult, type Plan, type Prepared } from './dispatch-message';
+import { completeMessage, planMessage, prepareMessage, retry, type Delivery, type MessageContext, type MessageResult, type Plan, type Prepared } from './dispatch-message';
 
 export interface BatchContext extends Omit<MessageContext, 'batch'> {
   readonly rejectedSink: RejectedMessageSink;
@@ -121,8 +121,4 @@ async function reject(delivery: Delivery, rejection: Rejection, ctx: BatchContex
     return retry(RetryReason.StoreThrottled);
   }
   return { outcome: { state: DispatchState.Rejected, reason: rejection.reason, ...(rejection.field ? { field: rejection.field } : {}) }, retry: false };
-}
-
-function retry(reason: RetryReason): MessageResult {
-  return { outcome: { state: 'retry', reason }, retry: true };
 }

@@ -19,7 +19,10 @@ export interface MessageContext {
   readonly config: DispatchConfig;
   readonly hashKey: string;
   readonly now: () => Date;
-  /** Set when this invocation paused the pipeline: later messages in the batch are not claimed. */
+  /**
+   * Set when this invocation paused the pipeline: later messages of the batch are not claimed
+   * (with handlerConcurrency > 1 the batch's claims were made up front, and those still send).
+   */
   readonly batch: { paused: boolean };
 }
 
@@ -220,6 +223,7 @@ function done(outcome: DispatchOutcome): MessageResult {
   return { outcome, retry: false };
 }
 
-function retry(reason: RetryReason): MessageResult {
+/** Hands the message back to SQS with the reason it must wait. */
+export function retry(reason: RetryReason): MessageResult {
   return { outcome: { state: 'retry', reason }, retry: true };
 }
