@@ -1,6 +1,7 @@
 import { BatchGetItemCommand, type AttributeValue, type DynamoDBClient, type KeysAndAttributes } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { wrapStoreError } from './dynamodb-errors';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 /** DynamoDB's limit on keys in one `BatchGetItem`. */
 export const MAX_KEYS_PER_BATCH_GET = 100;
@@ -57,8 +58,4 @@ function groupByTable(keys: readonly ItemKey[], attributes: readonly string[] | 
     request[table].Keys!.push(key);
   }
   return request;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -17,6 +17,7 @@ import { snapshotId } from '../ports';
 import { batchGetItems } from './dynamodb-batch-get';
 import { groupClaims } from './claim-groups';
 import { isConditionalCheckFailed, wrapStoreError } from './dynamodb-errors';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface DynamoDbDispatchLedgerOptions {
   readonly membersTable: string;
@@ -266,8 +267,4 @@ function toDispatchRecord(item: Record<string, unknown> | undefined): DispatchRe
 
 function unique<T>(values: readonly T[]): T[] {
   return [...new Set(values)];
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

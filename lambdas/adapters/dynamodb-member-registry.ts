@@ -21,6 +21,7 @@ import {
 } from '../core/registry-guard';
 import { LEDGER_TABLE, LedgerKey, MEMBERS_TABLE } from '../tables';
 import { wrapStoreError } from './dynamodb-errors';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 /** Physical table names (stack outputs, or the local pipeline's). */
 export interface MemberRegistryTables {
@@ -270,8 +271,4 @@ export async function getMember(
 
 function setValues(value: unknown): string[] {
   return value instanceof Set ? [...value].map(String) : [];
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -4,6 +4,7 @@ import { DISPATCH_TAG_NAME, encodeDispatchTag } from '../core/dispatch-tag';
 import { DISPATCH_REF_KEY } from '../core/templates';
 import type { MailSender, OutgoingMail } from '../ports';
 import { SendRateLimiter } from './send-rate-limiter';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface SesV2MailSenderOptions {
   readonly fromAddress: string;
@@ -84,8 +85,4 @@ export function classifySendError(error: unknown): Error {
   if (REFUSED.has(name) || (status !== undefined && status >= 400)) return new SendRefusedError(`SES refused the send (${name}, ${status ?? 'no status'})`, 'refused', { cause: error });
   if (NOT_SENT_CODES.has(e?.code ?? '')) return new SendRefusedError(`SES was not reached (${e.code})`, 'refused', { cause: error });
   return new SendOutcomeUnknownError(`SES send outcome unknown (${name})`, { cause: error });
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { SQSRecord } from 'aws-lambda';
 import { hashAddress } from '../core/address';
 import type { DispatchConfig } from '../core/config';
@@ -199,7 +200,7 @@ async function settleWithRetries(ctx: MessageContext, p: Prepared, claimToken: s
       return await ctx.ledger.settle(p.message.dispatchId, claimToken, settlement, ctx.now());
     } catch (error) {
       if (attempt >= tries || !(error instanceof StoreUnavailableError)) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
+      await sleep(50 * 2 ** attempt);
     }
   }
 }

@@ -7,6 +7,7 @@ import { MAX_RETRY_DELAY_MS, PUBLISH_DEFAULTS, type PublishOptions } from './pub
 import { PublishFailure, type PublishResult } from './publish-result';
 import { sendBatch, type EntryOutcome } from './send-batch';
 import { serialiseDispatch, type SerialisedDispatch } from './serialise-dispatch';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 let defaultClient: SQSClient | undefined;
 
@@ -101,8 +102,4 @@ function withoutUndefined<T extends object>(value: T): Partial<T> {
 /** Full jitter: a random delay up to base x 2^(retry-1), capped. */
 function backoffMs(retry: number, baseDelayMs: number): number {
   return Math.random() * Math.min(MAX_RETRY_DELAY_MS, baseDelayMs * 2 ** (retry - 1));
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
