@@ -5,6 +5,7 @@
 import type { LedgerState, RejectReason, BlockReason, RetryReason, DispatchOutcome } from './core/outcomes';
 import type { DispatchMessage } from './core/message';
 import type { TemplateName } from './core/templates';
+import type { ErrorCause } from './core/error-cause';
 
 /** A member registry item as stored: fields are `unknown` because raw writes may hold anything. */
 export interface MemberRecord {
@@ -163,6 +164,8 @@ export interface OutcomeEvent {
   readonly fanInCount?: number;
   /** This message made the dispatcher set the pause flag. */
   readonly pausedPipeline?: boolean;
+  /** Why the outcome is `retry unexpected-error`: name, message, stack, with addresses and data taken out. */
+  readonly error?: ErrorCause;
 }
 
 export interface OutcomeReporter {

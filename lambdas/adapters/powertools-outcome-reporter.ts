@@ -38,6 +38,7 @@ export class PowertoolsOutcomeReporter implements OutcomeReporter {
       reason,
       field: outcome.state === DispatchState.Rejected ? outcome.field : undefined,
       sesMessageId: outcome.state === DispatchState.Sent ? outcome.sesMessageId : undefined,
+      error: event.error,
     };
     if (outcome.state === 'retry' || outcome.state === DispatchState.InDoubt || outcome.state === DispatchState.Failed) this.logger.warn('dispatch outcome', line);
     else this.logger.info('dispatch outcome', line);

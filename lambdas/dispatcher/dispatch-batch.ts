@@ -1,5 +1,6 @@
 import type { SQSBatchResponse, SQSRecord } from 'aws-lambda';
 import pLimit from 'p-limit';
+import { describeError, messageSecrets, type ErrorCause } from '../core/error-cause';
 import { StoreUnavailableError } from '../core/errors';
 import { parseDispatchMessage, type MessageParse } from '../core/message';
 import { DispatchState, LedgerState, RetryReason, type DispatchOutcome } from '../core/outcomes';
@@ -28,7 +29,13 @@ export async function dispatchBatch(records: readonly SQSRecord[], ctx: BatchCon
     return parse.ok ? { delivery, prepared: prepareMessage(parse.message, ctx, now) } : { delivery, rejection: parse };
   });
   const mctx: MessageContext = { ...ctx, batch: { paused: false } };
-  const snapshots = await readBatchState(items, mctx);
+  // Why a message ended `retry unexpected-error`, for its outcome line (on-call diagnoses from it).
+  const causes = new Map<number, ErrorCause>();
+  const secretsOf = (item: Item) => ('prepared' in item ? messageSecrets(item.prepared.message) : []);
+  const snapshots = await readBatchState(items, mctx, (error) => {
+    const cause = describeError(error, items.flatMap(secretsOf));
+    items.forEach((item, i) => 'prepared' in item && causes.set(i, cause));
+  });
   const plans = items.map((item) =>
     'prepared' in item && typeof snapshots !== 'string'
       ? planMessage(item.prepared, snapshots.get(snapshotId(item.prepared.key)) ?? { fanInMembers: [] }, item.delivery, mctx)
@@ -45,7 +52,7 @@ export async function dispatchBatch(records: readonly SQSRecord[], ctx: BatchCon
         if ('rejection' in item) return reject(item.delivery, item.rejection, ctx);
         const plan = plans[i];
         if (!plan) return retry(snapshots as RetryReason);
-        return completeSafely(plan, claims.get(plan), mctx);
+        return completeSafely(plan, claims.get(plan), mctx, (error) => causes.set(i, describeError(error, secretsOf(item))));
       }),
     ),
   );
@@ -63,6 +70,7 @@ export async function dispatchBatch(records: readonly SQSRecord[], ctx: BatchCon
       outcome: finalOutcome(result, item.delivery, ctx),
       fanInCount: result.fanInCount,
       pausedPipeline: result.pausedPipeline,
+      ...(causes.has(i) ? { error: causes.get(i) } : {}),
     });
   });
   ctx.reporter.flush();
@@ -70,7 +78,11 @@ export async function dispatchBatch(records: readonly SQSRecord[], ctx: BatchCon
 }
 
 /** The pause flag and all snapshots, or the retry reason that stops the whole batch. */
-async function readBatchState(items: readonly Item[], ctx: MessageContext): Promise<Map<string, DispatchSnapshot> | RetryReason> {
+async function readBatchState(
+  items: readonly Item[],
+  ctx: MessageContext,
+  onUnexpected: (error: unknown) => void,
+): Promise<Map<string, DispatchSnapshot> | RetryReason> {
   const keys = items.flatMap((item) => ('prepared' in item ? [item.prepared.key] : []));
   if (keys.length === 0) return new Map();
   try {
@@ -78,7 +90,9 @@ async function readBatchState(items: readonly Item[], ctx: MessageContext): Prom
     return await ctx.ledger.readSnapshots(keys);
   } catch (error) {
     // Every message still gets an outcome (and goes back to SQS), whatever the store said.
-    return error instanceof StoreUnavailableError ? RetryReason.StoreThrottled : RetryReason.Unexpected;
+    if (error instanceof StoreUnavailableError) return RetryReason.StoreThrottled;
+    onUnexpected(error);
+    return RetryReason.Unexpected;
   }
 }
 
@@ -95,11 +109,17 @@ async function claimAll(plans: readonly (Plan | undefined)[], ctx: BatchContext)
   return new Map(claiming.map((plan, i) => [plan, results[i]]));
 }
 
-async function completeSafely(plan: Plan, claimed: ClaimResult | undefined, ctx: MessageContext): Promise<MessageResult> {
+async function completeSafely(
+  plan: Plan,
+  claimed: ClaimResult | undefined,
+  ctx: MessageContext,
+  onUnexpected: (error: unknown) => void,
+): Promise<MessageResult> {
   try {
     return await completeMessage(plan, claimed, ctx);
-  } catch {
+  } catch (error) {
     // Unexpected (a bug, a malformed item): nothing is sent without a settled claim, so a retry is safe.
+    onUnexpected(error);
     return retry(RetryReason.Unexpected);
   }
 }
