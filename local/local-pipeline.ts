@@ -24,7 +24,7 @@ export interface LocalPipelineOptions extends EmbeddedAwsOptions {
    * @default the deployed function's 30 s, or the visibility timeout if longer. The local
    * visibility timeout is short so retries come back quickly; an invocation that outlives it on a
    * busy machine is not killed for that (killing it would leave its claims in-doubt): the
-   * redelivered copy finds the claim abandoned, and the running attempt still records its send.
+   * redelivered copy finds a live claim and goes back to the queue (`claim-in-flight`) until it settles.
    */
   readonly functionTimeoutMs?: number;
   /** The fan-in alarm's period. @default 1000 */

@@ -24,7 +24,7 @@ export type Decision =
 export interface DecisionInput {
   readonly message: DispatchMessage;
   readonly snapshot: DispatchSnapshot;
-  /** The SQS delivery being decided. */
+  /** The SQS delivery being decided (its receive count says nothing about a claim's life: see isAbandoned). */
   readonly delivery: { readonly sqsMessageId: string; readonly receiveCount: number };
   readonly config: Pick<DispatchConfig, 'fanInLimit' | 'claimLeaseSeconds'>;
   readonly now: Date;
@@ -49,7 +49,7 @@ export function decideDispatch(input: DecisionInput): Decision {
   return { action: 'claim', matched: recipient.matched, fanInCount };
 }
 
-function decideFromLedger({ snapshot, delivery, config, now }: DecisionInput): Decision | undefined {
+function decideFromLedger({ snapshot, config, now }: DecisionInput): Decision | undefined {
   const record = snapshot.record;
   switch (record?.state) {
     case undefined:
@@ -63,7 +63,7 @@ function decideFromLedger({ snapshot, delivery, config, now }: DecisionInput): D
     case LedgerState.InDoubt:
       return { action: 'in-doubt' };
     case LedgerState.Claimed:
-      return isAbandoned(record, delivery, config.claimLeaseSeconds, now)
+      return isAbandoned(record, config.claimLeaseSeconds, now)
         ? { action: 'mark-in-doubt', claimToken: record.claimToken ?? '' }
         : { action: 'retry', reason: RetryReason.ClaimInFlight };
     default:
@@ -73,17 +73,13 @@ function decideFromLedger({ snapshot, delivery, config, now }: DecisionInput): D
 }
 
 /**
- * A claim is abandoned when its own SQS message came back (it is only redelivered after the
- * visibility timeout, ≥ 6 function timeouts) or when it is older than the lease. Otherwise it is
- * a live attempt (a concurrent duplicate delivery): try again later, when it has settled.
+ * A claim is abandoned only when it is provably dead: older than its lease, which outlives any
+ * invocation that could still hold it (the lease is longer than the function timeout, and a claim
+ * is only made when claim + send + settle fit in the invocation's remaining time). A copy of the
+ * message with a higher receive count proves nothing: a standard queue delivers duplicates while
+ * the first copy is still in flight, so that copy goes back to SQS and waits for the claim to settle.
  */
-function isAbandoned(
-  record: NonNullable<DispatchSnapshot['record']>,
-  delivery: DecisionInput['delivery'],
-  leaseSeconds: number,
-  now: Date,
-): boolean {
-  if (record.claimMessageId === delivery.sqsMessageId && (record.claimReceiveCount ?? 0) < delivery.receiveCount) return true;
+export function isAbandoned(record: NonNullable<DispatchSnapshot['record']>, leaseSeconds: number, now: Date): boolean {
   const claimedAt = record.claimedAt ? Date.parse(record.claimedAt) : NaN;
   return Number.isNaN(claimedAt) || now.getTime() - claimedAt > leaseSeconds * 1000;
 }

@@ -227,7 +227,7 @@ describe('dispatcher handler (real adapters, embedded emulators)', () => {
     expect(await ledger('h-doubt')).toMatchObject({ state: 'in-doubt' });
   });
 
-  it('finds a claim abandoned by a crashed attempt when its message comes back: in-doubt', async () => {
+  it('finds a claim abandoned by a crashed attempt when its message comes back after the lease: in-doubt', async () => {
     const { handler, reporter } = await dispatcher();
     const record = sqsRecord(message('h-crash', 'M1', 'pat@example.org'));
     // What a crash between send and commit leaves: a claim by this message, no outcome.
@@ -243,7 +243,8 @@ describe('dispatcher handler (real adapters, embedded emulators)', () => {
       claimToken: 'crashed',
       sqsMessageId: record.messageId,
       receiveCount: 1,
-      now: new Date(),
+      // SQS brings it back after the visibility timeout (180 s), past the claim's lease (60 s).
+      now: new Date(Date.now() - 61_000),
     }]);
     await handler(sqsEvent({ ...record, attributes: { ...record.attributes, ApproximateReceiveCount: '2' } }));
     expect(reporter.outcomeOf(record.messageId)).toEqual({ state: 'in-doubt' });

@@ -72,9 +72,21 @@ describe('decideDispatch', () => {
     expect(decide({ record })).toEqual({ action: 'retry', reason: 'claim-in-flight' });
   });
 
-  it('marks in-doubt a claim whose own SQS message came back', () => {
+  it('12.7: a live claim seen by a copy with a higher receive count goes back to SQS, never in-doubt', () => {
+    // A standard queue delivers a second copy (same id, receive count + 1) while the first is in flight.
     const record = { dispatchId: 'd1', state: 'claimed' as const, claimedAt: now.toISOString(), claimMessageId: 'sqs-1', claimReceiveCount: 1, claimToken: 't' };
-    expect(decide({ record }, { delivery: { sqsMessageId: 'sqs-1', receiveCount: 2 } })).toEqual({ action: 'mark-in-doubt', claimToken: 't' });
+    expect(decide({ record }, { delivery: { sqsMessageId: 'sqs-1', receiveCount: 2 } })).toEqual({ action: 'retry', reason: 'claim-in-flight' });
+    expect(decide({ record }, { delivery: { sqsMessageId: 'sqs-1', receiveCount: 9 } })).toEqual({ action: 'retry', reason: 'claim-in-flight' });
+  });
+
+  it('12.7: a claim is abandoned only once its lease has run out, whoever looks', () => {
+    const claimedAt = new Date(now.getTime() - 60_000).toISOString();
+    const record = { dispatchId: 'd1', state: 'claimed' as const, claimedAt, claimMessageId: 'sqs-1', claimReceiveCount: 1, claimToken: 't' };
+    // At exactly the lease the attempt may still be settling; one millisecond later it is dead.
+    expect(decide({ record }, { delivery: { sqsMessageId: 'sqs-1', receiveCount: 2 } })).toEqual({ action: 'retry', reason: 'claim-in-flight' });
+    const later = new Date(now.getTime() + 1);
+    expect(decide({ record }, { delivery: { sqsMessageId: 'sqs-1', receiveCount: 2 }, now: later })).toEqual({ action: 'mark-in-doubt', claimToken: 't' });
+    expect(decide({ record }, { delivery: { sqsMessageId: 'sqs-other', receiveCount: 1 }, now: later })).toEqual({ action: 'mark-in-doubt', claimToken: 't' });
   });
 
   it('marks in-doubt a claim older than the lease', () => {

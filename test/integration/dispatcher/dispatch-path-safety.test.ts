@@ -1,0 +1,103 @@
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { SESv2Client, TooManyRequestsException } from '@aws-sdk/client-sesv2';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import type { SQSRecord } from 'aws-lambda';
+import { dispatchRefFromText } from '../../../lambdas/core/templates';
+import { createDispatcherDeps } from '../../../lambdas/dispatcher/dependencies';
+import { createHandler } from '../../../lambdas/dispatcher/handler';
+import { startEmbeddedAws, type EmbeddedAws } from '../../../local/embedded-aws';
+import { addSesFaults, FaultPlan } from '../../../local/faults';
+import { putMembersRaw } from '../../support/members';
+import { RecordingReporter } from '../../support/recording-reporter';
+import { sqsEvent, sqsRecord } from '../../support/sqs-event';
+
+/**
+ * The dispatch-path findings of the safety review (issue 12: 12.1, 12.4, 12.6, 12.7, 12.8, 12.12;
+ * issue 20 item 4), each against the real handler and adapters on the embedded emulators.
+ */
+jest.setTimeout(120_000);
+
+let aws: EmbeddedAws;
+
+beforeAll(async () => {
+  aws = await startEmbeddedAws({ config: { fanInLimit: 3, maxReceiveCount: 3 } });
+  await putMembersRaw(aws.clients.dynamodb, aws.tables.members, [
+    { memberId: 'S1', email: 'sam1@example.org', status: 'active', proxies: [] },
+  ]);
+});
+afterAll(async () => aws?.stop());
+
+type SesMiddleware = (args: unknown, next: (args: unknown) => Promise<unknown>) => Promise<unknown>;
+
+/** The real handler with the real adapters; `ses` intercepts each SendEmail as the network would. */
+async function dispatcher(options: { plan?: FaultPlan; ses?: SesMiddleware; env?: Record<string, string> } = {}) {
+  const reporter = new RecordingReporter();
+  const ses = new SESv2Client({ region: aws.region, endpoint: aws.endpoints.ses, credentials: { accessKeyId: 'l', secretAccessKey: 'l' }, maxAttempts: 1 });
+  if (options.plan) addSesFaults(ses, options.plan);
+  const intercept = options.ses;
+  if (intercept) ses.middlewareStack.add((next) => (args) => intercept(args, next as never) as never, { step: 'deserialize' });
+  const deps = await createDispatcherDeps({
+    env: { ...aws.env, ...options.env },
+    clients: { dynamodb: aws.clients.dynamodb, sqs: aws.clients.sqs, ses },
+    reporter,
+  });
+  return { handler: createHandler(deps), reporter };
+}
+
+const message = (dispatchId: string, memberId: string, to: string) =>
+  JSON.stringify({ dispatchId, memberId, to, template: 'advice-nurse-reply', data: { firstName: 'Sam' } });
+
+async function deliveredTo(dispatchId: string): Promise<string[]> {
+  const emails = await aws.sesStore();
+  return emails.filter((e) => dispatchRefFromText(e.body.text ?? '') === dispatchId).flatMap((e) => e.destination.to);
+}
+
+async function ledger(pk: string) {
+  const { Item } = await aws.clients.dynamodb.send(new GetItemCommand({ TableName: aws.tables.ledger, Key: { pk: { S: pk } }, ConsistentRead: true }));
+  return Item ? unmarshall(Item) : undefined;
+}
+
+/** The same SQS message delivered again: a new receipt handle and the given receive count. */
+function copyOf(record: SQSRecord, receiveCount: number): SQSRecord {
+  return { ...record, receiptHandle: `copy-${receiveCount}-${record.receiptHandle}`, attributes: { ...record.attributes, ApproximateReceiveCount: String(receiveCount) } };
+}
+
+function throttle(): Error {
+  return new TooManyRequestsException({ message: 'Maximum sending rate exceeded.', $metadata: { httpStatusCode: 429 } });
+}
+
+describe('12.7: a concurrent duplicate delivery never takes over a live claim', () => {
+  it('12.7: a copy with a higher receive count goes back to SQS; the live attempt’s release still lands', async () => {
+    // The first attempt is inside SendEmail (its claim is live) when SQS hands a second copy of
+    // the same message, receive count + 1, to another invocation, as a standard queue may.
+    let inSend!: () => void;
+    const sending = new Promise<void>((resolve) => (inSend = resolve));
+    let letGo!: () => void;
+    const gate = new Promise<void>((resolve) => (letGo = resolve));
+    const first = await dispatcher({
+      ses: async () => {
+        inSend();
+        await gate;
+        throw throttle();
+      },
+    });
+    const second = await dispatcher();
+    const record = sqsRecord(message('p7-live', 'S1', 'sam1@example.org'));
+    const running = first.handler(sqsEvent(record));
+    await sending;
+
+    const copy = copyOf(record, 2);
+    await expect(second.handler(sqsEvent(copy))).resolves.toEqual({ batchItemFailures: [{ itemIdentifier: record.messageId }] });
+    expect(second.reporter.outcomeOf(record.messageId)).toEqual({ state: 'retry', reason: 'claim-in-flight' });
+    expect(await ledger('p7-live')).toMatchObject({ state: 'claimed' });
+
+    letGo();
+    await expect(running).resolves.toEqual({ batchItemFailures: [{ itemIdentifier: record.messageId }] });
+    expect(first.reporter.outcomeOf(record.messageId)).toEqual({ state: 'retry', reason: 'ses-throttled' });
+    // Never sent, so never in doubt: released, and the next delivery sends it once.
+    expect(await ledger('p7-live')).toMatchObject({ state: 'released' });
+    await second.handler(sqsEvent(copyOf(record, 3)));
+    expect(second.reporter.outcomeOf(record.messageId)).toMatchObject({ state: 'sent' });
+    expect(await deliveredTo('p7-live')).toEqual(['sam1@example.org']);
+  });
+});
