@@ -1,11 +1,11 @@
 import { isMainThread } from 'node:worker_threads';
 import { ProvisionedThroughputExceededException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SESv2ServiceException, TooManyRequestsException, type SESv2Client } from '@aws-sdk/client-sesv2';
+import { BadRequestException, SESv2ServiceException, TooManyRequestsException, type SESv2Client } from '@aws-sdk/client-sesv2';
 import { LocalPipelineError } from './errors';
 
 /** The faults a scenario's `fault` step can arm (`scenarios/README.md`). */
 export const FAULT_KINDS = {
-  ses: ['throttle', 'error', 'timeout-after-send', 'crash-after-send'],
+  ses: ['throttle', 'error', 'error-5xx', 'error-5xx-after-send', 'timeout-after-send', 'crash-after-send'],
   dynamodb: ['throttle'],
   sqs: ['duplicate-delivery'],
 } as const;
@@ -94,7 +94,12 @@ export function sesThrottleError(): Error {
   return new TooManyRequestsException({ message: 'Maximum sending rate exceeded. (local fault)', $metadata: metadata(429) });
 }
 
-/** A 5xx from SES, as the SDK deserialises an unmodelled server error. */
+/** A 4xx refusal other than throttling (HTTP 400), as the SDK deserialises it: nothing was sent. */
+export function sesRefusalError(): Error {
+  return new BadRequestException({ message: 'The request was refused (local fault)', $metadata: metadata(400) });
+}
+
+/** A 5xx from SES, as the SDK deserialises an unmodelled server error: the caller cannot know whether SES accepted the mail. */
 export function sesServerError(): Error {
   return new SESv2ServiceException({ name: 'InternalFailure', $fault: 'server', message: 'Service unavailable (local fault)', $metadata: metadata(503) });
 }
@@ -116,14 +121,20 @@ export function dynamoDbThrottleError(): Error {
 /**
  * Adds the SES faults to a client. The middleware sits in the `deserialize` step, inside the
  * SDK's retry loop, so each failing call looks to the SDK (and the adapter's classification)
- * exactly like the real answer would: refused kinds fail before the request leaves, the
- * `*-after-send` kinds let SES accept the e-mail first.
+ * exactly like the real answer would: `throttle`, `error` (a 4xx refusal) and `error-5xx` fail
+ * before the request leaves (SES sent nothing), the `*-after-send` kinds let SES accept the e-mail
+ * first. `error-5xx` and `error-5xx-after-send` look the same to the caller: both an unknown outcome.
  */
 export function addSesFaults(client: SESv2Client, plan: FaultPlan): void {
   client.middlewareStack.add(
     (next) => async (args) => {
       if (plan.take('ses', 'throttle')) throw sesThrottleError();
-      if (plan.take('ses', 'error')) throw sesServerError();
+      if (plan.take('ses', 'error')) throw sesRefusalError();
+      if (plan.take('ses', 'error-5xx')) throw sesServerError();
+      if (plan.take('ses', 'error-5xx-after-send')) {
+        await next(args);
+        throw sesServerError();
+      }
       if (plan.take('ses', 'timeout-after-send')) {
         await next(args);
         throw requestTimeoutError();

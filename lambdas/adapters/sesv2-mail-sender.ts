@@ -14,7 +14,7 @@ export interface SesV2MailSenderOptions {
    * timed-out SendEmail may have been accepted. This adapter retries only what SES refused.
    */
   readonly client?: SESv2Client;
-  /** Tries for a refused send (throttle, 5xx) before giving it back to SQS. @default 3 */
+  /** Tries for a refused send (a throttle or a 4xx refusal) before giving it back to SQS. @default 3 */
   readonly refusedAttempts?: number;
   /** Base of the jittered exponential backoff between refused tries, in ms. @default 100 */
   readonly backoffMs?: number;
@@ -24,10 +24,13 @@ export interface SesV2MailSenderOptions {
 
 const THROTTLED = new Set(['TooManyRequestsException', 'LimitExceededException', 'Throttling', 'ThrottlingException']);
 const ACCOUNT_PAUSED = new Set(['SendingPausedException', 'AccountSuspendedException']);
-/** SES answered and refused: nothing was accepted. Retrying will not help, but is harmless. */
-const REFUSED = new Set(['BadRequestException', 'NotFoundException', 'MailFromDomainNotVerifiedException', 'MessageRejected', 'Unknown']);
-/** Failures that happen before a request leaves this machine. */
-const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ERR_INVALID_URL']);
+/**
+ * Node errors raised before a request leaves this machine: the connection was never made. Any
+ * other network error (a reset, a timeout) may come after SES read the request.
+ */
+const NOT_CONNECTED_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ERR_INVALID_URL']);
+/** What @smithy/node-http-handler says when `connectionTimeout` passed before the socket connected. */
+const CONNECTION_TIMEOUT = /did not establish a connection/;
 
 /** Sends one templated e-mail to exactly one recipient through SES v2. */
 export class SesV2MailSender implements MailSender {
@@ -73,16 +76,24 @@ export class SesV2MailSender implements MailSender {
 }
 
 /**
- * Refused (nothing sent, safe to retry) or unknown (may have been sent: never retry). Anything
- * not positively known to be a refusal is unknown: guessing wrong there sends an e-mail twice.
+ * Refused (nothing sent, safe to retry) or unknown (may have been sent: never retry). Only an
+ * answer that proves nothing was accepted is a refusal: a 429, a modelled 4xx refusal, or a
+ * connection that was never made. Every 5xx, an unparseable answer (the SDK names it `Unknown`,
+ * whatever its status), an answer without a status and a timeout after the request left are an
+ * unknown outcome: SES may have accepted the mail before the answer went wrong (issue 12.4).
  */
 export function classifySendError(error: unknown): Error {
-  const e = error as { name?: string; code?: string; $metadata?: { httpStatusCode?: number } };
+  const e = error as { name?: string; code?: string; message?: string; $metadata?: { httpStatusCode?: number } };
   const name = e?.name ?? 'Error';
   const status = e?.$metadata?.httpStatusCode;
-  if (ACCOUNT_PAUSED.has(name)) return new SendRefusedError(`SES sending is paused for the account (${name})`, 'account-paused', { cause: error });
-  if (THROTTLED.has(name) || status === 429) return new SendRefusedError(`SES throttled the send (${name})`, 'throttled', { cause: error });
-  if (REFUSED.has(name) || (status !== undefined && status >= 400)) return new SendRefusedError(`SES refused the send (${name}, ${status ?? 'no status'})`, 'refused', { cause: error });
-  if (NOT_SENT_CODES.has(e?.code ?? '')) return new SendRefusedError(`SES was not reached (${e.code})`, 'refused', { cause: error });
-  return new SendOutcomeUnknownError(`SES send outcome unknown (${name})`, { cause: error });
+  if (status === 429) return new SendRefusedError(`SES throttled the send (${name}, 429)`, 'throttled', { cause: error });
+  const clientError = status !== undefined && status >= 400 && status < 500 && name !== 'Unknown';
+  if (clientError && ACCOUNT_PAUSED.has(name)) return new SendRefusedError(`SES sending is paused for the account (${name})`, 'account-paused', { cause: error });
+  if (clientError && THROTTLED.has(name)) return new SendRefusedError(`SES throttled the send (${name}, ${status})`, 'throttled', { cause: error });
+  if (clientError) return new SendRefusedError(`SES refused the send (${name}, ${status})`, 'refused', { cause: error });
+  if (status === undefined && NOT_CONNECTED_CODES.has(e?.code ?? '')) return new SendRefusedError(`SES was not reached (${e.code})`, 'refused', { cause: error });
+  if (status === undefined && name === 'TimeoutError' && e?.code === undefined && CONNECTION_TIMEOUT.test(e?.message ?? '')) {
+    return new SendRefusedError('SES was not reached (connection timeout)', 'refused', { cause: error });
+  }
+  return new SendOutcomeUnknownError(`SES send outcome unknown (${name}, ${status ?? 'no status'})`, { cause: error });
 }

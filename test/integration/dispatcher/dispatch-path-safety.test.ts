@@ -1,5 +1,5 @@
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
-import { SESv2Client, TooManyRequestsException } from '@aws-sdk/client-sesv2';
+import { SESv2Client, SESv2ServiceException, TooManyRequestsException } from '@aws-sdk/client-sesv2';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { SQSRecord } from 'aws-lambda';
 import { dispatchRefFromText } from '../../../lambdas/core/templates';
@@ -23,6 +23,7 @@ beforeAll(async () => {
   aws = await startEmbeddedAws({ config: { fanInLimit: 3, maxReceiveCount: 3 } });
   await putMembersRaw(aws.clients.dynamodb, aws.tables.members, [
     { memberId: 'S1', email: 'sam1@example.org', status: 'active', proxies: [] },
+    { memberId: 'S2', email: 'sam2@example.org', status: 'active', proxies: [] },
   ]);
 });
 afterAll(async () => aws?.stop());
@@ -99,5 +100,59 @@ describe('12.7: a concurrent duplicate delivery never takes over a live claim', 
     await second.handler(sqsEvent(copyOf(record, 3)));
     expect(second.reporter.outcomeOf(record.messageId)).toMatchObject({ state: 'sent' });
     expect(await deliveredTo('p7-live')).toEqual(['sam1@example.org']);
+  });
+});
+
+describe('12.4: a 5xx from SES is an unknown outcome, not a refusal', () => {
+  it('12.4: a 5xx after SES accepted never sends twice', async () => {
+    // SES accepted the e-mail, then the caller saw a 500 (what the old classification retried).
+    let calls = 0;
+    const { handler, reporter } = await dispatcher({
+      ses: async (args, next) => {
+        calls++;
+        await next(args);
+        throw new SESv2ServiceException({ name: 'InternalFailure', $fault: 'server', message: 'Internal failure', $metadata: { httpStatusCode: 500 } });
+      },
+    });
+    const record = sqsRecord(message('p4-after', 'S1', 'sam1@example.org'));
+    await expect(handler(sqsEvent(record))).resolves.toEqual({ batchItemFailures: [] });
+    expect(reporter.outcomeOf(record.messageId)).toEqual({ state: 'in-doubt' });
+    expect(calls).toBe(1);
+    expect(await ledger('p4-after')).toMatchObject({ state: 'in-doubt' });
+    // Redelivered or re-published: still in doubt, never sent again.
+    for (const again of [copyOf(record, 2), sqsRecord(message('p4-after', 'S1', 'sam1@example.org'))]) {
+      await handler(sqsEvent(again));
+      expect(reporter.outcomeOf(again.messageId)).toEqual({ state: 'in-doubt' });
+    }
+    expect(calls).toBe(1);
+    expect(await deliveredTo('p4-after')).toEqual(['sam1@example.org']);
+  });
+
+  it.each(['error-5xx', 'error-5xx-after-send'] as const)('12.4: the local %s fault ends in-doubt, no retry, no release', async (kind) => {
+    const plan = FaultPlan.create();
+    plan.arm({ target: 'ses', kind, times: 1 } as never);
+    const { handler, reporter } = await dispatcher({ plan });
+    const id = `p4-${kind}`;
+    const record = sqsRecord(message(id, 'S2', 'sam2@example.org'));
+    await expect(handler(sqsEvent(record))).resolves.toEqual({ batchItemFailures: [] });
+    expect(reporter.outcomeOf(record.messageId)).toEqual({ state: 'in-doubt' });
+    expect(plan.fired()[`ses:${kind}`]).toBe(1);
+    expect(await ledger(id)).toMatchObject({ state: 'in-doubt' });
+    // Only the after-send kind really reached the SES store (the caller cannot tell them apart).
+    expect(await deliveredTo(id)).toEqual(kind === 'error-5xx' ? [] : ['sam2@example.org']);
+  });
+
+  it('12.4: a 4xx refusal (the local error fault) is released and sent on a later try', async () => {
+    const plan = FaultPlan.create();
+    plan.arm({ target: 'ses', kind: 'error', times: 5 });
+    const { handler, reporter } = await dispatcher({ plan });
+    const record = sqsRecord(message('p4-refused', 'S2', 'sam2@example.org'));
+    await expect(handler(sqsEvent(record))).resolves.toEqual({ batchItemFailures: [{ itemIdentifier: record.messageId }] });
+    expect(reporter.outcomeOf(record.messageId)).toEqual({ state: 'retry', reason: 'ses-refused' });
+    expect(await ledger('p4-refused')).toMatchObject({ state: 'released' });
+    plan.clear();
+    await handler(sqsEvent(copyOf(record, 2)));
+    expect(reporter.outcomeOf(record.messageId)).toMatchObject({ state: 'sent' });
+    expect(await deliveredTo('p4-refused')).toEqual(['sam2@example.org']);
   });
 });

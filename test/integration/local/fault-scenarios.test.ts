@@ -12,6 +12,8 @@ import { runScenario } from '../../../local/scenario-runner';
 const cases: [string, number][] = [
   ['fault-ses-throttle', 0],
   ['fault-ses-error', 0],
+  // 12.4: two 5xx with nothing sent stay in-doubt; two accepted before the 5xx are reconciled to sent.
+  ['fault-ses-5xx', 2],
   ['fault-ses-timeout-after-send', 2],
   ['fault-ses-crash-after-send', 1],
   ['fault-dynamodb-throttle', 0],
@@ -34,5 +36,12 @@ describe.each(cases)('%s', (name, maxInDoubt) => {
     expect(report.counts.sent).toBe(report.deliveries.length);
     expect(again.every((o) => o.state === 'duplicate' || o.state === 'in-doubt')).toBe(true);
     expect(report).toMatchObject({ published: 20, queueDepth: 0, dlqDepth: 0, paused: false });
+    if (name === 'fault-ses-5xx') {
+      // Exactly what the faults caused: no 5xx was retried, and only the accepted ones reached SES.
+      expect(first.filter((o) => o.state === 'in-doubt')).toHaveLength(2);
+      expect(report.deliveries).toHaveLength(8);
+      const inDoubt = new Set(first.filter((o) => o.state === 'in-doubt').map((o) => o.dispatchId));
+      expect(report.deliveries.filter((d) => inDoubt.has(d.dispatchId))).toEqual([]);
+    }
   }, 180_000);
 });

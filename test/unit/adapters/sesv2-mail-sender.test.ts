@@ -1,4 +1,4 @@
-import { SESv2ServiceException, SendingPausedException, TooManyRequestsException, AccountSuspendedException, BadRequestException } from '@aws-sdk/client-sesv2';
+import { SESv2ServiceException, SendingPausedException, TooManyRequestsException, AccountSuspendedException, BadRequestException, MessageRejected } from '@aws-sdk/client-sesv2';
 import { classifySendError, SesV2MailSender } from '../../../lambdas/adapters/sesv2-mail-sender';
 import { SendRateLimiter } from '../../../lambdas/adapters/send-rate-limiter';
 import { SendOutcomeUnknownError, SendRefusedError } from '../../../lambdas/core/errors';
@@ -8,12 +8,15 @@ const meta = (httpStatusCode: number) => ({ $metadata: { httpStatusCode } });
 describe('classifySendError', () => {
   it.each<[string, unknown, string]>([
     ['a throttle (429)', new TooManyRequestsException({ message: 'rate', ...meta(429) }), 'throttled'],
+    ['an unparseable 429', Object.assign(new Error('Unknown'), { name: 'Unknown', ...meta(429) }), 'throttled'],
     ['sending paused for the account', new SendingPausedException({ message: 'paused', ...meta(400) }), 'account-paused'],
     ['a suspended account', new AccountSuspendedException({ message: 'suspended', ...meta(400) }), 'account-paused'],
     ['a bad request', new BadRequestException({ message: 'bad', ...meta(400) }), 'refused'],
-    ['a 5xx answer', new SESv2ServiceException({ name: 'InternalFailure', $fault: 'server', message: 'x', ...meta(503) }), 'refused'],
-    ['a connection refused before sending', Object.assign(new Error('connect'), { code: 'ECONNREFUSED' }), 'refused'],
-  ])('treats %s as refused (nothing was sent): %s', (_name, error, kind) => {
+    ['a message SES rejected', new MessageRejected({ message: 'rejected', ...meta(400) }), 'refused'],
+    ['a connection refused before sending', Object.assign(new Error('connect'), { code: 'ECONNREFUSED', syscall: 'connect' }), 'refused'],
+    ['a name that does not resolve', Object.assign(new Error('getaddrinfo'), { code: 'ENOTFOUND', syscall: 'getaddrinfo' }), 'refused'],
+    ['a connection never established in time', smithyConnectionTimeout(), 'refused'],
+  ])('treats %s as refused (nothing was sent)', (_name, error, kind) => {
     const classified = classifySendError(error);
     expect(classified).toBeInstanceOf(SendRefusedError);
     expect((classified as SendRefusedError).kind).toBe(kind);
@@ -21,12 +24,29 @@ describe('classifySendError', () => {
 
   it.each<[string, unknown]>([
     ['a timeout after the request left', Object.assign(new Error('timed out'), { name: 'TimeoutError' })],
-    ['a reset connection', Object.assign(new Error('reset'), { code: 'ECONNRESET' })],
+    ['the SDK request timeout', Object.assign(new Error('exceeded requestTimeout'), { name: 'TimeoutError', code: 'ETIMEDOUT' })],
+    ['a reset connection', Object.assign(new Error('reset'), { code: 'ECONNRESET', syscall: 'read' })],
     ['anything it does not know', new Error('?')],
+    // 12.4: SES may have accepted the mail before it answered 5xx: never a refusal.
+    ['12.4: a 500 (InternalFailure)', new SESv2ServiceException({ name: 'InternalFailure', $fault: 'server', message: 'x', ...meta(500) })],
+    ['12.4: a 503', new SESv2ServiceException({ name: 'ServiceUnavailable', $fault: 'server', message: 'x', ...meta(503) })],
+    ['12.4: an unparseable 502 (name Unknown)', Object.assign(new Error('Unknown'), { name: 'Unknown', ...meta(502) })],
+    ['12.4: an unparseable 504 (name Unknown)', Object.assign(new Error('Unknown'), { name: 'Unknown', ...meta(504) })],
+    ['12.4: an unparseable 4xx body (name Unknown)', Object.assign(new Error('Unknown'), { name: 'Unknown', ...meta(404) })],
+    ['12.4: a refusal name on a 5xx status', new BadRequestException({ message: 'odd', ...meta(500) })],
+    ['12.4: an answer with no status at all', new SESv2ServiceException({ name: 'BadRequestException', $fault: 'client', message: 'x', $metadata: {} })],
   ])('treats %s as an unknown outcome (never retried)', (_name, error) => {
     expect(classifySendError(error)).toBeInstanceOf(SendOutcomeUnknownError);
   });
 });
+
+/** What @smithy/node-http-handler throws when the socket never connected within `connectionTimeout`. */
+function smithyConnectionTimeout(): Error {
+  return Object.assign(
+    new Error('@smithy/node-http-handler - the request socket did not establish a connection with the server within the configured timeout of 1000 ms.'),
+    { name: 'TimeoutError' },
+  );
+}
 
 describe('SendRateLimiter', () => {
   it('spaces acquisitions to the configured rate, in arrival order', async () => {
