@@ -33,6 +33,8 @@ export class MailDispatchStack extends Stack {
     const queue = new DispatchQueue(this, 'DispatchQueue', {
       encryptionKey,
       maxReceiveCount: settings.maxReceiveCount,
+      retentionPeriod: Duration.days(settings.queueRetentionDays),
+      deadLetterRetentionPeriod: Duration.days(settings.deadLetterRetentionDays),
       // AWS: at least six function timeouts plus the batching window. The dispatcher relies on it:
       // a message received again means its earlier invocation is over (its claim is abandoned).
       visibilityTimeout: Duration.seconds(Dispatcher.TIMEOUT.toSeconds() * 6 + settings.maxBatchingWindowSeconds),
@@ -59,9 +61,10 @@ export class MailDispatchStack extends Stack {
       batchSize: settings.batchSize,
       maxBatchingWindow: Duration.seconds(settings.maxBatchingWindowSeconds),
       maxConcurrency: settings.maxConcurrency,
+      reservedConcurrentExecutions: settings.dispatcherReservedConcurrency,
       maxSendRatePerSecond: settings.maxSendRatePerSecond,
     });
-    const feedback = new Feedback(this, 'Feedback', { encryptionKey, tables, mail });
+    const feedback = new Feedback(this, 'Feedback', { encryptionKey, tables, mail, reservedConcurrentExecutions: settings.feedbackReservedConcurrency });
     const breaker = new FanInBreaker(this, 'FanInBreaker', {
       encryptionKey,
       dispatcher,
@@ -69,6 +72,7 @@ export class MailDispatchStack extends Stack {
       ledger: tables.ledger,
       fanInAlarmThreshold: settings.fanInAlarmThreshold,
       fanInAlarmPeriod: Duration.seconds(settings.fanInAlarmPeriodSeconds),
+      reservedConcurrentExecutions: settings.breakerReservedConcurrency,
       watchedDeadLetterQueues: [{ name: 'FeedbackFailedInvocations', queue: feedback.service.failureQueue! }],
       alarmEmail: settings.alarmEmail || undefined,
     });

@@ -19,13 +19,30 @@ export interface DeploymentSettings {
   readonly batchSize: number;
   /** How long the event source gathers a batch, seconds (0-300). @default 1 */
   readonly maxBatchingWindowSeconds: number;
-  /** Concurrent dispatcher invocations (event source `maxConcurrency`, 2-1000; also the function's reserved concurrency). @default 10 */
+  /** Concurrent dispatcher invocations (the event source's `maxConcurrency`, 2-1000: the cap on the dispatcher). @default 10 */
   readonly maxConcurrency: number;
+  /**
+   * Reserved concurrency of the dispatcher: 0 reserves none (the event source's maxConcurrency
+   * already caps it); otherwise at least maxConcurrency, or the mapping is throttled. Every
+   * reservation is taken from the account's pool, which must keep 100 unreserved. @default 0
+   */
+  readonly dispatcherReservedConcurrency: number;
+  /** Reserved concurrency of the breaker; 0 reserves none (the dispatcher sets the pause flag itself). @default 0 */
+  readonly breakerReservedConcurrency: number;
+  /** Reserved concurrency of the SES feedback function; 0 reserves none (throttled SNS deliveries are retried). @default 0 */
+  readonly feedbackReservedConcurrency: number;
+  /** How long a message may wait in the dispatch queue, days (1-13; less than the DLQ's). @default 4 */
+  readonly queueRetentionDays: number;
+  /**
+   * How long the DLQ keeps a message, days (2-14). SQS keeps a message's first enqueue time when it
+   * moves it to the DLQ, so this must exceed queueRetentionDays. @default 14
+   */
+  readonly deadLetterRetentionDays: number;
   /** On-call address subscribed to the alarm topic; empty for none. @default '' (no subscription) */
   readonly alarmEmail: string;
   /** `FanInBlocked` sum per period that trips `FanInSpike` (and pauses the queue). @default 1 */
   readonly fanInAlarmThreshold: number;
-  /** Period of `FanInSpike`, seconds (10, 30 or a multiple of 60). @default 60 */
+  /** Period of `FanInSpike`, seconds (a multiple of 60: the metrics are standard resolution). @default 60 */
   readonly fanInAlarmPeriodSeconds: number;
   /** The SES account's sending quota (messages per second): the dispatcher paces to it and the dashboard marks it. @default 14 */
   readonly maxSendRatePerSecond: number;
@@ -49,6 +66,11 @@ export const DEFAULT_SETTINGS: DeploymentSettings = {
   batchSize: 10,
   maxBatchingWindowSeconds: 1,
   maxConcurrency: 10,
+  dispatcherReservedConcurrency: 0,
+  breakerReservedConcurrency: 0,
+  feedbackReservedConcurrency: 0,
+  queueRetentionDays: 4,
+  deadLetterRetentionDays: 14,
   alarmEmail: '',
   fanInAlarmThreshold: 1,
   fanInAlarmPeriodSeconds: 60,
@@ -69,8 +91,13 @@ const INTEGER_RULES: Partial<Record<SettingKey, IntegerRule>> = {
   batchSize: { min: 1, max: 10_000 },
   maxBatchingWindowSeconds: { min: 0, max: 300 },
   maxConcurrency: { min: 2, max: 1000 },
+  dispatcherReservedConcurrency: { min: 0, max: 1000 },
+  breakerReservedConcurrency: { min: 0, max: 1000 },
+  feedbackReservedConcurrency: { min: 0, max: 1000 },
+  queueRetentionDays: { min: 1, max: 13 },
+  deadLetterRetentionDays: { min: 2, max: 14 },
   fanInAlarmThreshold: { min: 1, max: 1_000_000 },
-  fanInAlarmPeriodSeconds: { min: 10, max: 86_400 },
+  fanInAlarmPeriodSeconds: { min: 60, max: 86_400 },
   maxSendRatePerSecond: { min: 1, max: 100_000 },
 };
 
@@ -129,8 +156,21 @@ export function readSettings(node: Node, overrides: Partial<DeploymentSettings> 
     else merged.publisherRoleArns = [...new Set(publishers as string[])];
   }
   const period = merged.fanInAlarmPeriodSeconds as number;
-  if (Number.isInteger(period) && ![10, 30].includes(period) && period % 60 !== 0) {
-    problems.push(`fanInAlarmPeriodSeconds must be 10, 30 or a multiple of 60 (got ${period})`);
+  // The dispatcher's metrics are standard resolution (one datapoint a minute): a shorter period
+  // would leave the alarm in INSUFFICIENT_DATA instead of paging.
+  if (Number.isInteger(period) && period % 60 !== 0) {
+    problems.push(`fanInAlarmPeriodSeconds must be a multiple of 60 (got ${period}): the metrics are standard resolution`);
+  }
+  const reserved = merged.dispatcherReservedConcurrency as number;
+  if (Number.isInteger(reserved) && reserved > 0 && reserved < (merged.maxConcurrency as number)) {
+    problems.push(
+      `dispatcherReservedConcurrency must be 0 (none) or at least maxConcurrency (${merged.maxConcurrency}), or the event source is throttled (got ${reserved})`,
+    );
+  }
+  if ((merged.deadLetterRetentionDays as number) <= (merged.queueRetentionDays as number)) {
+    problems.push(
+      `deadLetterRetentionDays (${merged.deadLetterRetentionDays}) must exceed queueRetentionDays (${merged.queueRetentionDays}): SQS keeps a message's first enqueue time in the DLQ`,
+    );
   }
   if ((merged.batchSize as number) > 10 && merged.maxBatchingWindowSeconds === 0) {
     problems.push('batchSize above 10 needs maxBatchingWindowSeconds of at least 1 (an SQS event source rule)');

@@ -1,4 +1,4 @@
-import { Duration, Stack } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -16,11 +16,14 @@ export interface DispatchQueueProps {
    */
   readonly visibilityTimeout?: Duration;
   /**
-   * How long a message may wait in the dispatch queue. Long on purpose: while the pipeline is
-   * paused, messages wait here until an operator resumes.
-   * @default Duration.days(14)
+   * How long a message may wait in the dispatch queue (while the pipeline is paused, messages wait
+   * here until an operator resumes). Shorter than the DLQ's: SQS keeps a message's first enqueue
+   * time when it moves it to the DLQ, so a DLQ no longer-lived than the queue drops late failures at once.
+   * @default Duration.days(4)
    */
   readonly retentionPeriod?: Duration;
+  /** How long the DLQ keeps a message; must exceed `retentionPeriod`. @default Duration.days(14) */
+  readonly deadLetterRetentionPeriod?: Duration;
 }
 
 /**
@@ -38,13 +41,18 @@ export class DispatchQueue extends Construct {
     this.encryptionKey = props.encryptionKey;
     this.maxReceiveCount = props.maxReceiveCount ?? 5;
     const visibilityTimeout = props.visibilityTimeout ?? Duration.seconds(180);
-    const retentionPeriod = props.retentionPeriod ?? Duration.days(14);
+    const retentionPeriod = props.retentionPeriod ?? Duration.days(4);
+    const deadLetterRetentionPeriod = props.deadLetterRetentionPeriod ?? Duration.days(14);
     const problems: string[] = [];
     if (!Number.isInteger(this.maxReceiveCount) || this.maxReceiveCount < 1 || this.maxReceiveCount > 1000) {
       problems.push('maxReceiveCount must be an integer from 1 to 1000');
     }
     if (visibilityTimeout.toSeconds() > 43_200) problems.push('visibilityTimeout must be at most 12 hours');
     if (retentionPeriod.toSeconds() < 60 || retentionPeriod.toSeconds() > 1_209_600) problems.push('retentionPeriod must be 1 minute to 14 days');
+    if (deadLetterRetentionPeriod.toSeconds() > 1_209_600) problems.push('deadLetterRetentionPeriod must be at most 14 days');
+    if (deadLetterRetentionPeriod.toSeconds() <= retentionPeriod.toSeconds()) {
+      problems.push('deadLetterRetentionPeriod must exceed retentionPeriod (SQS keeps the first enqueue time in the DLQ)');
+    }
     if (problems.length > 0) throw new Error(`DispatchQueue ${id}: ${problems.join('; ')}`);
 
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
@@ -53,7 +61,10 @@ export class DispatchQueue extends Construct {
       // Let SQS reuse a data key for 5 minutes: fewer KMS calls under a burst, same key.
       dataKeyReuse: Duration.minutes(5),
       enforceSSL: true,
-      retentionPeriod: Duration.days(14),
+      retentionPeriod: deadLetterRetentionPeriod,
+      // `cdk destroy` keeps the DLQ and what it holds (rejected and failed messages are evidence);
+      // docs/deploy.md gives the order of a safe teardown.
+      removalPolicy: RemovalPolicy.RETAIN,
     });
 
     this.queue = new sqs.Queue(this, 'Queue', {

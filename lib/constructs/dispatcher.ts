@@ -27,8 +27,10 @@ export interface DispatcherProps {
   readonly batchSize?: number;
   /** @default Duration.seconds(1) */
   readonly maxBatchingWindow?: Duration;
-  /** Concurrent invocations the event source may run; also the function's reserved concurrency. @default 10 */
+  /** Concurrent invocations the event source may run (the cap on the dispatcher). @default 10 */
   readonly maxConcurrency?: number;
+  /** Reserved concurrency: 0 for none, otherwise at least maxConcurrency. @default 0 */
+  readonly reservedConcurrentExecutions?: number;
   /** The SES account's sending quota; each of the maxConcurrency environments paces to its share. @default 14 */
   readonly maxSendRatePerSecond?: number;
   /** @default 512 */
@@ -62,6 +64,7 @@ export class Dispatcher extends Construct {
     const maxBatchingWindow = props.maxBatchingWindow ?? Duration.seconds(1);
     const maxConcurrency = props.maxConcurrency ?? 10;
     const maxSendRatePerSecond = props.maxSendRatePerSecond ?? 14;
+    const reserved = props.reservedConcurrentExecutions ?? 0;
     const problems: string[] = [];
     if (!Number.isInteger(fanInLimit) || fanInLimit < 1) problems.push('fanInLimit must be a positive integer');
     if (!Number.isInteger(fanInWindowSeconds) || fanInWindowSeconds < 60) problems.push('fanInWindowSeconds must be an integer of at least 60');
@@ -69,6 +72,7 @@ export class Dispatcher extends Construct {
     if (batchSize > 10 && maxBatchingWindow.toSeconds() < 1) problems.push('batchSize above 10 needs a maxBatchingWindow of at least 1 s');
     if (!Number.isInteger(maxConcurrency) || maxConcurrency < 2 || maxConcurrency > 1000) problems.push('maxConcurrency must be 2-1000');
     if (!Number.isInteger(maxSendRatePerSecond) || maxSendRatePerSecond < 1) problems.push('maxSendRatePerSecond must be a positive integer');
+    if (reserved !== 0 && reserved < maxConcurrency) problems.push('reservedConcurrentExecutions must be 0 (none) or at least maxConcurrency');
     if (problems.length > 0) throw new Error(`Dispatcher ${id}: ${problems.join('; ')}`);
 
     const region = Stack.of(this).region;
@@ -93,7 +97,8 @@ export class Dispatcher extends Construct {
       encryptionKey: props.encryptionKey,
       timeout: Dispatcher.TIMEOUT,
       memorySize: props.memorySize,
-      reservedConcurrentExecutions: maxConcurrency,
+      reservedConcurrentExecutions: reserved,
+      unreservedReason: 'The event source mapping caps the dispatcher at maxConcurrency; if the account is saturated, messages wait safely in the queue.',
       environment: {
         [Env.membersTable]: members.tableName,
         [Env.ledgerTable]: ledger.tableName,

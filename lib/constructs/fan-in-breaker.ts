@@ -23,8 +23,10 @@ export interface FanInBreakerProps {
   readonly ledger: dynamodb.ITable;
   /** `FanInBlocked` sum per period that trips `FanInSpike`. @default 1 */
   readonly fanInAlarmThreshold?: number;
-  /** @default Duration.seconds(60) */
+  /** A multiple of 60 s: the dispatcher's metrics are standard resolution. @default Duration.seconds(60) */
   readonly fanInAlarmPeriod?: Duration;
+  /** Reserved concurrency of the breaker; 0 reserves none (the dispatcher pauses by itself first). @default 0 */
+  readonly reservedConcurrentExecutions?: number;
   /** Recipient mismatches per 5 minutes that raise `BlockedSpike` (a broken publisher). @default 5 */
   readonly blockedSpikeThreshold?: number;
   /** Age of the oldest queued message that raises `OldestMessageAge`. @default Duration.minutes(15) */
@@ -58,9 +60,8 @@ export class FanInBreaker extends Construct {
     const problems: string[] = [];
     if (!Number.isInteger(threshold) || threshold < 1) problems.push('fanInAlarmThreshold must be a positive integer');
     const periodSeconds = period.toSeconds();
-    if (![10, 30].includes(periodSeconds) && (periodSeconds < 60 || periodSeconds % 60 !== 0)) {
-      problems.push('fanInAlarmPeriod must be 10 s, 30 s or a multiple of 60 s');
-    }
+    // Standard-resolution metrics have one datapoint a minute: a shorter period never fills.
+    if (periodSeconds < 60 || periodSeconds % 60 !== 0) problems.push('fanInAlarmPeriod must be a multiple of 60 s (the metrics are standard resolution)');
     if (!Number.isInteger(blockedSpikeThreshold) || blockedSpikeThreshold < 1) problems.push('blockedSpikeThreshold must be a positive integer');
     if (problems.length > 0) throw new Error(`FanInBreaker ${id}: ${problems.join('; ')}`);
 
@@ -114,8 +115,10 @@ export class FanInBreaker extends Construct {
       encryptionKey: props.encryptionKey,
       timeout: Duration.seconds(30),
       memorySize: 256,
-      // Two reserved executions: the breaker can always run, even if the account is saturated.
-      reservedConcurrentExecutions: 2,
+      // None reserved by default: the dispatcher sets the pause flag itself before it invokes the
+      // breaker, and Lambda retries a throttled asynchronous invocation (SNS, the dispatcher's).
+      reservedConcurrentExecutions: props.reservedConcurrentExecutions ?? 0,
+      unreservedReason: 'The dispatcher sets the pause flag itself, and checks it before every claim, before it invokes the breaker; a throttled asynchronous invocation is retried by Lambda.',
       asyncFailureQueue: true,
       environment: {
         [Env.ledgerTable]: props.ledger.tableName,
@@ -198,7 +201,7 @@ export class FanInBreaker extends Construct {
       DispatcherThrottles: new cloudwatch.Alarm(this, 'DispatcherThrottles', {
         ...atLeastOnce,
         alarmName: alarmName('DispatcherThrottles'),
-        alarmDescription: 'The dispatcher was throttled: maxConcurrency and the reserved concurrency disagree, or the account is saturated.',
+        alarmDescription: 'The dispatcher was throttled: the account\'s unreserved concurrency is exhausted (or a reservation below maxConcurrency). Messages wait in the queue.',
         metric: fn.metricThrottles({ period: fiveMinutes, statistic: 'Sum' }),
       }),
       OldestMessageAge: new cloudwatch.Alarm(this, 'OldestMessageAge', {

@@ -14,7 +14,7 @@ export interface FeedbackProps {
   readonly tables: RegistryTables;
   /** Its events topic is what the feedback function subscribes to. */
   readonly mail: MailIdentity;
-  /** @default 5 (SES emits about two events per message; SNS retries when throttled) */
+  /** 0 reserves none (SES emits about two events per message; SNS retries when throttled). @default 0 */
   readonly reservedConcurrentExecutions?: number;
 }
 
@@ -36,7 +36,8 @@ export class Feedback extends Construct {
       entry: 'lambdas/feedback/handler.ts',
       description: 'mail-dispatch: SES events -> ledger reconcile (in-doubt -> sent) and member suppression',
       encryptionKey: props.encryptionKey,
-      reservedConcurrentExecutions: props.reservedConcurrentExecutions ?? 5,
+      reservedConcurrentExecutions: props.reservedConcurrentExecutions ?? 0,
+      unreservedReason: 'SES events reach it through SNS, which retries a throttled delivery; a late event only delays a reconcile or a suppression.',
       asyncFailureQueue: true,
       environment: {
         [Env.membersTable]: members.tableName,

@@ -8,6 +8,10 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 
+/** Why no function reserves concurrency unless the deployment asks for it (docs/deploy.md). */
+const UNRESERVED_BY_DEFAULT =
+  'Reserved concurrency is a deployment setting (the *ReservedConcurrency context keys, default none), because Lambda refuses any reservation that leaves an account under 100 unreserved executions: a new account (limit 10) could not deploy the stack at all.';
+
 /** The repository root: handler entries and the lock file are resolved from it. */
 export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
 
@@ -28,11 +32,15 @@ export interface ServiceFunctionProps {
   /** Environment variables. Never secrets or personal data: those live in Secrets Manager and DynamoDB. @default {} */
   readonly environment?: Readonly<Record<string, string>>;
   /**
-   * Reserved concurrency: both a cap (a runaway cannot outpace SES or the tables) and a floor
-   * (the function can always run, even when the rest of the account is saturated).
-   * @default 1
+   * Reserved concurrency: both a cap and a floor, taken from the account's pool (which must keep
+   * 100 unreserved: an account below that limit cannot reserve any). 0 reserves none; the
+   * function then shares the account's unreserved pool, and the HIPAA LambdaConcurrency rule is
+   * acknowledged with `unreservedReason`.
+   * @default 0
    */
   readonly reservedConcurrentExecutions?: number;
+  /** Why this function may run without a reservation (required when none is reserved). @default - a generic reason */
+  readonly unreservedReason?: string;
   /**
    * Give asynchronous invocations (SNS) an encrypted dead-letter queue so a failed run is kept
    * and alarmed on instead of dropped after Lambda's two retries.
@@ -68,11 +76,11 @@ export class ServiceFunction extends Construct {
     super(scope, id);
     const timeout = props.timeout ?? Duration.seconds(30);
     const memorySize = props.memorySize ?? 512;
-    const reserved = props.reservedConcurrentExecutions ?? 1;
+    const reserved = props.reservedConcurrentExecutions ?? 0;
     const problems: string[] = [];
     if (timeout.toSeconds() < 1 || timeout.toSeconds() > 900) problems.push('timeout must be 1-900 seconds');
     if (!Number.isInteger(memorySize) || memorySize < 128 || memorySize > 10_240) problems.push('memorySize must be 128-10240 MB');
-    if (!Number.isInteger(reserved) || reserved < 1) problems.push('reservedConcurrentExecutions must be a positive integer');
+    if (!Number.isInteger(reserved) || reserved < 0 || reserved > 1000) problems.push('reservedConcurrentExecutions must be an integer from 0 (none) to 1000');
     if (path.isAbsolute(props.entry)) problems.push('entry must be relative to the repository root');
     if (problems.length > 0) throw new Error(`ServiceFunction ${id}: ${problems.join('; ')}`);
 
@@ -135,7 +143,7 @@ export class ServiceFunction extends Construct {
       description: props.description,
       timeout,
       memorySize,
-      reservedConcurrentExecutions: reserved,
+      reservedConcurrentExecutions: reserved === 0 ? undefined : reserved,
       environment: { ...props.environment },
       role: this.role.withoutPolicyUpdates(),
       logGroup: this.logGroup,
@@ -159,6 +167,12 @@ export class ServiceFunction extends Construct {
       reason:
         'The function reaches only AWS regional APIs (SQS, DynamoDB, SES, Secrets Manager, Lambda) over TLS with SigV4, each call authorised by a least-privilege role; it holds no network-reachable resource and runs in no customer network. A VPC would add NAT or interface endpoints and ENIs without protecting any data path that is not already encrypted and authenticated.',
     });
+    if (reserved === 0) {
+      Validations.of(this.function).acknowledge({
+        id: 'HIPAA.Security-LambdaConcurrency',
+        reason: `${props.unreservedReason ?? 'Nothing depends on this function being able to run at once.'} ${UNRESERVED_BY_DEFAULT}`,
+      });
+    }
   }
 
   /** Adds statements to the function's only permissions policy. */

@@ -54,10 +54,9 @@ describe('MailDispatchStack', () => {
     }
   });
 
-  it('runs every function on arm64 with reserved concurrency and no AWS-managed policy', () => {
+  it('runs every function on arm64 with no AWS-managed policy', () => {
     for (const fn of Object.values(template.findResources('AWS::Lambda::Function'))) {
       expect(fn.Properties.Architectures).toEqual(['arm64']);
-      expect(fn.Properties.ReservedConcurrentExecutions).toBeGreaterThan(0);
     }
     const lambdaRoles = Object.values(template.findResources('AWS::IAM::Role')).filter((role) =>
       JSON.stringify(role.Properties.AssumeRolePolicyDocument).includes('lambda.amazonaws.com'),
@@ -65,6 +64,18 @@ describe('MailDispatchStack', () => {
     expect(lambdaRoles).toHaveLength(3);
     for (const role of lambdaRoles) expect(role.Properties.ManagedPolicyArns).toBeUndefined();
     template.resourceCountIs('AWS::IAM::Policy', 0);
+  });
+
+  it('18.1: reserves no concurrency by default, so an account under 100 unreserved can deploy it', () => {
+    for (const fn of Object.values(template.findResources('AWS::Lambda::Function'))) {
+      expect(fn.Properties.ReservedConcurrentExecutions).toBeUndefined();
+    }
+  });
+
+  it('18.1: reserves what the settings ask for, per function', () => {
+    const reserved = synthMailDispatch({ maxConcurrency: 4, dispatcherReservedConcurrency: 4, breakerReservedConcurrency: 1, feedbackReservedConcurrency: 2 }).template;
+    const byFunction = Object.entries(reserved.findResources('AWS::Lambda::Function')).map(([id, fn]) => [id.replace(/[0-9A-F]{8}$/, ''), fn.Properties.ReservedConcurrentExecutions]);
+    expect(Object.fromEntries(byFunction)).toMatchObject({ DispatcherServiceFunction: 4, FanInBreakerFunction: 1, FeedbackServiceFunction: 2 });
   });
 
   it('keeps a received message invisible for six function timeouts plus the batching window', () => {

@@ -64,6 +64,20 @@ describe('readSettings', () => {
     expect(message).toContain('publisherRoleArns must be IAM role ARNs (arn:aws:iam::<account>:role/<name>); not one: "arn:aws:iam::111122223333:user/alice", "portal"');
   });
 
+  it.each([
+    ['18.4: a sub-minute alarm period', { fanInAlarmPeriodSeconds: 30 }, /fanInAlarmPeriodSeconds must be an integer from 60/],
+    ['18.4: an alarm period that is not whole minutes', { fanInAlarmPeriodSeconds: 90 }, /fanInAlarmPeriodSeconds must be a multiple of 60/],
+    ['18.1: a dispatcher reservation below maxConcurrency', { maxConcurrency: 10, dispatcherReservedConcurrency: 5 }, /dispatcherReservedConcurrency must be 0 \(none\) or at least maxConcurrency \(10\)/],
+    ['18.5: a DLQ retention not above the queue retention', { queueRetentionDays: 7, deadLetterRetentionDays: 7 }, /deadLetterRetentionDays \(7\) must exceed queueRetentionDays \(7\)/],
+  ])('refuses %s', (_name, context, message) => {
+    expect(() => readSettings(nodeWith(context))).toThrow(message);
+  });
+
+  it('18.1: accepts no reservations (the default) and a dispatcher reservation of at least maxConcurrency', () => {
+    expect(DEFAULT_SETTINGS).toMatchObject({ dispatcherReservedConcurrency: 0, breakerReservedConcurrency: 0, feedbackReservedConcurrency: 0 });
+    expect(readSettings(nodeWith({ maxConcurrency: 4, dispatcherReservedConcurrency: 4 })).dispatcherReservedConcurrency).toBe(4);
+  });
+
   it('takes the domain of an address', () => {
     expect(domainOf('no-reply@portal.example.org')).toBe('portal.example.org');
   });

@@ -15,12 +15,27 @@ describe('DispatchQueue', () => {
     expect(template.findResources('AWS::SQS::Queue')[queueId].Properties).toMatchObject({
       RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [dlqId, 'Arn'] }, maxReceiveCount: 4 },
       VisibilityTimeout: 180,
-      MessageRetentionPeriod: 14 * 86_400,
+      MessageRetentionPeriod: 4 * 86_400,
     });
   });
 
-  it('keeps dead letters for 14 days', () => {
+  it('18.5: keeps dead letters (14 days) longer than the queue keeps messages (4 days)', () => {
+    // SQS keeps a message's first enqueue time when it moves it: a DLQ no longer-lived than the
+    // queue would drop a message that failed late almost at once.
     expect(template.findResources('AWS::SQS::Queue')[dlqId].Properties.MessageRetentionPeriod).toBe(14 * 86_400);
+  });
+
+  it('18.5: refuses a DLQ retention that does not exceed the queue retention', () => {
+    const { stack: other, key: otherKey } = bareStack();
+    expect(
+      () => new DispatchQueue(other, 'Same', { encryptionKey: otherKey, retentionPeriod: Duration.days(14), deadLetterRetentionPeriod: Duration.days(14) }),
+    ).toThrow(/deadLetterRetentionPeriod must exceed retentionPeriod/);
+  });
+
+  it('18.6: cdk destroy keeps the DLQ and its messages', () => {
+    const dlq = template.findResources('AWS::SQS::Queue')[dlqId];
+    expect(dlq.DeletionPolicy).toBe('Retain');
+    expect(dlq.UpdateReplacePolicy).toBe('Retain');
   });
 
   it('encrypts both queues with the customer-managed key', () => {

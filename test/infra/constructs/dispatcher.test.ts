@@ -37,8 +37,9 @@ describe('Dispatcher', () => {
   });
 
   describe('function', () => {
-    it('runs on arm64, Node.js 22 or newer, 30 s, 512 MB, reserved concurrency = maxConcurrency', () => {
-      expect(fn.Properties).toMatchObject({ Architectures: ['arm64'], Timeout: 30, MemorySize: 512, ReservedConcurrentExecutions: 6 });
+    it('runs on arm64, Node.js 22 or newer, 30 s, 512 MB, with no reserved concurrency unless asked (18.1)', () => {
+      expect(fn.Properties).toMatchObject({ Architectures: ['arm64'], Timeout: 30, MemorySize: 512 });
+      expect(fn.Properties.ReservedConcurrentExecutions).toBeUndefined();
       expect(Number(/^nodejs(\d+)\.x$/.exec(fn.Properties.Runtime)?.[1])).toBeGreaterThanOrEqual(22);
     });
 
