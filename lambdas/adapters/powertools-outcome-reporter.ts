@@ -43,9 +43,11 @@ export class PowertoolsOutcomeReporter implements OutcomeReporter {
     if (outcome.state === 'retry' || outcome.state === DispatchState.InDoubt || outcome.state === DispatchState.Failed) this.logger.warn('dispatch outcome', line);
     else this.logger.info('dispatch outcome', line);
 
+    // Every state is counted under `service` alone (what the dashboard's outcome lines and the
+    // InDoubt alarm read) and, when it has a reason, once more with `Reason` (per-reason graphs).
     const metric = METRIC_FOR_STATE[outcome.state];
+    this.metrics.addMetric(metric, MetricUnit.Count, 1);
     if (reason) this.countWithReason(metric, reason);
-    else this.metrics.addMetric(metric, MetricUnit.Count, 1);
     if (outcome.state === DispatchState.Blocked && outcome.reason === BlockReason.FanInLimit) {
       this.metrics.addMetric(MetricName.FanInBlocked, MetricUnit.Count, 1);
     }
