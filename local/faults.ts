@@ -1,12 +1,17 @@
 import { isMainThread } from 'node:worker_threads';
-import { ProvisionedThroughputExceededException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  ProvisionedThroughputExceededException,
+  TransactionCanceledException,
+  TransactionConflictException,
+  type DynamoDBClient,
+} from '@aws-sdk/client-dynamodb';
 import { BadRequestException, SESv2ServiceException, TooManyRequestsException, type SESv2Client } from '@aws-sdk/client-sesv2';
 import { LocalPipelineError } from './errors';
 
 /** The faults a scenario's `fault` step can arm (`scenarios/README.md`). */
 export const FAULT_KINDS = {
   ses: ['throttle', 'error', 'error-5xx', 'error-5xx-after-send', 'timeout-after-send', 'crash-after-send'],
-  dynamodb: ['throttle'],
+  dynamodb: ['throttle', 'transaction-conflict'],
   sqs: ['duplicate-delivery'],
 } as const;
 export type FaultTarget = keyof typeof FAULT_KINDS;
@@ -152,11 +157,50 @@ export function addSesFaults(client: SESv2Client, plan: FaultPlan): void {
   );
 }
 
-/** Adds the DynamoDB throttle to a client: each call (each SDK attempt) uses one armed fault. */
+/** DynamoDB's answer to a single write on an item an ongoing transaction holds (the SDK does not retry it). */
+export function dynamoDbTransactionConflictError(): Error {
+  return new TransactionConflictException({ message: 'Transaction is ongoing for the item (local fault)', $metadata: metadata(400) });
+}
+
+/** The cancellation reason codes DynamoDB gives a transaction that met contention, not a condition. */
+export type ContentionCode = 'TransactionConflict' | 'ThrottlingError';
+
+const CONTENTION_MESSAGES: Record<ContentionCode, string> = {
+  TransactionConflict: 'Transaction is ongoing for the item',
+  ThrottlingError: 'Throughput exceeds the current capacity of your table or index. (local fault)',
+};
+
+/**
+ * A transaction of `items` entries cancelled by contention, as DynamoDB shapes it: one reason per
+ * entry, in order, the first entry carrying `code` and every other `{ Code: 'None' }`.
+ */
+export function transactionCancelledError(items: number, code: ContentionCode): Error {
+  const reasons = Array.from({ length: Math.max(1, items) }, (_, i) => (i === 0 ? { Code: code, Message: CONTENTION_MESSAGES[code] } : { Code: 'None' }));
+  const message = `Transaction cancelled, please refer cancellation reasons for specific reasons [${reasons.map((r) => r.Code).join(', ')}]`;
+  return new TransactionCanceledException({ message, Message: message, CancellationReasons: reasons, $metadata: metadata(400) });
+}
+
+/** The calls an ongoing transaction can refuse: single writes and transactions (reads are never refused). */
+const SINGLE_WRITES = new Set(['PutItemCommand', 'UpdateItemCommand', 'DeleteItemCommand']);
+const TRANSACTIONS = new Set(['TransactWriteItemsCommand', 'TransactGetItemsCommand']);
+
+/**
+ * Adds the DynamoDB faults to a client; each call (each SDK attempt) uses one armed fault.
+ * `throttle` refuses any call: a single one with `ProvisionedThroughputExceededException` (the
+ * SDK retries it), a transaction with `ThrottlingError` cancellation reasons (the SDK does not).
+ * `transaction-conflict` refuses the next writes: `TransactionConflictException` for a single
+ * write, `TransactionConflict` cancellation reasons for a transaction.
+ */
 export function addDynamoDbFaults(client: DynamoDBClient, plan: FaultPlan): void {
   client.middlewareStack.add(
-    (next) => async (args) => {
-      if (plan.take('dynamodb', 'throttle')) throw dynamoDbThrottleError();
+    (next, context) => async (args) => {
+      const command = context.commandName ?? '';
+      const transaction = TRANSACTIONS.has(command);
+      const items = ((args.input as { TransactItems?: unknown[] }).TransactItems ?? []).length;
+      if (plan.take('dynamodb', 'throttle')) throw transaction ? transactionCancelledError(items, 'ThrottlingError') : dynamoDbThrottleError();
+      if ((transaction || SINGLE_WRITES.has(command)) && plan.take('dynamodb', 'transaction-conflict')) {
+        throw transaction ? transactionCancelledError(items, 'TransactionConflict') : dynamoDbTransactionConflictError();
+      }
       return next(args);
     },
     { step: 'deserialize', priority: 'high', name: 'localDynamoDbFaults' },

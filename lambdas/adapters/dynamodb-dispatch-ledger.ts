@@ -16,7 +16,7 @@ import type {
 import { snapshotId } from '../ports';
 import { batchGetItems } from './dynamodb-batch-get';
 import { groupClaims } from './claim-groups';
-import { isConditionalCheckFailed, wrapStoreError } from './dynamodb-errors';
+import { classifyCancellation, contentionDelayMs, isConditionalCheckFailed, sendRetryingConflicts, wrapStoreError } from './dynamodb-errors';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface DynamoDbDispatchLedgerOptions {
@@ -90,7 +90,9 @@ export class DynamoDbDispatchLedger implements DispatchLedger {
 
   /**
    * One transaction for claims on distinct items. Returns, per claim, its result, or undefined
-   * when the transaction was cancelled only by other claims' conditions.
+   * when the transaction was cancelled only by other claims' conditions. A cancellation for
+   * contention alone (`TransactionConflict`, `ThrottlingError`: nothing written) is tried again
+   * with back-off, then reported unavailable; any other reason is never read as a condition.
    */
   private async claimGroup(group: readonly ClaimRequest[]): Promise<(ClaimResult | undefined)[]> {
     const items = group.flatMap((request) => this.claimItems(request));
@@ -99,14 +101,18 @@ export class DynamoDbDispatchLedger implements DispatchLedger {
         await this.client.send(new TransactWriteItemsCommand({ TransactItems: items }));
         return group.map(() => ({ claimed: true }));
       } catch (error) {
-        const codes = (error as { CancellationReasons?: { Code?: string }[] }).CancellationReasons?.map((r) => r.Code);
-        if ((error as { name?: string }).name !== 'TransactionCanceledException' || !codes) return group.map(() => UNAVAILABLE);
-        const conflicts = group.map((_, c) => CLAIM_ITEMS.filter((_, i) => codes[c * CLAIM_ITEMS.length + i] === 'ConditionalCheckFailed'));
-        if (conflicts.some((list) => list.length > 0)) return conflicts.map((list) => (list.length > 0 ? { claimed: false, conflicts: list } : undefined));
-        // Lost to a concurrent transaction on the same item (two batches for one address):
-        // nothing was written, so trying again is safe.
+        const cancellation = classifyCancellation(error);
+        // Not a cancellation (the SDK's own retries ran out) or a reason we cannot act on: unavailable.
+        if (!cancellation || cancellation.kind === 'other') return group.map(() => UNAVAILABLE);
+        if (cancellation.kind === 'condition') {
+          const { codes } = cancellation;
+          const conflicts = group.map((_, c) => CLAIM_ITEMS.filter((_, i) => codes[c * CLAIM_ITEMS.length + i] === 'ConditionalCheckFailed'));
+          return conflicts.map((list) => (list.length > 0 ? { claimed: false, conflicts: list } : undefined));
+        }
+        // Lost to a concurrent transaction on the same item (two batches for one address) or
+        // throttled: nothing was written, so trying the same transaction again is safe.
         if (attempt >= this.conflictRetries) return group.map(() => UNAVAILABLE);
-        await sleep(5 * 2 ** attempt * Math.random());
+        await sleep(contentionDelayMs(attempt, cancellation.throttled));
       }
     }
   }
@@ -235,7 +241,9 @@ export class DynamoDbDispatchLedger implements DispatchLedger {
     names: Record<string, string> = {},
   ): Promise<void> {
     try {
-      await this.client.send(
+      // A claim transaction on the same item (a concurrent duplicate's) refuses this write with
+      // TransactionConflictException for the few milliseconds it runs: wait it out.
+      await sendRetryingConflicts(() => this.client.send(
         new UpdateItemCommand({
           TableName: this.options.ledgerTable,
           Key: { [LEDGER_TABLE.partitionKey]: { S: pk } },
@@ -244,7 +252,7 @@ export class DynamoDbDispatchLedger implements DispatchLedger {
           ExpressionAttributeNames: { '#state': 'state', ...names },
           ExpressionAttributeValues: marshall(values, { removeUndefinedValues: true }),
         }),
-      );
+      ));
     } catch (error) {
       // The record moved on (a concurrent attempt settled it): the ledger already holds the truth.
       if (isConditionalCheckFailed(error)) return;

@@ -20,7 +20,7 @@ import {
   type RegistryRefusal,
 } from '../core/registry-guard';
 import { LEDGER_TABLE, LedgerKey, MEMBERS_TABLE } from '../tables';
-import { wrapStoreError } from './dynamodb-errors';
+import { classifyCancellation, contentionDelayMs, wrapStoreError } from './dynamodb-errors';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /** Physical table names (stack outputs, or the local pipeline's). */
@@ -42,6 +42,11 @@ export interface DynamoDbMemberRegistryOptions {
   readonly client?: DynamoDBClient;
   /** Tries of one row that lost a race with a concurrent registry write. @default 5 */
   readonly conflictRetries?: number;
+  /**
+   * Tries of one transaction cancelled by contention alone (`TransactionConflict`,
+   * `ThrottlingError`: nothing written), with back-off, before the row fails as unavailable. @default 8
+   */
+  readonly contentionRetries?: number;
   /** @default () => new Date() */
   readonly now?: () => Date;
 }
@@ -201,14 +206,21 @@ export class DynamoDbMemberRegistry {
       },
     };
     const items = [put, ...changes.map((change) => this.indexUpdate(member.memberId, change))];
-    try {
-      await this.client.send(new TransactWriteItemsCommand({ TransactItems: items }));
-      return true;
-    } catch (error) {
-      const reasons = (error as { CancellationReasons?: { Code?: string }[] }).CancellationReasons;
-      const conflict = reasons?.some((r) => r.Code === 'ConditionalCheckFailed' || r.Code === 'TransactionConflict');
-      if ((error as { name?: string }).name === 'TransactionCanceledException' && conflict) return false;
-      throw wrapStoreError('register member', error);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.client.send(new TransactWriteItemsCommand({ TransactItems: items }));
+        return true;
+      } catch (error) {
+        const cancellation = classifyCancellation(error);
+        // A condition failed: a concurrent registry write got there first. Read again, decide again.
+        if (cancellation?.kind === 'condition') return false;
+        // Contention only: the reads still hold, the same transaction may go through once it clears.
+        if (cancellation?.kind === 'contention' && attempt < (this.options.contentionRetries ?? 8)) {
+          await sleep(contentionDelayMs(attempt, cancellation.throttled));
+          continue;
+        }
+        throw wrapStoreError('register member', error);
+      }
     }
   }
 
