@@ -2,7 +2,7 @@
  * The small interfaces the dispatcher needs, named for the domain. Adapters in `adapters/`
  * implement them on DynamoDB, SES v2 and SQS; unit tests implement them in memory.
  */
-import type { LedgerState, RejectReason, BlockReason, RetryReason, DispatchOutcome } from './core/outcomes';
+import type { LedgerState, RejectReason, BlockReason, RetryReason, DispatchOutcome, DeliveryFate, FateDetail } from './core/outcomes';
 import type { DispatchMessage } from './core/message';
 import type { TemplateName } from './core/templates';
 import type { ErrorCause } from './core/error-cause';
@@ -104,6 +104,11 @@ export interface DispatchLedger {
   settle(dispatchId: string, claimToken: string, settlement: Settlement, now: Date): Promise<void>;
   /** Records a blocked or rejected message (never overwrites a claimed, sent or in-doubt record). */
   recordUnsent(record: UnsentRecord): Promise<void>;
+  /**
+   * Appends a `duplicate` entry to a sent dispatch's history: the portal published it again (another
+   * SQS message than the one that claimed it); once per SQS message, the state stays `sent`.
+   */
+  recordDuplicate(dispatchId: string, sqsMessageId: string, now: Date): Promise<void>;
 }
 
 /** Who paused the pipeline, and why. */
@@ -181,10 +186,47 @@ export interface EventSourceSwitch {
   isEnabled(): Promise<boolean>;
 }
 
+/** One SES event about an accepted e-mail, as the ledger records it in the dispatch's history. */
+export interface FateRecord {
+  readonly dispatchId: string;
+  readonly sesMessageId: string;
+  readonly fate: DeliveryFate;
+  /** When SES says it happened (ISO-8601); the record time when SES did not say. */
+  readonly at?: string;
+  /** Identifies this SES event, so that a replay changes nothing. */
+  readonly eventKey: string;
+  readonly detail: FateDetail;
+  /** After `transientBounceLimit` transient bounces in a row, the one that is treated as permanent. */
+  readonly treatedAsPermanent?: boolean;
+  readonly now: Date;
+}
+
+export type FateResult =
+  | { readonly result: 'recorded'; readonly memberId?: string; readonly toHash?: string }
+  | { readonly result: 'replayed' }
+  /** No dispatch record holds this SES message id (never accepted for it, or not ours). */
+  | { readonly result: 'unknown-message-id' };
+
+export interface TransientBounce {
+  readonly dispatchId: string;
+  readonly sesMessageId: string;
+  readonly eventKey: string;
+  readonly now: Date;
+}
+
 /** What SES tells us after a send: reconcile the ledger, suppress members whose address bounces. */
 export interface FeedbackStore {
   /** Marks a claimed or in-doubt dispatch as sent (SES accepted it); no-op otherwise. */
-  reconcileSent(dispatchId: string, sesMessageId: string, at: Date): Promise<'reconciled' | 'unchanged'>;
+  reconcileSent(dispatchId: string, sesMessageId: string, at: Date, by?: string): Promise<'reconciled' | 'unchanged'>;
+  /** Appends an SES event to the dispatch's history, once per `eventKey`, if the record holds `sesMessageId`. */
+  recordFate(fate: FateRecord): Promise<FateResult>;
+  /**
+   * Counts a transient bounce of the (member, address) the dispatch went to, once per SES event,
+   * and returns the transient bounces in a row; undefined when the record does not hold `sesMessageId`.
+   */
+  countTransientBounce(bounce: TransientBounce): Promise<number | undefined>;
+  /** A delivery to (member, address) ends its run of transient bounces. */
+  resetTransientBounces(memberId: string, toHash: string, now: Date): Promise<void>;
   /** Suppresses the member the dispatch was for; returns the memberId, or undefined if unknown. */
   suppressMemberOf(dispatchId: string, reason: 'bounce' | 'complaint', at: Date): Promise<string | undefined>;
 }

@@ -81,6 +81,8 @@ export const LedgerKey = {
   /** Registry address index: which members use an address (`members`), and as their own e-mail (`owners`). */
   registry: (addressHash: string) => `registry#${addressHash}`,
   pauseFlag: 'control#pause',
+  /** Transient bounces in a row of one (member, address hash), for `transientBounceLimit`. */
+  transientBounces: (toHash: string, memberId: string) => `softbounce#${toHash}#${memberId}`,
 } as const;
 
 export const QUEUES = {
@@ -119,4 +121,6 @@ export const Env = {
   handlerConcurrency: 'HANDLER_CONCURRENCY',
   /** This execution environment's share of the SES send rate (sends/s); unset = unlimited. */
   maxSendsPerSecond: 'MAX_SENDS_PER_SECOND',
+  /** Transient bounces in a row of one (member, address) after which the feedback function treats it as permanent. */
+  transientBounceLimit: 'TRANSIENT_BOUNCE_LIMIT',
 } as const;

@@ -1,7 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import type { SNSEvent } from 'aws-lambda';
 import pLimit from 'p-limit';
 import { DISPATCH_TAG_NAME, encodeDispatchTag } from '../lambdas/core/dispatch-tag';
 import { dispatchRefFromText } from '../lambdas/core/templates';
+import { SES_CONFIGURATION_SET } from '../lambdas/tables';
 import type { StoredEmail } from './embedded-aws';
 import { snsEvent } from './sns-notification';
 
@@ -78,6 +80,56 @@ export class FeedbackPump {
   }
 }
 
+/** The SES event types a scenario's `sesFeedback` step can report. */
+export const SES_FEEDBACK_TYPES = ['Delivery', 'Bounce', 'Complaint', 'Reject', 'DeliveryDelay'] as const;
+
+export interface SesFeedback {
+  readonly type: (typeof SES_FEEDBACK_TYPES)[number];
+  /** @default 'Permanent' */
+  readonly bounceType?: 'Permanent' | 'Transient';
+  readonly bounceSubType?: string;
+}
+
+/**
+ * An SES event-publishing record of `feedback.type` inside an SNS notification, as the
+ * configuration set's event destination delivers it (shapes from the SES developer guide). For an
+ * e-mail the SES emulator accepted, it names that e-mail; without one (`email` undefined: SES never
+ * accepted this dispatchId) it carries a message id SES never gave out and no dispatchId tag, as an
+ * event about some other e-mail would.
+ */
+export function sesFeedbackEvent(feedback: SesFeedback, dispatchId: string, email: StoredEmail | undefined, at: Date): SNSEvent {
+  const timestamp = at.toISOString();
+  const recipients = email ? [...email.destination.to] : [];
+  const tags: Record<string, string[]> = { 'ses:configuration-set': [SES_CONFIGURATION_SET] };
+  if (email) tags[DISPATCH_TAG_NAME] = [encodeDispatchTag(dispatchId)];
+  const mail = {
+    timestamp: email ? new Date(email.at * 1000).toISOString() : timestamp,
+    messageId: email?.messageId ?? `never-accepted-${randomUUID()}`,
+    source: email?.from ?? 'portal-notifications@example.org',
+    destination: recipients,
+    tags,
+  };
+  const feedbackId = randomUUID();
+  const permanent = (feedback.bounceType ?? 'Permanent') === 'Permanent';
+  const body: Record<string, unknown> = {
+    Delivery: { delivery: { timestamp, processingTimeMillis: 500, recipients, smtpResponse: '250 2.6.0 Message received', reportingMTA: 'a8-1.smtp-out.amazonses.com' } },
+    Bounce: {
+      bounce: {
+        bounceType: permanent ? 'Permanent' : 'Transient',
+        bounceSubType: feedback.bounceSubType ?? (permanent ? 'General' : 'MailboxFull'),
+        bouncedRecipients: recipients.map((emailAddress) => ({ emailAddress, action: 'failed', status: permanent ? '5.1.1' : '4.2.2', diagnosticCode: 'smtp; 550 5.1.1 user unknown' })),
+        timestamp,
+        feedbackId,
+        reportingMTA: 'dsn; a8-1.smtp-out.amazonses.com',
+      },
+    },
+    Complaint: { complaint: { complainedRecipients: recipients.map((emailAddress) => ({ emailAddress })), timestamp, feedbackId, complaintFeedbackType: 'abuse' } },
+    Reject: { reject: { reason: 'Bad content' } },
+    DeliveryDelay: { deliveryDelay: { timestamp, delayType: 'TransientCommunicationFailure', expirationTime: new Date(at.getTime() + 86_400_000).toISOString(), delayedRecipients: recipients.map((emailAddress) => ({ emailAddress, status: '4.4.1' })) } },
+  }[feedback.type] as Record<string, unknown>;
+  return snsEvent({ topic: 'mail-dispatch-ses-events', message: { eventType: feedback.type, mail, ...body }, timestamp });
+}
+
 /** An SES event-publishing `Send` record inside an SNS notification, as AWS delivers it to Lambda. */
 export function sendEvent(email: StoredEmail, dispatchId: string): SNSEvent {
   const timestamp = new Date(email.at * 1000).toISOString();
@@ -88,7 +140,7 @@ export function sendEvent(email: StoredEmail, dispatchId: string): SNSEvent {
       messageId: email.messageId,
       source: email.from,
       destination: email.destination.to,
-      tags: { [DISPATCH_TAG_NAME]: [encodeDispatchTag(dispatchId)] },
+      tags: { 'ses:configuration-set': [SES_CONFIGURATION_SET], [DISPATCH_TAG_NAME]: [encodeDispatchTag(dispatchId)] },
     },
     send: {},
   };

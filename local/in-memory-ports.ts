@@ -99,6 +99,15 @@ export class InMemoryDispatchLedger implements DispatchLedger {
     this.records.set(record.dispatchId, { dispatchId: record.dispatchId, state: LedgerState.Blocked, reason: record.reason });
   }
 
+  readonly duplicates: { dispatchId: string; sqsMessageId: string }[] = [];
+
+  async recordDuplicate(dispatchId: string, sqsMessageId: string): Promise<void> {
+    const record = this.records.get(dispatchId);
+    if (record?.state !== LedgerState.Sent || record.claimMessageId === sqsMessageId) return;
+    if (this.duplicates.some((d) => d.dispatchId === dispatchId && d.sqsMessageId === sqsMessageId)) return;
+    this.duplicates.push({ dispatchId, sqsMessageId });
+  }
+
   /** The registered address or proxy values of a member, normalised (for invariant checks). */
   allowedAddresses(memberId: string): string[] {
     const member = this.members.get(memberId);

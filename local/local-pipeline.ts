@@ -5,7 +5,9 @@ import { DynamoDbFeedbackStore } from '../lambdas/adapters/dynamodb-feedback-sto
 import { DynamoDbPauseSwitch } from '../lambdas/adapters/dynamodb-pause-switch';
 import { createBreakerHandler } from '../lambdas/breaker/handler';
 import { createFeedbackHandler } from '../lambdas/feedback/handler';
+import { METRIC_NAMESPACE } from '../lambdas/core/outcomes';
 import type { EventSourceSwitch, OutcomeEvent, PauseSwitch } from '../lambdas/ports';
+import { Env } from '../lambdas/tables';
 import type { LocalAlarms } from '../lib/ops/local-control';
 import type { OpsTarget } from '../lib/ops/target';
 import { MetricAlarm } from './alarm-evaluator';
@@ -54,6 +56,8 @@ export class LocalPipeline {
   readonly alarm: MetricAlarm;
   readonly feedback: FeedbackPump;
   readonly breakerHandler: (event: SNSEvent) => Promise<{ paused: boolean }>;
+  /** The real feedback handler, as the SES events topic invokes it (the pump and `sesFeedback` steps call it). */
+  readonly feedbackHandler: (event: SNSEvent) => Promise<unknown>;
   /**
    * The pipeline as the ops CLI's `--local` target sees it, in this process: what the scenario
    * runner and tests hand to lib/ops (`resumePipeline`, `redriveDeadLetters`, …) so that a
@@ -91,7 +95,11 @@ export class LocalPipeline {
     const feedbackHandler = createFeedbackHandler({
       store: new DynamoDbFeedbackStore({ membersTable: aws.tables.members, ledgerTable: aws.tables.ledger, client: aws.clients.dynamodb }),
       logger: lineLogger('feedback', onLog),
+      configurationSet: aws.env[Env.configurationSet],
+      // EMF lines, as the Lambda writes them, go where the functions' logs go.
+      metric: (name, [dimension, value]) => onLog?.(JSON.stringify({ _aws: { CloudWatchMetrics: [{ Namespace: METRIC_NAMESPACE, Dimensions: [[dimension]], Metrics: [{ Name: name, Unit: 'Count' }] }] }, [dimension]: value, [name]: 1 }), 'feedback'),
     });
+    this.feedbackHandler = feedbackHandler;
     this.opsTarget = {
       kind: 'local',
       name: 'local',

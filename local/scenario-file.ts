@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { DEFAULT_CONFIG } from '../lambdas/core/config';
 import { ScenarioFileError } from './errors';
 import { FAULT_KINDS } from './faults';
+import { SES_FEEDBACK_TYPES } from './feedback-pump';
 
 const configKeys = ['fanInLimit', 'fanInWindowSeconds', 'batchSize', 'maxReceiveCount'] as const;
 const positiveInt = z.number().int().positive();
@@ -25,6 +26,19 @@ const step = z.union([
         })
         .strict()
         .refine((f) => (FAULT_KINDS[f.target] as readonly string[]).includes(f.kind), { message: 'unknown fault kind for this target' }),
+    })
+    .strict(),
+  z
+    .object({
+      sesFeedback: z.array(
+        z.object({
+          dispatchId: z.string().min(1),
+          type: z.enum(SES_FEEDBACK_TYPES),
+          bounceType: z.enum(['Permanent', 'Transient']).optional(),
+          /** SES's sub-type; @default `General` (Permanent) or `MailboxFull` (Transient) */
+          bounceSubType: z.string().optional(),
+        }),
+      ),
     })
     .strict(),
   z.object({ resume: z.object({}).strict() }).strict(),

@@ -12,6 +12,8 @@ import { Env, LEDGER_TABLE, LedgerKey, QUEUES, RejectAttribute } from '../lambda
 import { redriveDeadLetters } from '../lib/ops/redrive';
 import { resumePipeline } from '../lib/ops/resume';
 import { LocalPipelineError } from './errors';
+import type { StoredEmail } from './embedded-aws';
+import { sesFeedbackEvent, type SesFeedback } from './feedback-pump';
 import { LocalPipeline, type LocalPipelineOptions } from './local-pipeline';
 import type { Scenario, ScenarioStep } from './scenario-file';
 import { scenarioConfig } from './scenario-file';
@@ -127,6 +129,7 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
       else if ('publishRaw' in step) await publish(pipeline, tracker, step.publishRaw.map((body) => ({ body, ...idsOfBody(body) })));
       else if ('drain' in step) drained = await pipeline.drain(step.drain.maxSeconds ?? 300, () => progress(index, kind));
       else if ('fault' in step) pipeline.faults.arm(step.fault);
+      else if ('sesFeedback' in step) await reportSesFeedback(pipeline, step.sesFeedback, log);
       else if ('resume' in step) {
         // An operator's act: `ops resume --force` (a scenario cannot wait for an alarm to clear),
         // which still records who resumed and reports what it overrode.
@@ -163,6 +166,25 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
   }
 }
 
+/**
+ * SES reports events for the e-mails it accepted, as its event destination would: first the
+ * `Send` events of everything accepted so far (SES publishes those at once), then each event of
+ * the step, in order, through the real feedback handler.
+ */
+async function reportSesFeedback(pipeline: LocalPipeline, feedback: readonly (SesFeedback & { dispatchId: string })[], log: (message: string) => void): Promise<void> {
+  await pipeline.feedback.pumpOnce();
+  const accepted = new Map<string, StoredEmail>();
+  for (const email of await pipeline.aws.sesStore()) {
+    const dispatchId = dispatchRefFromText(email.body.text ?? '');
+    if (dispatchId) accepted.set(dispatchId, email);
+  }
+  for (const item of feedback) {
+    const email = accepted.get(item.dispatchId);
+    if (!email) log(`  SES never accepted ${item.dispatchId}: its ${item.type} event carries an unknown SES message id`);
+    await pipeline.feedbackHandler(sesFeedbackEvent(item, item.dispatchId, email, new Date()));
+  }
+}
+
 function invocationSummary(durations: readonly number[]): string {
   if (durations.length === 0) return '';
   const sorted = [...durations].sort((a, b) => a - b);
@@ -179,6 +201,7 @@ function describeStep(step: ScenarioStep, record: StepRecord): string {
   if (record.published) return `${record.published.to - record.published.from} message(s)`;
   if ('drain' in step) return `ended ${record.drained}`;
   if ('fault' in step) return `${step.fault.target} ${step.fault.kind} x${step.fault.times}`;
+  if ('sesFeedback' in step) return step.sesFeedback.map((f) => `${f.dispatchId} ${f.type}${f.bounceType ? `/${f.bounceType}` : ''}`).join(', ');
   return 'done';
 }
 

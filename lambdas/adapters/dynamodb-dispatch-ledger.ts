@@ -1,6 +1,6 @@
 import { DynamoDBClient, TransactWriteItemsCommand, UpdateItemCommand, type TransactWriteItem } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
-import { CLAIMABLE_LEDGER_STATES, LedgerState } from '../core/outcomes';
+import { CLAIMABLE_LEDGER_STATES, DispatchState, LedgerState } from '../core/outcomes';
 import { AuditDay, LEDGER_TABLE, LedgerKey, MEMBERS_TABLE } from '../tables';
 import type {
   ClaimRequest,
@@ -169,6 +169,19 @@ export class DynamoDbDispatchLedger implements DispatchLedger {
     // A blocked outcome must never overwrite a claim, a send or an in-doubt outcome.
     Object.assign(fields, Object.fromEntries(CLAIMABLE));
     await this.conditionalUpdate('record', pk, update, `attribute_not_exists(pk) OR #state IN ${CLAIMABLE_IN}`, fields, names);
+  }
+
+  async recordDuplicate(dispatchId: string, sqsMessageId: string, now: Date): Promise<void> {
+    const at = now.toISOString();
+    // The ledger is the outbox of the outcome feed: a re-publish the portal should hear about is a
+    // record change. A second copy of the claiming SQS message is not a re-publish.
+    await this.conditionalUpdate(
+      'record-duplicate',
+      LedgerKey.dispatch(dispatchId),
+      'SET updatedAt = :at, history = list_append(if_not_exists(history, :empty), :entry) ADD duplicateMessageIds :sqsSet',
+      '#state = :sent AND claimMessageId <> :sqs AND NOT contains(duplicateMessageIds, :sqs)',
+      { ':at': at, ':empty': [], ':entry': [{ state: DispatchState.Duplicate, at, sqsMessageId }], ':sent': LedgerState.Sent, ':sqs': sqsMessageId, ':sqsSet': new Set([sqsMessageId]) },
+    );
   }
 
   private claimItems(r: ClaimRequest): TransactWriteItem[] {

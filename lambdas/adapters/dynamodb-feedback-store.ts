@@ -1,8 +1,8 @@
-import { DynamoDBClient, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import { marshall } from '@aws-sdk/util-dynamodb';
-import { LedgerState } from '../core/outcomes';
+import { DynamoDBClient, GetItemCommand, UpdateItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import { DeliveryFate, LedgerState } from '../core/outcomes';
 import { LEDGER_TABLE, LedgerKey, MEMBERS_TABLE } from '../tables';
-import type { FeedbackStore } from '../ports';
+import type { FateRecord, FateResult, FeedbackStore, TransientBounce } from '../ports';
 import { isConditionalCheckFailed, wrapStoreError } from './dynamodb-errors';
 
 export interface DynamoDbFeedbackStoreOptions {
@@ -10,6 +10,8 @@ export interface DynamoDbFeedbackStoreOptions {
   readonly ledgerTable: string;
   /** @default a client built from the environment */
   readonly client?: DynamoDBClient;
+  /** How long a run of transient bounces is remembered without a new one. @default 30 days */
+  readonly transientBounceMemorySeconds?: number;
 }
 
 /** Applies SES feedback to the ledger and the registry; every write is conditional, so replays are no-ops. */
@@ -20,7 +22,7 @@ export class DynamoDbFeedbackStore implements FeedbackStore {
     this.client = options.client ?? new DynamoDBClient({});
   }
 
-  async reconcileSent(dispatchId: string, sesMessageId: string, at: Date): Promise<'reconciled' | 'unchanged'> {
+  async reconcileSent(dispatchId: string, sesMessageId: string, at: Date, by = 'ses-send-event'): Promise<'reconciled' | 'unchanged'> {
     try {
       await this.client.send(
         new UpdateItemCommand({
@@ -38,7 +40,7 @@ export class DynamoDbFeedbackStore implements FeedbackStore {
             ':id': sesMessageId,
             ':at': at.toISOString(),
             ':empty': [],
-            ':entry': [{ state: LedgerState.Sent, at: at.toISOString(), by: 'ses-send-event' }],
+            ':entry': [{ state: LedgerState.Sent, at: at.toISOString(), by }],
           }),
         }),
       );
@@ -46,6 +48,105 @@ export class DynamoDbFeedbackStore implements FeedbackStore {
     } catch (error) {
       if (isConditionalCheckFailed(error)) return 'unchanged';
       throw wrapStoreError('reconcile', error);
+    }
+  }
+
+  async recordFate(f: FateRecord): Promise<FateResult> {
+    const now = f.now.toISOString();
+    const entry: Record<string, unknown> = { fate: f.fate, at: f.at ?? now, recordedAt: now, ...f.detail };
+    if (f.treatedAsPermanent) entry.treatedAsPermanent = true;
+    // A late delay report never hides the delivery or bounce that came before it.
+    const fate = f.fate === DeliveryFate.Delayed ? 'fate = if_not_exists(fate, :fate)' : 'fate = :fate';
+    try {
+      const { Attributes } = await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.options.ledgerTable,
+          Key: { [LEDGER_TABLE.partitionKey]: { S: LedgerKey.dispatch(f.dispatchId) } },
+          UpdateExpression: `SET ${fate}, fateAt = :at, updatedAt = :now, history = list_append(if_not_exists(history, :empty), :entry) ADD feedbackKeys :keys`,
+          ConditionExpression: 'sesMessageId = :sesId AND NOT contains(feedbackKeys, :key)',
+          ExpressionAttributeValues: {
+            ...marshall({ ':fate': f.fate, ':at': f.at ?? now, ':now': now, ':empty': [], ':entry': [entry], ':sesId': f.sesMessageId, ':key': f.eventKey }, { removeUndefinedValues: true }),
+            ':keys': { SS: [f.eventKey] },
+          },
+          ReturnValues: 'ALL_NEW',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      const item = Attributes ? unmarshall(Attributes) : {};
+      return { result: 'recorded', memberId: stringOrUndefined(item.memberId), toHash: stringOrUndefined(item.toHash) };
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw wrapStoreError('record-fate', error);
+      const old = (error as { Item?: Record<string, AttributeValue> }).Item;
+      const item = old ? unmarshall(old) : undefined;
+      const replayed = item?.sesMessageId === f.sesMessageId && item.feedbackKeys instanceof Set && item.feedbackKeys.has(f.eventKey);
+      return replayed ? { result: 'replayed' } : { result: 'unknown-message-id' };
+    }
+  }
+
+  async countTransientBounce(bounce: TransientBounce): Promise<number | undefined> {
+    const { Item } = await this.send('count-transient-bounce', () =>
+      this.client.send(
+        new GetItemCommand({
+          TableName: this.options.ledgerTable,
+          Key: { [LEDGER_TABLE.partitionKey]: { S: LedgerKey.dispatch(bounce.dispatchId) } },
+          ProjectionExpression: 'memberId, toHash, sesMessageId',
+          ConsistentRead: true,
+        }),
+      ),
+    );
+    const record = Item ? unmarshall(Item) : undefined;
+    if (!record || record.sesMessageId !== bounce.sesMessageId || typeof record.memberId !== 'string' || typeof record.toHash !== 'string') return undefined;
+    const key = { [LEDGER_TABLE.partitionKey]: { S: LedgerKey.transientBounces(record.toHash, record.memberId) } };
+    try {
+      const { Attributes } = await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.options.ledgerTable,
+          Key: key,
+          UpdateExpression: 'ADD bounces :one, eventKeys :keys SET updatedAt = :at, expiresAt = :exp',
+          // A replayed bounce is not one more in the row.
+          ConditionExpression: 'NOT contains(eventKeys, :key)',
+          ExpressionAttributeValues: {
+            ...marshall({ ':one': 1, ':at': bounce.now.toISOString(), ':exp': this.expiresAt(bounce.now), ':key': `${bounce.dispatchId}/${bounce.eventKey}` }),
+            ':keys': { SS: [`${bounce.dispatchId}/${bounce.eventKey}`] },
+          },
+          ReturnValues: 'ALL_NEW',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return Number(Attributes?.bounces?.N ?? 1);
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) return Number((error as { Item?: Record<string, AttributeValue> }).Item?.bounces?.N ?? 1);
+      throw wrapStoreError('count-transient-bounce', error);
+    }
+  }
+
+  async resetTransientBounces(memberId: string, toHash: string, now: Date): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.options.ledgerTable,
+          Key: { [LEDGER_TABLE.partitionKey]: { S: LedgerKey.transientBounces(toHash, memberId) } },
+          UpdateExpression: 'SET bounces = :zero, updatedAt = :at REMOVE eventKeys',
+          ConditionExpression: 'attribute_exists(pk) AND bounces > :zero',
+          ExpressionAttributeValues: marshall({ ':zero': 0, ':at': now.toISOString() }),
+        }),
+      );
+    } catch (error) {
+      // No run of transient bounces to end: nothing to do.
+      if (isConditionalCheckFailed(error)) return;
+      throw wrapStoreError('reset-transient-bounces', error);
+    }
+  }
+
+  private expiresAt(now: Date): number {
+    return Math.floor(now.getTime() / 1000) + (this.options.transientBounceMemorySeconds ?? 30 * 86_400);
+  }
+
+  private async send<T>(operation: string, call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (error) {
+      throw wrapStoreError(operation, error);
     }
   }
 
@@ -77,4 +178,8 @@ export class DynamoDbFeedbackStore implements FeedbackStore {
       throw wrapStoreError('suppress', error);
     }
   }
+}
+
+function stringOrUndefined(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined;
 }

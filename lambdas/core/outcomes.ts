@@ -73,6 +73,46 @@ export const CLAIMABLE_LEDGER_STATES: readonly LedgerState[] = [
   LedgerState.Failed,
 ];
 
+/**
+ * What SES reported about an e-mail after accepting it, as the ledger records it (`fate`, and a
+ * history entry per SES event). `ses-rejected` is SES's `Reject` (virus) or `Rendering Failure`.
+ */
+export const DeliveryFate = {
+  Delivered: 'delivered',
+  Bounced: 'bounced',
+  Complained: 'complained',
+  SesRejected: 'ses-rejected',
+  Delayed: 'delayed',
+} as const;
+export type DeliveryFate = (typeof DeliveryFate)[keyof typeof DeliveryFate];
+
+/** What SES said about a bounce, complaint, rejection or delay, in words safe to store and publish. */
+export interface FateDetail {
+  readonly bounceType?: 'permanent' | 'transient' | 'undetermined';
+  /** SES's sub-type (`General`, `NoEmail`, `MailboxFull`, …), only if it is one plain word. */
+  readonly bounceSubType?: string;
+  /** `reject` (SES found a virus) or `rendering-failure` (the template could not be rendered). */
+  readonly rejectKind?: 'reject' | 'rendering-failure';
+  readonly delayType?: string;
+  readonly complaintType?: string;
+}
+
+
+/**
+ * The events of the outcome feed (the portal's view): a dispatch state the ledger recorded, or a
+ * delivery fate. Claims and releases are ledger versions too, but not fates: they are not published.
+ */
+export const OutcomeEventType = {
+  Sent: DispatchState.Sent,
+  Blocked: DispatchState.Blocked,
+  Rejected: DispatchState.Rejected,
+  Duplicate: DispatchState.Duplicate,
+  InDoubt: DispatchState.InDoubt,
+  Failed: DispatchState.Failed,
+  ...DeliveryFate,
+} as const;
+export type OutcomeEventType = (typeof OutcomeEventType)[keyof typeof OutcomeEventType];
+
 /** The terminal outcome of one delivery of one message, as the dispatcher decided it. */
 export type DispatchOutcome =
   | { readonly state: typeof DispatchState.Sent; readonly sesMessageId: string }
@@ -96,6 +136,14 @@ export const MetricName = {
   FanInBlocked: 'FanInBlocked',
   MaxMembersPerAddress: 'MaxMembersPerAddress',
   PausedByDispatcher: 'PausedByDispatcher',
+  /** SES feedback the feedback function recorded, by `Fate` dimension. */
+  DeliveryFate: 'DeliveryFate',
+  /** SES feedback that changed nothing, by `Why` dimension (`FeedbackIgnoredWhy`). */
+  FeedbackIgnored: 'FeedbackIgnored',
+  /** Outcome events the publisher put on the bus. */
+  OutcomeEventsPublished: 'OutcomeEventsPublished',
+  /** Ledger stream records the publisher could not map to an event (counted, never fatal). */
+  OutcomeRecordsUnmapped: 'OutcomeRecordsUnmapped',
 } as const;
 export type MetricName = (typeof MetricName)[keyof typeof MetricName];
 

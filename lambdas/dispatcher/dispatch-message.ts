@@ -136,6 +136,8 @@ function decide(p: Prepared, snapshot: DispatchSnapshot, delivery: Delivery, ctx
 async function applyDecision(decision: Exclude<Decision, { action: 'claim' }>, p: Prepared, delivery: Delivery, ctx: MessageContext): Promise<MessageResult> {
   switch (decision.action) {
     case 'duplicate':
+      // Recorded, so the outcome feed tells the portal; a store that cannot record it now gets the message back.
+      await ctx.ledger.recordDuplicate(p.message.dispatchId, delivery.record.messageId, ctx.now());
       return done({ state: DispatchState.Duplicate });
     case 'in-doubt':
       return done({ state: DispatchState.InDoubt });

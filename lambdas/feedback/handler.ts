@@ -1,47 +1,73 @@
 import type { EventBridgeEvent, SNSEvent } from 'aws-lambda';
 import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { DynamoDbFeedbackStore } from '../adapters/dynamodb-feedback-store';
 import { ConfigurationError } from '../core/errors';
+import { METRIC_NAMESPACE, MetricName } from '../core/outcomes';
 import { Env } from '../tables';
 import type { FeedbackStore } from '../ports';
-import { classifySesEvent, type SesEventRecord } from './ses-event';
+import { applyFeedback } from './apply-feedback';
+import { classifySesEvent, FeedbackIgnoredWhy, type SesEventRecord } from './ses-event';
+
+/** Transient bounces in a row after which the next one counts as permanent. */
+export const DEFAULT_TRANSIENT_BOUNCE_LIMIT = 3;
+
+/** Counts one metric with one dimension (EMF in Lambda). */
+export type FeedbackMetric = (name: typeof MetricName.DeliveryFate | typeof MetricName.FeedbackIgnored, dimension: readonly [string, string]) => void;
 
 export interface FeedbackDeps {
   readonly store: FeedbackStore;
   readonly now?: () => Date;
   readonly logger?: Pick<Logger, 'info' | 'warn'>;
+  /** @default EMF through Powertools Metrics */
+  readonly metric?: FeedbackMetric;
+  /** Events tagged by another configuration set are counted and ignored. @default any */
+  readonly configurationSet?: string;
+  /** @default DEFAULT_TRANSIENT_BOUNCE_LIMIT */
+  readonly transientBounceLimit?: number;
+}
+
+export interface FeedbackCounts {
+  reconciled: number;
+  recorded: number;
+  suppressed: number;
+  ignored: number;
 }
 
 type FeedbackEvent = SNSEvent | EventBridgeEvent<string, SesEventRecord>;
 
 /**
- * SES feedback, from the configuration set's event destination (SNS, or EventBridge):
- * `Send`/`Delivery` reconcile a claimed or in-doubt dispatch to sent; a permanent bounce or a
- * complaint suppresses the member. Idempotent: SNS and EventBridge deliver at least once.
+ * SES feedback, from the configuration set's event destination (SNS, or EventBridge): `Send`
+ * reconciles a claimed or in-doubt dispatch to sent, every later event becomes the dispatch's
+ * delivery fate (`applyFeedback`). An event that changes nothing (malformed, not ours, unknown
+ * message id, a replay) is counted and logged without address; it never fails the batch.
  */
 export function createFeedbackHandler(deps: FeedbackDeps) {
   const now = deps.now ?? (() => new Date());
   const logger = deps.logger ?? new Logger({ serviceName: 'mail-dispatch-feedback' });
-  return async (event: FeedbackEvent): Promise<{ reconciled: number; suppressed: number; ignored: number }> => {
-    const counts = { reconciled: 0, suppressed: 0, ignored: 0 };
+  const metric = deps.metric ?? powertoolsMetric();
+  const transientBounceLimit = deps.transientBounceLimit ?? DEFAULT_TRANSIENT_BOUNCE_LIMIT;
+  return async (event: FeedbackEvent): Promise<FeedbackCounts> => {
+    const counts = { reconciled: 0, recorded: 0, suppressed: 0, ignored: 0 };
     for (const record of sesRecords(event)) {
-      const feedback = classifySesEvent(record);
-      if (feedback.kind === 'ignored') {
+      const feedback = classifySesEvent(record, { configurationSet: deps.configurationSet });
+      const applied = await applyFeedback(feedback, { store: deps.store, now: now(), transientBounceLimit });
+      const ids = feedback.kind === 'ignored' ? {} : { dispatchId: feedback.dispatchId, sesMessageId: feedback.sesMessageId };
+      if (applied.kind === 'ignored') {
         counts.ignored++;
-        logger.info('SES event ignored', { why: feedback.why });
-        continue;
+        metric(MetricName.FeedbackIgnored, ['Why', applied.why]);
+        logger.info('SES event ignored', { why: applied.why, ...ids });
+      } else if (applied.kind === 'reconciled') {
+        counts.reconciled++;
+        logger.info('dispatch reconciled to sent by SES event', ids);
+      } else if (applied.kind === 'fate') {
+        counts.recorded++;
+        if (applied.suppressed) counts.suppressed++;
+        metric(MetricName.DeliveryFate, ['Fate', applied.fate]);
+        const line = { ...ids, fate: applied.fate, suppressed: applied.suppressed, treatedAsPermanent: applied.treatedAsPermanent };
+        if (applied.suppressed) logger.warn('member suppressed', line);
+        else logger.info('delivery fate recorded', line);
       }
-      if (feedback.kind === 'sent' || feedback.kind === 'delivered') {
-        const result = await deps.store.reconcileSent(feedback.dispatchId, feedback.sesMessageId, now());
-        if (result === 'reconciled') {
-          counts.reconciled++;
-          logger.info('dispatch reconciled to sent by SES event', { dispatchId: feedback.dispatchId, sesMessageId: feedback.sesMessageId });
-        }
-        continue;
-      }
-      const memberId = await deps.store.suppressMemberOf(feedback.dispatchId, feedback.kind, now());
-      if (memberId) counts.suppressed++;
-      logger.warn('member suppressed', { dispatchId: feedback.dispatchId, memberId, reason: feedback.kind });
     }
     return counts;
   };
@@ -53,12 +79,30 @@ function sesRecords(event: FeedbackEvent): SesEventRecord[] {
       try {
         return [JSON.parse(r.Sns.Message) as SesEventRecord];
       } catch {
-        // Counted and logged as ignored, not dropped unseen.
-        return [{ eventType: 'unparseable' }];
+        // Classified as malformed: counted and logged, not dropped unseen.
+        return [{ eventType: undefined }];
       }
     });
   }
   return event.detail ? [event.detail] : [];
+}
+
+function powertoolsMetric(): FeedbackMetric {
+  const metrics = new Metrics({ namespace: METRIC_NAMESPACE, serviceName: 'mail-dispatch-feedback' });
+  return (name, [dimension, value]) => {
+    const single = metrics.singleMetric();
+    single.addDimension(dimension, value);
+    single.addMetric(name, MetricUnit.Count, 1);
+  };
+}
+
+/** The limit from the environment; a value that is not a positive integer is a deployment error. */
+function transientBounceLimitFromEnv(): number {
+  const raw = process.env[Env.transientBounceLimit];
+  if (raw === undefined || raw === '') return DEFAULT_TRANSIENT_BOUNCE_LIMIT;
+  const limit = Number(raw);
+  if (!Number.isInteger(limit) || limit < 1) throw new ConfigurationError(`${Env.transientBounceLimit} must be a positive integer`);
+  return limit;
 }
 
 let deployed: ReturnType<typeof createFeedbackHandler> | undefined;
@@ -67,6 +111,12 @@ export const handler = (event: FeedbackEvent) => {
   const membersTable = process.env[Env.membersTable];
   const ledgerTable = process.env[Env.ledgerTable];
   if (!membersTable || !ledgerTable) throw new ConfigurationError(`Set ${Env.membersTable} and ${Env.ledgerTable}`);
-  deployed ??= createFeedbackHandler({ store: new DynamoDbFeedbackStore({ membersTable, ledgerTable }) });
+  deployed ??= createFeedbackHandler({
+    store: new DynamoDbFeedbackStore({ membersTable, ledgerTable }),
+    configurationSet: process.env[Env.configurationSet] || undefined,
+    transientBounceLimit: transientBounceLimitFromEnv(),
+  });
   return deployed(event);
 };
+
+export { FeedbackIgnoredWhy };

@@ -83,4 +83,18 @@ describe('DynamoDbDispatchLedger (DynamoDB Local)', () => {
     expect((await record('d-3')).auditDay).toBe(AuditDay.of(now.toISOString(), 'd-3'));
     expect((await record(LedgerKey.rejected('sqs-4'))).auditDay).toBe(AuditDay.of(now.toISOString(), LedgerKey.rejected('sqs-4')));
   });
+
+  it('records a re-publish of a sent dispatch as a duplicate entry, once per SQS message, never for the claiming message', async () => {
+    const sent = await record('d-1');
+    const claimMessageId = String(sent.claimMessageId);
+    await ledger.recordDuplicate('d-1', claimMessageId, now);
+    await ledger.recordDuplicate('d-1', 'sqs-again', now);
+    await ledger.recordDuplicate('d-1', 'sqs-again', now);
+    await ledger.recordDuplicate('d-3', 'sqs-for-blocked', now);
+    const after = await record('d-1');
+    expect(after.state).toBe(LedgerState.Sent);
+    expect((after.history as { state: string }[]).map((e) => e.state)).toEqual(['claimed', 'sent', 'duplicate']);
+    expect(after.history.at(-1)).toEqual({ state: 'duplicate', at: now.toISOString(), sqsMessageId: 'sqs-again' });
+    expect((await record('d-3')).history).toHaveLength(1);
+  });
 });

@@ -1,0 +1,51 @@
+import { DeliveryFate } from '../core/outcomes';
+import type { FeedbackStore } from '../ports';
+import { FeedbackIgnoredWhy, type Feedback } from './ses-event';
+
+/** What one SES event did. */
+export type Applied =
+  | { readonly kind: 'reconciled' | 'unchanged' }
+  | { readonly kind: 'fate'; readonly fate: DeliveryFate; readonly suppressed: boolean; readonly treatedAsPermanent: boolean }
+  | { readonly kind: 'ignored'; readonly why: FeedbackIgnoredWhy };
+
+export interface ApplyContext {
+  readonly store: FeedbackStore;
+  readonly now: Date;
+  /** Transient bounces in a row of one (member, address) after which a transient bounce counts as permanent. */
+  readonly transientBounceLimit: number;
+}
+
+/**
+ * Applies one classified SES event: `Send` reconciles a claimed or in-doubt dispatch to sent;
+ * every later event is recorded in the dispatch's history once (for a claim that never settled it
+ * first reconciles it: SES accepted the e-mail). A permanent bounce, a complaint or the
+ * `transientBounceLimit`-th transient bounce in a row suppresses that (member, address); a
+ * delivery ends the run of transient bounces.
+ */
+export async function applyFeedback(feedback: Feedback, ctx: ApplyContext): Promise<Applied> {
+  if (feedback.kind === 'ignored') return feedback;
+  const { store, now } = ctx;
+  if (feedback.kind === 'sent') return { kind: await store.reconcileSent(feedback.dispatchId, feedback.sesMessageId, now) };
+
+  const { dispatchId, sesMessageId, eventKey } = feedback;
+  const transient = feedback.fate === DeliveryFate.Bounced && feedback.detail.bounceType !== 'permanent';
+  const reconcile = () => store.reconcileSent(dispatchId, sesMessageId, now, `ses-${feedback.fate}-event`);
+  let reconciled = false;
+  let inARow: number | undefined;
+  if (transient) {
+    inARow = await store.countTransientBounce({ dispatchId, sesMessageId, eventKey, now });
+    if (inARow === undefined && (reconciled = (await reconcile()) === 'reconciled')) inARow = await store.countTransientBounce({ dispatchId, sesMessageId, eventKey, now });
+  }
+  const treatedAsPermanent = inARow !== undefined && inARow >= ctx.transientBounceLimit;
+  const fate = { dispatchId, sesMessageId, fate: feedback.fate, at: feedback.at, eventKey, detail: feedback.detail, treatedAsPermanent, now };
+  let recorded = await store.recordFate(fate);
+  if (recorded.result === 'unknown-message-id' && !reconciled && (await reconcile()) === 'reconciled') recorded = await store.recordFate(fate);
+  if (recorded.result === 'replayed') return { kind: 'ignored', why: FeedbackIgnoredWhy.Replayed };
+  if (recorded.result === 'unknown-message-id') return { kind: 'ignored', why: FeedbackIgnoredWhy.UnknownMessageId };
+
+  if (feedback.fate === DeliveryFate.Delivered && recorded.memberId && recorded.toHash) await store.resetTransientBounces(recorded.memberId, recorded.toHash, now);
+  const suppress = feedback.fate === DeliveryFate.Complained || (feedback.fate === DeliveryFate.Bounced && (!transient || treatedAsPermanent));
+  const reason = feedback.fate === DeliveryFate.Complained ? 'complaint' : 'bounce';
+  const suppressed = suppress && (await store.suppressMemberOf(dispatchId, reason, now)) !== undefined;
+  return { kind: 'fate', fate: feedback.fate, suppressed, treatedAsPermanent };
+}
