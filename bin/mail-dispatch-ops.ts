@@ -40,7 +40,8 @@ async function withTarget<T>(program: Command, run: (target: OpsTarget, options:
 }
 
 function progressBar(label: string): { update(done: number, total: number): void; stop(): void } {
-  const bar = new SingleBar({ format: `${label} [{bar}] {value}/{total}`, stream: process.stderr, hideCursor: true });
+  // Not a terminal (a log, CI): one progress line every few seconds instead of nothing.
+  const bar = new SingleBar({ format: `${label} [{bar}] {value}/{total}`, stream: process.stderr, hideCursor: true, noTTYOutput: true, notTTYSchedule: 3000 });
   let started = false;
   return {
     update(done, total) {
@@ -206,10 +207,10 @@ export function buildProgram(): Command {
       } catch (error) {
         throw new UsageError(`Cannot read ${file} (${(error as { code?: string }).code ?? 'error'})`, { cause: error });
       }
-      const rows = parseMembersCsv(text);
+      const csv = parseMembersCsv(text);
       const bar = progressBar('import');
       try {
-        const report = await withTarget(program, (target) => importMembers(target, rows, { allowShared: opts.allowShared, onRow: (done, total) => bar.update(done, total) }));
+        const report = await withTarget(program, (target) => importMembers(target, csv, { allowShared: opts.allowShared, onRow: (done, total) => bar.update(done, total) }));
         bar.stop();
         output(program, report, render.renderImport);
         if (report.refused.length + report.failed.length > 0) setExit(ExitCode.Failed);

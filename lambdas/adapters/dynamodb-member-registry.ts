@@ -159,7 +159,18 @@ export class DynamoDbMemberRegistry {
   private async readHolders(addresses: readonly string[]): Promise<Map<string, AddressHolders>> {
     const byKey = new Map(addresses.map((address) => [LedgerKey.registry(this.hash(address)), address]));
     const holders = new Map<string, AddressHolders>(addresses.map((address) => [address, { members: [], owners: [] }]));
-    let keys: Record<string, AttributeValue>[] = [...byKey.keys()].map((pk) => ({ [LEDGER_TABLE.partitionKey]: { S: pk } }));
+    const all: Record<string, AttributeValue>[] = [...byKey.keys()].map((pk) => ({ [LEDGER_TABLE.partitionKey]: { S: pk } }));
+    // BatchGetItem takes at most 100 keys: an import reads many rows' addresses at once.
+    for (let start = 0; start < all.length; start += 100) await this.readHolderKeys(all.slice(start, start + 100), byKey, holders);
+    return holders;
+  }
+
+  private async readHolderKeys(
+    first: Record<string, AttributeValue>[],
+    byKey: ReadonlyMap<string, string>,
+    holders: Map<string, AddressHolders>,
+  ): Promise<void> {
+    let keys = first;
     try {
       for (let round = 0; keys.length > 0; round++) {
         if (round > 8) throw new RegistryWriteError('address index reads kept coming back unprocessed');
@@ -178,11 +189,35 @@ export class DynamoDbMemberRegistry {
       if (error instanceof RegistryWriteError) throw error;
       throw wrapStoreError('read address index', error);
     }
-    return holders;
   }
 
   /** One transaction; `false` when a condition failed (a concurrent write: read again and decide again). */
   private async write(member: RegistryMember, stored: StoredMember | undefined, version: number, changes: readonly AddressChange[]): Promise<boolean> {
+    return this.transact(this.writeItems(member, stored, version, changes), 'register member');
+  }
+
+  /** Sends one transaction, again while it only meets contention; `false` when one of its conditions failed. */
+  private async transact(items: readonly TransactWriteItem[], what: string): Promise<boolean> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.client.send(new TransactWriteItemsCommand({ TransactItems: [...items] }));
+        return true;
+      } catch (error) {
+        const cancellation = classifyCancellation(error);
+        // A condition failed: a concurrent registry write got there first. Read again, decide again.
+        if (cancellation?.kind === 'condition') return false;
+        // Contention only: the reads still hold, the same transaction may go through once it clears.
+        if (cancellation?.kind === 'contention' && attempt < (this.options.contentionRetries ?? 8)) {
+          await sleep(contentionDelayMs(attempt, cancellation.throttled));
+          continue;
+        }
+        throw wrapStoreError(what, error);
+      }
+    }
+  }
+
+  /** The member Put (conditional on the version read) and one conditional Update per address index item. */
+  private writeItems(member: RegistryMember, stored: StoredMember | undefined, version: number, changes: readonly AddressChange[]): TransactWriteItem[] {
     const item: Record<string, unknown> = {
       // Attributes other writers keep on the member (suppression details from SES feedback) survive.
       ...stored,
@@ -205,23 +240,104 @@ export class DynamoDbMemberRegistry {
             : { ConditionExpression: 'attribute_exists(memberId) AND attribute_not_exists(version)' }),
       },
     };
-    const items = [put, ...changes.map((change) => this.indexUpdate(member.memberId, change))];
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.client.send(new TransactWriteItemsCommand({ TransactItems: items }));
-        return true;
-      } catch (error) {
-        const cancellation = classifyCancellation(error);
-        // A condition failed: a concurrent registry write got there first. Read again, decide again.
-        if (cancellation?.kind === 'condition') return false;
-        // Contention only: the reads still hold, the same transaction may go through once it clears.
-        if (cancellation?.kind === 'contention' && attempt < (this.options.contentionRetries ?? 8)) {
-          await sleep(contentionDelayMs(attempt, cancellation.throttled));
-          continue;
+    return [put, ...changes.map((change) => this.indexUpdate(member.memberId, change))];
+  }
+
+  /**
+   * Registers many rows (a file import) with the same guard and the same answers as `register`
+   * row by row in order, in far fewer calls: members and address index items are read in batches,
+   * and rows that touch disjoint items are written together in one transaction. A transaction is
+   * all or nothing, so every condition of every row in it held; when one fails, its rows are
+   * registered one by one (fresh reads, same retries). A row that touches an item an earlier row of
+   * the same batch touches waits for it and goes one by one too, so file order decides as before.
+   */
+  async registerMany(rows: readonly MemberRow[]): Promise<RowResult[]> {
+    const results: (RowResult | undefined)[] = rows.map(() => undefined);
+    const valid: { index: number; member: RegistryMember }[] = [];
+    rows.forEach((row, index) => {
+      const validation = validateMemberRow(row);
+      const memberId = typeof row.memberId === 'string' ? row.memberId : String(row.memberId ?? '');
+      if (validation.ok) valid.push({ index, member: validation.member });
+      else results[index] = { outcome: 'refused', memberId, reason: validation.reason, detail: validation.detail };
+    });
+    let stored: Map<string, StoredMember>;
+    let holders: Map<string, AddressHolders>;
+    try {
+      stored = await this.getMany(valid.map((v) => v.member.memberId));
+      holders = await this.readHolders([...new Set(valid.flatMap((v) => addressesToRead(v.member, stored.get(v.member.memberId))))]);
+    } catch {
+      // The batch reads failed: row by row, each row reports its own outcome.
+      return Promise.all(rows.map(async (row, index) => results[index] ?? this.register(row)));
+    }
+    const touched = new Set<string>();
+    const later: number[] = [];
+    const groups: { indexes: number[]; items: TransactWriteItem[] }[] = [];
+    for (const { index, member } of valid) {
+      const before = stored.get(member.memberId);
+      const addresses = addressesToRead(member, before);
+      const keys = [`member#${member.memberId}`, ...addresses.map((address) => `address#${address}`)];
+      if (keys.some((key) => touched.has(key))) {
+        later.push(index);
+        keys.forEach((key) => touched.add(key));
+        continue;
+      }
+      keys.forEach((key) => touched.add(key));
+      const decision = decideRegistration(member, new Map(addresses.map((a) => [a, holders.get(a) ?? { members: [], owners: [] }])), this.options);
+      if (!decision.ok) {
+        results[index] = { outcome: 'refused', memberId: member.memberId, reason: decision.reason, detail: `address ${this.hash(decision.address)}: ${decision.reason}` };
+        continue;
+      }
+      const items = this.writeItems(member, before, typeof before?.version === 'number' ? before.version + 1 : 1, decision.changes);
+      let group = groups.at(-1);
+      if (!group || group.items.length + items.length > MAX_TRANSACTION_ITEMS) groups.push((group = { indexes: [], items: [] }));
+      group.indexes.push(index);
+      group.items.push(...items);
+    }
+    await Promise.all(
+      groups.map(async (group) => {
+        let written = false;
+        try {
+          written = await this.transact(group.items, 'register members');
+        } catch {
+          written = false;
         }
-        throw wrapStoreError('register member', error);
+        if (written) {
+          for (const index of group.indexes) {
+            const before = stored.get(String(rows[index].memberId));
+            const version = typeof before?.version === 'number' ? before.version + 1 : 1;
+            results[index] = { outcome: 'registered', memberId: String(rows[index].memberId), version };
+          }
+        } else {
+          for (const index of group.indexes) results[index] = await this.register(rows[index]);
+        }
+      }),
+    );
+    for (const index of later) results[index] = await this.register(rows[index]);
+    return results as RowResult[];
+  }
+
+  /** Reads members in batches of 100 (consistent reads). */
+  private async getMany(memberIds: readonly string[]): Promise<Map<string, StoredMember>> {
+    const found = new Map<string, StoredMember>();
+    const table = this.options.tables.members;
+    for (let start = 0; start < memberIds.length; start += 100) {
+      let keys: Record<string, AttributeValue>[] = memberIds.slice(start, start + 100).map((id) => ({ [MEMBERS_TABLE.partitionKey]: { S: id } }));
+      for (let round = 0; keys.length > 0; round++) {
+        if (round > 8) throw new RegistryWriteError('member reads kept coming back unprocessed');
+        if (round > 0) await sleep(25 * 2 ** round);
+        try {
+          const response = await this.client.send(new BatchGetItemCommand({ RequestItems: { [table]: { Keys: keys, ConsistentRead: true } } }));
+          for (const raw of response.Responses?.[table] ?? []) {
+            const item = unmarshall(raw) as StoredMember;
+            found.set(item.memberId, item);
+          }
+          keys = (response.UnprocessedKeys?.[table]?.Keys as Record<string, AttributeValue>[] | undefined) ?? [];
+        } catch (error) {
+          throw wrapStoreError('read members', error);
+        }
       }
     }
+    return found;
   }
 
   private indexUpdate(memberId: string, change: AddressChange): TransactWriteItem {

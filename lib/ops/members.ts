@@ -1,6 +1,7 @@
 import { parse } from 'csv-parse/sync';
 import { DynamoDbMemberRegistry, type RowResult } from '../../lambdas/adapters/dynamodb-member-registry';
 import { hashAddress, normaliseAddress } from '../../lambdas/core/address';
+import { MEMBER_ID_PATTERN } from '../../lambdas/core/message';
 import type { MemberRow, RegistryRefusal } from '../../lambdas/core/registry-guard';
 import { UsageError } from './errors';
 import type { OpsTarget } from './target';
@@ -77,26 +78,67 @@ export async function getMemberView(target: OpsTarget, memberId: string, options
 
 export const CSV_COLUMNS = { required: ['memberId', 'email', 'status'], optional: ['proxies', 'suppressed'] } as const;
 
+/** Why the import refused a row before the registry guard saw it. */
+export const ImportRefusal = {
+  /** Two or more rows of one file carry the same memberId: which one is meant is unknown, so none is imported. */
+  DuplicateMemberId: 'duplicate-member-id',
+  /** The row cannot be read as a record of the header's columns (a field too many or too few, a stray quote). */
+  MalformedRow: 'malformed-row',
+} as const;
+export type ImportRefusal = (typeof ImportRefusal)[keyof typeof ImportRefusal];
+
 /** One CSV data row, with the line it started on (for the operator's report). */
 export interface CsvMemberRow {
   readonly line: number;
   readonly row: MemberRow;
 }
 
+/** A row refused by the import itself (never registered), with its line. */
+export interface RefusedRow {
+  readonly line: number;
+  readonly memberId: string;
+  readonly reason: RegistryRefusal | ImportRefusal;
+  readonly detail: string;
+}
+
+/** A members CSV as read: the rows to register and the rows that could not be read. */
+export interface MembersCsv {
+  readonly rows: readonly CsvMemberRow[];
+  readonly malformed: readonly RefusedRow[];
+}
+
 /**
  * Parses a members CSV: a header with `memberId,email,status` and optionally `proxies` (addresses
  * separated by `;` or spaces) and `suppressed` (`true`/`false`, empty = keep what is stored).
+ * A file that is empty, has a wrong header or no rows is refused whole (UsageError); a row that
+ * cannot be read is returned in `malformed` and the rest are read.
  */
-export function parseMembersCsv(text: string): CsvMemberRow[] {
+export function parseMembersCsv(text: string): MembersCsv {
+  if (text.replace(/^\ufeff/, '').trim() === '') {
+    throw new UsageError(`The CSV file is empty: nothing to import (expected a header ${CSV_COLUMNS.required.join(',')} and one row per member)`);
+  }
+  let header: string[] = [];
+  const malformed: RefusedRow[] = [];
   let records: { record: Record<string, string>; info: { lines: number } }[];
   try {
-    records = parse(text, { columns: true, skip_empty_lines: true, trim: true, bom: true, info: true }) as typeof records;
+    records = parse(text, {
+      columns: (names: string[]) => (header = names.map((name) => name.trim())),
+      skip_empty_lines: true,
+      trim: true,
+      bom: true,
+      info: true,
+      skip_records_with_error: true,
+      on_skip: (error: unknown) => {
+        // An unclosed quote swallows the rest of the file: nothing after it can be told apart, so refuse it whole.
+        if ((error as { code?: string }).code === 'CSV_QUOTE_NOT_CLOSED') throw error;
+        malformed.push(malformedRow(error, header.length));
+      },
+    }) as typeof records;
   } catch (error) {
     throw new UsageError(`The CSV file cannot be read (${(error as { code?: string }).code ?? 'parse error'} ${lineOf(error)})`.trim(), { cause: error });
   }
-  const header = Object.keys(records[0]?.record ?? {});
   const known: readonly string[] = [...CSV_COLUMNS.required, ...CSV_COLUMNS.optional];
-  const missing = CSV_COLUMNS.required.filter((column) => records.length > 0 && !header.includes(column));
+  const missing = CSV_COLUMNS.required.filter((column) => !header.includes(column));
   const unknown = header.filter((column) => !known.includes(column));
   if (missing.length > 0 || unknown.length > 0) {
     throw new UsageError(
@@ -105,7 +147,8 @@ export function parseMembersCsv(text: string): CsvMemberRow[] {
         .join('; '),
     );
   }
-  return records.map(({ record, info }) => ({
+  if (records.length + malformed.length === 0) throw new UsageError('The CSV file has a header but no rows: nothing to import');
+  const rows = records.map(({ record, info }) => ({
     line: info.lines,
     row: {
       memberId: record.memberId,
@@ -115,6 +158,35 @@ export function parseMembersCsv(text: string): CsvMemberRow[] {
       suppressed: parseFlag(record.suppressed),
     },
   }));
+  return { rows, malformed };
+}
+
+/** The report line for a row csv-parse skipped: its line, its memberId if the first field is one, and why (never a field value). */
+function malformedRow(error: unknown, columns: number): RefusedRow {
+  const { code, lines, record } = error as { code?: string; lines?: number; record?: unknown };
+  const fields = Array.isArray(record) ? record : undefined;
+  const first = typeof fields?.[0] === 'string' ? fields[0].trim() : '';
+  const detail =
+    code === 'CSV_RECORD_INCONSISTENT_COLUMNS' && fields
+      ? `the row has ${fields.length} fields, the header has ${columns}: quote a field that holds a comma`
+      : `the row cannot be read (${code ?? 'parse error'})`;
+  return { line: lines ?? 0, memberId: MEMBER_ID_PATTERN.test(first) ? first : '', reason: ImportRefusal.MalformedRow, detail };
+}
+
+/** Rows whose memberId is on more than one line of the file: every one of them is refused. */
+function duplicateRows(rows: readonly CsvMemberRow[]): Map<CsvMemberRow, RefusedRow> {
+  const linesOf = new Map<unknown, number[]>();
+  for (const { line, row } of rows) linesOf.set(row.memberId, [...(linesOf.get(row.memberId) ?? []), line]);
+  const refused = new Map<CsvMemberRow, RefusedRow>();
+  for (const entry of rows) {
+    const lines = linesOf.get(entry.row.memberId) ?? [];
+    if (lines.length < 2) continue;
+    const memberId = String(entry.row.memberId);
+    const where = `${lines.slice(0, -1).join(', ')} and ${lines.at(-1)}`;
+    const detail = `memberId ${memberId} is on lines ${where} of this file: fix the file and import ${lines.length > 2 ? 'them' : 'both'} again`;
+    refused.set(entry, { line: entry.line, memberId, reason: ImportRefusal.DuplicateMemberId, detail });
+  }
+  return refused;
 }
 
 function parseFlag(value: string | undefined): unknown {
@@ -132,29 +204,47 @@ function lineOf(error: unknown): string {
 export interface ImportReport {
   readonly rows: number;
   readonly registered: readonly { readonly line: number; readonly memberId: string }[];
-  readonly refused: readonly { readonly line: number; readonly memberId: string; readonly reason: RegistryRefusal; readonly detail: string }[];
+  readonly refused: readonly RefusedRow[];
   readonly failed: readonly { readonly line: number; readonly memberId: string; readonly error: string }[];
 }
 
-/** Registers every row through the guard; a refused or failed row is reported and the rest go on. */
+/** Rows read and written together (see `registerMany`): at most a few transactions of 100 items in flight at once. */
+export const IMPORT_BATCH_ROWS = 200;
+
+/**
+ * Registers every row through the guard, a batch of {@link IMPORT_BATCH_ROWS} at a time (batched
+ * reads, rows on disjoint items in one transaction); a refused or failed row is reported and the
+ * rest go on. The answers are those of registering row by row in file order, and duplicate
+ * memberIds and unreadable rows are refused before anything is written.
+ */
 export async function importMembers(
   target: OpsTarget,
-  rows: readonly CsvMemberRow[],
-  options: RegistryWriteOptions & { readonly onRow?: (done: number, total: number) => void } = {},
+  csv: MembersCsv,
+  options: RegistryWriteOptions & { readonly onRow?: (done: number, total: number) => void; readonly batchRows?: number } = {},
 ): Promise<ImportReport> {
   const registry = await registryFor(target, options);
-  const report: { [K in keyof ImportReport]: ImportReport[K] extends readonly (infer T)[] ? T[] : ImportReport[K] } = {
-    rows: rows.length,
-    registered: [],
-    refused: [],
-    failed: [],
-  };
-  for (const [i, { line, row }] of rows.entries()) {
-    const result = await registry.register(row);
-    if (result.outcome === 'registered') report.registered.push({ line, memberId: result.memberId });
-    else if (result.outcome === 'refused') report.refused.push({ line, memberId: result.memberId, reason: result.reason, detail: result.detail });
-    else report.failed.push({ line, memberId: result.memberId, error: result.error.message });
-    options.onRow?.(i + 1, rows.length);
+  const duplicates = duplicateRows(csv.rows);
+  const total = csv.rows.length + csv.malformed.length;
+  const registered: { line: number; memberId: string }[] = [];
+  const refused: RefusedRow[] = [...csv.malformed, ...duplicates.values()];
+  const failed: { line: number; memberId: string; error: string }[] = [];
+  let done = refused.length;
+  if (done > 0) options.onRow?.(done, total);
+
+  const rows = csv.rows.filter((entry) => !duplicates.has(entry));
+  const size = options.batchRows ?? IMPORT_BATCH_ROWS;
+  for (let start = 0; start < rows.length; start += size) {
+    const batch = rows.slice(start, start + size);
+    const results = await registry.registerMany(batch.map((entry) => entry.row));
+    results.forEach((result, i) => {
+      const { line } = batch[i];
+      if (result.outcome === 'registered') registered.push({ line, memberId: result.memberId });
+      else if (result.outcome === 'refused') refused.push({ line, memberId: result.memberId, reason: result.reason, detail: result.detail });
+      else failed.push({ line, memberId: result.memberId, error: result.error.message });
+    });
+    done += batch.length;
+    options.onRow?.(done, total);
   }
-  return report;
+  const byLine = (a: { line: number }, b: { line: number }) => a.line - b.line;
+  return { rows: total, registered, refused: refused.sort(byLine), failed };
 }

@@ -133,4 +133,34 @@ describe('DynamoDbMemberRegistry', () => {
     expect(result.failed).toEqual([{ memberId: id('Z'), error: expect.stringContaining('DynamoDB') }]);
     expect(result.failed[0]?.error).not.toContain(addr('z'));
   });
+
+  it('registerMany gives the answers of registering row by row in order, shared addresses and updates included', async () => {
+    const registry = new DynamoDbMemberRegistry(options);
+    await registry.register({ memberId: id('OLD'), email: addr('old'), status: 'active' });
+    const rows = [
+      { memberId: id('A'), email: addr('a'), status: 'active', proxies: [addr('guardian')] },
+      { memberId: id('B'), email: addr('b'), status: 'active', proxies: [addr('guardian')] },
+      { memberId: id('C'), email: addr('a'), status: 'active' }, // A's own address: address-shared
+      { memberId: id('D'), email: addr('d'), status: 'active', proxies: [addr('guardian')] },
+      { memberId: id('E'), email: addr('e'), status: 'active', proxies: [addr('guardian')] }, // a fourth member: fan-in-limit
+      { memberId: id('OLD'), email: addr('new'), status: 'active' }, // an update releases the old address
+      { memberId: 'bad id', email: addr('x'), status: 'active' },
+      ...Array.from({ length: 120 }, (_, i) => ({ memberId: id(`N${i}`), email: addr(`n${i}`), status: 'active' })),
+    ];
+    const results = await registry.registerMany(rows);
+    expect(results.slice(0, 7).map((r) => [r.memberId, r.outcome, r.outcome === 'refused' ? r.reason : undefined])).toEqual([
+      [id('A'), 'registered', undefined],
+      [id('B'), 'registered', undefined],
+      [id('C'), 'refused', 'address-shared'],
+      [id('D'), 'registered', undefined],
+      [id('E'), 'refused', 'fan-in-limit'],
+      [id('OLD'), 'registered', undefined],
+      ['bad id', 'refused', 'invalid-member-id'],
+    ]);
+    expect(results.slice(7).every((r) => r.outcome === 'registered')).toBe(true);
+    expect(await holders(addr('guardian'))).toEqual({ members: [id('A'), id('B'), id('D')].sort(), owners: [] });
+    expect(await holders(addr('old'))).toEqual({ members: [], owners: [] });
+    expect(await getMember(id('OLD'), { tables: aws.tables, client: aws.clients.dynamodb })).toMatchObject({ email: addr('new'), version: 2 });
+    expect(await getMember(id('N119'), { tables: aws.tables, client: aws.clients.dynamodb })).toMatchObject({ version: 1 });
+  });
 });
