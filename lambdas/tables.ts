@@ -90,7 +90,16 @@ export const QUEUES = {
   deadLetter: 'mail-dispatch-dlq',
 } as const;
 
+/** The configuration set's name where nothing else names it (the local runtime). The stack derives its own from the stack name. */
 export const SES_CONFIGURATION_SET = 'mail-dispatch';
+
+/**
+ * The SES template a logical template is deployed as: `<prefix>-<name>`, so two stacks in one
+ * account and region (staging, production) each have their own. No prefix (local): the name itself.
+ */
+export function sesTemplateName(template: string, prefix = ''): string {
+  return prefix === '' ? template : `${prefix}-${template}`;
+}
 
 /** SQS message attributes the dispatcher sets on a rejected message it moves to the DLQ. */
 export const RejectAttribute = {
@@ -106,6 +115,8 @@ export const Env = {
   deadLetterQueueUrl: 'DLQ_URL',
   fromAddress: 'FROM_ADDRESS',
   configurationSet: 'SES_CONFIGURATION_SET',
+  /** Prefix of the deployed SES template names (see sesTemplateName); unset = none. */
+  templatePrefix: 'SES_TEMPLATE_PREFIX',
   fanInLimit: 'FAN_IN_LIMIT',
   fanInWindowSeconds: 'FAN_IN_WINDOW_SECONDS',
   maxReceiveCount: 'MAX_RECEIVE_COUNT',

@@ -3,12 +3,15 @@ import { SendOutcomeUnknownError, SendRefusedError } from '../core/errors';
 import { DISPATCH_TAG_NAME, encodeDispatchTag } from '../core/dispatch-tag';
 import { DISPATCH_REF_KEY } from '../core/templates';
 import type { MailSender, OutgoingMail } from '../ports';
+import { sesTemplateName } from '../tables';
 import { SendRateLimiter } from './send-rate-limiter';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface SesV2MailSenderOptions {
   readonly fromAddress: string;
   readonly configurationSet: string;
+  /** Prefix of the deployed template names (a stack's own copies). @default '' (the logical name) */
+  readonly templatePrefix?: string;
   /**
    * @default a client with `maxAttempts: 1`: the SDK must never retry a send on its own, since a
    * timed-out SendEmail may have been accepted. This adapter retries only what SES refused.
@@ -62,7 +65,7 @@ export class SesV2MailSender implements MailSender {
         new SendEmailCommand({
           FromEmailAddress: this.options.fromAddress,
           Destination: { ToAddresses: [mail.to] },
-          Content: { Template: { TemplateName: mail.template, TemplateData: JSON.stringify({ ...mail.data, [DISPATCH_REF_KEY]: mail.dispatchId }) } },
+          Content: { Template: { TemplateName: sesTemplateName(mail.template, this.options.templatePrefix), TemplateData: JSON.stringify({ ...mail.data, [DISPATCH_REF_KEY]: mail.dispatchId }) } },
           ConfigurationSetName: this.options.configurationSet,
           EmailTags: [{ Name: DISPATCH_TAG_NAME, Value: encodeDispatchTag(mail.dispatchId) }],
         }),

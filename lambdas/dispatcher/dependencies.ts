@@ -48,6 +48,7 @@ export async function createDispatcherDeps(options: DispatcherDepsOptions = {}):
     sender: new SesV2MailSender({
       fromAddress: required(env, Env.fromAddress),
       configurationSet: env[Env.configurationSet] ?? SES_CONFIGURATION_SET,
+      templatePrefix: env[Env.templatePrefix] ?? '',
       client: options.clients?.ses ?? new SESv2Client({ maxAttempts: 1 }),
       maxSendsPerSecond: Number.isFinite(sendRate) ? sendRate : 0,
     }),

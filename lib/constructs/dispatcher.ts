@@ -7,7 +7,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { DEFAULT_CONFIG } from '../../lambdas/core/config';
 import { METRIC_NAMESPACE } from '../../lambdas/core/outcomes';
-import { Env, SES_CONFIGURATION_SET } from '../../lambdas/tables';
+import { Env } from '../../lambdas/tables';
 import { METRICS_SERVICE_NAME } from '../dispatch-metrics';
 import type { DispatchQueue } from './dispatch-queue';
 import type { MailIdentity } from './mail-identity';
@@ -104,7 +104,8 @@ export class Dispatcher extends Construct {
         [Env.ledgerTable]: ledger.tableName,
         [Env.deadLetterQueueUrl]: props.queue.deadLetterQueue.queueUrl,
         [Env.fromAddress]: props.mail.fromAddress,
-        [Env.configurationSet]: props.mail.configurationSet.configurationSetName ?? SES_CONFIGURATION_SET,
+        [Env.configurationSet]: props.mail.configurationSet.configurationSetName,
+        [Env.templatePrefix]: props.mail.templatePrefix,
         [Env.fanInLimit]: String(fanInLimit),
         [Env.fanInWindowSeconds]: String(fanInWindowSeconds),
         [Env.maxReceiveCount]: String(props.queue.maxReceiveCount),

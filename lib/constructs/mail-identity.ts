@@ -4,7 +4,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as ses from 'aws-cdk-lib/aws-ses';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { SES_CONFIGURATION_SET } from '../../lambdas/tables';
+import { sesTemplateName } from '../../lambdas/tables';
 import { TEMPLATES } from '../../lambdas/core/templates';
 import { domainOf } from '../settings';
 
@@ -19,7 +19,13 @@ export interface MailIdentityProps {
    * @default false
    */
   readonly createEmailIdentity?: boolean;
-  /** @default SES_CONFIGURATION_SET ('mail-dispatch') from lambdas/tables.ts */
+  /**
+   * Prefix of every SES name this construct claims in the account and region (the configuration
+   * set, the templates `<prefix>-<template>`), so two stacks (staging, production) can share an
+   * account. Letters, digits, `-` and `_`, at most 40. @default the stack name (its first 40 characters)
+   */
+  readonly namePrefix?: string;
+  /** @default the name prefix */
   readonly configurationSetName?: string;
 }
 
@@ -45,8 +51,10 @@ export class MailIdentity extends Construct {
   /** SES publishes the configuration set's events here. */
   public readonly eventsTopic: sns.Topic;
   public readonly templates: readonly ses.CfnTemplate[];
-  /** Names of the deployed templates (the allow-list). */
+  /** Names of the deployed templates (the allow-list, prefixed). */
   public readonly templateNames: readonly string[];
+  /** What the sender puts before a logical template name (see sesTemplateName). */
+  public readonly templatePrefix: string;
   /** Set when `createEmailIdentity` is true. */
   public readonly emailIdentity?: ses.EmailIdentity;
   public readonly fromAddress: string;
@@ -55,9 +63,11 @@ export class MailIdentity extends Construct {
     super(scope, id);
     this.fromAddress = props.fromAddress;
     if (!/^[^@\s]+@[^@\s]+$/.test(props.fromAddress)) throw new Error(`MailIdentity ${id}: fromAddress must be one bare address`);
+    this.templatePrefix = props.namePrefix ?? Stack.of(this).stackName.slice(0, 40);
+    if (!/^[A-Za-z0-9_-]{1,40}$/.test(this.templatePrefix)) throw new Error(`MailIdentity ${id}: namePrefix must be 1-40 letters, digits, - or _`);
 
     this.configurationSet = new ses.ConfigurationSet(this, 'ConfigurationSet', {
-      configurationSetName: props.configurationSetName ?? SES_CONFIGURATION_SET,
+      configurationSetName: props.configurationSetName ?? this.templatePrefix,
       // Never fall back to cleartext SMTP towards the member's mail server.
       tlsPolicy: ses.ConfigurationSetTlsPolicy.REQUIRE,
       reputationMetrics: true,
@@ -75,12 +85,12 @@ export class MailIdentity extends Construct {
       events: [...FEEDBACK_EVENTS],
     });
 
-    this.templateNames = Object.values(TEMPLATES).map((template) => template.name);
+    this.templateNames = Object.values(TEMPLATES).map((template) => sesTemplateName(template.name, this.templatePrefix));
     this.templates = Object.values(TEMPLATES).map(
       (template) =>
         new ses.CfnTemplate(this, `Template-${template.name}`, {
           template: {
-            templateName: template.name,
+            templateName: sesTemplateName(template.name, this.templatePrefix),
             subjectPart: template.subject,
             textPart: template.text,
             htmlPart: template.html,

@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Duration, Fn, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as backup from 'aws-cdk-lib/aws-backup';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -96,11 +96,17 @@ export class RegistryTables extends Construct {
 
   /** A CMK-encrypted vault and a daily + monthly plan for both tables. */
   private backUp(encryptionKey: kms.IKey, monthlyRetention: Duration): backup.BackupPlan {
+    const stack = Stack.of(this);
+    // Retained, so its name must not come back: a redeploy after `cdk destroy` would meet the old
+    // vault (AlreadyExists). The stack id's UUID is new for every stack created, stable across updates.
+    const stackUuid = Fn.select(0, Fn.split('-', Fn.select(2, Fn.split('/', stack.stackId))));
     const vault = new backup.BackupVault(this, 'BackupVault', {
+      backupVaultName: `${stack.stackName.slice(0, 30)}-backup-${stackUuid}`,
       encryptionKey,
       removalPolicy: RemovalPolicy.RETAIN,
     });
     const plan = new backup.BackupPlan(this, 'BackupPlan', {
+      backupPlanName: `${stack.stackName.slice(0, 40)}-tables`,
       backupVault: vault,
       backupPlanRules: [
         new backup.BackupPlanRule({

@@ -2,7 +2,7 @@ import { Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { FEEDBACK_EVENTS, MailIdentity } from '../../../lib/constructs/mail-identity';
 import { TEMPLATES } from '../../../lambdas/core/templates';
-import { SES_CONFIGURATION_SET } from '../../../lambdas/tables';
+import { sesTemplateName } from '../../../lambdas/tables';
 import { bareStack, logicalIdOf } from '../support/stack-fixture';
 
 describe('MailIdentity', () => {
@@ -12,7 +12,8 @@ describe('MailIdentity', () => {
 
   it('requires TLS towards recipients, tracks reputation and keeps sending on', () => {
     template.hasResourceProperties('AWS::SES::ConfigurationSet', {
-      Name: SES_CONFIGURATION_SET,
+      // Named after the stack, so a second stack in the account has its own (issue 18.2).
+      Name: 'ConstructTest',
       DeliveryOptions: { TlsPolicy: 'REQUIRE' },
       ReputationOptions: { ReputationMetricsEnabled: true },
       SendingOptions: { SendingEnabled: true },
@@ -46,7 +47,7 @@ describe('MailIdentity', () => {
     template.resourceCountIs('AWS::SES::Template', Object.keys(TEMPLATES).length);
     for (const t of Object.values(TEMPLATES)) {
       template.hasResourceProperties('AWS::SES::Template', {
-        Template: { TemplateName: t.name, SubjectPart: t.subject, TextPart: t.text, HtmlPart: t.html },
+        Template: { TemplateName: sesTemplateName(t.name, 'ConstructTest'), SubjectPart: t.subject, TextPart: t.text, HtmlPart: t.html },
       });
     }
   });
@@ -63,9 +64,18 @@ describe('MailIdentity', () => {
     expect(statement.Action).toBe('ses:SendEmail');
     expect(statement.Condition).toEqual({ StringEquals: { 'ses:FromAddress': 'no-reply@portal.example.org' } });
     const resources = JSON.stringify(statement.Resource);
-    for (const part of [':identity/no-reply@portal.example.org', ':identity/portal.example.org', ':configuration-set/', ':template/advice-nurse-reply', ':template/appointment-reminder']) {
+    for (const part of [':identity/no-reply@portal.example.org', ':identity/portal.example.org', ':configuration-set/', ':template/ConstructTest-advice-nurse-reply', ':template/ConstructTest-appointment-reminder']) {
       expect(resources).toContain(part);
     }
     expect(resources).not.toMatch(/\*/);
+  });
+
+  it('takes a name prefix for every SES name it claims, and refuses one SES cannot hold', () => {
+    const other = bareStack();
+    const named = new MailIdentity(other.stack, 'Mail', { encryptionKey: other.key, fromAddress: 'no-reply@portal.example.org', namePrefix: 'staging' });
+    expect(named.templateNames).toEqual(Object.keys(TEMPLATES).map((name) => `staging-${name}`));
+    Template.fromStack(other.stack).hasResourceProperties('AWS::SES::ConfigurationSet', { Name: 'staging' });
+    const bad = bareStack();
+    expect(() => new MailIdentity(bad.stack, 'Mail', { encryptionKey: bad.key, fromAddress: 'no-reply@portal.example.org', namePrefix: 'no spaces' })).toThrow(/namePrefix/);
   });
 });
