@@ -6,6 +6,7 @@ import type { LedgerState, RejectReason, BlockReason, RetryReason, DispatchOutco
 import type { DispatchMessage } from './core/message';
 import type { TemplateName } from './core/templates';
 import type { ErrorCause } from './core/error-cause';
+import type { FanInClaim, FanInState } from './core/fan-in';
 
 /** A member registry item as stored: fields are `unknown` because raw writes may hold anything. */
 export interface MemberRecord {
@@ -31,8 +32,8 @@ export interface DispatchRecord {
 export interface DispatchSnapshot {
   readonly member?: MemberRecord;
   readonly record?: DispatchRecord;
-  /** Members already counted for this address in the current window. */
-  readonly fanInMembers: readonly string[];
+  /** The recipient mailbox's fan-in counter (`EMPTY_FAN_IN` when there is none). */
+  readonly fanIn: FanInState;
 }
 
 export interface SnapshotKey {
@@ -56,7 +57,8 @@ export interface ClaimRequest {
   /** The registry value that matched `to` (verbatim, so the condition checks it is unchanged). */
   readonly matched: { readonly via: 'email' | 'proxy'; readonly value: string };
   readonly fanInKey: string;
-  readonly fanInLimit: number;
+  /** What the claim writes and asserts on the mailbox's counter (see core/fan-in.ts). */
+  readonly fanIn: FanInClaim;
   readonly fanInExpiresAt: number;
   readonly claimToken: string;
   readonly sqsMessageId: string;

@@ -77,7 +77,8 @@ export const LedgerKey = {
   dispatch: (dispatchId: string) => dispatchId,
   /** A rejected body has no trustworthy dispatchId: one record per SQS message. */
   rejected: (sqsMessageId: string) => `rejected#${sqsMessageId}`,
-  fanIn: (addressHash: string, window: number) => `fanin#${addressHash}#${window}`,
+  /** The fan-in counter of one mailbox (`mailboxOf`), keyed by the mailbox's hash: one item, no calendar window. */
+  fanIn: (mailboxHash: string) => `fanin#${mailboxHash}`,
   /** Registry address index: which members use an address (`members`), and as their own e-mail (`owners`). */
   registry: (addressHash: string) => `registry#${addressHash}`,
   pauseFlag: 'control#pause',

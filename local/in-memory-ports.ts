@@ -5,6 +5,7 @@
  * drive the real adapters.
  */
 import { normaliseAddress } from '../lambdas/core/address';
+import { EMPTY_FAN_IN, type FanInState } from '../lambdas/core/fan-in';
 import { isSuppressed } from '../lambdas/core/decision';
 import { CLAIMABLE_LEDGER_STATES, LedgerState, type RejectReason } from '../lambdas/core/outcomes';
 import type {
@@ -34,13 +35,13 @@ export class InMemoryDispatchLedger implements DispatchLedger {
   readonly members = new Map<string, MemberRecord>();
   readonly records = new Map<string, StoredRecord>();
   readonly unsent: UnsentRecord[] = [];
-  readonly fanIn = new Map<string, Set<string>>();
+  readonly fanIn = new Map<string, FanInState>();
 
   async readSnapshots(keys: readonly SnapshotKey[]): Promise<Map<string, DispatchSnapshot>> {
     return new Map(
       keys.map((key) => [
         snapshotId(key),
-        { member: this.members.get(key.memberId), record: this.records.get(key.dispatchId), fanInMembers: [...(this.fanIn.get(key.fanInKey) ?? [])] },
+        { member: this.members.get(key.memberId), record: this.records.get(key.dispatchId), fanIn: this.fanIn.get(key.fanInKey) ?? EMPTY_FAN_IN },
       ]),
     );
   }
@@ -63,8 +64,11 @@ export class InMemoryDispatchLedger implements DispatchLedger {
     if (!memberOk) conflicts.push('member');
     const record = this.records.get(r.message.dispatchId);
     if (record && !CLAIMABLE_LEDGER_STATES.includes(record.state)) conflicts.push('ledger');
-    const counted = this.fanIn.get(r.fanInKey) ?? new Set<string>();
-    if (!counted.has(r.message.memberId) && counted.size >= r.fanInLimit) conflicts.push('fan-in');
+    // The conditions of the DynamoDB adapter's counter write, as DynamoDB evaluates them.
+    const counter = this.fanIn.get(r.fanInKey) ?? EMPTY_FAN_IN;
+    const own = counter.seen[r.message.memberId];
+    const fanInOk = r.fanIn.kind === 'refresh' ? own !== undefined && own > r.fanIn.cutoffMs : counter.version === r.fanIn.version;
+    if (!fanInOk) conflicts.push('fan-in');
     if (conflicts.length > 0) return { claimed: false, conflicts };
     this.records.set(r.message.dispatchId, {
       dispatchId: r.message.dispatchId,
@@ -74,7 +78,9 @@ export class InMemoryDispatchLedger implements DispatchLedger {
       claimReceiveCount: r.receiveCount,
       claimToken: r.claimToken,
     });
-    this.fanIn.set(r.fanInKey, counted.add(r.message.memberId));
+    const seen = { ...counter.seen, [r.message.memberId]: r.fanIn.atMs };
+    if (r.fanIn.kind === 'join') for (const id of r.fanIn.prune) delete seen[id];
+    this.fanIn.set(r.fanInKey, { seen, version: r.fanIn.kind === 'join' ? counter.version + 1 : counter.version });
     return { claimed: true };
   }
 

@@ -1,4 +1,5 @@
-import { DynamoDBClient, TransactWriteItemsCommand, UpdateItemCommand, type TransactWriteItem } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, TransactWriteItemsCommand, UpdateItemCommand, type TransactWriteItem, type Update } from '@aws-sdk/client-dynamodb';
+import { EMPTY_FAN_IN, type FanInState } from '../core/fan-in';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { CLAIMABLE_LEDGER_STATES, DispatchState, LedgerState } from '../core/outcomes';
 import { AuditDay, LEDGER_TABLE, LedgerKey, MEMBERS_TABLE } from '../tables';
@@ -57,16 +58,14 @@ export class DynamoDbDispatchLedger implements DispatchLedger {
     for (const item of items.get(this.options.membersTable) ?? []) members.set(String(item.memberId), item as unknown as MemberRecord);
     for (const item of items.get(this.options.ledgerTable) ?? []) ledger.set(String(item.pk), item);
 
-    const nowSeconds = Date.now() / 1000;
     const snapshots = new Map<string, DispatchSnapshot>();
     for (const key of keys) {
-      const counter = ledger.get(key.fanInKey);
-      // TTL deletes late: a counter past its expiry counts as empty.
-      const live = counter && !(typeof counter.expiresAt === 'number' && counter.expiresAt < nowSeconds);
       snapshots.set(snapshotId(key), {
         member: members.get(key.memberId),
         record: toDispatchRecord(ledger.get(LedgerKey.dispatch(key.dispatchId))),
-        fanInMembers: live && counter.members instanceof Set ? [...(counter.members as Set<string>)] : [],
+        // TTL deletes late: the core compares each member's instant with now, so an expired
+        // counter counts nobody; its version still guards the next join.
+        fanIn: toFanInState(ledger.get(key.fanInKey)),
       });
     }
     return snapshots;
@@ -228,20 +227,7 @@ export class DynamoDbDispatchLedger implements DispatchLedger {
           }),
         },
       },
-      {
-        Update: {
-          TableName: this.options.ledgerTable,
-          Key: { [LEDGER_TABLE.partitionKey]: { S: r.fanInKey } },
-          UpdateExpression: 'ADD members :member SET expiresAt = if_not_exists(expiresAt, :exp)',
-          ConditionExpression: 'attribute_not_exists(members) OR contains(members, :memberId) OR size(members) < :limit',
-          ExpressionAttributeValues: {
-            ':member': { SS: [r.message.memberId] },
-            ':memberId': { S: r.message.memberId },
-            ':limit': { N: String(r.fanInLimit) },
-            ':exp': { N: String(r.fanInExpiresAt) },
-          },
-        },
-      },
+      { Update: { TableName: this.options.ledgerTable, Key: { [LEDGER_TABLE.partitionKey]: { S: r.fanInKey } }, ...fanInUpdate(r) } },
     ];
   }
 
@@ -272,6 +258,48 @@ export class DynamoDbDispatchLedger implements DispatchLedger {
       throw wrapStoreError(operation, error);
     }
   }
+}
+
+/**
+ * The claim's write on the mailbox's counter (core/fan-in.ts). A member in the span moves its
+ * own instant forward, conditioned on still being in it; a member joining the span is
+ * conditioned on the version the count was made from, so two concurrent joins cannot both take
+ * the last place, and a join onto an empty (or pre-span, versionless) counter writes it whole.
+ */
+function fanInUpdate(r: ClaimRequest): Pick<Update, 'UpdateExpression' | 'ConditionExpression' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues'> {
+  const claim = r.fanIn;
+  const at = { N: String(claim.atMs) };
+  const exp = { N: String(r.fanInExpiresAt) };
+  if (claim.kind === 'refresh') {
+    return {
+      UpdateExpression: 'SET seen.#m = :at, expiresAt = :exp',
+      ConditionExpression: 'seen.#m > :cutoff',
+      ExpressionAttributeNames: { '#m': r.message.memberId },
+      ExpressionAttributeValues: { ':at': at, ':exp': exp, ':cutoff': { N: String(claim.cutoffMs) } },
+    };
+  }
+  if (claim.version === 0) {
+    return {
+      UpdateExpression: 'SET seen = :seen, version = :next, expiresAt = :exp REMOVE members',
+      ConditionExpression: 'attribute_not_exists(version)',
+      ExpressionAttributeValues: { ':seen': { M: { [r.message.memberId]: at } }, ':next': { N: '1' }, ':exp': exp },
+    };
+  }
+  const names: Record<string, string> = { '#m': r.message.memberId };
+  claim.prune.forEach((id, i) => (names[`#p${i}`] = id));
+  const remove = claim.prune.length > 0 ? ` REMOVE ${claim.prune.map((_, i) => `seen.#p${i}`).join(', ')}` : '';
+  return {
+    UpdateExpression: `SET seen.#m = :at, version = :next, expiresAt = :exp${remove}`,
+    ConditionExpression: 'version = :version',
+    ExpressionAttributeNames: names,
+    ExpressionAttributeValues: { ':at': at, ':exp': exp, ':version': { N: String(claim.version) }, ':next': { N: String(claim.version + 1) } },
+  };
+}
+
+function toFanInState(item: Record<string, unknown> | undefined): FanInState {
+  if (!item || typeof item.version !== 'number') return EMPTY_FAN_IN;
+  const seen = typeof item.seen === 'object' && item.seen !== null ? (item.seen as Record<string, unknown>) : {};
+  return { version: item.version, seen: Object.fromEntries(Object.entries(seen).filter((e): e is [string, number] => typeof e[1] === 'number')) };
 }
 
 function toDispatchRecord(item: Record<string, unknown> | undefined): DispatchRecord | undefined {

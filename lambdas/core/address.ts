@@ -32,6 +32,22 @@ export function parseRecipient(value: string): RecipientParse {
 }
 
 /**
+ * The mailbox an address delivers to, for the fan-in guard and the registry's address index:
+ * the normalised address with any `+tag` removed from its local part (`Pat+a@Example.org` and
+ * `pat+b@example.org` are `pat@example.org`'s mailbox). Over-merging is the safe direction
+ * here: it only ever counts more members on one mailbox. The recipient check does not use this:
+ * it compares the exact normalised address.
+ */
+export function mailboxOf(address: string): string {
+  const normalised = normaliseAddress(address);
+  const at = normalised.lastIndexOf('@');
+  if (at < 0) return normalised;
+  const local = normalised.slice(0, at);
+  const plus = local.indexOf('+');
+  return plus < 0 ? normalised : `${local.slice(0, plus)}${normalised.slice(at)}`;
+}
+
+/**
  * Keyed hash of a normalised address: what logs, metrics and the ledger carry instead of the
  * address. Keyed so a leaked ledger or log cannot be reversed by hashing a list of addresses.
  */

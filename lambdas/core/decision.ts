@@ -2,6 +2,7 @@ import { normaliseAddress } from './address';
 import type { DispatchConfig } from './config';
 import type { DispatchMessage } from './message';
 import { BlockReason, LedgerState, RetryReason } from './outcomes';
+import { planFanIn, type FanInClaim } from './fan-in';
 import type { DispatchSnapshot, MemberRecord } from '../ports';
 
 /** What the dispatcher must do with one valid message, given what the ledger and registry hold. */
@@ -10,8 +11,9 @@ export type Decision =
       readonly action: 'claim';
       /** The registry value that matched `to`, verbatim, for the claim's condition check. */
       readonly matched: { readonly via: 'email' | 'proxy'; readonly value: string };
-      /** Distinct members on this address in the window once this message is counted. */
+      /** Distinct members on this mailbox in the span once this message is counted. */
       readonly fanInCount: number;
+      readonly fanIn: FanInClaim;
     }
   | { readonly action: 'block'; readonly reason: BlockReason; readonly fanInCount?: number }
   | { readonly action: 'duplicate' }
@@ -26,7 +28,7 @@ export interface DecisionInput {
   readonly snapshot: DispatchSnapshot;
   /** The SQS delivery being decided (its receive count says nothing about a claim's life: see isAbandoned). */
   readonly delivery: { readonly sqsMessageId: string; readonly receiveCount: number };
-  readonly config: Pick<DispatchConfig, 'fanInLimit' | 'claimLeaseSeconds'>;
+  readonly config: Pick<DispatchConfig, 'fanInLimit' | 'fanInWindowSeconds' | 'claimLeaseSeconds'>;
   readonly now: Date;
 }
 
@@ -42,11 +44,9 @@ export function decideDispatch(input: DecisionInput): Decision {
   const recipient = matchRecipient(input.snapshot.member, input.message.to);
   if ('reason' in recipient) return { action: 'block', reason: recipient.reason };
 
-  const counted = input.snapshot.fanInMembers;
-  const already = counted.includes(input.message.memberId);
-  const fanInCount = already ? counted.length : counted.length + 1;
-  if (fanInCount > input.config.fanInLimit) return { action: 'block', reason: BlockReason.FanInLimit, fanInCount };
-  return { action: 'claim', matched: recipient.matched, fanInCount };
+  const fanIn = planFanIn(input.snapshot.fanIn, input.message.memberId, input.now, input.config);
+  if (!fanIn.allowed) return { action: 'block', reason: BlockReason.FanInLimit, fanInCount: fanIn.count };
+  return { action: 'claim', matched: recipient.matched, fanInCount: fanIn.count, fanIn: fanIn.claim };
 }
 
 function decideFromLedger({ snapshot, config, now }: DecisionInput): Decision | undefined {

@@ -2,6 +2,7 @@ import type { SQSBatchResponse, SQSRecord } from 'aws-lambda';
 import pLimit from 'p-limit';
 import { describeError, messageSecrets, type ErrorCause } from '../core/error-cause';
 import { StoreUnavailableError } from '../core/errors';
+import { EMPTY_FAN_IN } from '../core/fan-in';
 import { parseDispatchMessage, type MessageParse } from '../core/message';
 import { DispatchState, LedgerState, RetryReason, type DispatchOutcome } from '../core/outcomes';
 import type { ClaimRequest, ClaimResult, DispatchSnapshot, OutcomeReporter, RejectedMessageSink } from '../ports';
@@ -22,11 +23,10 @@ type Item = { readonly delivery: Delivery } & ({ readonly prepared: Prepared } |
  * should be tried again.
  */
 export async function dispatchBatch(records: readonly SQSRecord[], ctx: BatchContext): Promise<SQSBatchResponse> {
-  const now = ctx.now();
   const items = records.map((record): Item => {
     const delivery = { record, receiveCount: Number(record.attributes?.ApproximateReceiveCount) || 1 };
     const parse = parseDispatchMessage(record.body);
-    return parse.ok ? { delivery, prepared: prepareMessage(parse.message, ctx, now) } : { delivery, rejection: parse };
+    return parse.ok ? { delivery, prepared: prepareMessage(parse.message, ctx) } : { delivery, rejection: parse };
   });
   const mctx: MessageContext = { ...ctx, batch: { paused: false } };
   // Why a message ended `retry unexpected-error`, for its outcome line (on-call diagnoses from it).
@@ -38,7 +38,7 @@ export async function dispatchBatch(records: readonly SQSRecord[], ctx: BatchCon
   });
   const plans = items.map((item) =>
     'prepared' in item && typeof snapshots !== 'string'
-      ? planMessage(item.prepared, snapshots.get(snapshotId(item.prepared.key)) ?? { fanInMembers: [] }, item.delivery, mctx)
+      ? planMessage(item.prepared, snapshots.get(snapshotId(item.prepared.key)) ?? { fanIn: EMPTY_FAN_IN }, item.delivery, mctx)
       : undefined,
   );
   // Worked on concurrently, the batch's claims are made up front, sharing transactions; one at a

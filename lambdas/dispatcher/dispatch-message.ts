@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { SQSRecord } from 'aws-lambda';
-import { hashAddress } from '../core/address';
+import { hashAddress, mailboxOf } from '../core/address';
 import type { DispatchConfig } from '../core/config';
 import { decideDispatch, type Decision } from '../core/decision';
 import { SendRefusedError, StoreUnavailableError } from '../core/errors';
-import { fanInExpiresAt, fanInWindow } from '../core/fan-in';
+import { EMPTY_FAN_IN, fanInExpiresAt } from '../core/fan-in';
 import type { DispatchMessage } from '../core/message';
 import { BlockReason, DispatchState, LedgerState, PauseReason, PausedBy, RetryReason, type DispatchOutcome } from '../core/outcomes';
 import { LedgerKey } from '../tables';
@@ -36,19 +36,16 @@ export interface Prepared {
   readonly message: DispatchMessage;
   readonly toHash: string;
   readonly key: SnapshotKey;
-  readonly fanInExpiresAt: number;
 }
 
-/** Keys and hashes for one valid message, in the window of `now`. */
-export function prepareMessage(message: DispatchMessage, ctx: Pick<MessageContext, 'config' | 'hashKey'>, now: Date): Prepared {
+/**
+ * Keys and hashes for one valid message. The fan-in counter is the recipient's *mailbox*'s
+ * (`+tag` dropped): sub-addresses of one mailbox share one count.
+ */
+export function prepareMessage(message: DispatchMessage, ctx: Pick<MessageContext, 'config' | 'hashKey'>): Prepared {
   const toHash = hashAddress(message.to, ctx.hashKey);
-  const window = fanInWindow(now, ctx.config.fanInWindowSeconds);
-  return {
-    message,
-    toHash,
-    key: { dispatchId: message.dispatchId, memberId: message.memberId, fanInKey: LedgerKey.fanIn(toHash, window) },
-    fanInExpiresAt: fanInExpiresAt(window, ctx.config.fanInWindowSeconds),
-  };
+  const mailboxHash = hashAddress(mailboxOf(message.to), ctx.hashKey);
+  return { message, toHash, key: { dispatchId: message.dispatchId, memberId: message.memberId, fanInKey: LedgerKey.fanIn(mailboxHash) } };
 }
 
 export interface MessageResult {
@@ -95,9 +92,12 @@ export async function completeMessage(plan: Plan, claimed: ClaimResult | undefin
         result = { claimed: true };
       }
       if (result.claimed) return { ...(await sendClaimed(p, claim.claimToken, delivery, ctx)), fanInCount: decision.fanInCount };
-      if (round > 0) return retry(RetryReason.RegistryChanged);
+      // Losing only on the mailbox's counter means another member joined its span: each loss is
+      // one of at most `fanInLimit` joins, so deciding again (counting it) always ends.
+      const fanInOnly = result.conflicts.every((c) => c === 'fan-in');
+      if (round > 0 && !(fanInOnly && round <= ctx.config.fanInLimit)) return retry(RetryReason.RegistryChanged);
       const fresh = (await ctx.ledger.readSnapshots([p.key])).get(snapshotId(p.key));
-      decision = decide(p, fresh ?? { fanInMembers: [] }, delivery, ctx);
+      decision = decide(p, fresh ?? { fanIn: EMPTY_FAN_IN }, delivery, ctx);
       claim = decision.action === 'claim' ? claimRequest(p, decision, delivery, ctx) : undefined;
       result = undefined;
     }
@@ -114,8 +114,8 @@ function claimRequest(p: Prepared, decision: Extract<Decision, { action: 'claim'
     toHash: p.toHash,
     matched: decision.matched,
     fanInKey: p.key.fanInKey,
-    fanInLimit: ctx.config.fanInLimit,
-    fanInExpiresAt: p.fanInExpiresAt,
+    fanIn: decision.fanIn,
+    fanInExpiresAt: fanInExpiresAt(decision.fanIn.atMs, ctx.config.fanInWindowSeconds),
     claimToken: randomUUID(),
     sqsMessageId: delivery.record.messageId,
     receiveCount: delivery.receiveCount,

@@ -25,12 +25,13 @@ beforeAll(async () => {
 });
 afterAll(async () => aws?.stop());
 
-const request = (dispatchId: string, memberId: string, registered: string, fanInKey = `fanin#${memberId}#1`): ClaimRequest => ({
+const JOIN_EMPTY = { kind: 'join', version: 0, atMs: Date.parse('2026-12-01T08:00:00Z'), prune: [] } as const;
+const request = (dispatchId: string, memberId: string, registered: string, fanInKey = `fanin#${dispatchId}`, fanIn: ClaimRequest['fanIn'] = JOIN_EMPTY): ClaimRequest => ({
   message: { dispatchId, memberId, to: registered, template: 'advice-nurse-reply', data: {} },
   toHash: `h-${memberId}`,
   matched: { via: 'email', value: registered },
   fanInKey,
-  fanInLimit: 2,
+  fanIn,
   fanInExpiresAt: 4_000_000_000,
   claimToken: `t-${dispatchId}`,
   sqsMessageId: `sqs-${dispatchId}`,
@@ -58,17 +59,31 @@ describe('DynamoDbDispatchLedger.claimAll', () => {
     const results = await ledger.claimAll([
       request('g4', 'A', 'a@example.org'),
       request('g5', 'B', 'not-b@example.org'), // the registry no longer holds this value
-      request('g1', 'C', 'c@example.org'), // already claimed above
+      request('g1', 'C', 'c@example.org', 'fanin#g1-again'), // already claimed above
       request('g6', 'C', 'c@example.org'),
     ]);
     expect(results).toEqual([{ claimed: true }, { claimed: false, conflicts: ['member'] }, { claimed: false, conflicts: ['ledger'] }, { claimed: true }]);
     expect(await Promise.all(['g4', 'g5', 'g6'].map(state))).toEqual(['claimed', undefined, 'claimed']);
   });
 
-  it('orders claims on one fan-in counter: the one past the limit fails on fan-in alone', async () => {
-    const shared = 'fanin#shared#1';
-    const results = await ledger.claimAll([request('s1', 'A', 'a@example.org', shared), request('s2', 'B', 'b@example.org', shared), request('s3', 'C', 'c@example.org', shared)]);
-    expect(results).toEqual([{ claimed: true }, { claimed: true }, { claimed: false, conflicts: ['fan-in'] }]);
-    expect(await state('s3')).toBeUndefined();
+  it('orders joins on one mailbox counter: a join counted from a stale snapshot fails on fan-in alone', async () => {
+    const shared = 'fanin#shared';
+    const results = await ledger.claimAll([request('s1', 'A', 'a@example.org', shared), request('s2', 'B', 'b@example.org', shared)]);
+    expect(results).toEqual([{ claimed: true }, { claimed: false, conflicts: ['fan-in'] }]);
+    expect(await state('s2')).toBeUndefined();
+    // Counted again from the counter as it now is (version 1), the join goes through.
+    const next = { kind: 'join', version: 1, atMs: JOIN_EMPTY.atMs + 1000, prune: [] } as const;
+    await expect(ledger.claimAll([request('s2', 'B', 'b@example.org', shared, next)])).resolves.toEqual([{ claimed: true }]);
+  });
+
+  it('lets a member in the span move its instant on without a version, only while it is in the span', async () => {
+    const shared = 'fanin#refresh';
+    await ledger.claimAll([request('r1', 'A', 'a@example.org', shared)]);
+    const refresh = (cutoffMs: number) => ({ kind: 'refresh', cutoffMs, atMs: JOIN_EMPTY.atMs + 5000 }) as const;
+    await expect(ledger.claimAll([request('r2', 'A', 'a@example.org', shared, refresh(JOIN_EMPTY.atMs - 1))])).resolves.toEqual([{ claimed: true }]);
+    // A cutoff past its latest instant: it left the span, so it must join (and be counted) again.
+    await expect(ledger.claimAll([request('r3', 'A', 'a@example.org', shared, refresh(JOIN_EMPTY.atMs + 5000))])).resolves.toEqual([
+      { claimed: false, conflicts: ['fan-in'] },
+    ]);
   });
 });

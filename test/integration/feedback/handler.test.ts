@@ -48,7 +48,7 @@ async function claim(dispatchId: string) {
     toHash: 'h',
     matched: { via: 'email', value: 'pat@example.org' },
     fanInKey: `fanin#h#${dispatchId}`,
-    fanInLimit: 3,
+    fanIn: { kind: 'join', version: 0, atMs: 0, prune: [] },
     fanInExpiresAt: 1,
     claimToken: 't',
     sqsMessageId: 'sqs',

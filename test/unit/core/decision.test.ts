@@ -1,17 +1,20 @@
 import { decideDispatch, isSuppressed, type DecisionInput } from '../../../lambdas/core/decision';
+import { EMPTY_FAN_IN } from '../../../lambdas/core/fan-in';
 import type { DispatchMessage } from '../../../lambdas/core/message';
 import type { DispatchSnapshot, MemberRecord } from '../../../lambdas/ports';
 
 const now = new Date('2000-08-02T09:00:00Z');
 const message: DispatchMessage = { dispatchId: 'd1', memberId: 'M1', to: 'pat@example.org', template: 'advice-nurse-reply', data: {} };
+/** A counter holding `ids`, each claimed an hour before `now`. */
+const inSpan = (...ids: string[]) => ({ version: ids.length, seen: Object.fromEntries(ids.map((id) => [id, now.getTime() - 3_600_000])) });
 const member: MemberRecord = { memberId: 'M1', email: 'pat@example.org', status: 'active', proxies: [] };
 
 function decide(snapshot: Partial<DispatchSnapshot>, overrides: Partial<DecisionInput> = {}) {
   return decideDispatch({
     message,
-    snapshot: { member, fanInMembers: [], ...snapshot },
+    snapshot: { member, fanIn: EMPTY_FAN_IN, ...snapshot },
     delivery: { sqsMessageId: 'sqs-1', receiveCount: 1 },
-    config: { fanInLimit: 3, claimLeaseSeconds: 60 },
+    config: { fanInLimit: 3, fanInWindowSeconds: 86_400, claimLeaseSeconds: 60 },
     now,
     ...overrides,
   });
@@ -19,7 +22,12 @@ function decide(snapshot: Partial<DispatchSnapshot>, overrides: Partial<Decision
 
 describe('decideDispatch', () => {
   it('claims when the address is the member’s registered address', () => {
-    expect(decide({})).toEqual({ action: 'claim', matched: { via: 'email', value: 'pat@example.org' }, fanInCount: 1 });
+    expect(decide({})).toEqual({
+      action: 'claim',
+      matched: { via: 'email', value: 'pat@example.org' },
+      fanInCount: 1,
+      fanIn: { kind: 'join', version: 0, atMs: now.getTime(), prune: [] },
+    });
   });
 
   it('compares the registered address after normalisation, and claims on its stored value', () => {
@@ -43,7 +51,7 @@ describe('decideDispatch', () => {
     ['the registry holds a Kelvin-sign look-alike', { member: { ...member, email: '\u212Aate@example.org' } }, { message: { ...message, to: 'kate@example.org' } }, 'recipient-mismatch'],
     ['the member is suppressed', { member: { ...member, suppressed: true } }, {}, 'suppressed'],
     ['the member is suppressed by a careless string', { member: { ...member, suppressed: 'TRUE' } }, {}, 'suppressed'],
-    ['the address already has its limit of other members', { fanInMembers: ['M7', 'M8', 'M9'] }, {}, 'fan-in-limit'],
+    ['the address already has its limit of other members', { fanIn: inSpan('M7', 'M8', 'M9') }, {}, 'fan-in-limit'],
   ])('blocks when %s', (_name, snapshot, overrides, reason) => {
     expect(decide(snapshot, overrides)).toMatchObject({ action: 'block', reason });
   });
@@ -53,7 +61,7 @@ describe('decideDispatch', () => {
   });
 
   it('counts a member already in the window once, even at the limit', () => {
-    expect(decide({ fanInMembers: ['M1', 'M8', 'M9'] })).toMatchObject({ action: 'claim', fanInCount: 3 });
+    expect(decide({ fanIn: inSpan('M1', 'M8', 'M9') })).toMatchObject({ action: 'claim', fanInCount: 3, fanIn: { kind: 'refresh' } });
   });
 
   it.each([
