@@ -66,7 +66,7 @@ const claim = (dispatchId: string, memberId: string, registered: string): ClaimR
   toHash: `h-${memberId}`,
   matched: { via: 'email', value: registered },
   fanInKey: `fanin#contention-${dispatchId}#1`,
-  fanInLimit: 3,
+  fanIn: { kind: 'join', version: 0, atMs: 0, prune: [] },
   fanInExpiresAt: 4_000_000_000,
   claimToken: `t-${dispatchId}`,
   sqsMessageId: `sqs-${dispatchId}`,

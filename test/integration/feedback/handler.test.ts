@@ -113,7 +113,7 @@ describe('delivery fate in the ledger', () => {
       toHash: `hash-of-${memberId}`,
       matched: { via: 'email', value: email },
       fanInKey: `fanin#h#${dispatchId}`,
-      fanInLimit: 3,
+      fanIn: { kind: 'join', version: 0, atMs: 0, prune: [] },
       fanInExpiresAt: 1,
       claimToken: 't',
       sqsMessageId: 'sqs',
