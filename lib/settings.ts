@@ -118,9 +118,57 @@ function coerce(key: SettingKey, raw: unknown): unknown {
   return raw.trim() !== '' && Number.isFinite(Number(raw)) ? Number(raw) : raw;
 }
 
+/** The settings in context are wrong: every problem, one per entry (`message` joins them). */
+export class InvalidSettingsError extends ConfigurationError {
+  constructor(readonly problems: readonly string[]) {
+    super(`Invalid mail-dispatch context: ${problems.join('; ')}`);
+    this.name = 'InvalidSettingsError';
+  }
+}
+
+/** Context keys of CDK and its tools (not ours) that carry no `:`, `/` or `@`. */
+const TOOL_CONTEXT_KEYS: readonly string[] = ['cli-telemetry', 'acknowledged-issue-numbers'];
+
+/**
+ * Context keys that are neither a setting nor CDK's own, each with the setting it was probably
+ * meant to be. CDK and tool keys are namespaced (`@aws-cdk/…`, `aws:cdk:…`, lookups with `:`).
+ */
+export function unknownContextKeys(context: Record<string, unknown>): string[] {
+  const keys = Object.keys(context).filter((key) => !/[:/@]/.test(key) && !TOOL_CONTEXT_KEYS.includes(key));
+  return keys
+    .filter((key) => !(SETTING_KEYS as readonly string[]).includes(key))
+    .map((key) => {
+      const near = closestSetting(key);
+      return near ? `unknown key ${key}: did you mean ${near}?` : `unknown key ${key} (the keys are ${SETTING_KEYS.join(', ')})`;
+    });
+}
+
+/** The setting a misspelling most likely meant: same letters ignoring case, or at most 3 edits (fewer for short words). */
+function closestSetting(key: string): SettingKey | undefined {
+  let best: { key: SettingKey; distance: number } | undefined;
+  for (const candidate of SETTING_KEYS) {
+    const distance = editDistance(key.toLowerCase(), candidate.toLowerCase());
+    if (distance <= Math.min(3, Math.floor(candidate.length / 3)) && (!best || distance < best.distance)) best = { key: candidate, distance };
+  }
+  return best?.key;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const swap = i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1] ? previous[j - 2] + 1 : Infinity;
+      current[j] = Math.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1), swap);
+    }
+    previous = current;
+  }
+  return previous[b.length];
+}
+
 /**
  * Reads the settings from context, lets `overrides` win (tests), and validates them together.
- * @throws ConfigurationError listing every invalid key.
+ * @throws InvalidSettingsError listing every invalid or unknown key.
  */
 export function readSettings(node: Node, overrides: Partial<DeploymentSettings> = {}): DeploymentSettings {
   const merged: Record<string, unknown> = {};
@@ -128,7 +176,8 @@ export function readSettings(node: Node, overrides: Partial<DeploymentSettings> 
     const fromContext = node.tryGetContext(key);
     merged[key] = overrides[key] ?? (fromContext === undefined ? DEFAULT_SETTINGS[key] : coerce(key, fromContext));
   }
-  const problems: string[] = [];
+  // A misspelled key would otherwise be ignored and its setting left at the default, silently.
+  const problems: string[] = unknownContextKeys(node.getAllContext() as Record<string, unknown>);
   for (const [key, rule] of Object.entries(INTEGER_RULES) as [SettingKey, IntegerRule][]) {
     const value = merged[key];
     if (!Number.isInteger(value) || (value as number) < rule.min || (value as number) > rule.max) {
@@ -175,7 +224,7 @@ export function readSettings(node: Node, overrides: Partial<DeploymentSettings> 
   if ((merged.batchSize as number) > 10 && merged.maxBatchingWindowSeconds === 0) {
     problems.push('batchSize above 10 needs maxBatchingWindowSeconds of at least 1 (an SQS event source rule)');
   }
-  if (problems.length > 0) throw new ConfigurationError(`Invalid mail-dispatch context: ${problems.join('; ')}`);
+  if (problems.length > 0) throw new InvalidSettingsError(problems);
   return merged as unknown as DeploymentSettings;
 }
 
