@@ -3,7 +3,7 @@
  * are sampled by randomised schedules. Model time starts 2 s before a fan-in window boundary so
  * a clock jump or a slow schedule crosses it.
  */
-import { SesAnswer } from './model/ses-model';
+import { ALL_SES_ANSWERS, SesAnswer } from './model/ses-model';
 import type { WorldConfig } from './world';
 
 const WINDOW = 60;
@@ -41,12 +41,24 @@ export function config(name: string, overrides: Partial<WorldConfig>): WorldConf
   return { ...BASE, ...overrides, name };
 }
 
+/**
+ * SES answers every configuration uses. Refusals (429, 4xx, no connection) wait for issue 12.1's
+ * "a retry after a refusal claims afresh" (today the adapter sleeps and re-sends on the old claim,
+ * which invariant (a) reports); they join when that fix is on main.
+ */
+const SES_ANSWERS = ALL_SES_ANSWERS.filter((a) => ![SesAnswer.Throttled, SesAnswer.Refused, SesAnswer.NotConnected].includes(a as never));
+
 const d1 = { dispatchId: 'd1', memberId: 'M1', to: 'pat@example.org' };
 const d2 = { dispatchId: 'd2', memberId: 'M2', to: 'sam@example.org' };
 
 /** Small configurations enumerated exhaustively (every ordering of every choice). */
 export const EXHAUSTIVE: readonly WorldConfig[] = [
-  config('two deliveries of one dispatchId (AWS-style duplicate while in flight)', { messages: [d1], duplicates: 1, environments: 2 }),
+  config('two deliveries of one dispatchId (AWS-style duplicate while in flight), SES accepts or answers 5xx', {
+    messages: [d1],
+    duplicates: 1,
+    environments: 2,
+    sesAnswers: [SesAnswer.Accepted, SesAnswer.ServerErrorNotAccepted],
+  }),
   config('one dispatchId published twice, two environments', { messages: [{ ...d1, copies: 2 }], environments: 2 }),
   config('one registry write (address change) racing one message', {
     messages: [d1],
@@ -56,13 +68,19 @@ export const EXHAUSTIVE: readonly WorldConfig[] = [
     messages: [d1],
     injections: [{ kind: 'registry-write', label: 'M1 closed', memberId: 'M1', set: { status: 'closed' } }],
   }),
-  config('one crash point, SES accepts or times out', { messages: [d1], crashes: 1, sesAnswers: [SesAnswer.Accepted, SesAnswer.TimeoutAccepted] }),
+  config('one crash point, every SES answer', { messages: [d1], crashes: 1, sesAnswers: SES_ANSWERS }),
   config('one operator pause racing one message', { messages: [d1], injections: [{ kind: 'operator-pause' }] }),
 ];
 
 /** Configurations sampled by randomised schedules in `npm test`. */
 export const RANDOM: readonly WorldConfig[] = [
-  config('two messages, two environments, duplicates, a crash', { messages: [d1, d2], environments: 2, duplicates: 1, crashes: 1 }),
+  config('two messages, two environments, duplicates, a crash, every SES answer', {
+    messages: [d1, d2],
+    environments: 2,
+    duplicates: 1,
+    crashes: 1,
+    sesAnswers: SES_ANSWERS,
+  }),
   config('re-publish, registry writes, pause', {
     messages: [{ ...d1, copies: 2 }, d2],
     environments: 2,
@@ -71,5 +89,40 @@ export const RANDOM: readonly WorldConfig[] = [
       { kind: 'registry-write', label: 'M2 suspended', memberId: 'M2', set: { status: 'suspended' } },
       { kind: 'operator-pause' },
     ],
+  }),
+];
+
+const d3 = { dispatchId: 'd3', memberId: 'M3', to: 'lee@example.org' };
+const d4 = { dispatchId: 'd4', memberId: 'M4', to: 'kim@example.org' };
+const FOUR_MEMBERS = [...BASE.members, { memberId: 'M3', email: 'lee@example.org' }, { memberId: 'M4', email: 'kim@example.org' }];
+
+/** Larger configurations for `npm run verify`. */
+export const LARGE: readonly WorldConfig[] = [
+  config('four messages, batches of two, two environments, crashes, duplicates, every landed SES answer', {
+    members: FOUR_MEMBERS,
+    messages: [d1, d2, d3, { ...d4, copies: 2 }],
+    environments: 2,
+    batchSize: 2,
+    duplicates: 2,
+    crashes: 2,
+    sesAnswers: SES_ANSWERS,
+    sendEvents: true,
+    maxSteps: 400,
+  }),
+  config('registry churn, pause and resume, a window jump', {
+    members: FOUR_MEMBERS,
+    messages: [d1, d2, { ...d3, copies: 2 }],
+    environments: 2,
+    duplicates: 1,
+    crashes: 1,
+    sesAnswers: SES_ANSWERS,
+    injections: [
+      { kind: 'registry-write', label: 'M1 changes address', memberId: 'M1', set: { email: 'pat.new@example.org' } },
+      { kind: 'registry-write', label: 'M3 closed', memberId: 'M3', set: { status: 'closed' } },
+      { kind: 'registry-write', label: 'M2 suppressed', memberId: 'M2', set: { suppressed: true } },
+      { kind: 'operator-pause' },
+      { kind: 'window-jump' },
+    ],
+    maxSteps: 400,
   }),
 ];

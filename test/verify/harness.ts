@@ -81,7 +81,7 @@ export interface RandomRun {
  */
 export async function randomSchedules(run: RandomRun, stats: Stats = newStats()): Promise<{ stats: Stats; failure?: string }> {
   const system = await loadSystem(run.patches ?? []);
-  const property = fc.asyncProperty(fc.array(fc.nat({ max: 0xffff }), { maxLength: run.maxChoices ?? 160 }), async (list) => {
+  const property = fc.asyncProperty(fc.array(fc.nat({ max: 0xffff }), { minLength: 8, maxLength: run.maxChoices ?? 160 }), async (list) => {
     const { result } = await runSchedule(run.config, system, new ListChoices(list));
     record(stats, result);
     return result.violation === undefined;
