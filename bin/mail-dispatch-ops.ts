@@ -125,7 +125,7 @@ export function buildProgram(): Command {
         const result = await withTarget(program, (target) => redriveDeadLetters(target, { ...opts, onProgress: (done, total) => bar.update(done, total) }));
         bar.stop();
         output(program, result, render.renderRedrive);
-        if (result.failed > 0) setExit(ExitCode.Failed);
+        if (result.failed > 0 || result.notDeleted.length > 0) setExit(ExitCode.Failed);
       } finally {
         bar.stop();
       }

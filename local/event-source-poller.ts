@@ -1,5 +1,6 @@
-import { DeleteMessageBatchCommand, ReceiveMessageCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
+import { ReceiveMessageCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
+import { deleteMessages } from '../lib/ops/sqs-batch';
 import { ExecutionEnvironment, type ExecutionEnvironmentOptions, type InvocationResult } from './execution-environment';
 
 export interface EventSourcePollerOptions {
@@ -35,6 +36,8 @@ export interface InvocationReport {
   /** Epoch ms when the invocation started. */
   readonly startedAt: number;
   readonly deleted: readonly string[];
+  /** Successes SQS would not delete (a `Failed` entry, or the call failed): they come back after the visibility timeout. */
+  readonly undeleted: readonly string[];
   readonly left: readonly string[];
   readonly durationMs: number;
 }
@@ -55,7 +58,7 @@ export class EventSourcePoller {
   private receiving = 0;
   private processing = 0;
   private wake: (() => void)[] = [];
-  readonly stats = { invocations: 0, messages: 0, deleted: 0, crashed: 0, errors: 0, timeouts: 0 };
+  readonly stats = { invocations: 0, messages: 0, deleted: 0, deleteFailed: 0, crashed: 0, errors: 0, timeouts: 0 };
 
   constructor(private readonly options: EventSourcePollerOptions) {
     this.enabledFlag = options.enabled ?? true;
@@ -168,19 +171,15 @@ export class EventSourcePoller {
     const result = await environment.invoke(event, this.options.functionTimeoutMs ?? 30_000);
     const failed = failedMessageIds(result, records);
     const succeeded = records.filter((record) => !failed.has(record.messageId));
-    if (succeeded.length > 0) {
-      await this.options.sqs
-        .send(
-          new DeleteMessageBatchCommand({
-            QueueUrl: this.options.queueUrl,
-            Entries: succeeded.map((record, i) => ({ Id: String(i), ReceiptHandle: record.receiptHandle })),
-          }),
-        )
-        .catch(() => undefined);
-    }
+    // As the mapping does: 10 per DeleteMessageBatch, and a success SQS would not delete (a
+    // `Failed` entry, a failed call) simply comes back after the visibility timeout.
+    const outcome = await deleteMessages(this.options.sqs, this.options.queueUrl, succeeded.map((record) => record.receiptHandle));
+    const undeleted = new Set(outcome.failed.map((f) => succeeded[f.index].messageId));
+    const deleted = succeeded.filter((record) => !undeleted.has(record.messageId));
     this.stats.invocations++;
     this.stats.messages += records.length;
-    this.stats.deleted += succeeded.length;
+    this.stats.deleted += deleted.length;
+    this.stats.deleteFailed += undeleted.size;
     if (result.kind === 'crashed') this.stats.crashed++;
     if (result.kind === 'error') this.stats.errors++;
     if (result.kind === 'timeout') this.stats.timeouts++;
@@ -190,7 +189,8 @@ export class EventSourcePoller {
       messageIds: records.map((record) => record.messageId),
       result: result.kind,
       startedAt: started,
-      deleted: succeeded.map((record) => record.messageId),
+      deleted: deleted.map((record) => record.messageId),
+      undeleted: [...undeleted],
       left: records.filter((record) => failed.has(record.messageId)).map((record) => record.messageId),
       durationMs: Date.now() - started,
     });

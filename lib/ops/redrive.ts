@@ -1,6 +1,4 @@
 import {
-  ChangeMessageVisibilityBatchCommand,
-  DeleteMessageBatchCommand,
   GetQueueAttributesCommand,
   ReceiveMessageCommand,
   SendMessageBatchCommand,
@@ -8,6 +6,7 @@ import {
   type MessageAttributeValue,
 } from '@aws-sdk/client-sqs';
 import { RejectAttribute } from '../../lambdas/tables';
+import { changeVisibility, deleteMessages } from './sqs-batch';
 import type { OpsTarget } from './target';
 
 export interface RedriveOptions {
@@ -33,6 +32,13 @@ export interface RedriveResult {
   readonly keptRejected: Record<string, number>;
   /** Messages whose send to the queue failed: left in the DLQ. */
   readonly failed: number;
+  /**
+   * Messages copied to the queue whose DLQ copy SQS would not delete (a `Failed` entry of
+   * `DeleteMessageBatch`, e.g. an expired receipt handle): counted in `moved`, but still in the
+   * DLQ, so a later redrive would move them again (the ledger's claim-once keeps that from
+   * sending twice). Their DLQ message ids, for the operator.
+   */
+  readonly notDeleted: readonly string[];
 }
 
 const REJECT_ATTRIBUTES = new Set<string>(Object.values(RejectAttribute));
@@ -51,6 +57,7 @@ export async function redriveDeadLetters(target: OpsTarget, options: RedriveOpti
   const keep: string[] = [];
   let moved = 0;
   let failed = 0;
+  const notDeleted: string[] = [];
   let seen = 0;
   const seenIds = new Set<string>();
   try {
@@ -103,12 +110,9 @@ export async function redriveDeadLetters(target: OpsTarget, options: RedriveOpti
         for (const entry of Failed) keep.push(toMove[Number(entry.Id)]?.ReceiptHandle ?? '');
         failed += Failed.length;
         if (sent.length > 0) {
-          await sqs.send(
-            new DeleteMessageBatchCommand({
-              QueueUrl: target.deadLetterQueueUrl,
-              Entries: sent.map((message, i) => ({ Id: String(i), ReceiptHandle: message.ReceiptHandle ?? '' })),
-            }),
-          );
+          // DeleteMessageBatch answers 200 with `Failed` entries: each one is a copy left behind.
+          const deleted = await deleteMessages(sqs, target.deadLetterQueueUrl, sent.map((message) => message.ReceiptHandle ?? ''));
+          notDeleted.push(...deleted.failed.map((f) => sent[f.index].MessageId ?? ''));
         }
         moved += sent.length;
       }
@@ -118,7 +122,7 @@ export async function redriveDeadLetters(target: OpsTarget, options: RedriveOpti
   } finally {
     await release(target, keep.filter(Boolean));
   }
-  return { dryRun: options.dryRun ?? false, moved, keptRejected, failed };
+  return { dryRun: options.dryRun ?? false, moved, keptRejected, failed, notDeleted };
 }
 
 /** The message's own attributes, without the ones the dispatcher added when it rejected it. */
@@ -127,14 +131,10 @@ function keptAttributes(message: Message): Record<string, MessageAttributeValue>
   return kept.length > 0 ? Object.fromEntries(kept) : undefined;
 }
 
-/** Makes messages we looked at but did not move visible again at once. */
+/**
+ * Makes messages we looked at but did not move visible again at once. An entry SQS refuses
+ * (its receipt handle no longer valid) is already visible or gone: it only comes back later.
+ */
 async function release(target: OpsTarget, receiptHandles: readonly string[]): Promise<void> {
-  for (let i = 0; i < receiptHandles.length; i += 10) {
-    await target.clients.sqs.send(
-      new ChangeMessageVisibilityBatchCommand({
-        QueueUrl: target.deadLetterQueueUrl,
-        Entries: receiptHandles.slice(i, i + 10).map((handle, j) => ({ Id: String(j), ReceiptHandle: handle, VisibilityTimeout: 0 })),
-      }),
-    );
-  }
+  if (receiptHandles.length > 0) await changeVisibility(target.clients.sqs, target.deadLetterQueueUrl, receiptHandles, 0);
 }

@@ -74,6 +74,12 @@ export function renderRedrive(result: RedriveResult): string {
   const lines = [`${result.dryRun ? 'Would move' : 'Moved'} ${result.moved} message(s) from the DLQ to the dispatch queue.`];
   if (kept.length > 0) lines.push(`Kept ${kept.reduce((n, [, c]) => n + c, 0)} rejected message(s) in the DLQ (${kept.map(([r, c]) => `${r}: ${c}`).join(', ')}); --include-rejected moves them.`);
   if (result.failed > 0) lines.push(`${result.failed} message(s) could not be sent to the queue and stay in the DLQ.`);
+  if (result.notDeleted.length > 0) {
+    lines.push(
+      `${result.notDeleted.length} message(s) were copied to the queue but SQS refused to delete them from the DLQ: a later redrive would move ` +
+        `them again (claim-once keeps them from being sent twice). DLQ message ids: ${result.notDeleted.join(', ')}`,
+    );
+  }
   return lines.join('\n');
 }
 

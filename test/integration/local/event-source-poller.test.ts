@@ -3,6 +3,7 @@ import { SendMessageBatchCommand, SendMessageCommand } from '@aws-sdk/client-sqs
 import { bundleForWorker } from '../../../local/bundle';
 import { startEmbeddedAws, type EmbeddedAws } from '../../../local/embedded-aws';
 import { EventSourcePoller, type EventSourcePollerOptions, type InvocationReport } from '../../../local/event-source-poller';
+import { sqsWithBatchRules } from '../../support/sqs-batch-rules';
 
 interface Seen {
   readonly messageId: string;
@@ -141,5 +142,30 @@ describe('EventSourcePoller', () => {
     await until(() => invocations.length >= 2);
     expect(seen.filter((s) => s.messageId === id)).toHaveLength(2);
     expect(invocations.map((i) => i.duplicate).sort()).toEqual([false, true]);
+  });
+
+  it('deletes every success of a batch larger than 10, ten per DeleteMessageBatch as SQS requires', async () => {
+    const entries = Array.from({ length: 10 }, (_, i) => ({ Id: String(i), MessageBody: '{}' }));
+    for (let round = 0; round < 2; round++) await aws.clients.sqs.send(new SendMessageBatchCommand({ QueueUrl: aws.queueUrl, Entries: entries }));
+    const sqs = sqsWithBatchRules({ region: aws.region, endpoint: aws.endpoints.sqs });
+    const p = startPoller({ sqs, batchSize: 20, concurrency: 1 });
+    await until(queueEmpty);
+    expect(seen).toHaveLength(20);
+    expect(seen.every((s) => s.receiveCount === 1)).toBe(true);
+    expect(p.stats).toMatchObject({ deleted: 20, deleteFailed: 0 });
+  });
+
+  it('reports a delete SQS refused (the message comes back, as in Lambda) instead of swallowing it', async () => {
+    let refusals = 1;
+    const sqs = sqsWithBatchRules(
+      { region: aws.region, endpoint: aws.endpoints.sqs },
+      { refuseDelete: () => (refusals-- > 0 ? { code: 'ReceiptHandleIsInvalid', senderFault: true } : undefined) },
+    );
+    const [id] = await publish({});
+    const p = startPoller({ sqs });
+    await until(queueEmpty);
+    expect(seen.filter((s) => s.messageId === id).map((s) => s.receiveCount)).toEqual([1, 2]);
+    expect(invocations[0]).toMatchObject({ deleted: [], undeleted: [id] });
+    expect(p.stats.deleteFailed).toBe(1);
   });
 });

@@ -40,7 +40,7 @@ describe('mail-dispatch redrive (CLI process, local pipeline)', () => {
 
     const dry = await runOpsCli(['--local', '--json', 'redrive', '--dry-run'], aws.env);
     expect(dry.code).toBe(0);
-    expect(json<RedriveResult>(dry)).toEqual({ dryRun: true, moved: 4, keptRejected: { 'invalid-json': 2 }, failed: 0 });
+    expect(json<RedriveResult>(dry)).toEqual({ dryRun: true, moved: 4, keptRejected: { 'invalid-json': 2 }, failed: 0, notDeleted: [] });
     expect((await aws.queueDepth(aws.dlqUrl)).visible).toBe(6);
     expect((await aws.queueDepth()).total).toBe(0);
 
@@ -63,7 +63,7 @@ describe('mail-dispatch redrive (CLI process, local pipeline)', () => {
 
   it('--include-rejected moves rejected bodies too, without the reject attributes', async () => {
     const run = await runOpsCli(['--local', '--json', 'redrive', '--include-rejected'], aws.env);
-    expect(json<RedriveResult>(run)).toEqual({ dryRun: false, moved: 2, keptRejected: {}, failed: 0 });
+    expect(json<RedriveResult>(run)).toEqual({ dryRun: false, moved: 2, keptRejected: {}, failed: 0, notDeleted: [] });
     const queued = await drain(aws.queueUrl);
     expect(queued).toHaveLength(2);
     for (const m of queued) expect(Object.keys(m.attributes)).toEqual(['traceId']);
