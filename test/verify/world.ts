@@ -878,7 +878,10 @@ export class World {
     for (const m of this.dynamo.scanAll(MEMBERS)) lines.push(`member ${m.memberId.S}: ${describeMember(m)}`);
     for (const item of this.dynamo.scanAll(LEDGER)) {
       const r = unmarshall(item);
-      if (String(r.pk).startsWith('fanin#')) lines.push(`fan-in ${String(r.pk).slice(0, 20)}…: members ${[...(r.members ?? [])].join(', ')}`);
+      if (String(r.pk).startsWith('fanin#')) {
+        const seen = r.seen && typeof r.seen === 'object' ? Object.entries(r.seen as Record<string, number>).map(([m, at]) => `${m}@${iso(Number(at))}`) : [...(r.members ?? [])];
+        lines.push(`fan-in counter ${String(r.pk).slice(6, 14)}…: ${seen.join(', ') || '(empty)'}${r.version === undefined ? '' : ` version ${r.version}`}`);
+      }
       else if (r.pk === PAUSE_KEY) lines.push(`pause flag item: paused=${r.paused} by=${r.by ?? '-'} resumedBy=${r.resumedBy ?? '-'}`);
       else if (!String(r.pk).startsWith('registry#')) lines.push(`ledger ${r.pk}: ${r.state}${r.reason ? `(${r.reason})` : ''} token=${r.claimToken ?? '-'} claimedAt=${r.claimedAt ?? '-'}`);
     }
@@ -974,7 +977,9 @@ function describeDynamo(name: string, input: Record<string, any>): string {
   const short = (table: string) => (table === MEMBERS ? 'members' : 'ledger');
   const key = (k: Record<string, AttributeValue>) => {
     const s = describeKey(k);
-    return s.startsWith('fanin#') ? `fan-in ${s.split('#')[1].slice(0, 6)}…#${s.split('#').slice(2).join('#')}` : s;
+    if (!s.startsWith('fanin#')) return s;
+    const [, hash, ...rest] = s.split('#');
+    return `fan-in ${hash.slice(0, 8)}…${rest.length ? `#${rest.join('#')}` : ''}`;
   };
   const state = (values: Record<string, AttributeValue> | undefined) => values?.[':state']?.S ?? values?.[':claimed']?.S ?? values?.[':sent']?.S;
   switch (name) {

@@ -1,0 +1,24 @@
+/**
+ * Each hole of issue 12 switched back on (test/verify/mutations.ts) must be caught by the
+ * harness, with a readable trace, while the same configuration passes on the real code: a
+ * harness that passes a mutation is broken, and this suite fails then.
+ */
+import { exhaustiveSchedules } from './harness';
+import { MUTATIONS } from './mutations';
+
+jest.setTimeout(300_000);
+
+describe('verification harness: every reopened hole is caught', () => {
+  for (const m of MUTATIONS) {
+    it(`catches "${m.hole}" and passes the same configuration on the real code`, async () => {
+      const control = await exhaustiveSchedules(m.config, { limit: 20_000 });
+      if (control.failure) throw new Error(`the real code fails the mutation's configuration:\n${control.failure}`);
+      expect(control.complete).toBe(true);
+
+      const mutant = await exhaustiveSchedules(m.config, { patches: m.patches, limit: 20_000 });
+      if (!mutant.failure) throw new Error(`the harness did not catch "${m.hole}" in ${mutant.orderings} orderings: the harness is broken`);
+      console.log(`mutation "${m.hole}" caught after ${mutant.orderings} of ${control.orderings} orderings:\n${mutant.failure}`);
+      expect(m.caughtBy.some((name) => mutant.failure!.includes(`--- invariant ${name} broke`))).toBe(true);
+    });
+  }
+});

@@ -1,0 +1,84 @@
+/**
+ * Proof that the harness finds real bugs (issue 13, item 4): each hole of issue 12, switched
+ * back on by a text patch of the real source (the old behaviour restored), with a configuration
+ * in which the harness must catch it. A patch that no longer applies fails loudly, so a fix that
+ * moves on forces its mutation to be rewritten instead of silently testing nothing.
+ */
+import type { SourcePatch } from './load-system';
+import { config } from './configs';
+import { SesAnswer } from './model/ses-model';
+import type { WorldConfig } from './world';
+
+export interface Mutation {
+  /** The finding of issue 12 it re-opens. */
+  readonly hole: string;
+  readonly patches: readonly SourcePatch[];
+  /** Small enough to enumerate exhaustively. */
+  readonly config: WorldConfig;
+  /** The invariants that may catch it (the first one the schedule breaks). */
+  readonly caughtBy: readonly string[];
+}
+
+const d1 = { dispatchId: 'd1', memberId: 'M1', to: 'pat@example.org' };
+
+export const MUTATIONS: readonly Mutation[] = [
+  {
+    hole: '12.4 a 5xx from SES is treated as a refusal',
+    patches: [
+      {
+        file: 'lambdas/adapters/sesv2-mail-sender.ts',
+        find: "const clientError = status !== undefined && status >= 400 && status < 500 && name !== 'Unknown';",
+        replace: 'const clientError = status !== undefined && status >= 400;',
+      },
+    ],
+    config: config('5xx after SES accepted', { messages: [d1], sesAnswers: [SesAnswer.Accepted, SesAnswer.ServerErrorAccepted] }),
+    caughtBy: ['b-at-most-once', 'a-recipient-allowed-at-claim'],
+  },
+  {
+    hole: '12.2a the fan-in guard counts a fixed calendar window, not a span',
+    patches: [
+      {
+        file: 'lambdas/core/fan-in.ts',
+        find: 'const cutoff = now.getTime() - windowSeconds * 1000;',
+        replace: 'const cutoff = Math.floor(now.getTime() / (windowSeconds * 1000)) * windowSeconds * 1000 - 1;',
+      },
+      {
+        file: 'lambdas/core/fan-in.ts',
+        find: 'const cutoffMs = atMs - config.fanInWindowSeconds * 1000;',
+        replace: 'const cutoffMs = Math.floor(atMs / (config.fanInWindowSeconds * 1000)) * config.fanInWindowSeconds * 1000 - 1;',
+      },
+    ],
+    config: config('two members of one mailbox across a window boundary, limit 1', {
+      members: [
+        { memberId: 'M1', email: 'pat@example.org' },
+        { memberId: 'M2', email: 'pat@example.org' },
+      ],
+      messages: [d1, { dispatchId: 'd2', memberId: 'M2', to: 'pat@example.org' }],
+      fanInLimit: 1,
+      injections: [{ kind: 'window-jump' }],
+    }),
+    caughtBy: ['c-fan-in-span'],
+  },
+  {
+    hole: '12.2b sub-addresses of one mailbox are counted apart',
+    patches: [
+      {
+        file: 'lambdas/dispatcher/dispatch-message.ts',
+        find: 'const mailboxHash = hashAddress(mailboxOf(message.to), ctx.hashKey);',
+        replace: 'const mailboxHash = hashAddress(message.to, ctx.hashKey); void mailboxOf;',
+      },
+    ],
+    config: config('two members on pat+1@ and pat+2@, limit 1', {
+      members: [
+        { memberId: 'M1', email: 'pat+1@example.org' },
+        { memberId: 'M2', email: 'pat+2@example.org' },
+      ],
+      messages: [
+        { dispatchId: 'd1', memberId: 'M1', to: 'pat+1@example.org' },
+        { dispatchId: 'd2', memberId: 'M2', to: 'pat+2@example.org' },
+      ],
+      fanInLimit: 1,
+    }),
+    caughtBy: ['c-fan-in-span'],
+  },
+];
