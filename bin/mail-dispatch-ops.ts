@@ -9,7 +9,7 @@ import { CommanderError, Command, InvalidArgumentError, Option } from 'commander
 import { SingleBar } from 'cli-progress';
 import { auditDispatches, type AuditSelector } from '../lib/ops/audit';
 import { ExitCode, UsageError, exitCodeOf } from '../lib/ops/errors';
-import { getMemberView, importMembers, parseMembersCsv, putMember } from '../lib/ops/members';
+import { getMemberView, importMembers, parseMembersCsv, putMember, unsuppressMember } from '../lib/ops/members';
 import { pausePipeline } from '../lib/ops/pause';
 import { redriveDeadLetters } from '../lib/ops/redrive';
 import * as render from '../lib/ops/render';
@@ -194,6 +194,23 @@ export function buildProgram(): Command {
         return;
       }
       output(program, view, render.renderMember);
+    });
+  members
+    .command('unsuppress')
+    .description('lift suppressions of a member (per address hash, as `members get` shows them), once the address works again')
+    .argument('<memberId>')
+    .option('--address-hash <hash...>', 'an address hash whose suppression to lift; repeatable')
+    .option('--all', 'lift every address suppression and the member-wide flag')
+    .action(async (memberId: string, opts: { addressHash?: string[]; all?: boolean }) => {
+      if (Boolean(opts.all) === Boolean(opts.addressHash?.length)) throw new UsageError('Give either --address-hash HASH… or --all');
+      const result = await withTarget(program, (target) => unsuppressMember(target, memberId, { addressHashes: opts.addressHash, all: opts.all }));
+      if (!result) {
+        process.stderr.write(`No member ${memberId}.\n`);
+        if ((program.opts() as GlobalOptions).json) print('null');
+        setExit(ExitCode.Failed);
+        return;
+      }
+      output(program, result, render.renderUnsuppress);
     });
   members
     .command('import')

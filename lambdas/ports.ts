@@ -14,7 +14,10 @@ export interface MemberRecord {
   readonly email?: unknown;
   readonly status?: unknown;
   readonly proxies?: unknown;
+  /** Legacy member-wide flag (fails closed, see `core/suppression.ts`). */
   readonly suppressed?: unknown;
+  /** Per-address suppression: a map from the keyed address hash to `{ reason, at }`. */
+  readonly suppressions?: unknown;
 }
 
 /** The ledger's record of one dispatchId, as the dispatcher needs it. */
@@ -216,7 +219,16 @@ export interface TransientBounce {
   readonly now: Date;
 }
 
-/** What SES tells us after a send: reconcile the ledger, suppress members whose address bounces. */
+/** What suppressing the address of one dispatch did. */
+export type SuppressionResult =
+  /** The (member, address hash) pair is suppressed now; it was not before. */
+  | { readonly outcome: 'suppressed'; readonly memberId: string; readonly toHash: string }
+  /** It already was (an earlier bounce, a redelivered event): nothing changed, the first reason stays. */
+  | { readonly outcome: 'already-suppressed'; readonly memberId: string; readonly toHash: string }
+  /** No ledger record with a member and address hash, or no such member: nothing to suppress. */
+  | { readonly outcome: 'unknown'; readonly memberId?: string };
+
+/** What SES tells us after a send: reconcile the ledger, suppress the (member, address) pairs that bounce. */
 export interface FeedbackStore {
   /** Marks a claimed or in-doubt dispatch as sent (SES accepted it); no-op otherwise. */
   reconcileSent(dispatchId: string, sesMessageId: string, at: Date, by?: string): Promise<'reconciled' | 'unchanged'>;
@@ -229,8 +241,12 @@ export interface FeedbackStore {
   countTransientBounce(bounce: TransientBounce): Promise<number | undefined>;
   /** A delivery to (member, address) ends its run of transient bounces. */
   resetTransientBounces(memberId: string, toHash: string, now: Date): Promise<void>;
-  /** Suppresses the member the dispatch was for; returns the memberId, or undefined if unknown. */
-  suppressMemberOf(dispatchId: string, reason: 'bounce' | 'complaint', at: Date): Promise<string | undefined>;
+  /**
+   * Suppresses the address the dispatch went to (the ledger record's `toHash`) for the member it
+   * was for, not the member's current address: a bounce from a proxy or an old address blocks
+   * only that address.
+   */
+  suppressAddressOf(dispatchId: string, reason: 'bounce' | 'complaint', at: Date): Promise<SuppressionResult>;
 }
 
 /** Asks the breaker to pause the pipeline now (disable the event source), without waiting for the alarm. */

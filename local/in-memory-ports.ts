@@ -6,7 +6,7 @@
  */
 import { normaliseAddress } from '../lambdas/core/address';
 import { EMPTY_FAN_IN, type FanInState } from '../lambdas/core/fan-in';
-import { isSuppressed } from '../lambdas/core/decision';
+import { isSuppressed, suppressionOf } from '../lambdas/core/suppression';
 import { CLAIMABLE_LEDGER_STATES, LedgerState, type RejectReason } from '../lambdas/core/outcomes';
 import type {
   ClaimRequest,
@@ -59,7 +59,7 @@ export class InMemoryDispatchLedger implements DispatchLedger {
     const memberOk =
       member !== undefined &&
       member.status === 'active' &&
-      !isSuppressed(member.suppressed) &&
+      suppressionOf(member, r.toHash) === undefined &&
       (r.matched.via === 'email' ? member.email === r.matched.value : proxies.includes(r.matched.value));
     if (!memberOk) conflicts.push('member');
     const record = this.records.get(r.message.dispatchId);
@@ -114,12 +114,18 @@ export class InMemoryDispatchLedger implements DispatchLedger {
     this.duplicates.push({ dispatchId, sqsMessageId });
   }
 
-  /** The registered address or proxy values of a member, normalised (for invariant checks). */
-  allowedAddresses(memberId: string): string[] {
+  /**
+   * The registered address or proxy values of a member, normalised (for invariant checks);
+   * `hashOf` (the keyed address hash) leaves out the addresses suppressed for this member.
+   */
+  allowedAddresses(memberId: string, hashOf?: (address: string) => string): string[] {
     const member = this.members.get(memberId);
     if (!member || member.status !== 'active' || isSuppressed(member.suppressed)) return [];
     const proxies = member.proxies instanceof Set ? [...member.proxies] : Array.isArray(member.proxies) ? member.proxies : [];
-    return [member.email, ...proxies].filter((v): v is string => typeof v === 'string').map(normaliseAddress);
+    return [member.email, ...proxies]
+      .filter((v): v is string => typeof v === 'string')
+      .map(normaliseAddress)
+      .filter((address) => !hashOf || suppressionOf({ suppressions: member.suppressions }, hashOf(address)) === undefined);
   }
 }
 

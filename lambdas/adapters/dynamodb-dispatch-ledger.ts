@@ -18,6 +18,7 @@ import { snapshotId } from '../ports';
 import { batchGetItems } from './dynamodb-batch-get';
 import { groupClaims } from './claim-groups';
 import { classifyCancellation, contentionDelayMs, isConditionalCheckFailed, sendRetryingConflicts, wrapStoreError } from './dynamodb-errors';
+import { notSuppressedCondition } from './suppression-condition';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface DynamoDbDispatchLedgerOptions {
@@ -34,7 +35,6 @@ const CLAIMABLE_IN = `(${CLAIMABLE.map(([name]) => name).join(', ')})`;
 /** The items of one claim, in transaction order. */
 const CLAIM_ITEMS = ['member', 'ledger', 'fan-in'] as const;
 const UNAVAILABLE: ClaimResult = { claimed: false, unavailable: true };
-const SUPPRESSED_VALUES = { ':supTrue': true, ':supStr': 'true', ':supStrCap': 'True', ':supStrUp': 'TRUE' };
 
 /** Ledger, registry reads and fan-in counters on DynamoDB. */
 export class DynamoDbDispatchLedger implements DispatchLedger {
@@ -185,10 +185,12 @@ export class DynamoDbDispatchLedger implements DispatchLedger {
 
   private claimItems(r: ClaimRequest): TransactWriteItem[] {
     const at = r.now.toISOString();
+    // One suppression rule, shared with the decision (core/suppression.ts).
+    const notSuppressed = notSuppressedCondition(r.toHash);
     const memberCondition =
-      '#status = :active AND (attribute_not_exists(suppressed) OR NOT (suppressed IN (:supTrue, :supStr, :supStrCap, :supStrUp))) AND ' +
+      `#status = :active AND ${notSuppressed.expression} AND ` +
       (r.matched.via === 'email' ? 'email = :value' : '(attribute_type(proxies, :typeL) OR attribute_type(proxies, :typeSS)) AND contains(proxies, :value)');
-    const memberValues: Record<string, unknown> = { ':active': 'active', ':value': r.matched.value, ...SUPPRESSED_VALUES };
+    const memberValues: Record<string, unknown> = { ':active': 'active', ':value': r.matched.value };
     if (r.matched.via === 'proxy') Object.assign(memberValues, { ':typeL': 'L', ':typeSS': 'SS' });
     return [
       {
@@ -196,8 +198,8 @@ export class DynamoDbDispatchLedger implements DispatchLedger {
           TableName: this.options.membersTable,
           Key: { [MEMBERS_TABLE.partitionKey]: { S: r.message.memberId } },
           ConditionExpression: memberCondition,
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: marshall(memberValues),
+          ExpressionAttributeNames: { '#status': 'status', ...notSuppressed.names },
+          ExpressionAttributeValues: { ...marshall(memberValues), ...notSuppressed.values },
         },
       },
       {

@@ -1,8 +1,10 @@
-import { DynamoDBClient, GetItemCommand, UpdateItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, GetItemCommand, UpdateItemCommand, type AttributeValue, type UpdateItemCommandInput } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { DeliveryFate, LedgerState } from '../core/outcomes';
 import { LEDGER_TABLE, LedgerKey, MEMBERS_TABLE } from '../tables';
-import type { FateRecord, FateResult, FeedbackStore, TransientBounce } from '../ports';
+import { StoreUnavailableError } from '../core/errors';
+import { SUPPRESSION_RULE, type SuppressionEntry } from '../core/suppression';
+import type { FateRecord, FateResult, FeedbackStore, SuppressionResult, TransientBounce } from '../ports';
 import { isConditionalCheckFailed, wrapStoreError } from './dynamodb-errors';
 
 export interface DynamoDbFeedbackStoreOptions {
@@ -14,7 +16,10 @@ export interface DynamoDbFeedbackStoreOptions {
   readonly transientBounceMemorySeconds?: number;
 }
 
-/** Applies SES feedback to the ledger and the registry; every write is conditional, so replays are no-ops. */
+/**
+ * Applies SES feedback to the ledger and the registry (the member's `suppressions` map, never its
+ * `email`/`proxies`); every write is conditional, so replays are no-ops.
+ */
 export class DynamoDbFeedbackStore implements FeedbackStore {
   private readonly client: DynamoDBClient;
 
@@ -150,33 +155,75 @@ export class DynamoDbFeedbackStore implements FeedbackStore {
     }
   }
 
-  async suppressMemberOf(dispatchId: string, reason: 'bounce' | 'complaint', at: Date): Promise<string | undefined> {
-    let memberId: string | undefined;
+  async suppressAddressOf(dispatchId: string, reason: 'bounce' | 'complaint', at: Date): Promise<SuppressionResult> {
     try {
       const { Item } = await this.client.send(
         new GetItemCommand({
           TableName: this.options.ledgerTable,
           Key: { [LEDGER_TABLE.partitionKey]: { S: LedgerKey.dispatch(dispatchId) } },
-          ProjectionExpression: 'memberId',
+          ProjectionExpression: 'memberId, toHash',
           ConsistentRead: true,
         }),
       );
-      memberId = Item?.memberId?.S;
-      if (!memberId) return undefined;
-      await this.client.send(
-        new UpdateItemCommand({
-          TableName: this.options.membersTable,
-          Key: { [MEMBERS_TABLE.partitionKey]: { S: memberId } },
-          UpdateExpression: 'SET suppressed = :true, suppressedReason = :reason, suppressedAt = if_not_exists(suppressedAt, :at), updatedAt = :at',
-          ConditionExpression: 'attribute_exists(memberId)',
-          ExpressionAttributeValues: marshall({ ':true': true, ':reason': reason, ':at': at.toISOString() }),
-        }),
-      );
-      return memberId;
+      const memberId = Item?.memberId?.S;
+      const toHash = Item?.toHash?.S;
+      if (!memberId || !toHash) return { outcome: 'unknown', memberId };
+      return { ...(await this.suppressPair(memberId, toHash, { reason, at: at.toISOString() })), memberId, toHash };
     } catch (error) {
-      if (isConditionalCheckFailed(error)) return undefined;
+      if (error instanceof StoreUnavailableError) throw error;
       throw wrapStoreError('suppress', error);
     }
+  }
+
+  /**
+   * Adds `suppressions[toHash]` to the member, keeping an entry already there (its first reason).
+   * A document path cannot be SET inside a map that does not exist yet, so the map is created by
+   * a second conditional write when the first finds none; a race between the two is tried again.
+   * `version` goes up so that a registry write that read the member before this one is refused
+   * by its version condition and reads again, instead of putting the old item back.
+   */
+  private async suppressPair(memberId: string, toHash: string, entry: SuppressionEntry): Promise<{ outcome: 'suppressed' | 'already-suppressed' | 'unknown' }> {
+    const map = SUPPRESSION_RULE.perAddress.attribute;
+    const key = { [MEMBERS_TABLE.partitionKey]: { S: memberId } };
+    const writes: Omit<UpdateItemCommandInput, 'TableName' | 'Key'>[] = [
+      {
+        UpdateExpression: 'SET #map.#hash = :entry ADD version :one',
+        ConditionExpression: 'attribute_exists(memberId) AND attribute_type(#map, :typeM) AND attribute_not_exists(#map.#hash)',
+        ExpressionAttributeNames: { '#map': map, '#hash': toHash },
+        ExpressionAttributeValues: marshall({ ':entry': entry, ':one': 1, ':typeM': 'M' }),
+      },
+      {
+        // No map yet (or a raw write left something that is not one, which suppresses nothing).
+        UpdateExpression: 'SET #map = :map ADD version :one',
+        ConditionExpression: 'attribute_exists(memberId) AND (attribute_not_exists(#map) OR NOT attribute_type(#map, :typeM))',
+        ExpressionAttributeNames: { '#map': map },
+        ExpressionAttributeValues: marshall({ ':map': { [toHash]: entry }, ':one': 1, ':typeM': 'M' }),
+      },
+    ];
+    for (let round = 0; round < 3; round++) {
+      for (const write of writes) {
+        try {
+          await this.client.send(new UpdateItemCommand({ TableName: this.options.membersTable, Key: key, ...write }));
+          return { outcome: 'suppressed' };
+        } catch (error) {
+          if (!isConditionalCheckFailed(error)) throw error;
+        }
+      }
+      // Neither applied: the member is gone, or the pair is suppressed already, or a concurrent
+      // write created the map between the two: look.
+      const { Item } = await this.client.send(
+        new GetItemCommand({
+          TableName: this.options.membersTable,
+          Key: key,
+          ProjectionExpression: 'memberId, #map.#hash',
+          ExpressionAttributeNames: { '#map': map, '#hash': toHash },
+          ConsistentRead: true,
+        }),
+      );
+      if (!Item) return { outcome: 'unknown' };
+      if (Item[map]?.M && toHash in Item[map].M) return { outcome: 'already-suppressed' };
+    }
+    throw new StoreUnavailableError('suppression kept racing concurrent writes');
   }
 }
 

@@ -4,6 +4,9 @@ import type { DispatchMessage } from './message';
 import { BlockReason, LedgerState, RetryReason } from './outcomes';
 import { planFanIn, type FanInClaim } from './fan-in';
 import type { DispatchSnapshot, MemberRecord } from '../ports';
+import { suppressionOf } from './suppression';
+
+export { isSuppressed } from './suppression';
 
 /** What the dispatcher must do with one valid message, given what the ledger and registry hold. */
 export type Decision =
@@ -25,6 +28,8 @@ export type Decision =
 
 export interface DecisionInput {
   readonly message: DispatchMessage;
+  /** Keyed hash of `message.to`: suppression is per (member, address hash). */
+  readonly toHash: string;
   readonly snapshot: DispatchSnapshot;
   /** The SQS delivery being decided (its receive count says nothing about a claim's life: see isAbandoned). */
   readonly delivery: { readonly sqsMessageId: string; readonly receiveCount: number };
@@ -41,7 +46,7 @@ export function decideDispatch(input: DecisionInput): Decision {
   const fromLedger = decideFromLedger(input);
   if (fromLedger) return fromLedger;
 
-  const recipient = matchRecipient(input.snapshot.member, input.message.to);
+  const recipient = matchRecipient(input.snapshot.member, input.message.to, input.toHash);
   if ('reason' in recipient) return { action: 'block', reason: recipient.reason };
 
   const fanIn = planFanIn(input.snapshot.fanIn, input.message.memberId, input.now, input.config);
@@ -89,15 +94,17 @@ type RecipientMatch =
   | { readonly reason: BlockReason };
 
 /**
- * Is `to` (already normalised) the member's registered address or an authorised proxy? Registry
- * values are normalised here too, since a raw write may hold `Pat@Example.org `.
+ * Is `to` (already normalised) the member's registered address or an authorised proxy, and not
+ * suppressed for this member (`toHash`: its keyed hash; the rule is `core/suppression.ts`)?
+ * Registry values are normalised here too, since a raw write may hold `Pat@Example.org `.
  */
-export function matchRecipient(member: MemberRecord | undefined, to: string): RecipientMatch {
+export function matchRecipient(member: MemberRecord | undefined, to: string, toHash: string): RecipientMatch {
   if (!member) return { reason: BlockReason.UnknownMember };
   if (member.status !== 'active') return { reason: BlockReason.MemberInactive };
   const matched = findMatch(member, to);
   if (!matched) return { reason: BlockReason.RecipientMismatch };
-  if (isSuppressed(member.suppressed)) return { reason: BlockReason.Suppressed };
+  const suppressed = suppressionOf(member, toHash);
+  if (suppressed) return { reason: suppressed };
   return { matched };
 }
 
@@ -106,9 +113,4 @@ function findMatch(member: MemberRecord, to: string): { via: 'email' | 'proxy'; 
   const proxies = member.proxies instanceof Set ? [...member.proxies] : Array.isArray(member.proxies) ? member.proxies : [];
   const proxy = proxies.find((p): p is string => typeof p === 'string' && normaliseAddress(p) === to);
   return proxy === undefined ? undefined : { via: 'proxy', value: proxy };
-}
-
-/** Only an explicit `true` (or the string a careless writer might store) suppresses. */
-export function isSuppressed(value: unknown): boolean {
-  return value === true || (typeof value === 'string' && value.trim().toLowerCase() === 'true');
 }

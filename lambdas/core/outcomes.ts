@@ -22,6 +22,8 @@ export const BlockReason = {
   RecipientMismatch: 'recipient-mismatch',
   Suppressed: 'suppressed',
   FanInLimit: 'fan-in-limit',
+  /** The recipient reported this (member, address) pair "not for me" (a `suppressions` entry). */
+  ReportedNotMine: 'reported-not-mine',
 } as const;
 export type BlockReason = (typeof BlockReason)[keyof typeof BlockReason];
 

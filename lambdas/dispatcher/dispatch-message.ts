@@ -126,6 +126,7 @@ function claimRequest(p: Prepared, decision: Extract<Decision, { action: 'claim'
 function decide(p: Prepared, snapshot: DispatchSnapshot, delivery: Delivery, ctx: MessageContext): Decision {
   return decideDispatch({
     message: p.message,
+    toHash: p.toHash,
     snapshot,
     delivery: { sqsMessageId: delivery.record.messageId, receiveCount: delivery.receiveCount },
     config: ctx.config,

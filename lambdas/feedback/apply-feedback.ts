@@ -5,7 +5,16 @@ import { FeedbackIgnoredWhy, type Feedback } from './ses-event';
 /** What one SES event did. */
 export type Applied =
   | { readonly kind: 'reconciled' | 'unchanged' }
-  | { readonly kind: 'fate'; readonly fate: DeliveryFate; readonly suppressed: boolean; readonly treatedAsPermanent: boolean }
+  | {
+      readonly kind: 'fate';
+      readonly fate: DeliveryFate;
+      /** True only when this event suppressed a (member, address) pair that was not suppressed before. */
+      readonly suppressed: boolean;
+      readonly treatedAsPermanent: boolean;
+      /** The pair suppressed (when `suppressed`). */
+      readonly memberId?: string;
+      readonly addressHash?: string;
+    }
   | { readonly kind: 'ignored'; readonly why: FeedbackIgnoredWhy };
 
 export interface ApplyContext {
@@ -46,6 +55,10 @@ export async function applyFeedback(feedback: Feedback, ctx: ApplyContext): Prom
   if (feedback.fate === DeliveryFate.Delivered && recorded.memberId && recorded.toHash) await store.resetTransientBounces(recorded.memberId, recorded.toHash, now);
   const suppress = feedback.fate === DeliveryFate.Complained || (feedback.fate === DeliveryFate.Bounced && (!transient || treatedAsPermanent));
   const reason = feedback.fate === DeliveryFate.Complained ? 'complaint' : 'bounce';
-  const suppressed = suppress && (await store.suppressMemberOf(dispatchId, reason, now)) !== undefined;
-  return { kind: 'fate', fate: feedback.fate, suppressed, treatedAsPermanent };
+  // The pair of this dispatch (the ledger record's member and address hash), not the member's current address.
+  const result = suppress ? await store.suppressAddressOf(dispatchId, reason, now) : undefined;
+  if (result?.outcome === 'suppressed') {
+    return { kind: 'fate', fate: feedback.fate, suppressed: true, treatedAsPermanent, memberId: result.memberId, addressHash: result.toHash };
+  }
+  return { kind: 'fate', fate: feedback.fate, suppressed: false, treatedAsPermanent };
 }

@@ -65,7 +65,8 @@ export function createFeedbackHandler(deps: FeedbackDeps) {
         if (applied.suppressed) counts.suppressed++;
         metric(MetricName.DeliveryFate, ['Fate', applied.fate]);
         const line = { ...ids, fate: applied.fate, suppressed: applied.suppressed, treatedAsPermanent: applied.treatedAsPermanent };
-        if (applied.suppressed) logger.warn('member suppressed', line);
+        // Only when this event suppressed a pair that was not suppressed before (12.10).
+        if (applied.suppressed) logger.warn('member suppressed', { ...line, memberId: applied.memberId, addressHash: applied.addressHash });
         else logger.info('delivery fate recorded', line);
       }
     }

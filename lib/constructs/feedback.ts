@@ -20,8 +20,8 @@ export interface FeedbackProps {
 
 /**
  * The SES feedback loop: the configuration set's events (via the encrypted SNS topic) reach a
- * function that reconciles `in-doubt` dispatches on `send`/`delivery` and marks members
- * `suppressed` on permanent bounces and complaints. It can update items, never create or delete
+ * function that reconciles `in-doubt` dispatches on `send`/`delivery` and suppresses the
+ * (member, address hash) pair of a dispatch on a permanent bounce or a complaint. It can update items, never create or delete
  * them, and cannot send mail.
  */
 export class Feedback extends Construct {
@@ -53,10 +53,11 @@ export class Feedback extends Construct {
         actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
         resources: [ledger.tableArn],
       }),
-      // The bounce's dispatchId tag leads to the ledger record, which names the member.
+      // The bounce's dispatchId tag leads to the ledger record, which names the member and the
+      // address hash; GetItem tells "already suppressed" from "no such member" after a refused write.
       new iam.PolicyStatement({
         sid: 'SuppressMembers',
-        actions: ['dynamodb:UpdateItem'],
+        actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
         resources: [members.tableArn],
       }),
       new iam.PolicyStatement({

@@ -1,7 +1,11 @@
 import { parse } from 'csv-parse/sync';
 import { DynamoDbMemberRegistry, type RowResult } from '../../lambdas/adapters/dynamodb-member-registry';
+import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { hashAddress, normaliseAddress } from '../../lambdas/core/address';
 import { MEMBER_ID_PATTERN } from '../../lambdas/core/message';
+import { isSuppressed, SUPPRESSION_RULE } from '../../lambdas/core/suppression';
+import { MEMBERS_TABLE } from '../../lambdas/tables';
 import type { MemberRow, RegistryRefusal } from '../../lambdas/core/registry-guard';
 import { UsageError } from './errors';
 import type { OpsTarget } from './target';
@@ -33,12 +37,24 @@ export interface MemberAddressView {
   readonly address?: string;
   /** Distinct members the registry counts on this address (the guard's fan-in). */
   readonly membersOnAddress: number;
+  /** Why mail to this address is suppressed for this member (a `suppressions` entry), if it is. */
+  readonly suppressed?: string;
+}
+
+/** One entry of the member's per-address `suppressions` map. */
+export interface SuppressionView {
+  readonly addressHash: string;
+  readonly reason: string;
+  readonly at?: string;
 }
 
 export interface MemberView {
   readonly memberId: string;
   readonly status: unknown;
+  /** The legacy member-wide flag: true when it blocks every address of the member (it fails closed). */
   readonly suppressed: boolean;
+  /** Per-address suppressions, including those of addresses the member no longer has. */
+  readonly suppressions: readonly SuppressionView[];
   readonly version: unknown;
   readonly updatedAt: unknown;
   readonly addresses: readonly MemberAddressView[];
@@ -57,23 +73,93 @@ export async function getMemberView(target: OpsTarget, memberId: string, options
     ...(email ? [{ role: 'email' as const, address: email }] : []),
     ...proxies.map((address) => ({ role: 'proxy' as const, address })),
   ];
+  const suppressions = suppressionsOf(stored[SUPPRESSION_RULE.perAddress.attribute]);
   const addresses = await Promise.all(
-    roles.map(async ({ role, address }) => ({
-      role,
-      addressHash: hashAddress(address, key),
-      ...(options.reveal ? { address } : {}),
-      membersOnAddress: (await registry.holdersOf(address)).members.length,
-    })),
+    roles.map(async ({ role, address }) => {
+      const addressHash = hashAddress(address, key);
+      const suppressed = suppressions.find((s) => s.addressHash === addressHash)?.reason;
+      return {
+        role,
+        addressHash,
+        ...(options.reveal ? { address } : {}),
+        membersOnAddress: (await registry.holdersOf(address)).members.length,
+        ...(suppressed ? { suppressed } : {}),
+      };
+    }),
   );
   return {
     memberId: stored.memberId,
     status: stored.status,
-    suppressed: stored.suppressed === true || stored.suppressed === 'true',
+    suppressed: isSuppressed(stored.suppressed),
+    suppressions,
     version: stored.version,
     updatedAt: stored.updatedAt,
     addresses,
     fanInLimit: target.fanInLimit,
   };
+}
+
+function suppressionsOf(map: unknown): SuppressionView[] {
+  if (map === null || typeof map !== 'object' || Array.isArray(map) || map instanceof Set) return [];
+  return Object.entries(map as Record<string, unknown>).map(([addressHash, entry]) => {
+    const { reason, at } = (entry ?? {}) as { reason?: unknown; at?: unknown };
+    return { addressHash, reason: typeof reason === 'string' ? reason : 'unknown', ...(typeof at === 'string' ? { at } : {}) };
+  });
+}
+
+export interface UnsuppressRequest {
+  /** The address hashes to lift (as `members get` shows them). */
+  readonly addressHashes?: readonly string[];
+  /** Lift every per-address suppression and the legacy member-wide flag. @default false */
+  readonly all?: boolean;
+}
+
+export interface UnsuppressResult {
+  readonly memberId: string;
+  /** Address hashes whose suppression was lifted (those that had none are not listed). */
+  readonly lifted: readonly string[];
+  /** The legacy member-wide flag was set and is removed. */
+  readonly liftedMemberFlag: boolean;
+}
+
+/**
+ * Lifts suppressions of a member (after the address was confirmed to work again). The member's
+ * `version` goes up, so a registry write racing this one reads again rather than restoring them.
+ */
+export async function unsuppressMember(target: OpsTarget, memberId: string, request: UnsuppressRequest): Promise<UnsuppressResult | undefined> {
+  const registry = await registryFor(target);
+  const stored = await registry.get(memberId);
+  if (!stored) return undefined;
+  const present = suppressionsOf(stored[SUPPRESSION_RULE.perAddress.attribute]).map((s) => s.addressHash);
+  if (!request.all && (request.addressHashes ?? []).length === 0) throw new UsageError('Say which suppressions to lift: --address-hash HASH… or --all');
+  // Only entries that exist: a document path into a missing map is an error, not a no-op.
+  const hashes = request.all ? present : [...new Set(request.addressHashes)].filter((hash) => present.includes(hash));
+  const flag = SUPPRESSION_RULE.legacyFlag.attribute;
+  const names: Record<string, string> = {};
+  const removes = hashes.map((hash, i) => {
+    names['#map'] = SUPPRESSION_RULE.perAddress.attribute;
+    names[`#h${i}`] = hash;
+    return `#map.#h${i}`;
+  });
+  if (request.all && stored[flag] !== undefined) {
+    names['#flag'] = flag;
+    removes.push('#flag');
+  }
+  if (removes.length === 0) return { memberId, lifted: [], liftedMemberFlag: false };
+  const { Attributes } = await target.clients.dynamodb.send(
+    new UpdateItemCommand({
+      TableName: target.tables.members,
+      Key: { [MEMBERS_TABLE.partitionKey]: { S: memberId } },
+      UpdateExpression: `REMOVE ${removes.join(', ')} ADD version :one`,
+      ConditionExpression: 'attribute_exists(memberId)',
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: { ':one': { N: '1' } },
+      ReturnValues: 'ALL_OLD',
+    }),
+  );
+  const old = Attributes ? unmarshall(Attributes) : {};
+  const before = suppressionsOf(old[SUPPRESSION_RULE.perAddress.attribute]).map((s) => s.addressHash);
+  return { memberId, lifted: hashes.filter((h) => before.includes(h)), liftedMemberFlag: request.all === true && isSuppressed(old[flag]) };
 }
 
 export const CSV_COLUMNS = { required: ['memberId', 'email', 'status'], optional: ['proxies', 'suppressed'] } as const;

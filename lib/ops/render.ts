@@ -6,7 +6,7 @@ import Table from 'cli-table3';
 import { stringify } from 'csv-stringify/sync';
 import type { RowResult } from '../../lambdas/adapters/dynamodb-member-registry';
 import { AUDIT_COLUMNS, type AuditReport } from './audit';
-import type { ImportReport, MemberView } from './members';
+import type { ImportReport, MemberView, UnsuppressResult } from './members';
 import { explainPause } from './pause-cause';
 import type { PauseResult } from './pause';
 import type { RedriveResult } from './redrive';
@@ -102,11 +102,27 @@ export function renderMemberResult(result: RowResult): string {
 
 export function renderMember(view: MemberView): string {
   const head = table(['member', view.memberId]);
-  head.push(['status', show(view.status)], ['suppressed', view.suppressed ? 'yes' : 'no'], ['version', show(view.version)], ['updated', show(view.updatedAt)]);
+  head.push(
+    ['status', show(view.status)],
+    ['suppressed (every address)', view.suppressed ? 'yes' : 'no'],
+    ['version', show(view.version)],
+    ['updated', show(view.updatedAt)],
+  );
   const reveal = view.addresses.some((a) => a.address !== undefined);
-  const addresses = table(['role', 'address hash', ...(reveal ? ['address'] : []), `members on address (limit ${view.fanInLimit})`]);
-  for (const a of view.addresses) addresses.push([a.role, a.addressHash, ...(reveal ? [show(a.address)] : []), a.membersOnAddress]);
-  return `${head.toString()}\n${addresses.toString()}`;
+  const addresses = table(['role', 'address hash', ...(reveal ? ['address'] : []), `members on address (limit ${view.fanInLimit})`, 'suppressed']);
+  for (const a of view.addresses) addresses.push([a.role, a.addressHash, ...(reveal ? [show(a.address)] : []), a.membersOnAddress, a.suppressed ?? 'no']);
+  const current = new Set(view.addresses.map((a) => a.addressHash));
+  const former = view.suppressions.filter((s) => !current.has(s.addressHash));
+  if (former.length === 0) return `${head.toString()}\n${addresses.toString()}`;
+  const others = table(['suppressed address hash (no longer the member’s)', 'reason', 'since']);
+  for (const s of former) others.push([s.addressHash, s.reason, show(s.at)]);
+  return `${head.toString()}\n${addresses.toString()}\n${others.toString()}`;
+}
+
+export function renderUnsuppress(result: UnsuppressResult): string {
+  const parts = [`${result.lifted.length} address suppression(s) lifted for ${result.memberId}`];
+  if (result.liftedMemberFlag) parts.push('the member-wide flag removed');
+  return `${parts.join('; ')}.`;
 }
 
 export function renderImport(report: ImportReport): string {

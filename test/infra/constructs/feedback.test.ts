@@ -27,7 +27,7 @@ describe('Feedback', () => {
     const table = (prefix: string) => JSON.stringify({ 'Fn::GetAtt': [logicalIdOf(template, 'AWS::DynamoDB::Table', prefix), 'Arn'] });
     const on = (prefix: string) => statements.filter((s) => JSON.stringify(s.Resource) === table(prefix)).flatMap(actionsOf).sort();
     expect(on('RegistryLedger')).toEqual(['dynamodb:GetItem', 'dynamodb:UpdateItem']);
-    expect(on('RegistryMembers')).toEqual(['dynamodb:UpdateItem']);
+    expect(on('RegistryMembers')).toEqual(['dynamodb:GetItem', 'dynamodb:UpdateItem']);
     const actions = allActions(statements);
     for (const forbidden of ['dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:Scan', 'ses:SendEmail', 'secretsmanager:GetSecretValue']) {
       expect(actions).not.toContain(forbidden);

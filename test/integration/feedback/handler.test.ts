@@ -3,6 +3,9 @@ import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { DynamoDbDispatchLedger } from '../../../lambdas/adapters/dynamodb-dispatch-ledger';
 import { DynamoDbFeedbackStore } from '../../../lambdas/adapters/dynamodb-feedback-store';
+import { hashAddress } from '../../../lambdas/core/address';
+import { matchRecipient } from '../../../lambdas/core/decision';
+import type { MemberRecord } from '../../../lambdas/ports';
 import { encodeDispatchTag } from '../../../lambdas/core/dispatch-tag';
 import { createFeedbackHandler } from '../../../lambdas/feedback/handler';
 import { startEmbeddedAws, type EmbeddedAws } from '../../../local/embedded-aws';
@@ -75,13 +78,78 @@ describe('feedback handler', () => {
     expect(await item(aws.tables.ledger, { pk: 'fb-crash' })).toMatchObject({ state: 'sent' });
   });
 
-  it('suppresses the member on a permanent bounce and on a complaint, not on a transient bounce', async () => {
+  it('suppresses the address of the dispatch on a permanent bounce and on a complaint, not on a transient bounce', async () => {
     await claim('fb-bounce');
     await expect(handler()(sesEvent('Bounce', 'fb-bounce', { bounce: { bounceType: 'Transient' } }))).resolves.toMatchObject({ suppressed: 0, recorded: 1 });
-    expect(await item(aws.tables.members, { memberId: 'M1' })).not.toHaveProperty('suppressed');
+    expect(await item(aws.tables.members, { memberId: 'M1' })).not.toHaveProperty('suppressions');
     await expect(handler()(sesEvent('Bounce', 'fb-bounce', { bounce: { bounceType: 'Permanent', bouncedRecipients: [{ emailAddress: 'pat@example.org' }] } }))).resolves.toMatchObject({ suppressed: 1 });
-    expect(await item(aws.tables.members, { memberId: 'M1' })).toMatchObject({ suppressed: true, suppressedReason: 'bounce' });
-    await expect(handler()(sesEvent('Complaint', 'fb-bounce', { complaint: { feedbackId: 'c1', complainedRecipients: [] } }))).resolves.toMatchObject({ suppressed: 1 });
+    expect(await item(aws.tables.members, { memberId: 'M1' })).toMatchObject({ suppressions: { h: { reason: 'bounce' } } });
+    expect(await item(aws.tables.members, { memberId: 'M1' })).not.toHaveProperty('suppressed');
+    // Already suppressed: the first reason is kept and nothing is counted twice.
+    await expect(handler()(sesEvent('Complaint', 'fb-bounce', { complaint: { feedbackId: 'c1', complainedRecipients: [] } }))).resolves.toMatchObject({ suppressed: 0 });
+    expect(await item(aws.tables.members, { memberId: 'M1' })).toMatchObject({ suppressions: { h: { reason: 'bounce' } } });
+  });
+
+  describe('12.10: suppression is per (member, address)', () => {
+    const KEY = 'feedback-test-key';
+    const own = 'kim@example.org';
+    const guardian = 'guardian@example.org';
+    const ledger = () => new DynamoDbDispatchLedger({ membersTable: aws.tables.members, ledgerTable: aws.tables.ledger, client: aws.clients.dynamodb });
+    const claimTo = async (dispatchId: string, memberId: string, to: string, via: 'email' | 'proxy') => {
+      const [result] = await ledger().claimAll([{
+        message: { dispatchId, memberId, to, template: 'advice-nurse-reply', data: {} },
+        toHash: hashAddress(to, KEY),
+        matched: { via, value: to },
+        fanInKey: `fanin#${dispatchId}#1`,
+        fanIn: { kind: 'join', version: 0, atMs: 0, prune: [] },
+        fanInExpiresAt: 4_000_000_000,
+        claimToken: `t-${dispatchId}`,
+        sqsMessageId: `sqs-${dispatchId}`,
+        receiveCount: 1,
+        now: new Date(),
+      }]);
+      return result;
+    };
+    const decide = async (memberId: string, to: string) => {
+      const match = matchRecipient((await item(aws.tables.members, { memberId })) as MemberRecord, to, hashAddress(to, KEY));
+      return 'reason' in match ? match.reason : 'claim';
+    };
+
+    it("12.10: a bounce from a proxy does not suppress the member's own address", async () => {
+      await putMembersRaw(aws.clients.dynamodb, aws.tables.members, [{ memberId: 'K1', email: own, status: 'active', proxies: [guardian] }]);
+      expect(await claimTo('k1-proxy', 'K1', guardian, 'proxy')).toEqual({ claimed: true });
+      await expect(handler()(sesEvent('Bounce', 'k1-proxy', { bounce: { bounceType: 'Permanent' } }))).resolves.toMatchObject({ suppressed: 1 });
+      expect(await decide('K1', own)).toBe('claim');
+      expect(await claimTo('k1-own', 'K1', own, 'email')).toEqual({ claimed: true });
+      // The bounced proxy itself is blocked, by the decision and by the claim's condition.
+      expect(await decide('K1', guardian)).toBe('suppressed');
+      expect(await claimTo('k1-proxy-2', 'K1', guardian, 'proxy')).toEqual({ claimed: false, conflicts: ['member'] });
+    });
+
+    it("12.10: a complaint about an old address does not block the member's new address", async () => {
+      await putMembersRaw(aws.clients.dynamodb, aws.tables.members, [{ memberId: 'K2', email: 'old@example.org', status: 'active' }]);
+      expect(await claimTo('k2-old', 'K2', 'old@example.org', 'email')).toEqual({ claimed: true });
+      await putMembersRaw(aws.clients.dynamodb, aws.tables.members, [{ memberId: 'K2', email: 'new@example.org', status: 'active' }]);
+      await expect(handler()(sesEvent('Complaint', 'k2-old', { complaint: {} }))).resolves.toMatchObject({ suppressed: 1 });
+      expect(await decide('K2', 'new@example.org')).toBe('claim');
+      expect(await claimTo('k2-new', 'K2', 'new@example.org', 'email')).toEqual({ claimed: true });
+    });
+
+    it('12.10: "member suppressed" is logged only when something was suppressed', async () => {
+      await putMembersRaw(aws.clients.dynamodb, aws.tables.members, [{ memberId: 'K3', email: 'k3@example.org', status: 'active' }]);
+      expect(await claimTo('k3-a', 'K3', 'k3@example.org', 'email')).toEqual({ claimed: true });
+      const lines: { message: string; fields: Record<string, unknown> }[] = [];
+      const record = (message: unknown, ...fields: unknown[]) => void lines.push({ message: String(message), fields: (fields[0] ?? {}) as Record<string, unknown> });
+      const logger = { info: record, warn: record };
+      const logged = () => createFeedbackHandler({ store: new DynamoDbFeedbackStore({ membersTable: aws.tables.members, ledgerTable: aws.tables.ledger, client: aws.clients.dynamodb }), logger });
+      await logged()(sesEvent('Bounce', 'k3-a', { bounce: { bounceType: 'Permanent', feedbackId: 'k3-b1' } }));
+      await logged()(sesEvent('Bounce', 'k3-a', { bounce: { bounceType: 'Permanent', feedbackId: 'k3-b1' } })); // SNS redelivers
+      // A second, distinct event for a pair already suppressed: recorded as a fate, nothing suppressed.
+      await logged()(sesEvent('Complaint', 'k3-a', { complaint: { feedbackId: 'k3-c1' } }));
+      await logged()(sesEvent('Bounce', 'never-claimed', { bounce: { bounceType: 'Permanent' } }));
+      const suppressedLines = lines.filter((l) => l.message === 'member suppressed');
+      expect(suppressedLines).toEqual([{ message: 'member suppressed', fields: expect.objectContaining({ dispatchId: 'k3-a', memberId: 'K3', addressHash: hashAddress('k3@example.org', KEY) }) }]);
+    });
   });
 
   it('ignores events without a dispatch tag and unparseable messages, counting them', async () => {
@@ -214,10 +282,10 @@ describe('delivery fate in the ledger', () => {
     await expect(handler({ transientBounceLimit: 2 })(transient('soft-3', 3))).resolves.toMatchObject({ recorded: 1, suppressed: 0 });
     // A replay of the same bounce is not a second one in the row.
     await expect(handler({ transientBounceLimit: 2 })(transient('soft-3', 3))).resolves.toMatchObject({ recorded: 0, ignored: 1 });
-    expect(await item(aws.tables.members, { memberId: 'M-SOFT' })).not.toHaveProperty('suppressed');
+    expect(await item(aws.tables.members, { memberId: 'M-SOFT' })).not.toHaveProperty('suppressions');
     await expect(handler({ transientBounceLimit: 2 })(transient('soft-4', 4))).resolves.toMatchObject({ recorded: 1, suppressed: 1 });
     expect((await fates('soft-4'))[0]).toMatchObject({ fate: 'bounced', bounceType: 'transient', bounceSubType: 'MailboxFull', treatedAsPermanent: true });
     expect((await fates('soft-3'))[0]).not.toHaveProperty('treatedAsPermanent');
-    expect(await item(aws.tables.members, { memberId: 'M-SOFT' })).toMatchObject({ suppressed: true });
+    expect(await item(aws.tables.members, { memberId: 'M-SOFT' })).toMatchObject({ suppressions: { 'hash-of-M-SOFT': { reason: 'bounce' } } });
   });
 });

@@ -12,6 +12,7 @@ const member: MemberRecord = { memberId: 'M1', email: 'pat@example.org', status:
 function decide(snapshot: Partial<DispatchSnapshot>, overrides: Partial<DecisionInput> = {}) {
   return decideDispatch({
     message,
+    toHash: 'pat-hash',
     snapshot: { member, fanIn: EMPTY_FAN_IN, ...snapshot },
     delivery: { sqsMessageId: 'sqs-1', receiveCount: 1 },
     config: { fanInLimit: 3, fanInWindowSeconds: 86_400, claimLeaseSeconds: 60 },
@@ -114,7 +115,24 @@ describe('isSuppressed', () => {
     [' True ', true],
     [false, false],
     ['false', false],
+    ['FALSE', false],
     [undefined, false],
-    [1, false],
+    [null, false],
   ])('%p → %p', (value, expected) => expect(isSuppressed(value)).toBe(expected));
+
+  it.each([[1], ['yes'], [''], [' false'], [0], [[true]]])('12.12: fails closed: the unexpected legacy value %p suppresses', (value) =>
+    expect(isSuppressed(value)).toBe(true),
+  );
+});
+
+describe('per-address suppression', () => {
+  it('12.10: blocks only the suppressed address of the member, with the reason it was suppressed for', () => {
+    const entry = { reason: 'bounce', at: '2000-08-02T09:00:00Z' };
+    expect(decide({ member: { ...member, suppressions: { 'pat-hash': entry } } })).toMatchObject({ action: 'block', reason: 'suppressed' });
+    expect(decide({ member: { ...member, suppressions: { 'old-hash': entry } } })).toMatchObject({ action: 'claim' });
+    expect(decide({ member: { ...member, suppressions: { 'pat-hash': { ...entry, reason: 'reported-not-mine' } } } })).toMatchObject({
+      action: 'block',
+      reason: 'reported-not-mine',
+    });
+  });
 });
