@@ -13,10 +13,13 @@ import { createHandler } from '../lambdas/dispatcher/handler';
 import type { OutcomeEvent, OutcomeReporter } from '../lambdas/ports';
 import type { LocalHandlerFactory } from './execution-environment';
 import { addDynamoDbFaults, addSesFaults, FaultPlan } from './faults';
+import { PipelineClock } from './pipeline-clock';
 
 /** What the pipeline passes to each dispatcher execution environment. */
 export interface DispatcherWorkerInit {
   readonly faultPlan: SharedArrayBuffer;
+  /** The pipeline's clock (`PipelineClock`): what the dispatcher takes as now. */
+  readonly clock: SharedArrayBuffer;
 }
 
 /** A message from a dispatcher execution environment to the runner. */
@@ -39,12 +42,14 @@ class ForwardingReporter implements OutcomeReporter {
 }
 
 export const createLocalHandler: LocalHandlerFactory = async ({ workerData, emit }) => {
-  const plan = FaultPlan.attach((workerData as DispatcherWorkerInit).faultPlan);
+  const init = workerData as DispatcherWorkerInit;
+  const plan = FaultPlan.attach(init.faultPlan);
+  const clock = PipelineClock.attach(init.clock);
   const dynamodb = new DynamoDBClient({});
   const ses = new SESv2Client({ maxAttempts: 1 });
   addDynamoDbFaults(dynamodb, plan);
   addSesFaults(ses, plan);
   const reporter = new ForwardingReporter(new PowertoolsOutcomeReporter(), emit);
-  const handler = createHandler(() => createDispatcherDeps({ clients: { dynamodb, ses, sqs: new SQSClient({}) }, reporter }));
+  const handler = createHandler(() => createDispatcherDeps({ clients: { dynamodb, ses, sqs: new SQSClient({}) }, reporter, now: clock.now }));
   return (event) => handler(event);
 };

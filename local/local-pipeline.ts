@@ -17,6 +17,7 @@ import { startEmbeddedAws, type EmbeddedAws, type EmbeddedAwsOptions } from './e
 import { EventSourcePoller, type InvocationReport } from './event-source-poller';
 import { FaultPlan } from './faults';
 import { FeedbackPump } from './feedback-pump';
+import { PipelineClock } from './pipeline-clock';
 import { snsEvent } from './sns-notification';
 
 export interface LocalPipelineOptions extends EmbeddedAwsOptions {
@@ -72,6 +73,8 @@ export class LocalPipeline {
     readonly poller: EventSourcePoller,
     /** Armed faults, shared with every execution environment. */
     readonly faults: FaultPlan,
+    /** The pipeline's clock, shared with every execution environment (the scenario's `clock` step). */
+    readonly clock: PipelineClock,
     options: LocalPipelineOptions,
   ) {
     const onLog = options.onLog;
@@ -81,7 +84,12 @@ export class LocalPipeline {
       enable: async () => poller.enable(),
       isEnabled: async () => poller.enabled,
     };
-    this.breakerHandler = createBreakerHandler({ pauseSwitch: this.pauseSwitch, eventSource: this.eventSource, logger: lineLogger('breaker', onLog) });
+    this.breakerHandler = createBreakerHandler({
+      pauseSwitch: this.pauseSwitch,
+      eventSource: this.eventSource,
+      logger: lineLogger('breaker', onLog),
+      now: clock.now,
+    });
     this.alarm = new MetricAlarm({
       periodMs: options.alarmPeriodMs ?? 1000,
       onAlarm: async (notification) => {
@@ -95,6 +103,7 @@ export class LocalPipeline {
     const feedbackHandler = createFeedbackHandler({
       store: new DynamoDbFeedbackStore({ membersTable: aws.tables.members, ledgerTable: aws.tables.ledger, client: aws.clients.dynamodb }),
       logger: lineLogger('feedback', onLog),
+      now: clock.now,
       configurationSet: aws.env[Env.configurationSet],
       // EMF lines, as the Lambda writes them, go where the functions' logs go.
       metric: (name, [dimension, value]) => onLog?.(JSON.stringify({ _aws: { CloudWatchMetrics: [{ Namespace: METRIC_NAMESPACE, Dimensions: [[dimension]], Metrics: [{ Name: name, Unit: 'Count' }] }] }, [dimension]: value, [name]: 1 }), 'feedback'),
@@ -131,7 +140,8 @@ export class LocalPipeline {
     const [aws, bundlePath] = await Promise.all([startEmbeddedAws(options), bundleForWorker(join(__dirname, 'dispatcher-bootstrap.ts'))]);
     let pipeline: LocalPipeline | undefined;
     const faults = FaultPlan.create();
-    const workerData: DispatcherWorkerInit = { faultPlan: faults.buffer };
+    const clock = PipelineClock.create();
+    const workerData: DispatcherWorkerInit = { faultPlan: faults.buffer, clock: clock.buffer };
     const poller = new EventSourcePoller({
       sqs: aws.clients.sqs,
       queueUrl: aws.queueUrl,
@@ -156,7 +166,7 @@ export class LocalPipeline {
         },
       },
     });
-    pipeline = new LocalPipeline(aws, poller, faults, options);
+    pipeline = new LocalPipeline(aws, poller, faults, clock, options);
     pipeline.alarm.start();
     pipeline.feedback.start();
     poller.start();

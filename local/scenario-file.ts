@@ -41,6 +41,14 @@ const step = z.union([
       ),
     })
     .strict(),
+  z
+    .object({
+      clock: z.union([
+        z.object({ set: z.iso.datetime({ offset: true }) }).strict(),
+        z.object({ advanceSeconds: z.number().finite().nonnegative() }).strict(),
+      ]),
+    })
+    .strict(),
   z.object({ resume: z.object({}).strict() }).strict(),
   z.object({ redriveDlq: z.object({}).strict() }).strict(),
 ]);

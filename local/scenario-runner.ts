@@ -125,6 +125,11 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
       const from = tracker.published.length;
       let drained: StepRecord['drained'];
       if ('putMembers' in step) refusedMembers.push(...(await putMembers(pipeline, step.putMembers, step.raw ?? false, config.fanInLimit)));
+      else if ('clock' in step) {
+        if ('set' in step.clock) pipeline.clock.set(new Date(step.clock.set));
+        else pipeline.clock.advance(step.clock.advanceSeconds);
+        log(`  pipeline clock at ${pipeline.clock.now().toISOString()}`);
+      }
       else if ('publish' in step) await publish(pipeline, tracker, step.publish.map((message) => ({ body: JSON.stringify(message), ...idsOf(message) })));
       else if ('publishRaw' in step) await publish(pipeline, tracker, step.publishRaw.map((body) => ({ body, ...idsOfBody(body) })));
       else if ('drain' in step) drained = await pipeline.drain(step.drain.maxSeconds ?? 300, () => progress(index, kind));
@@ -133,7 +138,7 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
       else if ('resume' in step) {
         // An operator's act: `ops resume --force` (a scenario cannot wait for an alarm to clear),
         // which still records who resumed and reports what it overrode.
-        const result = await resumePipeline(pipeline.opsTarget, { operator: 'scenario', force: true, now: new Date() });
+        const result = await resumePipeline(pipeline.opsTarget, { operator: 'scenario', force: true, now: pipeline.clock.now() });
         log(`  resumed by ${result.resumedBy}${result.overridden.length > 0 ? `, overriding: ${result.overridden.join('; ')}` : ''}`);
       } else if ('redriveDlq' in step) {
         // `ops redrive`, following each message to its copy in the queue.
@@ -181,7 +186,7 @@ async function reportSesFeedback(pipeline: LocalPipeline, feedback: readonly (Se
   for (const item of feedback) {
     const email = accepted.get(item.dispatchId);
     if (!email) log(`  SES never accepted ${item.dispatchId}: its ${item.type} event carries an unknown SES message id`);
-    await pipeline.feedbackHandler(sesFeedbackEvent(item, item.dispatchId, email, new Date()));
+    await pipeline.feedbackHandler(sesFeedbackEvent(item, item.dispatchId, email, pipeline.clock.now()));
   }
 }
 
@@ -201,6 +206,7 @@ function describeStep(step: ScenarioStep, record: StepRecord): string {
   if (record.published) return `${record.published.to - record.published.from} message(s)`;
   if ('drain' in step) return `ended ${record.drained}`;
   if ('fault' in step) return `${step.fault.target} ${step.fault.kind} x${step.fault.times}`;
+  if ('clock' in step) return 'set' in step.clock ? `set ${step.clock.set}` : `+${step.clock.advanceSeconds} s`;
   if ('sesFeedback' in step) return step.sesFeedback.map((f) => `${f.dispatchId} ${f.type}${f.bounceType ? `/${f.bounceType}` : ''}`).join(', ');
   return 'done';
 }
@@ -297,6 +303,7 @@ async function putMembers(pipeline: LocalPipeline, rows: readonly Record<string,
             hashKey: aws.env[Env.addressHashKey],
             fanInLimit,
             client: aws.clients.dynamodb,
+            now: pipeline.clock.now,
             onRow: (result, index) => {
               if (result.outcome === 'refused') refusedAt.set(group[index], { memberId: result.memberId, reason: result.reason });
             },
