@@ -9,6 +9,7 @@ import { CommanderError, Command, InvalidArgumentError, Option } from 'commander
 import { SingleBar } from 'cli-progress';
 import { auditDispatches, type AuditSelector } from '../lib/ops/audit';
 import { ExitCode, UsageError, exitCodeOf } from '../lib/ops/errors';
+import { parseIsoInstant } from '../lib/ops/iso-instant';
 import { getMemberView, importMembers, parseMembersCsv, putMember, unsuppressMember } from '../lib/ops/members';
 import { pausePipeline } from '../lib/ops/pause';
 import { redriveDeadLetters } from '../lib/ops/redrive';
@@ -62,10 +63,12 @@ function positiveInt(value: string): number {
   return n;
 }
 
-function isoTime(value: string): Date {
-  const date = new Date(value);
-  if (!/^\d{4}-\d\d-\d\d/.test(value) || Number.isNaN(date.getTime())) throw new InvalidArgumentError('must be an ISO-8601 date or time, e.g. 2000-08-02 or 2000-08-02T09:00:00Z');
-  return date;
+/** An option's time, read the same on every machine (see parseIsoInstant), or a usage error naming the option. */
+function instantOption(flag: string, value: string | undefined): Date | undefined {
+  if (value === undefined) return undefined;
+  const parsed = parseIsoInstant(value);
+  if (!parsed.ok) throw new UsageError(`${flag} ${value} ${parsed.why}`);
+  return parsed.date;
 }
 
 let exitCode: number = ExitCode.Ok;
@@ -137,11 +140,13 @@ export function buildProgram(): Command {
     .option('--address <address>', 'the address to look for (hashed with the pipeline key; never stored)')
     .option('--address-hash <hash>', 'the keyed address hash (as the pause flag, `status` and the logs show it)')
     .option('--member <memberId>', 'the member to look for')
-    .option('--since <time>', 'from this time (ISO-8601)', isoTime)
-    .option('--until <time>', 'up to this time (ISO-8601) [default: now]', isoTime)
+    .option('--since <time>', 'from this time: ISO 8601, a date (00:00 UTC) or a date-time with Z or an offset')
+    .option('--until <time>', 'up to this time, the same forms [default: now]')
     .addOption(new Option('--format <format>', 'output format').choices(['table', 'csv', 'json']).default('table'))
     .option('--reveal', 'show addresses in clear: the one typed, or the member’s registered one whose hash matches')
-    .action(async (opts: { address?: string; addressHash?: string; member?: string; since?: Date; until?: Date; format: 'table' | 'csv' | 'json'; reveal?: boolean }) => {
+    .action(async (opts: { address?: string; addressHash?: string; member?: string; since?: string; until?: string; format: 'table' | 'csv' | 'json'; reveal?: boolean }) => {
+      const since = instantOption('--since', opts.since);
+      const until = instantOption('--until', opts.until);
       if ([opts.address, opts.addressHash, opts.member].filter(Boolean).length > 1) throw new UsageError('Give one of --address, --address-hash, --member');
       const selector: AuditSelector = opts.address
         ? { by: 'address', address: opts.address }
@@ -151,8 +156,10 @@ export function buildProgram(): Command {
             ? { by: 'member', memberId: opts.member }
             : { by: 'time' };
       const report = await withTarget(program, (target) =>
-        auditDispatches(target, { selector, since: opts.since, until: opts.until, reveal: opts.reveal, now: new Date() }),
+        auditDispatches(target, { selector, since, until, reveal: opts.reveal, now: new Date() }),
       );
+      // The CSV on stdout stays only the CSV; the window it covers goes beside it, on stderr.
+      if (opts.format === 'csv') process.stderr.write(`${render.renderAuditWindow(report)}\n`);
       const json = (program.opts() as GlobalOptions).json || opts.format === 'json';
       print(json ? JSON.stringify(report, null, 2) : render.renderAudit(report, opts.format === 'csv' ? 'csv' : 'table', opts.reveal ?? false));
     });

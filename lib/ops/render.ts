@@ -91,7 +91,12 @@ export function renderAudit(report: AuditReport, format: 'table' | 'csv', reveal
   const rows = table([...columns]);
   for (const row of report.rows) rows.push(columns.map((c) => show((row as unknown as Record<string, unknown>)[c])));
   const s = report.summary;
-  return `${rows.toString()}\n${s.dispatches} dispatch(es), ${s.sent} sent, ${s.members} member(s), ${s.addresses} address(es)`;
+  return `${rows.toString()}\n${s.dispatches} dispatch(es), ${s.sent} sent, ${s.members} member(s), ${s.addresses} address(es)\n${renderAuditWindow(report)}`;
+}
+
+/** The window an audit covered, in UTC, as the ledger compares it (claimedAt from ≤ t ≤ to). */
+export function renderAuditWindow(report: Pick<AuditReport, 'range'>): string {
+  return `window (UTC): ${report.range.from ?? 'the first record'} to ${report.range.to}`;
 }
 
 export function renderMemberResult(result: RowResult): string {

@@ -131,4 +131,26 @@ describe('mail-dispatch audit (CLI process, ledger written by the real dispatche
     expect(run.code).toBe(2);
     expect(run.stderr).not.toContain('pat@example.org');
   });
+
+  describe('dates, on a machine in America/Los_Angeles (issue 19, item 4)', () => {
+    const la = () => ({ ...aws.env, TZ: 'America/Los_Angeles' });
+
+    it.each([
+      ['a day that is not in the calendar', ['--since', '2026-02-30'], '--since 2026-02-30 is not a date in the calendar'],
+      ['a date-time without an offset', ['--since', '2026-02-03T09:00:00'], 'has no offset: add Z for UTC'],
+      ['a date-time without an offset for --until', ['--since', '2026-02-01', '--until', '2026-02-03T09:00'], '--until 2026-02-03T09:00 has no offset'],
+    ])('refuses %s (exit 2), whatever the zone', async (_name, args, message) => {
+      const run = await runOpsCli(['--local', 'audit', ...args], la());
+      expect([run.code, run.stderr]).toEqual([2, expect.stringContaining(message)]);
+    });
+
+    it('reads a date alone and a date-time with an offset as the same instants, and states the window in UTC', async () => {
+      const run = await runOpsCli(['--local', 'audit', '--since', '2000-08-02', '--until', '2000-08-02T10:00:00-07:00'], la());
+      expect(run.code).toBe(0);
+      expect(run.stdout).toContain('window (UTC): 2000-08-02T00:00:00.000Z to 2000-08-02T17:00:00.000Z');
+      const csv = await runOpsCli(['--local', 'audit', '--since', '2000-08-02', '--until', '2000-08-03', '--format', 'csv'], la());
+      expect(csv.stdout.split('\n')[0]).toBe('claimedAt,dispatchId,state,reason,memberId,addressHash,template,sesMessageId,sentAt');
+      expect(csv.stderr).toContain('window (UTC): 2000-08-02T00:00:00.000Z to 2000-08-03T00:00:00.000Z');
+    });
+  });
 });
