@@ -5,6 +5,7 @@
  * on AWS, instead of the model sharing the adapter's assumptions.
  */
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { RESERVED_WORDS } from './reserved-words';
 
 export type Item = Record<string, AttributeValue>;
 
@@ -99,6 +100,12 @@ type Condition =
   | { readonly c: 'in'; readonly a: Operand; readonly list: readonly Operand[] }
   | { readonly c: 'fn'; readonly fn: string; readonly path: Path; readonly arg?: Operand };
 
+/** A bare attribute name: DynamoDB refuses a reserved word there. */
+function bare(name: string): string {
+  if (RESERVED_WORDS.has(name.toUpperCase())) throw new ValidationError(`Invalid expression: Attribute name is a reserved keyword; reserved keyword: ${name}`);
+  return name;
+}
+
 class Parser {
   private i = 0;
   readonly refs: Refs = { names: new Set(), values: new Set() };
@@ -137,14 +144,14 @@ class Parser {
     const elements: PathElement[] = [];
     const first = this.next();
     if (first.kind === 'name') elements.push(this.nameRef(first.text));
-    else if (first.kind === 'ident') elements.push({ attr: first.text });
+    else if (first.kind === 'ident') elements.push({ attr: bare(first.text) });
     else if (first.kind === 'keyword') throw new ValidationError(`Invalid expression: reserved keyword ${first.text} used as an attribute name`);
     else throw new ValidationError(`Invalid expression: expected an attribute path, got ${first.text}`);
     for (;;) {
       if (this.isPunct('.')) {
         this.next();
         const t = this.next();
-        elements.push(t.kind === 'name' ? this.nameRef(t.text) : { attr: t.text });
+        elements.push(t.kind === 'name' ? this.nameRef(t.text) : { attr: bare(t.text) });
       } else if (this.isPunct('[')) {
         this.next();
         elements.push({ index: Number(this.next().text) });
@@ -386,7 +393,8 @@ function evalCondition(item: Item | undefined, c: Condition): boolean {
     case 'cmp': {
       const a = evalOperand(item, c.a);
       const b = evalOperand(item, c.b);
-      if (!a || !b) return false;
+      // As DynamoDB (Local) answers: a missing operand is unequal to anything, and no other comparison holds.
+      if (!a || !b) return c.cmp === '<>';
       if (c.cmp === '=') return equal(a, b);
       if (c.cmp === '<>') return !equal(a, b);
       const o = order(a, b);
