@@ -85,7 +85,9 @@ export async function startEmbeddedAws(options: EmbeddedAwsOptions = {}): Promis
     await Promise.allSettled(started.splice(0).map((service) => service.stop()));
   };
   try {
-    const [dynamo, sqsSes] = await Promise.all([
+    // Settled, not Promise.all: when one fails (no Java) the other may still be starting, and an
+    // emulator that finishes starting after the failure would keep the process alive forever.
+    const [dynamoStart, sqsSesStart] = await Promise.allSettled([
       startDynamoDbLocal({ port: options.ports?.dynamodb }).then((service: DynamoDbLocal) => {
         started.push(service);
         return service;
@@ -95,6 +97,9 @@ export async function startEmbeddedAws(options: EmbeddedAwsOptions = {}): Promis
         return service;
       }),
     ]);
+    if (dynamoStart.status === 'rejected') throw dynamoStart.reason;
+    if (sqsSesStart.status === 'rejected') throw sqsSesStart.reason;
+    const [dynamo, sqsSes] = [dynamoStart.value, sqsSesStart.value];
     const endpoints = { dynamodb: dynamo.endpoint, sqs: sqsSes.sqsEndpoint, ses: sqsSes.sesEndpoint };
     const clients = {
       dynamodb: new DynamoDBClient({ region, endpoint: endpoints.dynamodb, credentials: CREDENTIALS }),
