@@ -13,6 +13,7 @@ export const FAULT_KINDS = {
   ses: ['throttle', 'error', 'error-5xx', 'error-5xx-after-send', 'timeout-after-send', 'crash-after-send'],
   dynamodb: ['throttle', 'transaction-conflict'],
   sqs: ['duplicate-delivery'],
+  lambda: ['mapping-in-use'],
 } as const;
 export type FaultTarget = keyof typeof FAULT_KINDS;
 export type FaultKind<T extends FaultTarget = FaultTarget> = (typeof FAULT_KINDS)[T][number];

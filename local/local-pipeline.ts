@@ -3,6 +3,7 @@ import type { SNSEvent } from 'aws-lambda';
 import { loadAddressHashKey } from '../lambdas/adapters/address-hash-key';
 import { DynamoDbFeedbackStore } from '../lambdas/adapters/dynamodb-feedback-store';
 import { DynamoDbPauseSwitch } from '../lambdas/adapters/dynamodb-pause-switch';
+import { LambdaEventSourceSwitch } from '../lambdas/adapters/lambda-event-source-switch';
 import { createBreakerHandler } from '../lambdas/breaker/handler';
 import { createFeedbackHandler } from '../lambdas/feedback/handler';
 import { METRIC_NAMESPACE } from '../lambdas/core/outcomes';
@@ -17,6 +18,7 @@ import { startEmbeddedAws, type EmbeddedAws, type EmbeddedAwsOptions } from './e
 import { EventSourcePoller, type InvocationReport } from './event-source-poller';
 import { FaultPlan } from './faults';
 import { FeedbackPump } from './feedback-pump';
+import { LOCAL_MAPPING_UUID, localMappingClient } from './local-event-source-mapping';
 import { PipelineClock } from './pipeline-clock';
 import { snsEvent } from './sns-notification';
 
@@ -79,11 +81,8 @@ export class LocalPipeline {
   ) {
     const onLog = options.onLog;
     this.pauseSwitch = new DynamoDbPauseSwitch({ ledgerTable: aws.tables.ledger, client: aws.clients.dynamodb });
-    this.eventSource = {
-      disable: async () => poller.disable(),
-      enable: async () => poller.enable(),
-      isEnabled: async () => poller.enabled,
-    };
+    // The real adapter, against a Lambda API answered in-process by the poller (faults included).
+    this.eventSource = new LambdaEventSourceSwitch({ mappingId: LOCAL_MAPPING_UUID, client: localMappingClient(poller, faults, aws.region), backoffMs: 100 });
     this.breakerHandler = createBreakerHandler({
       pauseSwitch: this.pauseSwitch,
       eventSource: this.eventSource,

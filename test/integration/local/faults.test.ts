@@ -40,7 +40,7 @@ describe('FaultPlan', () => {
 
   it('refuses unknown targets, kinds and counts', () => {
     const plan = FaultPlan.create();
-    expect(() => plan.arm({ target: 'lambda' as never, kind: 'throttle', times: 1 })).toThrow(/Unknown fault target/);
+    expect(() => plan.arm({ target: 'kinesis' as never, kind: 'throttle', times: 1 })).toThrow(/Unknown fault target/);
     expect(() => plan.arm({ target: 'ses', kind: 'explode', times: 1 })).toThrow(/Unknown ses fault/);
     expect(() => plan.arm({ target: 'dynamodb', kind: 'throttle', times: 0 })).toThrow(/positive integer/);
   });
