@@ -5,6 +5,7 @@
 import type { LedgerState, RejectReason, BlockReason, RetryReason, DispatchOutcome, DeliveryFate, FateDetail } from './core/outcomes';
 import type { DispatchMessage } from './core/message';
 import type { TemplateName } from './core/templates';
+import type { OutcomeEventDetail } from './core/outcome-event';
 import type { ErrorCause } from './core/error-cause';
 import type { FanInClaim, FanInState } from './core/fan-in';
 
@@ -252,4 +253,13 @@ export interface FeedbackStore {
 /** Asks the breaker to pause the pipeline now (disable the event source), without waiting for the alarm. */
 export interface BreakerTrigger {
   trip(cause: PauseCause): Promise<void>;
+}
+
+/** The outcome feed's bus (EventBridge in AWS, an SQS queue standing for it locally). */
+export interface OutcomeFeed {
+  /**
+   * Delivers the events, in order as far as the bus keeps order. Entries the bus refused are
+   * tried again; returns the indexes of those still refused after every try (never drops one silently).
+   */
+  deliver(events: readonly OutcomeEventDetail[]): Promise<readonly number[]>;
 }

@@ -25,6 +25,11 @@ export const LEDGER_TABLE = {
   partitionKey: 'pk',
   /** Epoch seconds; DynamoDB deletes expired fan-in counters (late: code also filters by window). */
   ttlAttribute: 'expiresAt',
+  /**
+   * The stream the outcome feed publishes from (the outbox): old and new image, so the publisher
+   * sees exactly which history entries a write appended.
+   */
+  streamViewType: 'NEW_AND_OLD_IMAGES',
   /** Audit by member: partition `memberId`, sort `claimedAt` (ISO-8601). */
   byMemberIndex: { name: 'by-member', partitionKey: 'memberId', sortKey: 'claimedAt', projection: 'KEYS_ONLY' },
   /** Audit by address: partition `toHash` (keyed hash), sort `claimedAt`. */
@@ -135,4 +140,9 @@ export const Env = {
   maxSendsPerSecond: 'MAX_SENDS_PER_SECOND',
   /** Transient bounces in a row of one (member, address) after which the feedback function treats it as permanent. */
   transientBounceLimit: 'TRANSIENT_BOUNCE_LIMIT',
+  /** The outcome feed's EventBridge bus (the outcome publisher). */
+  outcomeBusName: 'OUTCOME_EVENT_BUS_NAME',
 } as const;
+
+/** The SQS queue that stands for the outcome bus locally (`npm run local`, the scenario report). */
+export const LOCAL_OUTCOME_QUEUE = 'mail-dispatch-outcomes';

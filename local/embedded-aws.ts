@@ -1,12 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { resolveConfig, type DispatchConfig } from '../lambdas/core/config';
 import { Env, LEDGER_TABLE, MEMBERS_TABLE, SES_CONFIGURATION_SET } from '../lambdas/tables';
 import { startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local';
 import { LocalPipelineError } from './errors';
-import { createQueues, createTables, createTemplates } from './provision';
+import { createOutcomeQueue, createQueues, createTables, createTemplates } from './provision';
 import { startSqsSesEmulators, type SqsSesEmulators } from './sqs-ses-emulators';
 
 export interface EmbeddedAwsOptions {
@@ -60,7 +61,11 @@ export interface EmbeddedAws {
   readonly dlqUrl: string;
   readonly dlqArn: string;
   readonly tables: { readonly members: string; readonly ledger: string };
-  readonly clients: { readonly dynamodb: DynamoDBClient; readonly sqs: SQSClient; readonly ses: SESv2Client };
+  /** The ledger table's stream (the outcome feed's outbox). */
+  readonly ledgerStreamArn: string;
+  /** The SQS queue that stands for the outcome bus. */
+  readonly outcomeQueueUrl: string;
+  readonly clients: { readonly dynamodb: DynamoDBClient; readonly sqs: SQSClient; readonly ses: SESv2Client; readonly dynamodbStreams: DynamoDBStreamsClient };
   sesStore(): Promise<StoredEmail[]>;
   clearSes(): Promise<void>;
   queueDepth(queueUrl?: string): Promise<QueueDepth>;
@@ -105,11 +110,13 @@ export async function startEmbeddedAws(options: EmbeddedAwsOptions = {}): Promis
       dynamodb: new DynamoDBClient({ region, endpoint: endpoints.dynamodb, credentials: CREDENTIALS }),
       sqs: new SQSClient({ region, endpoint: endpoints.sqs, credentials: CREDENTIALS }),
       ses: new SESv2Client({ region, endpoint: endpoints.ses, credentials: CREDENTIALS }),
+      dynamodbStreams: new DynamoDBStreamsClient({ region, endpoint: endpoints.dynamodb, credentials: CREDENTIALS }),
     };
     const tables = { members: MEMBERS_TABLE.name, ledger: LEDGER_TABLE.name };
-    const [queues] = await Promise.all([
+    const [queues, { ledgerStreamArn }, { outcomeQueueUrl }] = await Promise.all([
       createQueues(clients.sqs, { maxReceiveCount: config.maxReceiveCount, visibilityTimeoutSeconds }),
       createTables(clients.dynamodb, tables),
+      createOutcomeQueue(clients.sqs),
       createTemplates(clients.ses),
     ]);
     const env: Record<string, string> = {
@@ -149,6 +156,8 @@ export async function startEmbeddedAws(options: EmbeddedAwsOptions = {}): Promis
       region,
       ...queues,
       tables,
+      ledgerStreamArn,
+      outcomeQueueUrl,
       clients,
       async sesStore() {
         const store = (await (await sesFetch('/store')).json()) as { emails: StoredEmail[] };

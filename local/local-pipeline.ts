@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { DeleteMessageBatchCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import type { SNSEvent } from 'aws-lambda';
 import { loadAddressHashKey } from '../lambdas/adapters/address-hash-key';
 import { DynamoDbFeedbackStore } from '../lambdas/adapters/dynamodb-feedback-store';
@@ -6,6 +7,9 @@ import { DynamoDbPauseSwitch } from '../lambdas/adapters/dynamodb-pause-switch';
 import { LambdaEventSourceSwitch } from '../lambdas/adapters/lambda-event-source-switch';
 import { createBreakerHandler } from '../lambdas/breaker/handler';
 import { createFeedbackHandler } from '../lambdas/feedback/handler';
+import { SqsOutcomeFeed } from '../lambdas/adapters/sqs-outcome-feed';
+import { parseOutcomeEvent, type OutcomeEventEnvelope } from '../lambdas/core/outcome-event';
+import { createOutcomePublisherHandler } from '../lambdas/outcome-publisher/handler';
 import { METRIC_NAMESPACE } from '../lambdas/core/outcomes';
 import type { EventSourceSwitch, OutcomeEvent, PauseSwitch } from '../lambdas/ports';
 import { Env } from '../lambdas/tables';
@@ -20,6 +24,8 @@ import { FaultPlan } from './faults';
 import { FeedbackPump } from './feedback-pump';
 import { LOCAL_MAPPING_UUID, localMappingClient } from './local-event-source-mapping';
 import { PipelineClock } from './pipeline-clock';
+import { DynamoDbStreamPoller } from './dynamodb-stream-poller';
+import { LocalPipelineError } from './errors';
 import { snsEvent } from './sns-notification';
 
 export interface LocalPipelineOptions extends EmbeddedAwsOptions {
@@ -36,12 +42,16 @@ export interface LocalPipelineOptions extends EmbeddedAwsOptions {
   readonly alarmPeriodMs?: number;
   /** How often SES `Send` events are published to the feedback handler. @default 500 */
   readonly feedbackIntervalMs?: number;
+  /** How often the outcome publisher polls an idle ledger stream. @default 100 */
+  readonly outcomePollIntervalMs?: number;
   /** Receives every log line of the Lambda functions (JSON logs, EMF). @default dropped */
-  readonly onLog?: (line: string, source: 'dispatcher' | 'breaker' | 'feedback' | 'pipeline') => void;
+  readonly onLog?: (line: string, source: LogSource) => void;
 }
 
+export type LogSource = 'dispatcher' | 'breaker' | 'feedback' | 'outcome-publisher' | 'pipeline';
+
 /** A small `(message, fields)` logger that sends the Lambdas' logs to `onLog`, never to stdout. */
-function lineLogger(source: 'breaker' | 'feedback', onLog: LocalPipelineOptions['onLog']) {
+function lineLogger(source: Exclude<LogSource, 'dispatcher' | 'pipeline'>, onLog: LocalPipelineOptions['onLog']) {
   const write = (level: string) => (message: string, ...fields: unknown[]) =>
     onLog?.(JSON.stringify({ level, message, ...Object.assign({}, ...fields.filter((f) => typeof f === 'object')) }), source);
   return { info: write('INFO'), warn: write('WARN') };
@@ -58,6 +68,11 @@ export class LocalPipeline {
   readonly eventSource: EventSourceSwitch;
   readonly alarm: MetricAlarm;
   readonly feedback: FeedbackPump;
+  /**
+   * The outcome feed: the ledger's stream, read by the real publisher handler, delivered to the
+   * SQS queue that stands for the EventBridge bus (`aws.outcomeQueueUrl`).
+   */
+  readonly outcomePublisher: DynamoDbStreamPoller;
   readonly breakerHandler: (event: SNSEvent) => Promise<{ paused: boolean }>;
   /** The real feedback handler, as the SES events topic invokes it (the pump and `sesFeedback` steps call it). */
   readonly feedbackHandler: (event: SNSEvent) => Promise<unknown>;
@@ -126,6 +141,18 @@ export class LocalPipeline {
       // The pipeline owns the clients: `stop()` closes them.
       close: () => undefined,
     };
+    this.outcomePublisher = new DynamoDbStreamPoller({
+      client: aws.clients.dynamodbStreams,
+      streamArn: aws.ledgerStreamArn,
+      region: aws.region,
+      intervalMs: options.outcomePollIntervalMs ?? 100,
+      handler: createOutcomePublisherHandler({
+        feed: new SqsOutcomeFeed({ queueUrl: aws.outcomeQueueUrl, client: aws.clients.sqs, region: aws.region }),
+        logger: lineLogger('outcome-publisher', onLog),
+        onCounts: ({ published, unmapped }) => onLog?.(JSON.stringify({ level: 'INFO', message: 'outcome events published', published, unmapped }), 'outcome-publisher'),
+      }),
+      onError: (error) => onLog?.(JSON.stringify({ level: 'ERROR', message: 'outcome publisher invocation failed', error: String(error) }), 'outcome-publisher'),
+    });
     this.feedback = new FeedbackPump({
       sesStore: () => aws.sesStore(),
       handler: feedbackHandler,
@@ -168,6 +195,7 @@ export class LocalPipeline {
     pipeline = new LocalPipeline(aws, poller, faults, clock, options);
     pipeline.alarm.start();
     pipeline.feedback.start();
+    pipeline.outcomePublisher.start();
     poller.start();
     return pipeline;
   }
@@ -218,9 +246,31 @@ export class LocalPipeline {
     return result;
   }
 
+  /**
+   * Every outcome event the feed holds, in the order received, taken off the queue that stands for
+   * the bus (as the portal's consumer would), once the publisher has caught up with the ledger.
+   */
+  async receiveOutcomeEvents(): Promise<OutcomeEventEnvelope[]> {
+    await this.outcomePublisher.catchUp();
+    const received: OutcomeEventEnvelope[] = [];
+    for (;;) {
+      const { Messages = [] } = await this.aws.clients.sqs.send(new ReceiveMessageCommand({ QueueUrl: this.aws.outcomeQueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }));
+      if (Messages.length === 0) return received;
+      for (const message of Messages) {
+        const parsed = parseOutcomeEvent(message.Body ?? '');
+        if (!parsed.ok) throw new LocalPipelineError(`The outcome feed holds an event that does not parse: ${parsed.problems.join('; ')}`);
+        received.push(JSON.parse(message.Body ?? '') as OutcomeEventEnvelope);
+      }
+      await this.aws.clients.sqs.send(
+        new DeleteMessageBatchCommand({ QueueUrl: this.aws.outcomeQueueUrl, Entries: Messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })) }),
+      );
+    }
+  }
+
   async stop(): Promise<void> {
     this.alarm.stop();
     this.feedback.stop();
+    await this.outcomePublisher.stop();
     await this.poller.stop();
     await this.aws.stop();
   }

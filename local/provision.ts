@@ -7,7 +7,7 @@ import {
 import { CreateEmailTemplateCommand, type SESv2Client } from '@aws-sdk/client-sesv2';
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { TEMPLATES } from '../lambdas/core/templates';
-import { LEDGER_AUDIT_INDEXES, LEDGER_TABLE, MEMBERS_TABLE, QUEUES } from '../lambdas/tables';
+import { LEDGER_AUDIT_INDEXES, LEDGER_TABLE, LOCAL_OUTCOME_QUEUE, MEMBERS_TABLE, QUEUES } from '../lambdas/tables';
 
 /** The members table exactly as `lambdas/tables.ts` describes it (and the stack deploys it). */
 export function membersTableInput(tableName: string = MEMBERS_TABLE.name): CreateTableCommandInput {
@@ -37,6 +37,7 @@ export function ledgerTableInput(tableName: string = LEDGER_TABLE.name): CreateT
     BillingMode: 'PAY_PER_REQUEST',
     AttributeDefinitions: [...attributes].map((name) => ({ AttributeName: name, AttributeType: 'S' })),
     KeySchema: [{ AttributeName: LEDGER_TABLE.partitionKey, KeyType: 'HASH' }],
+    StreamSpecification: { StreamEnabled: true, StreamViewType: LEDGER_TABLE.streamViewType },
     GlobalSecondaryIndexes: LEDGER_AUDIT_INDEXES.map((index) => ({
       IndexName: index.name,
       KeySchema: [
@@ -48,11 +49,22 @@ export function ledgerTableInput(tableName: string = LEDGER_TABLE.name): CreateT
   };
 }
 
-export async function createTables(client: DynamoDBClient, names: { members: string; ledger: string }): Promise<void> {
-  await Promise.all([client.send(new CreateTableCommand(membersTableInput(names.members))), client.send(new CreateTableCommand(ledgerTableInput(names.ledger)))]);
+/** Creates both tables; returns the ARN of the ledger's stream (the outcome feed reads it). */
+export async function createTables(client: DynamoDBClient, names: { members: string; ledger: string }): Promise<{ ledgerStreamArn: string }> {
+  const [, ledger] = await Promise.all([
+    client.send(new CreateTableCommand(membersTableInput(names.members))),
+    client.send(new CreateTableCommand(ledgerTableInput(names.ledger))),
+  ]);
   await client.send(
     new UpdateTimeToLiveCommand({ TableName: names.ledger, TimeToLiveSpecification: { AttributeName: LEDGER_TABLE.ttlAttribute, Enabled: true } }),
   );
+  return { ledgerStreamArn: ledger.TableDescription?.LatestStreamArn ?? '' };
+}
+
+/** The queue that stands for the outcome bus locally: what an EventBridge rule's SQS target would receive. */
+export async function createOutcomeQueue(client: SQSClient): Promise<{ outcomeQueueUrl: string }> {
+  const queue = await client.send(new CreateQueueCommand({ QueueName: LOCAL_OUTCOME_QUEUE, Attributes: { MessageRetentionPeriod: '1209600' } }));
+  return { outcomeQueueUrl: queue.QueueUrl ?? '' };
 }
 
 export interface QueueSettings {

@@ -34,6 +34,13 @@ export interface ReportDelivery {
   readonly to: string;
 }
 
+export interface ReportOutcomeEvent {
+  readonly dispatchId: string | null;
+  readonly memberId: string | null;
+  readonly event: string;
+  readonly reason?: string;
+}
+
 /** The report of `scenarios/README.md`, key for key. */
 export interface ScenarioReport {
   readonly scenario: string;
@@ -41,6 +48,8 @@ export interface ScenarioReport {
   readonly counts: { sent: number; blocked: number; rejected: number; duplicate: number; inDoubt: number; failed: number; pending: number };
   readonly outcomes: ReportOutcome[];
   readonly deliveries: ReportDelivery[];
+  /** What the outcome feed (the portal's view) delivered during the run, in the order received. */
+  readonly outcomeEvents: ReportOutcomeEvent[];
   readonly refusedMembers: { memberId: string; reason: string }[];
   readonly paused: boolean;
   readonly queueDepth: number;
@@ -428,6 +437,12 @@ async function buildReport(
 ): Promise<ScenarioReport> {
   const { aws } = pipeline;
   const [queued, dead, emails, paused] = await Promise.all([aws.inspectQueue(QUEUES.dispatch), aws.inspectQueue(QUEUES.deadLetter), aws.sesStore(), pipeline.paused()]);
+  const outcomeEvents = (await pipeline.receiveOutcomeEvents()).map(({ detail }): ReportOutcomeEvent => ({
+    dispatchId: detail.dispatchId,
+    memberId: detail.memberId,
+    event: detail.event,
+    ...(detail.reason !== undefined ? { reason: detail.reason } : {}),
+  }));
   const dispatchIds = [...new Set(tracker.published.flatMap((p) => (p.dispatchId ? [p.dispatchId] : [])))];
   const ledger = await readLedger(pipeline, dispatchIds);
   const inQueue = new Set(queued.map((m) => m.messageId));
@@ -474,6 +489,7 @@ async function buildReport(
     },
     outcomes,
     deliveries,
+    outcomeEvents,
     refusedMembers,
     paused,
     queueDepth: queued.length,

@@ -56,6 +56,8 @@ async function main(): Promise<void> {
       `  SQS (fauxqs)     ${aws.endpoints.sqs}   queue ${aws.queueUrl}`,
       `                   dead-letter queue ${aws.dlqUrl}`,
       `  SES v2           ${aws.endpoints.ses}   sent mail: open ${aws.endpoints.ses}/ in a browser`,
+      `  outcome feed     ${aws.outcomeQueueUrl}   (stands for the EventBridge bus: one event per ledger change, as the portal gets it)`,
+      `                   aws sqs receive-message --endpoint-url ${aws.endpoints.sqs} --region ${aws.region} --queue-url ${aws.outcomeQueueUrl} --max-number-of-messages 10`,
       `  dispatcher       ${options.concurrency} concurrent poller(s), batch size ${aws.config.batchSize}, maxReceiveCount ${aws.config.maxReceiveCount}`,
       `  control          ${control.url}   the poller and the alarm ${pipeline.alarm.alarmName}, for ops pause/resume/status`,
       '',

@@ -60,6 +60,14 @@ describe('runScenario', () => {
       { memberId: 'M0005', reason: 'invalid-email' },
     ]);
     expect(report).toMatchObject({ scenario: 'local-basics', published: 14, paused: false, queueDepth: 0, dlqDepth: 5 });
+    // The outcome feed: one event per ledger change, in order per dispatch, no address anywhere.
+    const eventsOf = (dispatchId: string | null) => report.outcomeEvents.filter((e) => e.dispatchId === dispatchId).map((e) => [e.event, e.reason]);
+    expect(eventsOf('basics-sent')).toEqual([['sent', undefined], ['duplicate', undefined]]);
+    expect(eventsOf('basics-mismatch')).toEqual([['blocked', 'recipient-mismatch'], ['sent', undefined]]);
+    expect(eventsOf('basics-template')).toEqual([['rejected', 'unknown-template']]);
+    expect(eventsOf(null)).toEqual([['rejected', 'invalid-json'], ['rejected', 'invalid-message']]);
+    expect(report.outcomeEvents).toHaveLength(3 + 5 + 5 + 1 + 0);
+    expect(JSON.stringify(report.outcomeEvents)).not.toContain('@');
   }, 120_000);
 
   it('runs fan-in-breaker: three members reach the guardian address, then the pipeline pauses', async () => {

@@ -29,6 +29,12 @@ describe('npm run local (local/serve.ts)', () => {
     expect(local?.banner).toContain(`alarm ${LOCAL_FAN_IN_ALARM_NAME}`);
   });
 
+  it('prints the outcome feed queue and the aws sqs receive-message line that reads it', () => {
+    const sqs = env.AWS_ENDPOINT_URL_SQS as string;
+    expect(local?.banner).toMatch(new RegExp(`outcome feed +${sqs}/\\S*mail-dispatch-outcomes`));
+    expect(local?.banner).toMatch(new RegExp(`aws sqs receive-message --endpoint-url ${sqs} --region us-east-1 --queue-url ${sqs}/\\S*mail-dispatch-outcomes`));
+  });
+
   it('ops status sees the poller and the local fan-in alarm', async () => {
     const status = json<StatusReport>(await runOpsCli(['--local', '--json', 'status'], env));
     expect(status.mapping).toEqual({ enabled: true });
