@@ -10,6 +10,7 @@ import { SingleBar } from 'cli-progress';
 import { auditDispatches, type AuditSelector } from '../lib/ops/audit';
 import { ExitCode, UsageError, exitCodeOf } from '../lib/ops/errors';
 import { parseIsoInstant } from '../lib/ops/iso-instant';
+import { listInDoubt, releaseInDoubt } from '../lib/ops/in-doubt';
 import { getMemberView, importMembers, parseMembersCsv, putMember, unsuppressMember } from '../lib/ops/members';
 import { pausePipeline } from '../lib/ops/pause';
 import { redriveDeadLetters } from '../lib/ops/redrive';
@@ -162,6 +163,31 @@ export function buildProgram(): Command {
       if (opts.format === 'csv') process.stderr.write(`${render.renderAuditWindow(report)}\n`);
       const json = (program.opts() as GlobalOptions).json || opts.format === 'json';
       print(json ? JSON.stringify(report, null, 2) : render.renderAudit(report, opts.format === 'csv' ? 'csv' : 'table', opts.reveal ?? false));
+    });
+
+  const inDoubt = program.command('in-doubt').description('dispatches whose send may or may not have happened: list them, release those confirmed never sent');
+  inDoubt
+    .command('list')
+    .description('in-doubt dispatches: age, member, address hash, whether an SES event arrived')
+    .option('--since <time>', 'claimed from this time: ISO 8601, a date (00:00 UTC) or a date-time with Z or an offset [default: 30 days ago]')
+    .option('--until <time>', 'claimed up to this time (as --since) [default: now]')
+    .option('--include-reconciled', 'also list records that were in doubt and an SES event reconciled to sent')
+    .action(async (opts: { since?: string; until?: string; includeReconciled?: boolean }) => {
+      const range = { since: instantOption('--since', opts.since), until: instantOption('--until', opts.until) };
+      const list = await withTarget(program, (target) => listInDoubt(target, { ...range, includeReconciled: opts.includeReconciled, now: new Date() }));
+      output(program, list, render.renderInDoubtList);
+    });
+  inDoubt
+    .command('release')
+    .description('make in-doubt dispatchIds sendable again, once SES and the mailbox show they never went out (a release of a sent e-mail sends it twice)')
+    .argument('<dispatchId...>')
+    .requiredOption('--reason <ticket>', 'the ticket that records the check (recorded on each record; no addresses or member data)')
+    .action(async (dispatchIds: string[], opts: { reason: string }) => {
+      const result = await withTarget(program, (target, options) =>
+        releaseInDoubt(target, { dispatchIds, reason: opts.reason, operator: operatorOf(options), now: new Date() }),
+      );
+      output(program, result, render.renderRelease);
+      if (result.refused.length > 0) setExit(ExitCode.Failed);
     });
 
   const members = program.command('members').description('the member registry, through its guard (shared and over-limit addresses are refused)');

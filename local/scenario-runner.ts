@@ -9,6 +9,7 @@ import { DispatchState, type RetryReason } from '../lambdas/core/outcomes';
 import { dispatchRefFromText } from '../lambdas/core/templates';
 import type { OutcomeEvent } from '../lambdas/ports';
 import { Env, LEDGER_TABLE, LedgerKey, QUEUES, RejectAttribute } from '../lambdas/tables';
+import { releaseInDoubt } from '../lib/ops/in-doubt';
 import { redriveDeadLetters } from '../lib/ops/redrive';
 import { resumePipeline } from '../lib/ops/resume';
 import { LocalPipelineError } from './errors';
@@ -154,6 +155,13 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
         const result = await redriveDeadLetters(pipeline.opsTarget, { onMoved: (deadLetterId, queueId) => tracker.alias(queueId, deadLetterId) });
         const kept = Object.values(result.keptRejected).reduce((sum, n) => sum + n, 0);
         log(`  redrove ${result.moved} message(s); ${kept} rejected stay in the DLQ${result.failed > 0 ? `; ${result.failed} could not be sent and stay too` : ''}`);
+      } else if ('releaseInDoubt' in step) {
+        // `ops in-doubt release`. SES publishes its Send events within seconds, long before an
+        // operator acts: they are delivered first, so an e-mail that did go out is reconciled to
+        // `sent` and its release refused, exactly as the conditional write refuses it in AWS.
+        await pipeline.feedback.pumpOnce();
+        const result = await releaseInDoubt(pipeline.opsTarget, { dispatchIds: step.releaseInDoubt.dispatchIds, reason: 'scenario', operator: 'scenario', now: new Date() });
+        log(`  released ${result.released.length}${result.refused.map((r) => `; not ${r.dispatchId}: ${r.why}${r.state ? ` (${r.state})` : ''}`).join('')}`);
       }
       const record: StepRecord = {
         index,

@@ -36,12 +36,15 @@ export class DynamoDbFeedbackStore implements FeedbackStore {
           UpdateExpression:
             'SET #state = :sent, sesMessageId = :id, sentAt = if_not_exists(sentAt, :at), reconciledAt = :at, ' +
             'history = list_append(if_not_exists(history, :empty), :entry)',
-          ConditionExpression: '#state IN (:claimed, :inDoubt)',
+          // `released` too: an operator may have released an e-mail that did go out (ops in-doubt
+          // release); SES's word that it was accepted wins, so a re-publish is a duplicate.
+          ConditionExpression: '#state IN (:claimed, :inDoubt, :released)',
           ExpressionAttributeNames: { '#state': 'state' },
           ExpressionAttributeValues: marshall({
             ':sent': LedgerState.Sent,
             ':claimed': LedgerState.Claimed,
             ':inDoubt': LedgerState.InDoubt,
+            ':released': LedgerState.Released,
             ':id': sesMessageId,
             ':at': at.toISOString(),
             ':empty': [],

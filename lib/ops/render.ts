@@ -6,6 +6,7 @@ import Table from 'cli-table3';
 import { stringify } from 'csv-stringify/sync';
 import type { RowResult } from '../../lambdas/adapters/dynamodb-member-registry';
 import { AUDIT_COLUMNS, type AuditReport } from './audit';
+import type { InDoubtList, ReleaseResult } from './in-doubt';
 import type { ImportReport, MemberView, UnsuppressResult } from './members';
 import { explainPause } from './pause-cause';
 import type { PauseResult } from './pause';
@@ -139,4 +140,27 @@ export function renderImport(report: ImportReport): string {
     lines.push(problems.toString());
   }
   return lines.join('\n');
+}
+
+export function renderInDoubtList(list: InDoubtList): string {
+  if (list.rows.length === 0) return `No in-doubt dispatches claimed between ${list.range.from} and ${list.range.to}.`;
+  const rows = table(['dispatchId', 'state', 'in doubt since', 'age', 'memberId', 'address hash', 'template', 'SES event']);
+  for (const r of list.rows) {
+    rows.push([r.dispatchId, r.state, r.inDoubtSince, humanAge(r.ageSeconds), show(r.memberId), show(r.addressHash), show(r.template), r.sesEvent === 'arrived' ? `arrived (${show(r.sesMessageId)})` : 'none']);
+  }
+  const open = list.rows.filter((r) => r.state === 'in-doubt').length;
+  return `${rows.toString()}\n${open} in doubt. Before releasing one, check SES (and, where you can, the recipient): a release of an e-mail that did go out sends it twice.`;
+}
+
+export function renderRelease(result: ReleaseResult): string {
+  const lines = [`${result.released.length} released by ${result.releasedBy}${result.released.length > 0 ? `: ${result.released.join(', ')}` : ''}.`];
+  for (const r of result.refused) lines.push(`Not released ${r.dispatchId}: ${r.why}${r.state ? ` (state ${r.state})` : ''}.`);
+  return lines.join('\n');
+}
+
+function humanAge(seconds: number): string {
+  if (seconds < 120) return `${seconds} s`;
+  if (seconds < 7200) return `${Math.round(seconds / 60)} min`;
+  if (seconds < 172_800) return `${Math.round(seconds / 3600)} h`;
+  return `${Math.round(seconds / 86_400)} d`;
 }
