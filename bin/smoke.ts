@@ -1,12 +1,15 @@
 #!/usr/bin/env node
 /**
- * `npm run smoke -- --target local|localstack|aws [--stack NAME]`: publishes a good message, one to a
+ * `npm run smoke -- --target local|localstack|aws [--stack NAME] [--drill]`: publishes a good message, one to a
  * wrong address and a duplicate through the publisher client, and checks their outcomes in the
- * ledger (and the sent mail where the target shows it). Exit 0 = passed, 1 = a check failed,
+ * ledger (and the sent mail where the target shows it); `--drill` then runs the post-deploy drill
+ * (lib/smoke/run-drill.ts). Exit 0 = passed, 1 = a check failed,
  * 2 = the target could not be reached or read. Progress on stderr, the report on stdout.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { MailDispatchError } from '../lambdas/core/errors';
+import { ConfigurationError, MailDispatchError } from '../lambdas/core/errors';
+import { resolveTarget } from '../lib/ops/target';
+import { runDrill, type DrillReport } from '../lib/smoke/run-drill';
 import { runSmoke, type SmokeReport } from '../lib/smoke/run-smoke';
 import { DEFAULT_SMOKE_MEMBER, planSmoke } from '../lib/smoke/smoke-plan';
 import { resolveSmokeTarget, SMOKE_TARGETS, type SmokeTargetKind } from '../lib/smoke/smoke-target';
@@ -25,26 +28,41 @@ const program = new Command('smoke')
   .option('--endpoint <url>', 'LocalStack edge endpoint; default: LOCALSTACK_ENDPOINT or http://localhost:4566')
   .option('--member-id <id>', 'the smoke member', DEFAULT_SMOKE_MEMBER.memberId)
   .option('--to <address>', "the smoke member's registered address (the SES mailbox simulator's success address reaches no one)", DEFAULT_SMOKE_MEMBER.email)
-  .option('--timeout <seconds>', 'how long to wait for each outcome', seconds, 120)
+  .option('--timeout <seconds>', 'how long to wait for each outcome (with --drill: for each link)', seconds, 120)
+  .option('--drill', 'after the smoke test, the post-deploy drill: SES simulator bounce and complaint feedback, suppression, and the FanInSpike alarm action (local, aws)')
   .option('--json', 'print the report as JSON');
 
 async function main(): Promise<number> {
   program.parse();
-  const options = program.opts<{ target: SmokeTargetKind; stack?: string; region?: string; endpoint?: string; memberId: string; to: string; timeout: number; json?: boolean }>();
+  const options = program.opts<{ target: SmokeTargetKind; stack?: string; region?: string; endpoint?: string; memberId: string; to: string; timeout: number; drill?: boolean; json?: boolean }>();
+  if (options.drill && options.target === 'localstack') throw new ConfigurationError('--drill runs on --target aws or --target local (LocalStack has no CloudWatch alarm actions to drive)');
   const progress = (line: string) => process.stderr.write(`${line}\n`);
   let report: SmokeReport;
+  let drill: DrillReport | undefined;
   const target = await resolveSmokeTarget({ target: options.target, stack: options.stack, region: options.region, endpoint: options.endpoint });
   try {
     report = await runSmoke(target, planSmoke({ memberId: options.memberId, email: options.to }), { timeoutMs: options.timeout * 1000, progress });
+    if (options.drill && report.passed) {
+      const ops = await resolveTarget(options.target === 'local' ? { local: true, region: options.region } : { stack: target.name, region: options.region });
+      try {
+        drill = await runDrill(target, ops, { runId: report.runId.replace(/^smoke-/, 'drill-'), timeoutMs: options.timeout * 1000, progress });
+      } finally {
+        ops.close();
+      }
+    }
   } finally {
     target.close();
   }
-  if (options.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  if (options.json) process.stdout.write(`${JSON.stringify(drill ? { ...report, drill } : report, null, 2)}\n`);
   else {
     const lines = report.checks.map((c) => `${c.ok ? 'PASS' : 'FAIL'}  ${c.name.padEnd(26)} ${c.detail}`);
     process.stdout.write(`${[`smoke ${report.runId} on ${report.target}`, ...lines, `${report.passed ? 'PASSED' : 'FAILED'} in ${(report.elapsedMs / 1000).toFixed(1)} s`].join('\n')}\n`);
+    if (drill) {
+      const steps = drill.steps.map((s) => `${s.ok ? 'PASS' : 'FAIL'}  ${s.name.padEnd(34)} ${`${(s.elapsedMs / 1000).toFixed(1)} s`.padStart(8)}  ${s.detail}`);
+      process.stdout.write(`${[`drill ${drill.runId} on ${drill.target}`, ...steps, `DRILL ${drill.passed ? 'PASSED' : 'FAILED'} in ${(drill.elapsedMs / 1000).toFixed(1)} s`].join('\n')}\n`);
+    }
   }
-  return report.passed ? 0 : 1;
+  return report.passed && (!options.drill || drill?.passed === true) ? 0 : 1;
 }
 
 main().then(

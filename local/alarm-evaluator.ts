@@ -108,6 +108,15 @@ export class MetricAlarm {
     this.evaluate(at);
   }
 
+  /**
+   * What CloudWatch's `SetAlarmState` does (the post-deploy drill uses it): puts the alarm in `state`
+   * at once, running the alarm action on a move into ALARM; the next evaluation sets it back from
+   * the data, as CloudWatch's next period does.
+   */
+  setState(state: 'OK' | 'ALARM', reason: string, now: number = Date.now()): void {
+    this.transition(state, reason, 0, now);
+  }
+
   private sameDimensions(set: readonly string[], emf: Record<string, unknown>): boolean {
     const wanted = Object.entries(this.dimensions);
     return set.length === wanted.length && wanted.every(([name, value]) => set.includes(name) && emf[name] === value);
@@ -118,6 +127,10 @@ export class MetricAlarm {
     while (this.datapoints.length > 0 && this.datapoints[0].at < since) this.datapoints.shift();
     const sum = this.datapoints.reduce((total, point) => total + point.value, 0);
     const next = sum >= this.threshold ? 'ALARM' : 'OK';
+    this.transition(next, `Threshold Crossed: ${this.metricName} sum ${sum} >= ${this.threshold} over ${this.periodMs} ms`, sum, now);
+  }
+
+  private transition(next: 'OK' | 'ALARM', reason: string, sum: number, now: number): void {
     if (next === this.alarmState) return;
     const previous = this.alarmState;
     this.alarmState = next;
@@ -128,7 +141,7 @@ export class MetricAlarm {
       AlarmName: this.alarmName,
       NewStateValue: next,
       OldStateValue: previous,
-      NewStateReason: `Threshold Crossed: ${this.metricName} sum ${sum} >= ${this.threshold} over ${this.periodMs} ms`,
+      NewStateReason: reason,
       StateChangeTime: at,
       Trigger: { MetricName: this.metricName, Namespace: this.namespace, Statistic: 'SUM', Period: this.periodMs / 1000, Threshold: this.threshold },
     };

@@ -27,6 +27,7 @@ export interface FeedbackPumpOptions {
  */
 export class FeedbackPump {
   private readonly seen = new Set<string>();
+  private readonly simulated = new Map<string, SNSEvent[]>();
   private timer?: NodeJS.Timeout;
   private running?: Promise<number>;
   private readonly limit: ReturnType<typeof pLimit>;
@@ -65,6 +66,11 @@ export class FeedbackPump {
           if (!dispatchId) return 0;
           try {
             await this.options.handler(sendEvent(email, dispatchId));
+            // The SES mailbox simulator's addresses answer as SES says they do; the events are
+            // made once per e-mail, so a retried pass replays the same ones (same ids).
+            let followUps = this.simulated.get(email.messageId);
+            if (!followUps) this.simulated.set(email.messageId, (followUps = simulatorFeedback(email, dispatchId)));
+            for (const event of followUps) await this.options.handler(event);
             this.delivered++;
             return 1;
           } catch (error) {
@@ -78,6 +84,23 @@ export class FeedbackPump {
     );
     return results.reduce<number>((sum, n) => sum + n, 0);
   }
+}
+
+/**
+ * The SES mailbox simulator's addresses (as documented for SES): what SES reports after accepting
+ * an e-mail to each (a `+label` after the local part changes nothing). `success` is delivered,
+ * `bounce` bounces permanently, `complaint` is delivered and then complained about. The post-deploy
+ * drill (`npm run smoke -- --drill`) relies on them.
+ */
+export const MAILBOX_SIMULATOR: Readonly<Record<string, readonly SesFeedback[]>> = {
+  'success@simulator.amazonses.com': [{ type: 'Delivery' }],
+  'bounce@simulator.amazonses.com': [{ type: 'Bounce', bounceType: 'Permanent', bounceSubType: 'General' }],
+  'complaint@simulator.amazonses.com': [{ type: 'Delivery' }, { type: 'Complaint' }],
+};
+
+function simulatorFeedback(email: StoredEmail, dispatchId: string): SNSEvent[] {
+  const recipient = email.destination.to.length === 1 ? email.destination.to[0]!.trim().toLowerCase().replace(/\+[^@]*@/, '@') : '';
+  return (MAILBOX_SIMULATOR[recipient] ?? []).map((feedback) => sesFeedbackEvent(feedback, dispatchId, email, new Date()));
 }
 
 /** The SES event types a scenario's `sesFeedback` step can report. */

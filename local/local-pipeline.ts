@@ -1,3 +1,4 @@
+import { MailDispatchError } from '../lambdas/core/errors';
 import { join } from 'node:path';
 import { DeleteMessageBatchCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import type { SNSEvent } from 'aws-lambda';
@@ -136,6 +137,7 @@ export class LocalPipeline {
       fanInAlarmName: this.alarm.alarmName,
       hashKey: () => loadAddressHashKey(aws.env),
       alarms: async () => [...this.alarmStatus().alarms],
+      setAlarmState: async (name, state, reason) => this.setAlarmState(name, state, reason),
       // Only `status` asks; fauxqs's inspection endpoint answers it for the CLI's own local target.
       oldestMessageAgeSeconds: async () => undefined,
       // The pipeline owns the clients: `stop()` closes them.
@@ -209,6 +211,12 @@ export class LocalPipeline {
   onInvocation(listener: (invocation: InvocationReport) => void): () => void {
     this.invocationListeners.add(listener);
     return () => this.invocationListeners.delete(listener);
+  }
+
+  /** CloudWatch's `SetAlarmState`, locally: the post-deploy drill's way to fire the alarm action. */
+  setAlarmState(name: string, state: 'ALARM' | 'OK', reason: string): void {
+    if (name !== this.alarm.alarmName) throw new MailDispatchError(`No local alarm named ${name} (the local fan-in alarm is ${this.alarm.alarmName})`);
+    this.alarm.setState(state, reason);
   }
 
   /** The local alarms as the ops CLI sees them (`/alarms` of the control endpoint, `status`, `resume`). */

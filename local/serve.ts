@@ -39,7 +39,12 @@ async function main(): Promise<void> {
       err(`[${source}] ${line}`);
     },
   });
-  const control = await startLocalControlServer({ eventSource: pipeline.eventSource, alarms: () => pipeline.alarmStatus(), port: options.controlPort }).catch(
+  const control = await startLocalControlServer({
+    eventSource: pipeline.eventSource,
+    alarms: () => pipeline.alarmStatus(),
+    setAlarmState: (name, state, reason) => pipeline.setAlarmState(name, state, reason),
+    port: options.controlPort,
+  }).catch(
     async (error: unknown) => {
       await pipeline.stop();
       throw error;

@@ -7,6 +7,7 @@
  * - `GET  /event-source`                       → `{ "enabled": boolean }`
  * - `PUT  /event-source` `{ "enabled": bool }` → `{ "enabled": boolean }`
  * - `GET  /alarms` → `{ "fanInAlarmName": string, "alarms": [{ "name", "state": "OK"|"ALARM"|"INSUFFICIENT_DATA", "since"? }] }`
+ * - `PUT  /alarms` `{ "name", "state": "ALARM"|"OK", "reason" }` → 204: what CloudWatch's `SetAlarmState` does
  *
  * It listens on 127.0.0.1 only and carries no member data.
  */
@@ -29,6 +30,8 @@ export interface LocalControlServerOptions {
   readonly eventSource: EventSourceSwitch;
   /** The local alarms (LocalPipeline.alarm); absent: `/alarms` answers 404. */
   readonly alarms?: () => LocalAlarms | Promise<LocalAlarms>;
+  /** Sets a local alarm's state (the drill's `SetAlarmState`); absent: `PUT /alarms` answers 404. */
+  readonly setAlarmState?: (name: string, state: 'ALARM' | 'OK', reason: string) => void | Promise<void>;
   /** @default a free port */
   readonly port?: number;
 }
@@ -67,6 +70,14 @@ async function route(options: LocalControlServerOptions, request: IncomingMessag
     return send(response, 200, { enabled: await options.eventSource.isEnabled() });
   }
   if (path === LocalControlPath.alarms && request.method === 'GET' && options.alarms) return send(response, 200, await options.alarms());
+  if (path === LocalControlPath.alarms && request.method === 'PUT' && options.setAlarmState) {
+    const body = (await readJson(request)) as { name?: unknown; state?: unknown; reason?: unknown } | undefined;
+    if (typeof body?.name !== 'string' || (body.state !== 'ALARM' && body.state !== 'OK') || typeof body.reason !== 'string') {
+      return send(response, 400, { error: 'body must be {"name": string, "state": "ALARM"|"OK", "reason": string}' });
+    }
+    await options.setAlarmState(body.name, body.state, body.reason);
+    return send(response, 200, { name: body.name, state: body.state });
+  }
   return send(response, 404, { error: 'not found' });
 }
 
@@ -110,6 +121,11 @@ export class HttpEventSourceSwitch implements EventSourceSwitch {
 /** The local alarms, or `undefined` when the endpoint has none. */
 export async function fetchLocalAlarms(baseUrl: string): Promise<LocalAlarms | undefined> {
   return callControl<LocalAlarms>(baseUrl, LocalControlPath.alarms, 'GET', undefined, true);
+}
+
+/** Sets a local alarm's state through the endpoint (CloudWatch's `SetAlarmState`, locally). */
+export async function setLocalAlarmState(baseUrl: string, name: string, state: 'ALARM' | 'OK', reason: string): Promise<void> {
+  await callControl(baseUrl, LocalControlPath.alarms, 'PUT', { name, state, reason });
 }
 
 async function callControl<T>(baseUrl: string, path: string, method: 'GET' | 'PUT', body: unknown, missingOk = false): Promise<T | undefined> {

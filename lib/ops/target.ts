@@ -4,7 +4,7 @@
  * asks where a resource lives.
  */
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
-import { CloudWatchClient, DescribeAlarmsCommand, GetMetricDataCommand, type MetricAlarm } from '@aws-sdk/client-cloudwatch';
+import { CloudWatchClient, DescribeAlarmsCommand, GetMetricDataCommand, SetAlarmStateCommand, type MetricAlarm } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -19,7 +19,7 @@ import type { EventSourceSwitch, PauseSwitch } from '../../lambdas/ports';
 import { Env } from '../../lambdas/tables';
 import { StackOutput, type StackOutputKey } from '../stack-outputs';
 import { UsageError } from './errors';
-import { fetchLocalAlarms, HttpEventSourceSwitch, LOCAL_CONTROL_URL_ENV } from './local-control';
+import { fetchLocalAlarms, HttpEventSourceSwitch, LOCAL_CONTROL_URL_ENV, setLocalAlarmState } from './local-control';
 
 /** Variables of the local pipeline besides `Env` (the dispatch queue has no handler variable). */
 export const LOCAL_QUEUE_URL_ENV = 'DISPATCH_QUEUE_URL';
@@ -54,6 +54,11 @@ export interface OpsTarget {
   hashKey(): Promise<string>;
   /** The pipeline's alarms; `undefined` where there is no CloudWatch (local). */
   alarms(): Promise<AlarmStatus[] | undefined>;
+  /**
+   * Puts an alarm in a state as CloudWatch's `SetAlarmState` does (the post-deploy drill drives the
+   * FanInSpike action with it); absent where no alarm can be reached.
+   */
+  setAlarmState?(name: string, state: 'ALARM' | 'OK', reason: string): Promise<void>;
   /** Age of the oldest message in a queue, seconds; `undefined` when unknown. */
   oldestMessageAgeSeconds(queueUrl: string): Promise<number | undefined>;
   close(): void;
@@ -108,6 +113,7 @@ async function localTarget(env: NodeJS.ProcessEnv, region: string | undefined): 
     fanInAlarmName: localAlarms?.fanInAlarmName,
     hashKey: () => loadAddressHashKey(env),
     alarms: async () => (controlUrl && localAlarms ? ((await fetchLocalAlarms(controlUrl))?.alarms ?? []).map((a) => ({ ...a })) : undefined),
+    setAlarmState: controlUrl && localAlarms ? (name, state, reason) => setLocalAlarmState(controlUrl, name, state, reason) : undefined,
     oldestMessageAgeSeconds: (queueUrl) => (sqsEndpoint ? fauxqsOldestAge(sqsEndpoint, queueUrl) : Promise.resolve(undefined)),
     close() {
       dynamodb.destroy();
@@ -161,6 +167,9 @@ async function stackTarget(stackName: string, region: string | undefined, deps: 
     hashKey: () => (hashKey ??= loadAddressHashKey({ [Env.addressHashSecretArn]: secretArn }, new SecretsManagerClient(config))),
     // Every alarm of the stack is named `<stack>-<Name>` (lib/constructs/fan-in-breaker.ts).
     alarms: () => describeAlarms(cloudWatch, `${stackName}-`),
+    setAlarmState: async (name, state, reason) => {
+      await cloudWatch.send(new SetAlarmStateCommand({ AlarmName: name, StateValue: state, StateReason: reason }));
+    },
     oldestMessageAgeSeconds: (queueUrl) => sqsOldestAge(cloudWatch, queueUrl),
     close() {
       for (const client of [dynamodb, sqs, lambda, cloudWatch]) client.destroy();

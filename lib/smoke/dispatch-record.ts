@@ -9,6 +9,8 @@ export interface DispatchRecordView {
   readonly sesMessageId?: string;
   /** How many times the record went to `sent` (its history). */
   readonly sentCount: number;
+  /** What SES reported after accepting it (delivered, bounced, complained, …), once feedback arrived. */
+  readonly fate?: string;
 }
 
 /** Reads one dispatch record (consistent read); `undefined` while there is none. */
@@ -24,5 +26,6 @@ export async function readDispatchRecord(client: DynamoDBClient, ledgerTable: st
     reason: typeof item.reason === 'string' ? item.reason : undefined,
     sesMessageId: typeof item.sesMessageId === 'string' ? item.sesMessageId : undefined,
     sentCount: history.filter((entry) => entry?.state === 'sent').length,
+    fate: typeof item.fate === 'string' ? item.fate : undefined,
   };
 }
