@@ -157,6 +157,18 @@ export interface MailSender {
   send(mail: OutgoingMail): Promise<{ readonly messageId: string }>;
 }
 
+/**
+ * When the next send may start. The dispatcher waits here *before* it claims (issue 12.1): between
+ * a claim's answer and its SendEmail nothing else is awaited, so the registry the claim checked is
+ * the registry at send time.
+ */
+export interface SendPacer {
+  /** Waits for this environment's next send slot (its share of the SES account's rate). */
+  acquire(): Promise<void>;
+  /** Waits before the next try of a send SES refused (`attempt` counts from 1). */
+  backoff(attempt: number): Promise<void>;
+}
+
 /** Where a rejected body goes: the DLQ, with its reason as message attributes. */
 export interface RejectedMessageSink {
   moveRejected(body: string, rejection: { readonly reason: RejectReason; readonly field?: string; readonly dispatchId?: string }): Promise<void>;

@@ -1,13 +1,25 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { SendPacer } from '../ports';
+
+export interface SendRateLimiterOptions {
+  /** Base of the jittered exponential back-off after a refused send, in ms. @default 100 */
+  readonly backoffMs?: number;
+}
+
 /**
  * Spaces sends so one execution environment stays under its share of the SES account rate
  * (`maxSendRate / maxConcurrency`). Calls queue in arrival order; no burst beyond one token.
  */
-export class SendRateLimiter {
+export class SendRateLimiter implements SendPacer {
   private next = 0;
   private readonly intervalMs: number;
 
   /** @param perSecond sends per second; 0 or Infinity disables the limit */
-  constructor(perSecond: number, private readonly clock: () => number = Date.now) {
+  constructor(
+    perSecond: number,
+    private readonly clock: () => number = Date.now,
+    private readonly options: SendRateLimiterOptions = {},
+  ) {
     this.intervalMs = perSecond > 0 && Number.isFinite(perSecond) ? 1000 / perSecond : 0;
   }
 
@@ -16,6 +28,11 @@ export class SendRateLimiter {
     const now = this.clock();
     const slot = Math.max(now, this.next);
     this.next = slot + this.intervalMs;
+    // The global timer (not timers/promises), so tests with fake timers can drive it.
     if (slot > now) await new Promise((resolve) => setTimeout(resolve, slot - now));
+  }
+
+  async backoff(attempt: number): Promise<void> {
+    await sleep((this.options.backoffMs ?? 100) * 2 ** (attempt - 1) * (0.5 + Math.random()));
   }
 }

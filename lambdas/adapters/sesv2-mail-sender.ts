@@ -4,8 +4,6 @@ import { DISPATCH_TAG_NAME, encodeDispatchTag } from '../core/dispatch-tag';
 import { DISPATCH_REF_KEY } from '../core/templates';
 import type { MailSender, OutgoingMail } from '../ports';
 import { sesTemplateName } from '../tables';
-import { SendRateLimiter } from './send-rate-limiter';
-import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface SesV2MailSenderOptions {
   readonly fromAddress: string;
@@ -14,15 +12,9 @@ export interface SesV2MailSenderOptions {
   readonly templatePrefix?: string;
   /**
    * @default a client with `maxAttempts: 1`: the SDK must never retry a send on its own, since a
-   * timed-out SendEmail may have been accepted. This adapter retries only what SES refused.
+   * timed-out SendEmail may have been accepted. The dispatcher retries only what SES refused.
    */
   readonly client?: SESv2Client;
-  /** Tries for a refused send (a throttle or a 4xx refusal) before giving it back to SQS. @default 3 */
-  readonly refusedAttempts?: number;
-  /** Base of the jittered exponential backoff between refused tries, in ms. @default 100 */
-  readonly backoffMs?: number;
-  /** This environment's share of the SES send rate. @default unlimited */
-  readonly maxSendsPerSecond?: number;
 }
 
 const THROTTLED = new Set(['TooManyRequestsException', 'LimitExceededException', 'Throttling', 'ThrottlingException']);
@@ -35,30 +27,19 @@ const NOT_CONNECTED_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', '
 /** What @smithy/node-http-handler says when `connectionTimeout` passed before the socket connected. */
 const CONNECTION_TIMEOUT = /did not establish a connection/;
 
-/** Sends one templated e-mail to exactly one recipient through SES v2. */
+/**
+ * Sends one templated e-mail to exactly one recipient through SES v2, once. It neither paces nor
+ * retries: both belong before a claim (the dispatcher waits for a slot, then claims, then calls
+ * this at once; a refused send is retried with a fresh claim, so the registry is checked again).
+ */
 export class SesV2MailSender implements MailSender {
   private readonly client: SESv2Client;
-  private readonly limiter: SendRateLimiter;
 
   constructor(private readonly options: SesV2MailSenderOptions) {
     this.client = options.client ?? new SESv2Client({ maxAttempts: 1 });
-    this.limiter = new SendRateLimiter(options.maxSendsPerSecond ?? 0);
   }
 
   async send(mail: OutgoingMail): Promise<{ messageId: string }> {
-    const attempts = this.options.refusedAttempts ?? 3;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.sendOnce(mail);
-      } catch (error) {
-        if (!(error instanceof SendRefusedError) || error.kind === 'account-paused' || attempt >= attempts) throw error;
-        await sleep((this.options.backoffMs ?? 100) * 2 ** (attempt - 1) * (0.5 + Math.random()));
-      }
-    }
-  }
-
-  private async sendOnce(mail: OutgoingMail): Promise<{ messageId: string }> {
-    await this.limiter.acquire();
     let response;
     try {
       response = await this.client.send(

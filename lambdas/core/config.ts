@@ -11,11 +11,10 @@ export interface DispatchConfig {
   /** Receives before SQS moves a message to the DLQ. @default 5 */
   readonly maxReceiveCount: number;
   /**
-   * Messages of one batch worked on at once. At 1 each message is claimed just before its send,
-   * so an invocation that dies leaves at most the message it was sending in doubt; above 1 the
-   * batch's claims are made up front in shared transactions (faster on a slow store, but a crash
-   * leaves every claimed, unsent message of the batch in doubt). One invocation sends 10-20
-   * e-mails/s one at a time; scale with the event source's maxConcurrency first.
+   * Messages of one batch worked on at once. Each message is claimed just before its send (never
+   * ahead: issue 12.1), so an invocation that dies leaves at most the messages it was sending in
+   * doubt: one at 1, up to this many above. One invocation sends 10-20 e-mails/s one at a time;
+   * scale with the event source's maxConcurrency first.
    * @default 1
    */
   readonly handlerConcurrency: number;

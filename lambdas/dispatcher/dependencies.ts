@@ -8,6 +8,7 @@ import { DynamoDbDispatchLedger } from '../adapters/dynamodb-dispatch-ledger';
 import { DynamoDbPauseSwitch } from '../adapters/dynamodb-pause-switch';
 import { loadAddressHashKey } from '../adapters/address-hash-key';
 import { PowertoolsOutcomeReporter } from '../adapters/powertools-outcome-reporter';
+import { SendRateLimiter } from '../adapters/send-rate-limiter';
 import { SesV2MailSender } from '../adapters/sesv2-mail-sender';
 import { SqsRejectedMessageSink } from '../adapters/sqs-rejected-message-sink';
 import { Env, SES_CONFIGURATION_SET } from '../tables';
@@ -50,8 +51,8 @@ export async function createDispatcherDeps(options: DispatcherDepsOptions = {}):
       configurationSet: env[Env.configurationSet] ?? SES_CONFIGURATION_SET,
       templatePrefix: env[Env.templatePrefix] ?? '',
       client: options.clients?.ses ?? new SESv2Client({ maxAttempts: 1 }),
-      maxSendsPerSecond: Number.isFinite(sendRate) ? sendRate : 0,
     }),
+    pacer: new SendRateLimiter(Number.isFinite(sendRate) ? sendRate : 0),
     rejectedSink: new SqsRejectedMessageSink({ deadLetterQueueUrl: required(env, Env.deadLetterQueueUrl), client: options.clients?.sqs ?? new SQSClient({}) }),
     reporter: options.reporter ?? new PowertoolsOutcomeReporter(),
     hashKey: await loadAddressHashKey(env),

@@ -5,7 +5,7 @@ import { StoreUnavailableError } from '../core/errors';
 import { EMPTY_FAN_IN } from '../core/fan-in';
 import { parseDispatchMessage, type MessageParse } from '../core/message';
 import { DispatchState, LedgerState, RetryReason, type DispatchOutcome } from '../core/outcomes';
-import type { ClaimRequest, ClaimResult, DispatchSnapshot, OutcomeReporter, RejectedMessageSink } from '../ports';
+import type { DispatchSnapshot, OutcomeReporter, RejectedMessageSink } from '../ports';
 import { snapshotId } from '../ports';
 import { completeMessage, planMessage, prepareMessage, retry, type Delivery, type MessageContext, type MessageResult, type Plan, type Prepared } from './dispatch-message';
 
@@ -41,10 +41,8 @@ export async function dispatchBatch(records: readonly SQSRecord[], ctx: BatchCon
       ? planMessage(item.prepared, snapshots.get(snapshotId(item.prepared.key)) ?? { fanIn: EMPTY_FAN_IN }, item.delivery, mctx)
       : undefined,
   );
-  // Worked on concurrently, the batch's claims are made up front, sharing transactions; one at a
-  // time, each message claims just before its send (a crash then leaves at most one in doubt).
-  const claims = ctx.config.handlerConcurrency > 1 ? await claimAll(plans, ctx) : new Map<Plan, ClaimResult>();
-
+  // Each message claims just before its send, however many are worked on at once: a claim made
+  // ahead would wait for its send slot, and the registry could change under it (issue 12.1).
   const limit = pLimit(ctx.config.handlerConcurrency);
   const results = await Promise.all(
     items.map((item, i) =>
@@ -52,7 +50,7 @@ export async function dispatchBatch(records: readonly SQSRecord[], ctx: BatchCon
         if ('rejection' in item) return reject(item.delivery, item.rejection, ctx);
         const plan = plans[i];
         if (!plan) return retry(snapshots as RetryReason);
-        return completeSafely(plan, claims.get(plan), mctx, (error) => causes.set(i, describeError(error, secretsOf(item))));
+        return completeSafely(plan, mctx, (error) => causes.set(i, describeError(error, secretsOf(item))));
       }),
     ),
   );
@@ -102,21 +100,13 @@ function finalOutcome(result: MessageResult, delivery: Delivery, ctx: BatchConte
   return result.outcome.state === 'retry' && lastTry ? { state: DispatchState.Failed, reason: result.outcome.reason } : result.outcome;
 }
 
-async function claimAll(plans: readonly (Plan | undefined)[], ctx: BatchContext): Promise<Map<Plan, ClaimResult>> {
-  const claiming = plans.filter((plan): plan is Plan & { claim: ClaimRequest } => plan?.claim !== undefined);
-  if (claiming.length === 0) return new Map();
-  const results = await ctx.ledger.claimAll(claiming.map((plan) => plan.claim));
-  return new Map(claiming.map((plan, i) => [plan, results[i]]));
-}
-
 async function completeSafely(
   plan: Plan,
-  claimed: ClaimResult | undefined,
   ctx: MessageContext,
   onUnexpected: (error: unknown) => void,
 ): Promise<MessageResult> {
   try {
-    return await completeMessage(plan, claimed, ctx);
+    return await completeMessage(plan, ctx);
   } catch (error) {
     // Unexpected (a bug, a malformed item): nothing is sent without a settled claim, so a retry is safe.
     onUnexpected(error);

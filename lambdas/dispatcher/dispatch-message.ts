@@ -9,7 +9,7 @@ import { EMPTY_FAN_IN, fanInExpiresAt } from '../core/fan-in';
 import type { DispatchMessage } from '../core/message';
 import { BlockReason, DispatchState, LedgerState, PauseReason, PausedBy, RetryReason, type DispatchOutcome } from '../core/outcomes';
 import { LedgerKey } from '../tables';
-import type { ClaimRequest, ClaimResult, DispatchLedger, DispatchSnapshot, MailSender, PauseSwitch, SnapshotKey } from '../ports';
+import type { ClaimRequest, DispatchLedger, DispatchSnapshot, MailSender, PauseSwitch, SendPacer, SnapshotKey } from '../ports';
 import { snapshotId } from '../ports';
 
 /** What one message's dispatch needs; built once per invocation by the batch. */
@@ -20,10 +20,9 @@ export interface MessageContext {
   readonly config: DispatchConfig;
   readonly hashKey: string;
   readonly now: () => Date;
-  /**
-   * Set when this invocation paused the pipeline: later messages of the batch are not claimed
-   * (with handlerConcurrency > 1 the batch's claims were made up front, and those still send).
-   */
+  /** Paces sends (before each claim) and backs off after a refusal. @default no waiting */
+  readonly pacer?: SendPacer;
+  /** Set when this invocation paused the pipeline: later messages of the batch are not claimed. */
   readonly batch: { paused: boolean };
 }
 
@@ -57,51 +56,65 @@ export interface MessageResult {
   readonly pausedPipeline?: boolean;
 }
 
-/** A valid message decided from the batch's snapshot, with the claim the decision asks for. */
+/** A valid message decided from the batch's snapshot. */
 export interface Plan {
   readonly prepared: Prepared;
   readonly delivery: Delivery;
   readonly decision: Decision;
-  readonly claim?: ClaimRequest;
 }
 
 export function planMessage(p: Prepared, snapshot: DispatchSnapshot, delivery: Delivery, ctx: MessageContext): Plan {
-  const decision = decide(p, snapshot, delivery, ctx);
-  return { prepared: p, delivery, decision, claim: decision.action === 'claim' ? claimRequest(p, decision, delivery, ctx) : undefined };
+  return { prepared: p, delivery, decision: decide(p, snapshot, delivery, ctx) };
 }
 
+/** Tries of a send SES refused, each with a fresh claim, before the message goes back to SQS. */
+const REFUSED_TRIES = 3;
+const NO_PACING: SendPacer = { acquire: async () => undefined, backoff: async () => undefined };
+
 /**
- * One valid message after the batch's claims, top to bottom: send what was claimed and settle it;
- * act on any other decision. A claim that lost a race is decided once more from fresh reads; a
- * second loss goes back to SQS.
+ * One valid message, top to bottom: wait for a send slot, claim, send at once, settle; or act on
+ * any other decision. Everything that waits comes before the claim, so nothing is awaited between
+ * the claim's answer and the SendEmail request (issue 12.1): what the claim checked in the
+ * registry is what holds at send time. A refused send is tried again with a fresh claim (the
+ * registry checked again), never on the old one. A claim that lost a race is decided once more
+ * from fresh reads; a second loss goes back to SQS.
  */
-export async function completeMessage(plan: Plan, claimed: ClaimResult | undefined, ctx: MessageContext): Promise<MessageResult> {
+export async function completeMessage(plan: Plan, ctx: MessageContext): Promise<MessageResult> {
   const { prepared: p, delivery } = plan;
+  const pacer = ctx.pacer ?? NO_PACING;
   try {
-    let { decision, claim } = plan;
-    let result = claimed;
-    for (let round = 0; decision.action === 'claim' && claim; round++) {
-      if (!result) {
-        if (ctx.batch.paused) return retry(RetryReason.Paused);
-        [result] = await ctx.ledger.claimAll([claim]);
+    let decision = plan.decision;
+    let races = 0;
+    for (let tries = 1; decision.action === 'claim'; ) {
+      await pacer.acquire();
+      if (ctx.batch.paused) return retry(RetryReason.Paused);
+      const claim = claimRequest(p, decision, delivery, ctx);
+      const [result] = await ctx.ledger.claimAll([claim]);
+      if (result.claimed) {
+        const sent = await sendClaimed(p, claim.claimToken, delivery, ctx, tries >= REFUSED_TRIES);
+        if (sent !== 'try-again') return { ...sent, fanInCount: decision.fanInCount };
+        await pacer.backoff(tries++);
+        continue;
       }
       if ('unavailable' in result) {
-        // The transaction may have committed before its answer was lost: if the claim is ours, it
-        // is claimed. Otherwise a redelivery would find its own claim and call it in-doubt.
-        if (!(await ownsClaim(p, claim.claimToken, ctx))) return retry(RetryReason.StoreThrottled);
-        result = { claimed: true };
+        // The transaction may have committed before its answer was lost. A claim learnt from a read
+        // is never sent on (nothing may come between a claim and its send): give it back, so no
+        // redelivery finds it later and calls it in-doubt, and claim afresh once.
+        const owned = await ownsClaim(p, claim.claimToken, ctx);
+        if (owned) await settleWithRetries(ctx, p, claim.claimToken, { kind: 'released', reason: RetryReason.StoreThrottled });
+        if (!owned || races > 0) return retry(RetryReason.StoreThrottled);
+        races++;
+        continue;
       }
-      if (result.claimed) return { ...(await sendClaimed(p, claim.claimToken, delivery, ctx)), fanInCount: decision.fanInCount };
       // Losing only on the mailbox's counter means another member joined its span: each loss is
       // one of at most `fanInLimit` joins, so deciding again (counting it) always ends.
       const fanInOnly = result.conflicts.every((c) => c === 'fan-in');
-      if (round > 0 && !(fanInOnly && round <= ctx.config.fanInLimit)) return retry(RetryReason.RegistryChanged);
+      if (races > 0 && !(fanInOnly && races <= ctx.config.fanInLimit)) return retry(RetryReason.RegistryChanged);
+      races++;
       const fresh = (await ctx.ledger.readSnapshots([p.key])).get(snapshotId(p.key));
       decision = decide(p, fresh ?? { fanIn: EMPTY_FAN_IN }, delivery, ctx);
-      claim = decision.action === 'claim' ? claimRequest(p, decision, delivery, ctx) : undefined;
-      result = undefined;
     }
-    return await applyDecision(decision as Exclude<Decision, { action: 'claim' }>, p, delivery, ctx);
+    return await applyDecision(decision, p, delivery, ctx);
   } catch (error) {
     if (error instanceof StoreUnavailableError) return retry(RetryReason.StoreThrottled);
     throw error;
@@ -168,12 +181,20 @@ async function applyDecision(decision: Exclude<Decision, { action: 'claim' }>, p
   }
 }
 
-async function sendClaimed(p: Prepared, claimToken: string, delivery: Delivery, ctx: MessageContext): Promise<MessageResult> {
+/**
+ * Sends on a claim just answered and settles it. A refusal before the last try releases the claim
+ * and asks for another try (`try-again`); the caller claims afresh.
+ */
+async function sendClaimed(p: Prepared, claimToken: string, delivery: Delivery, ctx: MessageContext, lastTry: boolean): Promise<MessageResult | 'try-again'> {
   let sesMessageId: string;
   try {
     ({ messageId: sesMessageId } = await ctx.sender.send({ dispatchId: p.message.dispatchId, to: p.message.to, template: p.message.template, data: p.message.data }));
   } catch (error) {
-    if (error instanceof SendRefusedError) return refused(error, p, claimToken, delivery, ctx);
+    if (error instanceof SendRefusedError) {
+      if (lastTry || error.kind === 'account-paused') return refused(error, p, claimToken, delivery, ctx);
+      await settleWithRetries(ctx, p, claimToken, { kind: 'released', reason: retryReasonOf(error) });
+      return 'try-again';
+    }
     // Unknown outcome (SendOutcomeUnknownError or anything unclassified): keep the claim, never re-send.
     await settleQuietly(ctx, p, claimToken, { kind: 'in-doubt' });
     return done({ state: DispatchState.InDoubt });
@@ -183,8 +204,12 @@ async function sendClaimed(p: Prepared, claimToken: string, delivery: Delivery, 
   return done({ state: DispatchState.Sent, sesMessageId });
 }
 
+function retryReasonOf(error: SendRefusedError): RetryReason {
+  return error.kind === 'throttled' ? RetryReason.SesThrottled : error.kind === 'account-paused' ? RetryReason.SesAccountPaused : RetryReason.SesRefused;
+}
+
 async function refused(error: SendRefusedError, p: Prepared, claimToken: string, delivery: Delivery, ctx: MessageContext): Promise<MessageResult> {
-  const reason = error.kind === 'throttled' ? RetryReason.SesThrottled : error.kind === 'account-paused' ? RetryReason.SesAccountPaused : RetryReason.SesRefused;
+  const reason = retryReasonOf(error);
   // On the last try SQS moves the message to the DLQ after this failure: the ledger says so.
   // The release must land: a claim left behind would make the redelivery call this never-sent
   // message in-doubt. So it is tried again before the message goes back to SQS.

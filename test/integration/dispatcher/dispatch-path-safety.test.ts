@@ -1,4 +1,4 @@
-import { GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { SESv2Client, SESv2ServiceException, TooManyRequestsException } from '@aws-sdk/client-sesv2';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { SQSRecord } from 'aws-lambda';
@@ -24,6 +24,7 @@ beforeAll(async () => {
   await putMembersRaw(aws.clients.dynamodb, aws.tables.members, [
     { memberId: 'S1', email: 'sam1@example.org', status: 'active', proxies: [] },
     { memberId: 'S2', email: 'sam2@example.org', status: 'active', proxies: [] },
+    ...[3, 4, 5, 6, 7, 8].map((n) => ({ memberId: `S${n}`, email: `sam${n}@example.org`, status: 'active', proxies: [] })),
   ]);
 });
 afterAll(async () => aws?.stop());
@@ -31,7 +32,7 @@ afterAll(async () => aws?.stop());
 type SesMiddleware = (args: unknown, next: (args: unknown) => Promise<unknown>) => Promise<unknown>;
 
 /** The real handler with the real adapters; `ses` intercepts each SendEmail as the network would. */
-async function dispatcher(options: { plan?: FaultPlan; ses?: SesMiddleware; env?: Record<string, string> } = {}) {
+async function dispatcher(options: { plan?: FaultPlan; ses?: SesMiddleware; env?: Record<string, string>; dynamodb?: DynamoDBClient } = {}) {
   const reporter = new RecordingReporter();
   const ses = new SESv2Client({ region: aws.region, endpoint: aws.endpoints.ses, credentials: { accessKeyId: 'l', secretAccessKey: 'l' }, maxAttempts: 1 });
   if (options.plan) addSesFaults(ses, options.plan);
@@ -39,7 +40,7 @@ async function dispatcher(options: { plan?: FaultPlan; ses?: SesMiddleware; env?
   if (intercept) ses.middlewareStack.add((next) => (args) => intercept(args, next as never) as never, { step: 'deserialize' });
   const deps = await createDispatcherDeps({
     env: { ...aws.env, ...options.env },
-    clients: { dynamodb: aws.clients.dynamodb, sqs: aws.clients.sqs, ses },
+    clients: { dynamodb: options.dynamodb ?? aws.clients.dynamodb, sqs: aws.clients.sqs, ses },
     reporter,
   });
   return { handler: createHandler(deps), reporter };
@@ -61,6 +62,21 @@ async function ledger(pk: string) {
 /** The same SQS message delivered again: a new receipt handle and the given receive count. */
 function copyOf(record: SQSRecord, receiveCount: number): SQSRecord {
   return { ...record, receiptHandle: `copy-${receiveCount}-${record.receiptHandle}`, attributes: { ...record.attributes, ApproximateReceiveCount: String(receiveCount) } };
+}
+
+/** A raw registry write, as an upstream system (or the member closing the account) makes it. */
+async function updateMember(memberId: string, set: 'closed' | { email: string }): Promise<void> {
+  const [expression, values] =
+    set === 'closed' ? ['SET #s = :v', { ':v': { S: 'closed' } }] : ['SET email = :v', { ':v': { S: set.email } }];
+  await aws.clients.dynamodb.send(
+    new UpdateItemCommand({
+      TableName: aws.tables.members,
+      Key: { memberId: { S: memberId } },
+      UpdateExpression: expression,
+      ...(set === 'closed' ? { ExpressionAttributeNames: { '#s': 'status' } } : {}),
+      ExpressionAttributeValues: values,
+    }),
+  );
 }
 
 function throttle(): Error {
@@ -154,5 +170,80 @@ describe('12.4: a 5xx from SES is an unknown outcome, not a refusal', () => {
     await handler(sqsEvent(copyOf(record, 2)));
     expect(reporter.outcomeOf(record.messageId)).toMatchObject({ state: 'sent' });
     expect(await deliveredTo('p4-refused')).toEqual(['sam2@example.org']);
+  });
+});
+
+describe('12.1: the registry cannot change between the claim and the send', () => {
+  it('12.1: a member closed while its message waits for a send slot is never mailed', async () => {
+    // One send every 2 s: the second message waits for its slot. The member closes 1 s into that wait.
+    let closing: Promise<void> | undefined;
+    const { handler, reporter } = await dispatcher({
+      env: { MAX_SENDS_PER_SECOND: '0.5' },
+      ses: async (args, next) => {
+        const answer = await next(args);
+        closing ??= new Promise((resolve) => setTimeout(resolve, 1000)).then(() => updateMember('S4', 'closed'));
+        return answer;
+      },
+    });
+    const first = sqsRecord(message('p1-first', 'S3', 'sam3@example.org'));
+    const waiting = sqsRecord(message('p1-closed', 'S4', 'sam4@example.org'));
+    await expect(handler(sqsEvent(first, waiting))).resolves.toEqual({ batchItemFailures: [] });
+    await closing;
+    expect(reporter.outcomeOf(first.messageId)).toMatchObject({ state: 'sent' });
+    expect(reporter.outcomeOf(waiting.messageId)).toEqual({ state: 'blocked', reason: 'member-inactive' });
+    expect(await deliveredTo('p1-closed')).toEqual([]);
+  });
+
+  it('12.1: nothing is awaited between the claim’s answer and its SendEmail request', async () => {
+    const calls: { op: string; at: number }[] = [];
+    const dynamodb = new DynamoDBClient({ region: aws.region, endpoint: aws.endpoints.dynamodb, credentials: { accessKeyId: 'l', secretAccessKey: 'l' } });
+    dynamodb.middlewareStack.add(
+      (next, context) => async (args) => {
+        calls.push({ op: `${context.commandName}:start`, at: Date.now() });
+        try {
+          return await next(args);
+        } finally {
+          calls.push({ op: `${context.commandName}:end`, at: Date.now() });
+        }
+      },
+      { step: 'initialize' },
+    );
+    const { handler, reporter } = await dispatcher({
+      dynamodb,
+      env: { MAX_SENDS_PER_SECOND: '0.5' },
+      ses: async (args, next) => {
+        calls.push({ op: 'SendEmailCommand:start', at: Date.now() });
+        return next(args);
+      },
+    });
+    const records = [5, 6, 7].map((n) => sqsRecord(message(`p1-order-${n}`, `S${n}`, `sam${n}@example.org`)));
+    await handler(sqsEvent(...records));
+    dynamodb.destroy();
+    for (const r of records) expect(reporter.outcomeOf(r.messageId)).toMatchObject({ state: 'sent' });
+    const claims = calls.flatMap((call, i) => (call.op === 'TransactWriteItemsCommand:end' ? [i] : []));
+    expect(claims).toHaveLength(3);
+    for (const i of claims) {
+      // The very next thing after a claim's answer is its SendEmail, at once (no pacing, no read).
+      expect(calls[i + 1]?.op).toBe('SendEmailCommand:start');
+      expect(calls[i + 1].at - calls[i].at).toBeLessThan(250);
+    }
+  });
+
+  it('12.1: a retry after a refusal claims afresh and sees the address that changed meanwhile', async () => {
+    let calls = 0;
+    const { handler, reporter } = await dispatcher({
+      ses: async (args, next) => {
+        if (++calls > 1) return next(args);
+        // SES refuses the first try; meanwhile the member's address changes.
+        await updateMember('S8', { email: 'sam8-new@example.org' });
+        throw throttle();
+      },
+    });
+    const record = sqsRecord(message('p1-moved', 'S8', 'sam8@example.org'));
+    await handler(sqsEvent(record));
+    expect(reporter.outcomeOf(record.messageId)).toEqual({ state: 'blocked', reason: 'recipient-mismatch' });
+    expect(calls).toBe(1);
+    expect(await deliveredTo('p1-moved')).toEqual([]);
+    expect(await ledger('p1-moved')).toMatchObject({ state: 'blocked', reason: 'recipient-mismatch' });
   });
 });

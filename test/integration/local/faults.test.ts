@@ -106,7 +106,7 @@ describe('fault injection in the local pipeline', () => {
     const { deliveries, ids, events } = await run(members);
     expect(pipeline.faults.fired()['ses:error']).toBe(9);
     expectEachDeliveredOnceToItsMember(members, deliveries);
-    // 9 refusals exhaust the adapter's 3 tries for at least one message: it went back to SQS.
+    // 9 refusals exhaust the dispatcher's 3 tries (each with a fresh claim) for at least one message: it went back to SQS.
     expect(ids.some((id) => events(id).some((e) => e.outcome.state === 'retry' && e.outcome.reason === 'ses-refused'))).toBe(true);
   });
 

@@ -88,17 +88,14 @@ describe('SesV2MailSender', () => {
     });
   });
 
-  it('retries a throttle with backoff, but never an unknown outcome or an account pause', async () => {
-    const attempts: string[] = [];
-    const script = [new TooManyRequestsException({ message: 'rate', ...meta(429) }), undefined];
-    const client = { send: async () => { attempts.push('send'); const e = script.shift(); if (e) throw e; return { MessageId: 'ok' }; } };
-    const sender = new SesV2MailSender({ fromAddress: 'a@example.org', configurationSet: 'c', client: client as never, backoffMs: 1 });
-    await expect(sender.send(mail)).resolves.toEqual({ messageId: 'ok' });
-    expect(attempts).toHaveLength(2);
-
-    for (const error of [Object.assign(new Error('t'), { name: 'TimeoutError' }), new SendingPausedException({ message: 'p', ...meta(400) })]) {
+  it('12.1: sends once and never retries on its own: a refused send is retried by the dispatcher, with a fresh claim', async () => {
+    for (const error of [
+      new TooManyRequestsException({ message: 'rate', ...meta(429) }),
+      Object.assign(new Error('t'), { name: 'TimeoutError' }),
+      new SendingPausedException({ message: 'p', ...meta(400) }),
+    ]) {
       let calls = 0;
-      const once = new SesV2MailSender({ fromAddress: 'a@example.org', configurationSet: 'c', backoffMs: 1, client: { send: async () => { calls++; throw error; } } as never });
+      const once = new SesV2MailSender({ fromAddress: 'a@example.org', configurationSet: 'c', client: { send: async () => { calls++; throw error; } } as never });
       await expect(once.send(mail)).rejects.toBeInstanceOf(Error);
       expect(calls).toBe(1);
     }

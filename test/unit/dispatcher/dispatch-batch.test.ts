@@ -2,7 +2,7 @@ import { resolveConfig } from '../../../lambdas/core/config';
 import { SendRefusedError, StoreUnavailableError } from '../../../lambdas/core/errors';
 import { dispatchBatch } from '../../../lambdas/dispatcher/dispatch-batch';
 import type { BatchContext } from '../../../lambdas/dispatcher/dispatch-batch';
-import type { ClaimRequest, ClaimResult, Settlement } from '../../../lambdas/ports';
+import type { ClaimRequest, ClaimResult, Settlement, SnapshotKey } from '../../../lambdas/ports';
 import { CollectingReporter, InMemoryDispatchLedger, InMemoryPauseSwitch, InMemoryRejectedSink, RecordingMailSender } from '../../../local/in-memory-ports';
 import { sqsRecord } from '../../support/sqs-event';
 
@@ -36,23 +36,44 @@ describe('dispatchBatch', () => {
     expect(sender.sent.map((m) => m.to)).toEqual(['pat@example.org']);
   });
 
-  it('sends a claim that committed although its answer was lost, instead of leaving it to be called in-doubt', async () => {
+  it('12.1: never sends on a claim learnt from a read: a committed claim whose answer was lost is released and claimed afresh', async () => {
+    const calls: string[] = [];
     class LostAnswerLedger extends InMemoryDispatchLedger {
+      lose = 1;
+      async readSnapshots(keys: readonly SnapshotKey[]) {
+        calls.push('read');
+        return super.readSnapshots(keys);
+      }
       async claimAll(requests: readonly ClaimRequest[]): Promise<ClaimResult[]> {
-        await super.claimAll(requests);
-        return requests.map(() => ({ claimed: false, unavailable: true }));
+        calls.push('claim');
+        const results = await super.claimAll(requests);
+        return this.lose-- > 0 ? requests.map(() => ({ claimed: false, unavailable: true })) : results;
+      }
+      async settle(dispatchId: string, claimToken: string, settlement: Settlement): Promise<void> {
+        calls.push(`settle:${settlement.kind}`);
+        return super.settle(dispatchId, claimToken, settlement);
       }
     }
-    const { ctx, sender, outcome, ledger } = context(new LostAnswerLedger());
+    class CountingSender extends RecordingMailSender {
+      async send(mail: Parameters<RecordingMailSender['send']>[0]) {
+        calls.push('send');
+        return super.send(mail);
+      }
+    }
+    const { ctx, sender, outcome, ledger } = context(new LostAnswerLedger(), new CountingSender());
     const record = sqsRecord(body('d-lost', 'M1', 'pat@example.org'));
     const response = await dispatchBatch([record], ctx);
     expect(response.batchItemFailures).toEqual([]);
     expect(outcome(record.messageId)).toMatchObject({ state: 'sent' });
     expect(sender.sent).toHaveLength(1);
+    // The send follows a claim's own answer, never the read that found the lost one.
+    expect(calls.slice(0, 4)).toEqual(['read', 'claim', 'read', 'settle:released']);
+    expect(calls.slice(-3)).toEqual(['claim', 'send', 'settle:sent']);
+    expect(calls.filter((c) => c === 'send')).toHaveLength(1);
     expect(ledger.records.get('d-lost')?.state).toBe('sent');
   });
 
-  it('retries releasing a refused send, so the redelivery sends it instead of calling it in-doubt', async () => {
+  it('retries releasing a refused send, so the next try sends it instead of a redelivery calling it in-doubt', async () => {
     class FlakySettleLedger extends InMemoryDispatchLedger {
       failures = 2;
       async settle(dispatchId: string, claimToken: string, settlement: Settlement): Promise<void> {
@@ -72,11 +93,10 @@ describe('dispatchBatch', () => {
     }
     const { ctx, sender, outcome, ledger } = context(new FlakySettleLedger(), new RefusingOnceSender());
     const record = sqsRecord(body('d-refused', 'M1', 'pat@example.org'));
-    expect((await dispatchBatch([record], ctx)).batchItemFailures).toEqual([{ itemIdentifier: record.messageId }]);
-    expect(ledger.records.get('d-refused')?.state).toBe('released');
-    const again = { ...record, attributes: { ...record.attributes, ApproximateReceiveCount: '2' } };
-    await dispatchBatch([again], ctx);
+    // The release lands on its third try; then the next try claims afresh and sends.
+    expect((await dispatchBatch([record], ctx)).batchItemFailures).toEqual([]);
     expect(outcome(record.messageId)).toMatchObject({ state: 'sent' });
+    expect(ledger.records.get('d-refused')?.state).toBe('sent');
     expect(sender.sent).toHaveLength(1);
   });
 
