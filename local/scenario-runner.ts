@@ -2,7 +2,7 @@ import { BatchGetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import pLimit from 'p-limit';
-import { normaliseAddress } from '../lambdas/core/address';
+import { mailboxOf } from '../lambdas/core/address';
 import { registerMembers } from '../lambdas/adapters/dynamodb-member-registry';
 import type { MemberRow } from '../lambdas/core/registry-guard';
 import { DispatchState, type RetryReason } from '../lambdas/core/outcomes';
@@ -358,7 +358,8 @@ export function groupRowsByAddress(rows: readonly Record<string, unknown>[]): nu
   rows.forEach((row, i) => {
     const keys = [`id:${String(row.memberId)}`];
     const addresses = [row.email, ...(Array.isArray(row.proxies) ? row.proxies : [])];
-    for (const address of addresses) if (typeof address === 'string') keys.push(`addr:${normaliseAddress(address)}`);
+    // One mailbox (`+tag`, case) is one fan-in count and one owner: its rows decide in file order.
+    for (const address of addresses) if (typeof address === 'string') keys.push(`addr:${mailboxOf(address)}`);
     for (const key of keys) {
       const seen = owner.get(key);
       if (seen === undefined) owner.set(key, i);

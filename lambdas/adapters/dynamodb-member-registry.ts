@@ -7,12 +7,14 @@ import {
   type TransactWriteItem,
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
-import { hashAddress } from '../core/address';
+import { hashAddress, mailboxOf } from '../core/address';
 import { MailDispatchError } from '../core/errors';
 import {
   addressesToRead,
   decideRegistration,
+  storedProxyFor,
   validateMemberRow,
+  type RegistrationDecision,
   type AddressChange,
   type AddressHolders,
   type MemberRow,
@@ -85,6 +87,9 @@ export class RegistryWriteError extends MailDispatchError {
   }
 }
 
+/** What a registration that passed the guard writes and asserts. */
+type RegistrationPlan = Extract<RegistrationDecision, { ok: true }>;
+
 /** Most items in one TransactWriteItems call. */
 const MAX_TRANSACTION_ITEMS = 100;
 
@@ -123,7 +128,8 @@ export class DynamoDbMemberRegistry {
 
   /** Counts of members on an address, from the index (what the guard will compare to the limit). */
   async holdersOf(address: string): Promise<AddressHolders> {
-    return (await this.readHolders([address])).get(address) ?? { members: [], owners: [] };
+    const mailbox = mailboxOf(address);
+    return (await this.readHolders([mailbox])).get(mailbox) ?? { members: [], owners: [] };
   }
 
   /** Registers (creates or updates) one row; never throws. */
@@ -144,7 +150,7 @@ export class DynamoDbMemberRegistry {
           return { outcome: 'refused', memberId, reason: decision.reason, detail: `address ${this.hash(decision.address)}: ${decision.reason}` };
         }
         const version = typeof stored?.version === 'number' ? stored.version + 1 : 1;
-        if (await this.write(member, stored, version, decision.changes)) return { outcome: 'registered', memberId, version };
+        if (await this.write(member, stored, version, decision)) return { outcome: 'registered', memberId, version };
       }
       throw new RegistryWriteError(`member ${member.memberId} lost ${this.conflictRetries} races with concurrent registry writes`);
     } catch (error) {
@@ -162,6 +168,12 @@ export class DynamoDbMemberRegistry {
     const all: Record<string, AttributeValue>[] = [...byKey.keys()].map((pk) => ({ [LEDGER_TABLE.partitionKey]: { S: pk } }));
     // BatchGetItem takes at most 100 keys: an import reads many rows' addresses at once.
     for (let start = 0; start < all.length; start += 100) await this.readHolderKeys(all.slice(start, start + 100), byKey, holders);
+    // The owners' consent (their `proxyFor`), for a row that proxies onto their mailbox.
+    const owners = await this.getMany([...new Set([...holders.values()].flatMap((h) => h.owners))]);
+    for (const [address, h] of holders) {
+      if (h.owners.length === 0) continue;
+      holders.set(address, { ...h, consents: Object.fromEntries(h.owners.map((id) => [id, storedProxyFor(owners.get(id)?.proxyFor)])) });
+    }
     return holders;
   }
 
@@ -192,8 +204,8 @@ export class DynamoDbMemberRegistry {
   }
 
   /** One transaction; `false` when a condition failed (a concurrent write: read again and decide again). */
-  private async write(member: RegistryMember, stored: StoredMember | undefined, version: number, changes: readonly AddressChange[]): Promise<boolean> {
-    return this.transact(this.writeItems(member, stored, version, changes), 'register member');
+  private async write(member: RegistryMember, stored: StoredMember | undefined, version: number, decision: RegistrationPlan): Promise<boolean> {
+    return this.transact(this.writeItems(member, stored, version, decision), 'register member');
   }
 
   /** Sends one transaction, again while it only meets contention; `false` when one of its conditions failed. */
@@ -217,7 +229,7 @@ export class DynamoDbMemberRegistry {
   }
 
   /** The member Put (conditional on the version read) and one conditional Update per address index item. */
-  private writeItems(member: RegistryMember, stored: StoredMember | undefined, version: number, changes: readonly AddressChange[]): TransactWriteItem[] {
+  private writeItems(member: RegistryMember, stored: StoredMember | undefined, version: number, decision: RegistrationPlan): TransactWriteItem[] {
     const item: Record<string, unknown> = {
       // Attributes other writers keep on the member (suppression details from SES feedback) survive.
       ...stored,
@@ -225,6 +237,7 @@ export class DynamoDbMemberRegistry {
       email: member.email,
       status: member.status,
       proxies: [...member.proxies],
+      proxyFor: [...member.proxyFor],
       updatedAt: this.now().toISOString(),
       version,
     };
@@ -240,7 +253,36 @@ export class DynamoDbMemberRegistry {
             : { ConditionExpression: 'attribute_exists(memberId) AND attribute_not_exists(version)' }),
       },
     };
-    return [put, ...changes.map((change) => this.indexUpdate(member.memberId, change))];
+    return [
+      put,
+      ...decision.changes.map((change) => this.indexUpdate(member.memberId, change)),
+      ...decision.checks.map((check) => this.indexCheck(check.address, check.expectMembers)),
+      // 12.3: each owner of a mailbox this member proxies onto still consents (its proxyFor lists it).
+      ...decision.changes.flatMap((change) => (change.consent?.from ?? []).map((owner) => this.consentCheck(owner, member.memberId))),
+    ];
+  }
+
+  private indexCheck(address: string, expectMembers: readonly string[]): TransactWriteItem {
+    const values: Record<string, AttributeValue> = {};
+    return {
+      ConditionCheck: {
+        TableName: this.options.tables.ledger,
+        Key: { [LEDGER_TABLE.partitionKey]: { S: LedgerKey.registry(this.hash(address)) } },
+        ConditionExpression: exactSet('members', expectMembers, 'em', values),
+        ...(Object.keys(values).length > 0 ? { ExpressionAttributeValues: values } : {}),
+      },
+    };
+  }
+
+  private consentCheck(owner: string, ward: string): TransactWriteItem {
+    return {
+      ConditionCheck: {
+        TableName: this.options.tables.members,
+        Key: { [MEMBERS_TABLE.partitionKey]: { S: owner } },
+        ConditionExpression: 'contains(proxyFor, :ward)',
+        ExpressionAttributeValues: { ':ward': { S: ward } },
+      },
+    };
   }
 
   /**
@@ -287,7 +329,12 @@ export class DynamoDbMemberRegistry {
         results[index] = { outcome: 'refused', memberId: member.memberId, reason: decision.reason, detail: `address ${this.hash(decision.address)}: ${decision.reason}` };
         continue;
       }
-      const items = this.writeItems(member, before, typeof before?.version === 'number' ? before.version + 1 : 1, decision.changes);
+      // A consent check reads another member's item, which a row of the same batch may write: alone.
+      if (decision.changes.some((change) => change.consent)) {
+        later.push(index);
+        continue;
+      }
+      const items = this.writeItems(member, before, typeof before?.version === 'number' ? before.version + 1 : 1, decision);
       let group = groups.at(-1);
       if (!group || group.items.length + items.length > MAX_TRANSACTION_ITEMS) groups.push((group = { indexes: [], items: [] }));
       group.indexes.push(index);
@@ -345,6 +392,8 @@ export class DynamoDbMemberRegistry {
     const remove = [!change.member && 'members :m', !change.owner && 'owners :m'].filter(Boolean);
     const values: Record<string, AttributeValue> = { ':m': { SS: [memberId] } };
     const conditions: string[] = [];
+    if (change.expectMembers) conditions.push(exactSet('members', change.expectMembers, 'em', values));
+    if (change.consent) conditions.push(exactSet('owners', change.consent.owners, 'eo', values));
     if (change.adds) {
       conditions.push('(attribute_not_exists(members) OR contains(members, :id) OR size(members) < :limit)');
       values[':id'] = { S: memberId };
@@ -395,6 +444,17 @@ export async function getMember(
 ): Promise<StoredMember | undefined> {
   const registry = new DynamoDbMemberRegistry({ tables: { members: options.tables.members, ledger: '' }, hashKey: '', fanInLimit: 1, client: options.client });
   return registry.get(memberId);
+}
+
+/**
+ * A condition that a string set holds exactly `expected` (the decision's snapshot): DynamoDB has
+ * no set equality in conditions, so size plus membership of each expected element.
+ */
+function exactSet(attribute: string, expected: readonly string[], prefix: string, values: Record<string, AttributeValue>): string {
+  if (expected.length === 0) return `attribute_not_exists(${attribute})`;
+  values[`:${prefix}n`] = { N: String(expected.length) };
+  expected.forEach((id, i) => (values[`:${prefix}${i}`] = { S: id }));
+  return `(size(${attribute}) = :${prefix}n AND ${expected.map((_, i) => `contains(${attribute}, :${prefix}${i})`).join(' AND ')})`;
 }
 
 function setValues(value: unknown): string[] {

@@ -44,6 +44,7 @@ describe('DynamoDbMemberRegistry', () => {
       email: addr('pat'),
       status: 'active',
       proxies: [addr('care')],
+      proxyFor: [],
       updatedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
       version: 1,
     });
@@ -51,9 +52,68 @@ describe('DynamoDbMemberRegistry', () => {
     expect(await holders(addr('care'))).toEqual({ members: [id('M')], owners: [] });
   });
 
+  it("12.3: refuses a proxy that is another member's own address without that member's consent", async () => {
+    await registerMembers([{ memberId: id('G'), email: addr('guardian'), status: 'active' }], options);
+    const result = await registerMembers([{ memberId: id('K'), email: addr('kid'), status: 'active', proxies: [addr('guardian')] }], options);
+    expect(result).toEqual({ registered: [], refused: [{ memberId: id('K'), reason: 'proxy-not-consented' }], failed: [] });
+    expect(await holders(addr('guardian'))).toEqual({ members: [id('G')], owners: [id('G')] });
+    // A +tag of the guardian's address is the guardian's mailbox: the same rule.
+    const tagged = addr('guardian').replace('@', '+kids@');
+    const again = await registerMembers([{ memberId: id('K'), email: addr('kid'), status: 'active', proxies: [tagged] }], options);
+    expect(again.refused).toEqual([{ memberId: id('K'), reason: 'proxy-not-consented' }]);
+  });
+
+  it('12.3: registers the proxy once the guardian lists the ward in proxyFor, in either order', async () => {
+    const guardian = { memberId: id('G'), email: addr('guardian'), status: 'active', proxyFor: [id('K')] };
+    const ward = { memberId: id('K'), email: addr('kid'), status: 'active', proxies: [addr('guardian')] };
+    expect(await registerMembers([guardian, ward], options)).toEqual({ registered: [id('G'), id('K')], refused: [], failed: [] });
+    expect(await holders(addr('guardian'))).toEqual({ members: [id('G'), id('K')], owners: [id('G')] });
+    // The other order: the ward's proxy first, then the guardian claims the address as its own.
+    seq += 1;
+    const ward2 = { memberId: id('K'), email: addr('kid'), status: 'active', proxies: [addr('guardian')] };
+    const unconsenting = { memberId: id('G'), email: addr('guardian'), status: 'active' };
+    expect((await registerMembers([ward2, unconsenting], options)).refused).toEqual([{ memberId: id('G'), reason: 'proxy-not-consented' }]);
+    const consenting = { ...unconsenting, proxyFor: [id('K')] };
+    expect((await registerMembers([consenting], options)).registered).toEqual([id('G')]);
+    // Withdrawing the consent while the ward still uses the address is refused.
+    expect((await registerMembers([unconsenting], options)).refused).toEqual([{ memberId: id('G'), reason: 'proxy-not-consented' }]);
+  });
+
+  it('12.3: the consent is re-asserted in the write: a guardian item changed raw since the read refuses the proxy', async () => {
+    await registerMembers([{ memberId: id('G'), email: addr('guardian'), status: 'active', proxyFor: [id('K')] }], options);
+    const registry = new DynamoDbMemberRegistry(options);
+    // Between the guard's read and its write, a raw write withdraws the consent.
+    let withdrawn = false;
+    aws.clients.dynamodb.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (!withdrawn && context.commandName === 'TransactWriteItemsCommand') {
+          withdrawn = true;
+          await putMembersRaw(aws.clients.dynamodb, aws.tables.members, [{ memberId: id('G'), email: addr('guardian'), status: 'active', proxyFor: [], version: 1 }]);
+        }
+        return next(args);
+      },
+      { step: 'initialize', name: 'withdrawConsent' },
+    );
+    try {
+      const result = await registry.register({ memberId: id('K'), email: addr('kid'), status: 'active', proxies: [addr('guardian')] });
+      expect(withdrawn).toBe(true);
+      expect(result).toMatchObject({ outcome: 'refused', reason: 'proxy-not-consented' });
+    } finally {
+      aws.clients.dynamodb.middlewareStack.remove('withdrawConsent');
+    }
+  });
+
+  it('12.2b: counts sub-addresses of one mailbox together: the fourth +tag member is refused', async () => {
+    const rows = [1, 2, 3, 4].map((n) => ({ memberId: id(`T${n}`), email: addr('victim').replace('@', `+${n}@`), status: 'active' }));
+    const result = await registerMembers(rows, { ...options, allowShared: true });
+    expect(result.registered).toEqual([id('T1'), id('T2'), id('T3')]);
+    expect(result.refused).toEqual([{ memberId: id('T4'), reason: 'fan-in-limit' }]);
+  });
+
   it('refuses every reason, registers the rest, and loses no row', async () => {
     const rows = [
-      { memberId: id('A'), email: addr('a'), status: 'active' },
+      // A guardian consenting to three wards (12.3): the third still finds the address full.
+      { memberId: id('A'), email: addr('a'), status: 'active', proxyFor: [id('K1'), id('K2'), id('K3')] },
       { memberId: 'bad id', email: addr('x'), status: 'active' },
       { memberId: id('B'), email: 'Pat <p@example.org>', status: 'active' },
       { memberId: id('C'), email: addr('c'), status: 'gone' },
@@ -90,15 +150,16 @@ describe('DynamoDbMemberRegistry', () => {
 
   it('updates a member: a changed e-mail releases the old address, the version goes up, suppression is kept', async () => {
     const registry = new DynamoDbMemberRegistry(options);
-    await registry.register({ memberId: id('M'), email: addr('old'), status: 'active', suppressed: true });
+    await registry.register({ memberId: id('M'), email: addr('old'), status: 'active', suppressed: true, proxyFor: [id('X')] });
     await registry.register({ memberId: id('X'), email: addr('x'), status: 'active', proxies: [addr('old')] });
     const update = await registry.register({ memberId: id('M'), email: addr('new'), status: 'active' });
     expect(update).toEqual({ outcome: 'registered', memberId: id('M'), version: 2 });
     expect(await holders(addr('old'))).toEqual({ members: [id('X')], owners: [] });
     expect(await holders(addr('new'))).toEqual({ members: [id('M')], owners: [id('M')] });
     expect(await registry.get(id('M'))).toMatchObject({ email: addr('new'), version: 2, suppressed: true });
-    // The released address can now be someone else's own e-mail.
-    expect(await registry.register({ memberId: id('N'), email: addr('old'), status: 'active' })).toMatchObject({ outcome: 'registered' });
+    // The released address can now be someone else's own e-mail, if it consents to X's proxy (12.3).
+    expect(await registry.register({ memberId: id('N'), email: addr('old'), status: 'active' })).toMatchObject({ outcome: 'refused', reason: 'proxy-not-consented' });
+    expect(await registry.register({ memberId: id('N'), email: addr('old'), status: 'active', proxyFor: [id('X')] })).toMatchObject({ outcome: 'registered' });
   });
 
   it('releases every address of a closed member', async () => {

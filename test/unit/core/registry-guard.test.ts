@@ -23,6 +23,7 @@ const member = (patch: Partial<RegistryMember> = {}): RegistryMember => ({
   email: 'pat@example.org',
   status: 'active',
   proxies: [],
+  proxyFor: [],
   ...patch,
 });
 
@@ -34,8 +35,14 @@ describe('validateMemberRow', () => {
     const result = validateMemberRow(row({ email: ' Pat@Example.ORG ', proxies: ['Guard@Example.org', 'guard@example.org', 'PAT@example.org'] }));
     expect(result).toEqual({
       ok: true,
-      member: { memberId: 'M0001', email: 'pat@example.org', status: 'active', proxies: ['guard@example.org'] },
+      member: { memberId: 'M0001', email: 'pat@example.org', status: 'active', proxies: ['guard@example.org'], proxyFor: [] },
     });
+  });
+
+  it('12.3: reads proxyFor as a sorted, unique list of wards, and refuses anything else', () => {
+    expect(validateMemberRow(row({ proxyFor: ['K2', 'K1', 'K2', 'M0001'] }))).toMatchObject({ ok: true, member: { proxyFor: ['K1', 'K2'] } });
+    expect(validateMemberRow(row({ proxyFor: 'K1' }))).toMatchObject({ ok: false, reason: 'invalid-proxy-for' });
+    expect(validateMemberRow(row({ proxyFor: ['not a member id'] }))).toMatchObject({ ok: false, reason: 'invalid-proxy-for' });
   });
 
   it('treats missing proxies as none and keeps an explicit suppressed flag', () => {
@@ -111,25 +118,59 @@ describe('decideRegistration', () => {
   it('registers a new member: joins the own address as member and owner', () => {
     expect(decideRegistration(member(), holders({ 'pat@example.org': {} }), policy)).toEqual({
       ok: true,
-      changes: [{ address: 'pat@example.org', member: true, owner: true, adds: true }],
+      changes: [{ address: 'pat@example.org', member: true, owner: true, adds: true, expectMembers: [] }],
+      checks: [],
     });
   });
 
-  it("allows a proxy that is a guardian's own address and counts it there", () => {
+  it("12.3: refuses a proxy that is another member's own address without that member's consent", () => {
     const result = decideRegistration(
       member({ proxies: ['guard@example.org'] }),
       holders({ 'guard@example.org': { members: ['G'], owners: ['G'] }, 'pat@example.org': {} }),
       policy,
     );
-    expect(result).toEqual({
+    expect(result).toEqual({ ok: false, reason: 'proxy-not-consented', address: 'guard@example.org' });
+    // Consent for another ward is not consent for this one.
+    const other = holders({ 'guard@example.org': { members: ['G'], owners: ['G'], consents: { G: ['K9'] } }, 'pat@example.org': {} });
+    expect(decideRegistration(member({ proxies: ['guard@example.org'] }), other, policy)).toMatchObject({ ok: false, reason: 'proxy-not-consented' });
+  });
+
+  it("12.3: allows a proxy onto a guardian's own address the guardian consents to, counts it there, and re-asserts the consent", () => {
+    const result = decideRegistration(
+      member({ proxies: ['guard@example.org'] }),
+      holders({ 'guard@example.org': { members: ['G'], owners: ['G'], consents: { G: ['M0001'] } }, 'pat@example.org': {} }),
+      policy,
+    );
+    expect(result).toMatchObject({
       ok: true,
-      changes: expect.arrayContaining([{ address: 'guard@example.org', member: true, owner: false, adds: true }]),
+      changes: expect.arrayContaining([{ address: 'guard@example.org', member: true, owner: false, adds: true, consent: { from: ['G'], owners: ['G'] } }]),
     });
   });
 
-  it('lets a guardian register an address their wards already use as a proxy', () => {
-    const result = decideRegistration(member({ memberId: 'G', email: 'guard@example.org' }), holders({ 'guard@example.org': { members: ['K1', 'K2'] } }), policy);
-    expect(result).toEqual({ ok: true, changes: [{ address: 'guard@example.org', member: true, owner: true, adds: true }] });
+  it('12.3: a proxy onto a +tag of another member’s own mailbox needs the same consent', () => {
+    const result = decideRegistration(member({ proxies: ['Guard+kids@example.org'] }), holders({ 'guard@example.org': { members: ['G'], owners: ['G'] } }), policy);
+    expect(result).toEqual({ ok: false, reason: 'proxy-not-consented', address: 'guard@example.org' });
+  });
+
+  it('12.3: refuses a guardian whose own address its wards already use as a proxy, unless proxyFor lists them all', () => {
+    const used = holders({ 'guard@example.org': { members: ['K1', 'K2'] } });
+    const guardian = (proxyFor: string[]) => member({ memberId: 'G', email: 'guard@example.org', proxyFor });
+    expect(decideRegistration(guardian([]), used, policy)).toEqual({ ok: false, reason: 'proxy-not-consented', address: 'guard@example.org' });
+    expect(decideRegistration(guardian(['K1']), used, policy)).toMatchObject({ ok: false, reason: 'proxy-not-consented' });
+    expect(decideRegistration(guardian(['K1', 'K2']), used, policy)).toEqual({
+      ok: true,
+      changes: [{ address: 'guard@example.org', member: true, owner: true, adds: true, expectMembers: ['K1', 'K2'] }],
+      checks: [],
+    });
+  });
+
+  it('12.3: a guardian cannot withdraw consent while the ward still uses its address', () => {
+    const result = decideRegistration(
+      member({ memberId: 'G', email: 'guard@example.org', proxyFor: [] }),
+      holders({ 'guard@example.org': { members: ['G', 'K1'], owners: ['G'] } }),
+      policy,
+    );
+    expect(result).toMatchObject({ ok: false, reason: 'proxy-not-consented' });
   });
 
   it('allows a shared own e-mail with allowShared, within the limit', () => {
@@ -146,15 +187,17 @@ describe('decideRegistration', () => {
     expect(result).toEqual({
       ok: true,
       changes: [
-        { address: 'new@example.org', member: true, owner: true, adds: true },
+        { address: 'new@example.org', member: true, owner: true, adds: true, expectMembers: [] },
         { address: 'pat@example.org', member: false, owner: false, adds: false },
       ],
+      checks: [],
     });
   });
 
   it('keeps a member already counted on a full address (a no-op update is not refused)', () => {
-    const result = decideRegistration(member(), holders({ 'pat@example.org': { members: ['M0001', 'B', 'C'], owners: ['M0001'] } }), policy);
-    expect(result).toEqual({ ok: true, changes: [] });
+    const full = holders({ 'pat@example.org': { members: ['M0001', 'B', 'C'], owners: ['M0001', 'B', 'C'] } });
+    const result = decideRegistration(member(), full, { ...policy, allowShared: true });
+    expect(result).toEqual({ ok: true, changes: [], checks: [{ address: 'pat@example.org', expectMembers: ['M0001', 'B', 'C'] }] });
   });
 
   it('moves an address from own e-mail to proxy without leaving it', () => {
@@ -175,13 +218,15 @@ describe('decideRegistration', () => {
         { address: 'pat@example.org', member: false, owner: false, adds: false },
         { address: 'guard@example.org', member: false, owner: false, adds: false },
       ],
+      checks: [],
     });
   });
 
   it('never lets an address exceed the limit, whatever the holders', () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 5 }), fc.uniqueArray(fc.constantFrom('A', 'B', 'C', 'D', 'E', 'F', 'M0001'), { maxLength: 7 }), (limit, current) => {
-        const result = decideRegistration(member(), holders({ 'pat@example.org': { members: current } }), { fanInLimit: limit });
+        const shared = holders({ 'pat@example.org': { members: current, owners: current } });
+        const result = decideRegistration(member(), shared, { fanInLimit: limit, allowShared: true });
         const after = new Set([...current, 'M0001']).size;
         return result.ok ? after <= limit || current.includes('M0001') : result.reason === 'fan-in-limit';
       }),
