@@ -198,14 +198,16 @@ export function buildProgram(): Command {
     .requiredOption('--email <address>', "the member's own address")
     .addOption(new Option('--status <status>', 'status').choices(['active', 'suspended', 'closed']).default('active'))
     .option('--proxy <address...>', 'an address the member authorised (guardian, caregiver); repeatable')
+    .option('--proxy-for <memberId...>', "wards this member consents to be the proxy of, at its own address (12.3); repeatable")
     .addOption(new Option('--suppressed <flag>', 'suppression (default: keep what is stored)').choices(['true', 'false']))
     .option('--allow-shared', "allow an address that is another member's own e-mail (never past the fan-in limit)")
-    .action(async (opts: { memberId: string; email: string; status: string; proxy?: string[]; suppressed?: string; allowShared?: boolean }) => {
+    .action(async (opts: { memberId: string; email: string; status: string; proxy?: string[]; proxyFor?: string[]; suppressed?: string; allowShared?: boolean }) => {
       const row = {
         memberId: opts.memberId,
         email: opts.email,
         status: opts.status,
         proxies: opts.proxy ?? [],
+        proxyFor: opts.proxyFor ?? [],
         suppressed: opts.suppressed === undefined ? undefined : opts.suppressed === 'true',
       };
       const result = await withTarget(program, (target) => putMember(target, row, { allowShared: opts.allowShared }));

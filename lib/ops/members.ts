@@ -162,7 +162,7 @@ export async function unsuppressMember(target: OpsTarget, memberId: string, requ
   return { memberId, lifted: hashes.filter((h) => before.includes(h)), liftedMemberFlag: request.all === true && isSuppressed(old[flag]) };
 }
 
-export const CSV_COLUMNS = { required: ['memberId', 'email', 'status'], optional: ['proxies', 'suppressed'] } as const;
+export const CSV_COLUMNS = { required: ['memberId', 'email', 'status'], optional: ['proxies', 'proxyFor', 'suppressed'] } as const;
 
 /** Why the import refused a row before the registry guard saw it. */
 export const ImportRefusal = {
@@ -195,7 +195,7 @@ export interface MembersCsv {
 
 /**
  * Parses a members CSV: a header with `memberId,email,status` and optionally `proxies` (addresses
- * separated by `;` or spaces) and `suppressed` (`true`/`false`, empty = keep what is stored).
+ * separated by `;` or spaces), `proxyFor` (the wards' memberIds, likewise) and `suppressed` (`true`/`false`, empty = keep what is stored).
  * A file that is empty, has a wrong header or no rows is refused whole (UsageError); a row that
  * cannot be read is returned in `malformed` and the rest are read.
  */
@@ -241,6 +241,7 @@ export function parseMembersCsv(text: string): MembersCsv {
       email: record.email,
       status: record.status,
       proxies: record.proxies ? record.proxies.split(/[;\s]+/).filter(Boolean) : [],
+      proxyFor: record.proxyFor ? record.proxyFor.split(/[;\s]+/).filter(Boolean) : [],
       suppressed: parseFlag(record.suppressed),
     },
   }));

@@ -23,7 +23,10 @@ describe('mail-dispatch members (CLI process, local pipeline)', () => {
   const stored = (memberId: string) => getMember(memberId, { tables: aws.tables, client: aws.clients.dynamodb });
 
   it('put registers a member; a second member on the same own address is refused (exit 1) unless --allow-shared', async () => {
-    const put = await runOpsCli(['--local', 'members', 'put', '--member-id', 'G1', '--email', 'Guardian@Example.org', '--proxy', 'nurse@example.org'], aws.env);
+    const put = await runOpsCli(
+      ['--local', 'members', 'put', '--member-id', 'G1', '--email', 'Guardian@Example.org', '--proxy', 'nurse@example.org', '--proxy-for', 'K1', 'K8'],
+      aws.env,
+    );
     expect(put.code).toBe(0);
     expect(put.stdout).toContain('Registered G1 (version 1)');
     expect(await stored('G1')).toMatchObject({ email: 'guardian@example.org', proxies: ['nurse@example.org'], status: 'active' });
@@ -34,7 +37,7 @@ describe('mail-dispatch members (CLI process, local pipeline)', () => {
     expect(shared.stdout).not.toContain('guardian@example.org');
     expect(await stored('G2')).toBeUndefined();
 
-    const allowed = await runOpsCli(['--local', 'members', 'put', '--member-id', 'G2', '--email', 'guardian@example.org', '--allow-shared'], aws.env);
+    const allowed = await runOpsCli(['--local', 'members', 'put', '--member-id', 'G2', '--email', 'guardian@example.org', '--allow-shared', '--proxy-for', 'K1', 'K8'], aws.env);
     expect(allowed.code).toBe(0);
   });
 
