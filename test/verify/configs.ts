@@ -3,8 +3,9 @@
  * are sampled by randomised schedules. Model time starts 2 s before a fan-in window boundary so
  * a clock jump or a slow schedule crosses it.
  */
+import { hashAddress } from '../../lambdas/core/address';
 import { ALL_SES_ANSWERS, SesAnswer } from './model/ses-model';
-import type { WorldConfig } from './world';
+import { HASH_KEY, type WorldConfig } from './world';
 
 const WINDOW = 60;
 /** 2 s before a window boundary (a multiple of WINDOW seconds). */
@@ -87,6 +88,12 @@ export const RANDOM: readonly WorldConfig[] = [
     injections: [
       { kind: 'registry-write', label: 'M1 changes address', memberId: 'M1', set: { email: 'pat.new@example.org' } },
       { kind: 'registry-write', label: 'M2 suspended', memberId: 'M2', set: { status: 'suspended' } },
+      {
+        kind: 'registry-write',
+        label: 'M1 suppressed for pat@example.org (complaint)',
+        memberId: 'M1',
+        set: { suppressions: { [hashAddress('pat@example.org', HASH_KEY)]: { reason: 'complaint', at: '2000-08-02T08:59:00Z' } } },
+      },
       { kind: 'operator-pause' },
     ],
   }),
@@ -119,7 +126,13 @@ export const LARGE: readonly WorldConfig[] = [
     injections: [
       { kind: 'registry-write', label: 'M1 changes address', memberId: 'M1', set: { email: 'pat.new@example.org' } },
       { kind: 'registry-write', label: 'M3 closed', memberId: 'M3', set: { status: 'closed' } },
-      { kind: 'registry-write', label: 'M2 suppressed', memberId: 'M2', set: { suppressed: true } },
+      { kind: 'registry-write', label: 'M2 suppressed (legacy flag)', memberId: 'M2', set: { suppressed: true } },
+      {
+        kind: 'registry-write',
+        label: 'M1 suppressed for pat@example.org (bounce)',
+        memberId: 'M1',
+        set: { suppressions: { [hashAddress('pat@example.org', HASH_KEY)]: { reason: 'bounce', at: '2000-08-02T08:59:00Z' } } },
+      },
       { kind: 'operator-pause' },
       { kind: 'window-jump' },
     ],
