@@ -52,15 +52,9 @@ const SES_ANSWERS = ALL_SES_ANSWERS.filter((a) => ![SesAnswer.Throttled, SesAnsw
 const d1 = { dispatchId: 'd1', memberId: 'M1', to: 'pat@example.org' };
 const d2 = { dispatchId: 'd2', memberId: 'M2', to: 'sam@example.org' };
 
-/** Small configurations enumerated exhaustively (every ordering of every choice). */
+/** Small configurations enumerated exhaustively in `npm test` (every ordering of every choice). */
 export const EXHAUSTIVE: readonly WorldConfig[] = [
-  config('two deliveries of one dispatchId (AWS-style duplicate while in flight), SES accepts or answers 5xx', {
-    messages: [d1],
-    duplicates: 1,
-    environments: 2,
-    sesAnswers: [SesAnswer.Accepted, SesAnswer.ServerErrorNotAccepted],
-  }),
-  config('one dispatchId published twice, two environments', { messages: [{ ...d1, copies: 2 }], environments: 2 }),
+  config('two deliveries of one dispatchId (AWS-style duplicate while in flight)', { messages: [d1], duplicates: 1, environments: 2 }),
   config('one registry write (address change) racing one message', {
     messages: [d1],
     injections: [{ kind: 'registry-write', label: 'M1 changes address', memberId: 'M1', set: { email: 'pat.new@example.org' } }],
@@ -70,7 +64,19 @@ export const EXHAUSTIVE: readonly WorldConfig[] = [
     injections: [{ kind: 'registry-write', label: 'M1 closed', memberId: 'M1', set: { status: 'closed' } }],
   }),
   config('one crash point, every SES answer', { messages: [d1], crashes: 1, sesAnswers: SES_ANSWERS }),
-  config('one operator pause racing one message', { messages: [d1], injections: [{ kind: 'operator-pause' }] }),
+  config('one pause (the breaker trips) racing one message', { messages: [d1], injections: [{ kind: 'breaker-alarm' }] }),
+];
+
+/** Larger exhaustive configurations, in `npm run verify` only. */
+export const EXHAUSTIVE_LONG: readonly WorldConfig[] = [
+  config('two deliveries of one dispatchId, SES accepts or answers 5xx', {
+    messages: [d1],
+    duplicates: 1,
+    environments: 2,
+    sesAnswers: [SesAnswer.Accepted, SesAnswer.ServerErrorNotAccepted],
+  }),
+  config('one dispatchId published twice, two environments', { messages: [{ ...d1, copies: 2 }], environments: 2 }),
+  config('one operator pause (flag, then mapping) racing one message', { messages: [d1], injections: [{ kind: 'operator-pause' }] }),
 ];
 
 /** Configurations sampled by randomised schedules in `npm test`. */
@@ -86,6 +92,7 @@ export const RANDOM: readonly WorldConfig[] = [
     messages: [{ ...d1, copies: 2 }, d2],
     environments: 2,
     injections: [
+      { kind: 'breaker-alarm' },
       { kind: 'registry-write', label: 'M1 changes address', memberId: 'M1', set: { email: 'pat.new@example.org' } },
       { kind: 'registry-write', label: 'M2 suspended', memberId: 'M2', set: { status: 'suspended' } },
       {

@@ -7,7 +7,7 @@
  *
  *   VERIFY_SCHEDULES=100000 VERIFY_SEED=1 npm run verify
  */
-import { EXHAUSTIVE, LARGE, RANDOM } from './configs';
+import { EXHAUSTIVE, EXHAUSTIVE_LONG, LARGE, RANDOM } from './configs';
 import { exhaustiveSchedules, newStats, randomSchedules } from './harness';
 
 async function main(): Promise<void> {
@@ -20,7 +20,7 @@ async function main(): Promise<void> {
     return `schedules explored ${stats.schedules}, distinct interleavings ${stats.interleavings.size}, steps ${stats.steps}, ` +
       `invariant checks ${stats.checks}, violations ${stats.violations}, truncated ${stats.truncated}, wall time ${wall} s`;
   };
-  for (const c of EXHAUSTIVE) {
+  for (const c of [...EXHAUSTIVE, ...EXHAUSTIVE_LONG]) {
     const before = stats.schedules;
     const r = await exhaustiveSchedules(c, { limit: 200_000 }, stats);
     if (r.failure) return fail(r.failure, report());

@@ -774,7 +774,9 @@ export class World {
       if (this.fired.has(i)) return;
       options.push({
         label: `inject ${injectionLabel(injection)}`,
-        required: false,
+        // An operator's or the breaker's act happens at some step (which one is the scheduler's
+        // choice); a registry write or a clock jump may also never happen.
+        required: !['registry-write', 'window-jump'].includes(injection.kind),
         apply: () => {
           this.fired.add(i);
           this.trace.push(`#${this.step} inject ${injectionLabel(injection)}`);
