@@ -64,7 +64,11 @@ export const EXHAUSTIVE: readonly WorldConfig[] = [
     injections: [{ kind: 'registry-write', label: 'M1 closed', memberId: 'M1', set: { status: 'closed' } }],
   }),
   config('one crash point, every SES answer', { messages: [d1], crashes: 1, sesAnswers: SES_ANSWERS }),
-  config('one pause (the breaker trips) racing one message', { messages: [d1], injections: [{ kind: 'breaker-alarm' }] }),
+  config('one pause (the breaker trips, the mapping disables at once) racing one message', {
+    messages: [d1],
+    injections: [{ kind: 'breaker-alarm' }],
+    instantMapping: true,
+  }),
 ];
 
 /** Larger exhaustive configurations, in `npm run verify` only. */
@@ -77,6 +81,7 @@ export const EXHAUSTIVE_LONG: readonly WorldConfig[] = [
   }),
   config('one dispatchId published twice, two environments', { messages: [{ ...d1, copies: 2 }], environments: 2 }),
   config('one operator pause (flag, then mapping) racing one message', { messages: [d1], injections: [{ kind: 'operator-pause' }] }),
+  config('one pause (the breaker trips, the mapping goes through Disabling) racing one message', { messages: [d1], injections: [{ kind: 'breaker-alarm' }] }),
 ];
 
 /** Configurations sampled by randomised schedules in `npm test`. */

@@ -79,6 +79,8 @@ export interface WorldConfig {
   /** Whether SES Send events reach the feedback function (late, at a step of the scheduler's choosing). */
   readonly sendEvents: boolean;
   readonly maxSteps: number;
+  /** Event source mapping transitions complete at once (smaller exhaustive configurations). */
+  readonly instantMapping?: boolean;
   /** Extra dispatcher environment variables (HANDLER_CONCURRENCY, ...). */
   readonly env?: Record<string, string>;
 }
@@ -137,7 +139,7 @@ export class World {
   checks = 0;
   readonly dynamo: DynamoModel;
   readonly sqs: SqsModel;
-  readonly mapping = new MappingModel();
+  readonly mapping: MappingModel;
   readonly acceptances: Acceptance[] = [];
   readonly claims = new Map<string, ClaimFact>();
   /** Operator releases applied, per dispatchId. */
@@ -169,6 +171,7 @@ export class World {
     private readonly choices: ChoiceSource,
   ) {
     this.now = config.startAt;
+    this.mapping = new MappingModel(config.instantMapping ?? false);
     this.dynamo = new DynamoModel(() => this.now);
     this.sqs = new SqsModel(() => this.now, { visibilityTimeoutSeconds: config.visibilityTimeoutSeconds, maxReceiveCount: config.maxReceiveCount });
     this.budgets = { storeFaults: config.storeFaultBudget, crashes: config.crashes, duplicates: config.duplicates };

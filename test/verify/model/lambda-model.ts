@@ -11,6 +11,9 @@ export class MappingModel {
   state: MappingState = 'Enabled';
   readonly uuid = 'esm-model-0001';
 
+  /** @param instant transitions complete at once (no `Disabling` / `Enabling` step: fewer orderings) */
+  constructor(private readonly instant = false) {}
+
   /** Whether the mapping still polls (AWS keeps polling for a while during `Disabling`). */
   get polling(): boolean {
     return this.state === 'Enabled' || this.state === 'Disabling';
@@ -37,6 +40,7 @@ export class MappingModel {
         }
         if (input.Enabled === false && this.state === 'Enabled') this.state = 'Disabling';
         if (input.Enabled === true && this.state === 'Disabled') this.state = 'Enabling';
+        if (this.instant) this.settle();
         return { UUID: this.uuid, State: this.state };
       }
       default:
