@@ -115,6 +115,7 @@ export function buildProgram(): Command {
     .action(async (opts: { force?: boolean }) => {
       const result = await withTarget(program, (target, options) => resumePipeline(target, { operator: operatorOf(options), force: opts.force, now: new Date() }));
       output(program, result, render.renderResume);
+      if (result.outcome === 'new-pause') setExit(ExitCode.Failed);
     });
 
   program

@@ -130,6 +130,8 @@ export interface PauseCause {
 export interface PauseState {
   readonly paused: boolean;
   readonly cause?: PauseCause;
+  /** Moves on every pause (also on a flag already set) and every resume; absent on a flag never written. */
+  readonly version?: number;
 }
 
 /** The pause flag item in the ledger table. */
@@ -137,8 +139,11 @@ export interface PauseSwitch {
   read(): Promise<PauseState>;
   /** Sets the flag; idempotent: a flag already set keeps its first cause. */
   pause(cause: PauseCause): Promise<void>;
-  /** Clears the flag, recording who resumed. */
-  resume(by: string, at: Date): Promise<void>;
+  /**
+   * Clears the flag, recording who resumed. With `expected` (the version a caller's checks read),
+   * only if no pause landed since: `changed` then, and the flag is left as it is.
+   */
+  resume(by: string, at: Date, expected?: { readonly version?: number }): Promise<'cleared' | 'changed'>;
 }
 
 /** One e-mail for one recipient, rendered from an allow-listed template. */

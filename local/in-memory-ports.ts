@@ -135,10 +135,13 @@ export class InMemoryPauseSwitch implements PauseSwitch {
     return this.state;
   }
   async pause(cause: PauseCause): Promise<void> {
-    if (!this.state.paused) this.state = { paused: true, cause };
+    const version = (this.state.version ?? 0) + 1;
+    this.state = this.state.paused ? { ...this.state, version } : { paused: true, cause, version };
   }
-  async resume(): Promise<void> {
-    this.state = { paused: false };
+  async resume(_by: string, _at: Date, expected?: { readonly version?: number }): Promise<'cleared' | 'changed'> {
+    if (expected && expected.version !== this.state.version) return 'changed';
+    this.state = { paused: false, version: (this.state.version ?? 0) + 1 };
+    return 'cleared';
   }
 }
 

@@ -149,7 +149,8 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
         // An operator's act: `ops resume --force` (a scenario cannot wait for an alarm to clear),
         // which still records who resumed and reports what it overrode.
         const result = await resumePipeline(pipeline.opsTarget, { operator: 'scenario', force: true, now: pipeline.clock.now() });
-        log(`  resumed by ${result.resumedBy}${result.overridden.length > 0 ? `, overriding: ${result.overridden.join('; ')}` : ''}`);
+        if (result.outcome === 'new-pause') log(`  NOT resumed: a new pause arrived (${result.newCause?.by ?? 'unknown'}: ${result.newCause?.reason ?? 'unknown'})`);
+        else log(`  resumed by ${result.resumedBy}${result.overridden.length > 0 ? `, overriding: ${result.overridden.join('; ')}` : ''}`);
       } else if ('redriveDlq' in step) {
         // `ops redrive`, following each message to its copy in the queue.
         const result = await redriveDeadLetters(pipeline.opsTarget, { onMoved: (deadLetterId, queueId) => tracker.alias(queueId, deadLetterId) });

@@ -25,7 +25,7 @@ export class BreakerTrippingPauseSwitch implements PauseSwitch {
     }
   }
 
-  resume(by: string, at: Date): Promise<void> {
-    return this.inner.resume(by, at);
+  resume(by: string, at: Date, expected?: { readonly version?: number }): Promise<'cleared' | 'changed'> {
+    return this.inner.resume(by, at, expected);
   }
 }

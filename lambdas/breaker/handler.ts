@@ -38,11 +38,14 @@ export function createBreakerHandler(deps: BreakerDeps) {
     }
     const alarm = alarms[0];
     // Both, even if one fails: either alone stops sending. A failure is rethrown so SNS retries.
-    const results = await Promise.allSettled([
-      deps.pauseSwitch.pause({ reason: PauseReason.Alarm, by: PausedBy.Breaker, at: now().toISOString(), alarmName: alarm.AlarmName ?? 'unknown' }),
-      deps.eventSource.disable(),
-    ]);
-    const failures = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
+    // The flag first, then the mapping (12.9): a disable never lands before its own flag, so an
+    // `ops resume` that enables the mapping and then reads the flag always sees this pause, or
+    // enabled before the disable, which then wins.
+    const failures: unknown[] = [];
+    await deps.pauseSwitch
+      .pause({ reason: PauseReason.Alarm, by: PausedBy.Breaker, at: now().toISOString(), alarmName: alarm.AlarmName ?? 'unknown' })
+      .catch((error: unknown) => failures.push(error));
+    await deps.eventSource.disable().catch((error: unknown) => failures.push(error));
     if (failures.length > 0) throw new AggregateError(failures, 'The breaker could not fully pause the pipeline');
     logger.warn('pipeline paused by alarm', { alarmName: alarm.AlarmName });
     return { paused: true };

@@ -63,6 +63,11 @@ export function renderPause(result: PauseResult): string {
 }
 
 export function renderResume(result: ResumeResult): string {
+  if (result.outcome === 'new-pause') {
+    const what = result.mapping === 'disabled-again' ? 'the event source was enabled, then disabled again' : 'the flag was left set, the event source left as it was';
+    const by = result.newCause ? ` by ${result.newCause.by} (${result.newCause.reason}) at ${result.newCause.at}` : '';
+    return `NOT resumed: a new pause arrived while resuming${by}; ${what}. Check \`status\` before resuming again.`;
+  }
   const lines = [`Resumed by ${result.resumedBy}; event source ${result.mapping === 'enabled' ? 'enabled' : 'not reachable from here'}.`];
   if (result.previousCause) lines.push(`It was paused by ${result.previousCause.by} at ${result.previousCause.at}: ${result.explanation ?? result.previousCause.reason}`);
   else lines.push('The pause flag was not set.');

@@ -18,11 +18,21 @@ export interface ResumeResult {
   /** Checks that would have refused, overridden by `force`. */
   readonly overridden: readonly string[];
   readonly resumedBy: string;
-  readonly mapping: 'enabled' | 'not-reachable';
+  /**
+   * `resumed`, or `new-pause`: a pause landed while resuming (between the checks and the clear:
+   * the flag was left set; or after the clear: the event source was disabled again). (12.9)
+   */
+  readonly outcome: 'resumed' | 'new-pause';
+  /** The cause of the pause that stopped this resume. */
+  readonly newCause?: PauseCause;
+  /** `not-enabled`: left disabled because the flag changed first; `disabled-again`: enabled, then undone. */
+  readonly mapping: 'enabled' | 'not-reachable' | 'not-enabled' | 'disabled-again';
 }
 
 /** Why resuming now would be unsafe; empty when it is safe. */
-export async function resumeRefusals(target: OpsTarget): Promise<{ refusals: string[]; cause?: PauseCause; explanation?: string }> {
+export async function resumeRefusals(
+  target: OpsTarget,
+): Promise<{ refusals: string[]; cause?: PauseCause; explanation?: string; version?: number }> {
   const [state, alarms, mappingEnabled] = await Promise.all([
     target.pauseSwitch.read(),
     target.alarms(),
@@ -39,27 +49,43 @@ export async function resumeRefusals(target: OpsTarget): Promise<{ refusals: str
     refusals.push(`the pause flag's cause is not understood (by ${state.cause?.by ?? 'unknown'}, reason ${state.cause?.reason ?? 'unknown'})`);
   }
   if (!state.paused && mappingEnabled === false) refusals.push('the event source is disabled but no pause flag says why');
-  return { refusals, cause: state.paused ? state.cause : undefined, explanation };
+  return { refusals, cause: state.paused ? state.cause : undefined, explanation, version: state.version };
 }
 
 /**
  * Resumes: refuses while the fan-in alarm fires or the pause cause is not understood (unless
  * `force`); then clears the flag (recording who) and re-enables the event source, in that order,
  * so a dispatcher never runs against a set flag and hands messages back towards the DLQ.
+ *
+ * A pause may land at any point of this (12.9). The clear is conditional on the flag version the
+ * checks read, so a pause before it is never erased (the flag stays, the event source is not
+ * enabled). After enabling, the flag is read again: a pause that landed after the clear (the
+ * breaker's disable may have been overtaken by this enable) disables the event source again.
+ * Either way the result says `new-pause`, with the new cause, and nothing is left enabled under a set flag.
  */
 export async function resumePipeline(target: OpsTarget, request: ResumeRequest): Promise<ResumeResult> {
-  const { refusals, cause, explanation } = await resumeRefusals(target);
+  const { refusals, cause, explanation, version } = await resumeRefusals(target);
   if (refusals.length > 0 && !request.force) {
     throw new OperationRefusedError(`Not resuming: ${refusals.join('; ')}. Check with \`status\` and \`audit\`; override with --force`);
   }
   const resumedBy = `${PausedBy.OperatorPrefix}${request.operator}`;
-  await target.pauseSwitch.resume(resumedBy, request.now);
-  if (target.eventSource) {
-    try {
-      await target.eventSource.enable();
-    } catch (error) {
-      throw new MailDispatchError('The pause flag is cleared, but the event source could not be enabled: retry `resume`', { cause: error });
-    }
+  const base = { previousCause: cause, explanation, overridden: request.force ? refusals : [], resumedBy };
+  if ((await target.pauseSwitch.resume(resumedBy, request.now, { version })) === 'changed') {
+    const now = await target.pauseSwitch.read();
+    return { ...base, outcome: 'new-pause', newCause: now.cause, mapping: target.eventSource ? 'not-enabled' : 'not-reachable' };
   }
-  return { previousCause: cause, explanation, overridden: request.force ? refusals : [], resumedBy, mapping: target.eventSource ? 'enabled' : 'not-reachable' };
+  if (!target.eventSource) return { ...base, outcome: 'resumed', mapping: 'not-reachable' };
+  try {
+    await target.eventSource.enable();
+  } catch (error) {
+    throw new MailDispatchError('The pause flag is cleared, but the event source could not be enabled: retry `resume`', { cause: error });
+  }
+  const after = await target.pauseSwitch.read();
+  if (!after.paused) return { ...base, outcome: 'resumed', mapping: 'enabled' };
+  try {
+    await target.eventSource.disable();
+  } catch (error) {
+    throw new MailDispatchError('A new pause arrived while resuming and the event source could not be disabled again: run `pause` now', { cause: error });
+  }
+  return { ...base, outcome: 'new-pause', newCause: after.cause, mapping: 'disabled-again' };
 }

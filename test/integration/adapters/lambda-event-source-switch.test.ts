@@ -77,7 +77,7 @@ describe('breaker meeting its own disable in progress', () => {
   it('the dispatcher’s trip and the alarm’s notification both end paused, neither throws', async () => {
     const { pollers, faults, mapping } = setup();
     faults.arm({ target: 'lambda', kind: 'mapping-in-use', times: 1 });
-    const paused: PauseSwitch = { read: async () => ({ paused: true }), pause: async () => undefined, resume: async () => undefined };
+    const paused: PauseSwitch = { read: async () => ({ paused: true }), pause: async () => undefined, resume: async () => 'cleared' as const };
     const handler = createBreakerHandler({ pauseSwitch: paused, eventSource: mapping, logger: { info: () => undefined, warn: () => undefined } });
     const alarm = (name: string): SNSEvent =>
       ({ Records: [{ Sns: { Message: JSON.stringify({ AlarmName: name, NewStateValue: 'ALARM' }) } }] }) as unknown as SNSEvent;

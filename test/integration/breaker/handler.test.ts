@@ -48,7 +48,7 @@ describe('breaker handler', () => {
     await expect(handler(alarm('ALARM'))).resolves.toEqual({ paused: true });
     await expect(handler(alarm('ALARM'))).resolves.toEqual({ paused: true });
     expect(mapping.enabled).toBe(false);
-    expect(await pauseSwitch.read()).toEqual({ paused: true, cause: expect.objectContaining({ reason: 'alarm', by: 'breaker', alarmName: 'MailDispatch-FanInSpike', at: '2000-08-02T09:20:00.000Z' }) });
+    expect(await pauseSwitch.read()).toEqual({ paused: true, cause: expect.objectContaining({ reason: 'alarm', by: 'breaker', alarmName: 'MailDispatch-FanInSpike', at: '2000-08-02T09:20:00.000Z' }), version: expect.any(Number) });
   });
 
   it('does nothing on OK or INSUFFICIENT_DATA: resuming is an operator’s act', async () => {

@@ -27,7 +27,7 @@ describe('BreakerTrippingPauseSwitch', () => {
     const flag = new InMemoryPauseSwitch();
     const { client, sent } = capturingClient();
     await new BreakerTrippingPauseSwitch(flag, new LambdaBreakerTrigger({ functionName: 'breaker-fn', client })).pause(cause);
-    expect(await flag.read()).toEqual({ paused: true, cause });
+    expect(await flag.read()).toEqual({ paused: true, cause, version: 1 });
     expect(sent).toHaveLength(1);
     expect(sent[0]).toMatchObject({ FunctionName: 'breaker-fn', InvocationType: 'Event' });
 
