@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { ReceiveMessageCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { deleteMessages } from '../lib/ops/sqs-batch';
@@ -20,8 +21,10 @@ export interface EventSourcePollerOptions {
   /** Whether the mapping starts enabled. @default true */
   readonly enabled?: boolean;
   /**
-   * Asked once per received message: `true` delivers it twice, in two concurrent invocations
-   * (the at-least-once duplicate SQS is allowed to make; the `sqs duplicate-delivery` fault).
+   * Asked once per received message: `true` delivers a second copy while the first is in flight,
+   * as a standard queue may (the `sqs duplicate-delivery` fault): same message id and body, a new
+   * receipt handle, `ApproximateReceiveCount` one higher, in another invocation that starts a
+   * moment later. Either receipt handle deletes the message, as in SQS.
    */
   readonly duplicateDelivery?: () => boolean;
   /** Called after each invocation, for progress and tests. */
@@ -58,6 +61,8 @@ export class EventSourcePoller {
   private receiving = 0;
   private processing = 0;
   private wake: (() => void)[] = [];
+  /** The receipt handle a duplicate copy stands for: SQS's own handle of the same message. */
+  private readonly duplicateHandles = new Map<string, string>();
   readonly stats = { invocations: 0, messages: 0, deleted: 0, deleteFailed: 0, crashed: 0, errors: 0, timeouts: 0 };
 
   constructor(private readonly options: EventSourcePollerOptions) {
@@ -156,13 +161,23 @@ export class EventSourcePoller {
 
   private async invokeBatch(index: number, messages: Message[]): Promise<void> {
     const records = messages.map((message) => this.toRecord(message));
-    const duplicates = this.options.duplicateDelivery ? records.filter(() => this.options.duplicateDelivery?.()) : [];
+    const duplicates = this.options.duplicateDelivery ? records.filter(() => this.options.duplicateDelivery?.()).map((r) => this.secondCopy(r)) : [];
     const environments = this.environments[index];
     if (duplicates.length > 0 && environments.length < 2) environments.push(new ExecutionEnvironment(this.options.environment));
     await Promise.all([
       this.invokeOn(index, environments[0], records, false),
-      duplicates.length > 0 ? this.invokeOn(index, environments[1], duplicates, true) : undefined,
+      // The copy arrives while the first is still being handled: a little later, not at once.
+      duplicates.length > 0 ? sleep(20 + Math.random() * 180).then(() => this.invokeOn(index, environments[1], duplicates, true)) : undefined,
     ]);
+    for (const copy of duplicates) this.duplicateHandles.delete(copy.receiptHandle);
+  }
+
+  /** A second receive of the same message, as SQS gives it: a new receipt handle, one more receive. */
+  private secondCopy(record: SQSRecord): SQSRecord {
+    const receiptHandle = `${record.receiptHandle}.copy-${randomUUID()}`;
+    this.duplicateHandles.set(receiptHandle, record.receiptHandle);
+    const count = Number(record.attributes.ApproximateReceiveCount) || 1;
+    return { ...record, receiptHandle, attributes: { ...record.attributes, ApproximateReceiveCount: String(count + 1) } };
   }
 
   private async invokeOn(index: number, environment: ExecutionEnvironment, records: SQSRecord[], duplicate: boolean): Promise<void> {
@@ -173,7 +188,8 @@ export class EventSourcePoller {
     const succeeded = records.filter((record) => !failed.has(record.messageId));
     // As the mapping does: 10 per DeleteMessageBatch, and a success SQS would not delete (a
     // `Failed` entry, a failed call) simply comes back after the visibility timeout.
-    const outcome = await deleteMessages(this.options.sqs, this.options.queueUrl, succeeded.map((record) => record.receiptHandle));
+    const handles = succeeded.map((record) => this.duplicateHandles.get(record.receiptHandle) ?? record.receiptHandle);
+    const outcome = await deleteMessages(this.options.sqs, this.options.queueUrl, handles);
     const undeleted = new Set(outcome.failed.map((f) => succeeded[f.index].messageId));
     const deleted = succeeded.filter((record) => !undeleted.has(record.messageId));
     this.stats.invocations++;

@@ -92,6 +92,8 @@ export interface ScenarioRun {
   /** Wall time including the emulators' start and stop. */
   readonly wallMs: number;
   readonly startupMs: number;
+  /** Faults that fired, by `target:kind` (what a fault step armed and the run actually met). */
+  readonly faultsFired: Readonly<Record<string, number>>;
 }
 
 interface Published {
@@ -183,7 +185,7 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
     if (fired.length > 0) log(`faults fired: ${fired.map(([name, n]) => `${name} x${n}`).join(', ')}`);
     const stats = pipeline.poller.stats;
     log(`invocations ${stats.invocations} (errors ${stats.errors}, crashes ${stats.crashed}, timeouts ${stats.timeouts}), cold starts ${pipeline.poller.coldStarts}`);
-    return { report, steps, startupMs, wallMs: Date.now() - wallStart };
+    return { report, steps, startupMs, wallMs: Date.now() - wallStart, faultsFired: Object.fromEntries(fired) };
   } finally {
     await pipeline.stop();
   }

@@ -7,6 +7,7 @@ import { sqsWithBatchRules } from '../../support/sqs-batch-rules';
 
 interface Seen {
   readonly messageId: string;
+  readonly receiptHandle: string;
   readonly receiveCount: number;
   readonly started: number;
   readonly arn: string;
@@ -167,5 +168,21 @@ describe('EventSourcePoller', () => {
     expect(seen.filter((s) => s.messageId === id).map((s) => s.receiveCount)).toEqual([1, 2]);
     expect(invocations[0]).toMatchObject({ deleted: [], undeleted: [id] });
     expect(p.stats.deleteFailed).toBe(1);
+  });
+
+  it('delivers a duplicate as a standard queue does: a new receipt handle, receive count + 1, while the first is in flight', async () => {
+    let duplicates = 1;
+    const [id] = await publish({ sleepMs: 600 });
+    startPoller({ duplicateDelivery: () => duplicates-- > 0 });
+    await until(queueEmpty);
+    await until(() => invocations.length >= 2);
+    const copies = seen.filter((s) => s.messageId === id).sort((a, b) => a.receiveCount - b.receiveCount);
+    expect(copies.map((c) => c.receiveCount)).toEqual([1, 2]);
+    expect(copies[0].receiptHandle).not.toBe(copies[1].receiptHandle);
+    // The second copy started while the first was still being handled (it sleeps 600 ms).
+    expect(copies[1].started).toBeGreaterThan(copies[0].started);
+    expect(copies[1].started - copies[0].started).toBeLessThan(600);
+    // Either receipt handle deletes the message: it is gone, and it never came back.
+    expect(seen.filter((s) => s.messageId === id)).toHaveLength(2);
   });
 });
