@@ -15,6 +15,8 @@ export interface DynamoDbLocalOptions {
   readonly port?: number;
   /** How long to wait for the port. @default 30000 */
   readonly startTimeoutMs?: number;
+  /** Keep the tables in this directory (DynamoDB Local's `-dbPath`) instead of in memory. @default in memory */
+  readonly dbPath?: string;
 }
 
 export interface DynamoDbLocal {
@@ -93,8 +95,20 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
   const port = options.port === undefined || options.port === 0 ? await findFreePort() : options.port;
   const child: ChildProcess = spawn(
     java,
-    [...javaOptions(), `-Djava.library.path=${join(dir, 'DynamoDBLocal_lib')}`, '-jar', join(dir, 'DynamoDBLocal.jar'), '-inMemory', '-sharedDb', '-disableTelemetry', '-port', String(port)],
-    { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, DDB_LOCAL_TELEMETRY: '0' } },
+    [
+      ...javaOptions(),
+      `-Djava.library.path=${join(dir, 'DynamoDBLocal_lib')}`,
+      '-jar',
+      join(dir, 'DynamoDBLocal.jar'),
+      ...(options.dbPath ? ['-dbPath', options.dbPath] : ['-inMemory']),
+      '-sharedDb',
+      '-disableTelemetry',
+      '-port',
+      String(port),
+    ],
+    // Detached: its own process group, so the Ctrl-C a terminal sends to ours does not kill the
+    // store under in-flight invocations; its owner stops it last (and `onProcessExit` on any exit).
+    { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, DDB_LOCAL_TELEMETRY: '0' }, detached: true },
   );
   let stderr = '';
   let exit: string | undefined;

@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
@@ -7,7 +9,7 @@ import { resolveConfig, type DispatchConfig } from '../lambdas/core/config';
 import { Env, LEDGER_TABLE, MEMBERS_TABLE, SES_CONFIGURATION_SET } from '../lambdas/tables';
 import { startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local';
 import { LocalPipelineError } from './errors';
-import { createOutcomeQueue, createQueues, createTables, createTemplates } from './provision';
+import { createOutcomeQueue, createQueues, createTables, createTablesIfMissing, createTemplates } from './provision';
 import { startSqsSesEmulators, type SqsSesEmulators } from './sqs-ses-emulators';
 
 export interface EmbeddedAwsOptions {
@@ -21,6 +23,12 @@ export interface EmbeddedAwsOptions {
   readonly addressHashKey?: string;
   /** Fixed ports (for `npm run local`); @default free ports */
   readonly ports?: { readonly dynamodb?: number; readonly sqs?: number; readonly ses?: number };
+  /**
+   * Keep the registry, the ledger (DynamoDB Local's `-dbPath`) and the address hash key in this
+   * directory across restarts. The queues and the SES store are in memory whatever this says.
+   * @default nothing kept
+   */
+  readonly dataDir?: string;
 }
 
 /** One e-mail the SES emulator accepted (its `GET /store` shape). */
@@ -93,7 +101,7 @@ export async function startEmbeddedAws(options: EmbeddedAwsOptions = {}): Promis
     // Settled, not Promise.all: when one fails (no Java) the other may still be starting, and an
     // emulator that finishes starting after the failure would keep the process alive forever.
     const [dynamoStart, sqsSesStart] = await Promise.allSettled([
-      startDynamoDbLocal({ port: options.ports?.dynamodb }).then((service: DynamoDbLocal) => {
+      startDynamoDbLocal({ port: options.ports?.dynamodb, dbPath: options.dataDir ? keptDir(options.dataDir, 'dynamodb') : undefined }).then((service: DynamoDbLocal) => {
         started.push(service);
         return service;
       }),
@@ -115,7 +123,7 @@ export async function startEmbeddedAws(options: EmbeddedAwsOptions = {}): Promis
     const tables = { members: MEMBERS_TABLE.name, ledger: LEDGER_TABLE.name };
     const [queues, { ledgerStreamArn }, { outcomeQueueUrl }] = await Promise.all([
       createQueues(clients.sqs, { maxReceiveCount: config.maxReceiveCount, visibilityTimeoutSeconds }),
-      createTables(clients.dynamodb, tables),
+      options.dataDir ? createTablesIfMissing(clients.dynamodb, tables) : createTables(clients.dynamodb, tables),
       createOutcomeQueue(clients.sqs),
       createTemplates(clients.ses),
     ]);
@@ -138,7 +146,7 @@ export async function startEmbeddedAws(options: EmbeddedAwsOptions = {}): Promis
       [Env.maxReceiveCount]: String(config.maxReceiveCount),
       [Env.claimLeaseSeconds]: String(config.claimLeaseSeconds),
       [Env.handlerConcurrency]: String(config.handlerConcurrency),
-      [Env.addressHashKey]: options.addressHashKey ?? randomBytes(32).toString('hex'),
+      [Env.addressHashKey]: options.addressHashKey ?? (options.dataDir ? keptHashKey(options.dataDir) : randomBytes(32).toString('hex')),
       [Env.eventSourceMappingId]: 'local-event-source-mapping',
       POWERTOOLS_SERVICE_NAME: 'mail-dispatch',
       POWERTOOLS_METRICS_NAMESPACE: 'MailDispatch',
@@ -199,3 +207,18 @@ export async function startEmbeddedAws(options: EmbeddedAwsOptions = {}): Promis
   }
 }
 
+
+/** A subdirectory of the data directory, created if needed. */
+function keptDir(dataDir: string, name: string): string {
+  const dir = join(dataDir, name);
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+/** The address hash key kept with the data (the ledger's and registry's hashes only match under it), made once. */
+function keptHashKey(dataDir: string): string {
+  mkdirSync(dataDir, { recursive: true });
+  const file = join(dataDir, 'address-hash-key');
+  if (!existsSync(file)) writeFileSync(file, randomBytes(32).toString('hex'), { mode: 0o600, flag: 'wx' });
+  return readFileSync(file, 'utf8').trim();
+}

@@ -1,5 +1,7 @@
 import {
   CreateTableCommand,
+  DescribeTableCommand,
+  ListTablesCommand,
   UpdateTimeToLiveCommand,
   type CreateTableCommandInput,
   type DynamoDBClient,
@@ -65,6 +67,14 @@ export async function createTables(client: DynamoDBClient, names: { members: str
 export async function createOutcomeQueue(client: SQSClient): Promise<{ outcomeQueueUrl: string }> {
   const queue = await client.send(new CreateQueueCommand({ QueueName: LOCAL_OUTCOME_QUEUE, Attributes: { MessageRetentionPeriod: '1209600' } }));
   return { outcomeQueueUrl: queue.QueueUrl ?? '' };
+}
+
+/** As `createTables`, keeping tables a kept data directory already holds. */
+export async function createTablesIfMissing(client: DynamoDBClient, names: { members: string; ledger: string }): Promise<{ ledgerStreamArn: string }> {
+  const { TableNames = [] } = await client.send(new ListTablesCommand({}));
+  if (!TableNames.includes(names.members) || !TableNames.includes(names.ledger)) return createTables(client, names);
+  const { Table } = await client.send(new DescribeTableCommand({ TableName: names.ledger }));
+  return { ledgerStreamArn: Table?.LatestStreamArn ?? '' };
 }
 
 export interface QueueSettings {

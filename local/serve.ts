@@ -4,6 +4,7 @@
  * environment to point the ops CLI or a portal at it, including the control endpoint through
  * which `ops pause/resume/status` reach the poller and the local alarm.
  */
+import { resolve } from 'node:path';
 import { Command } from 'commander';
 import { LOCAL_CONTROL_URL_ENV, startLocalControlServer } from '../lib/ops/local-control';
 import { LocalPipeline } from './local-pipeline';
@@ -25,8 +26,9 @@ async function main(): Promise<void> {
     .option('-c, --concurrency <n>', 'concurrent pollers / execution environments', (v) => Number.parseInt(v, 10), 2)
     .option('--visibility-timeout <seconds>', "the dispatch queue's visibility timeout", (v) => Number.parseInt(v, 10), 30)
     .option('--emf', 'also print the EMF metric lines of the functions')
+    .option('--data <dir>', 'keep the member registry, the ledger and the address hash key in <dir> across restarts (not the queues)')
     .parse()
-    .opts<{ dynamodbPort: number; sqsPort: number; sesPort: number; controlPort: number; concurrency: number; visibilityTimeout: number; emf?: boolean }>();
+    .opts<{ dynamodbPort: number; sqsPort: number; sesPort: number; controlPort: number; concurrency: number; visibilityTimeout: number; emf?: boolean; data?: string }>();
 
   const err = (text: string) => process.stderr.write(`${text}\n`);
   err('starting DynamoDB Local, SQS and SES v2 emulators...');
@@ -34,6 +36,7 @@ async function main(): Promise<void> {
     ports: { dynamodb: options.dynamodbPort, sqs: options.sqsPort, ses: options.sesPort },
     concurrency: options.concurrency,
     visibilityTimeoutSeconds: options.visibilityTimeout,
+    dataDir: options.data ? resolve(options.data) : undefined,
     onLog: (line, source) => {
       if (!options.emf && line.includes('"_aws"')) return;
       err(`[${source}] ${line}`);
@@ -69,6 +72,13 @@ async function main(): Promise<void> {
       'Point the ops CLI or a portal at it (bash):',
       ...exports,
       '',
+      options.data
+        ? `Data: kept in ${resolve(options.data)}: the member registry, the ledger and the address hash key. ` +
+          'Not kept: the queues (messages waiting in the queue or the DLQ are gone at stop) and the SES mail store.'
+        : 'Data: Nothing is kept: the members, the ledger, the queues and the address hash key are gone at stop. ' +
+          'Keep the registry, ledger and hash key with: npm run local -- --data <dir>',
+      '',
+      'On Ctrl-C polling stops, in-flight invocations finish, then the emulators stop.',
       'Ctrl-C stops everything.',
       '',
     ].join('\n'),
