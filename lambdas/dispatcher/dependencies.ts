@@ -5,6 +5,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { resolveConfig, type DispatchConfig } from '../core/config';
 import { ConfigurationError } from '../core/errors';
 import { DynamoDbDispatchLedger } from '../adapters/dynamodb-dispatch-ledger';
+import { CachedPauseSwitch } from '../adapters/cached-pause-switch';
 import { DynamoDbPauseSwitch } from '../adapters/dynamodb-pause-switch';
 import { loadAddressHashKey } from '../adapters/address-hash-key';
 import { PowertoolsOutcomeReporter } from '../adapters/powertools-outcome-reporter';
@@ -45,7 +46,8 @@ export async function createDispatcherDeps(options: DispatcherDepsOptions = {}):
   return {
     config,
     ledger: new DynamoDbDispatchLedger({ membersTable, ledgerTable, client: dynamodb }),
-    pauseSwitch: pauseSwitchFor(env, new DynamoDbPauseSwitch({ ledgerTable, client: dynamodb })),
+    // Read before each claim: cached for at most a second (issue 12.8).
+    pauseSwitch: new CachedPauseSwitch(pauseSwitchFor(env, new DynamoDbPauseSwitch({ ledgerTable, client: dynamodb }))),
     sender: new SesV2MailSender({
       fromAddress: required(env, Env.fromAddress),
       configurationSet: env[Env.configurationSet] ?? SES_CONFIGURATION_SET,

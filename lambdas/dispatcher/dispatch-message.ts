@@ -87,7 +87,12 @@ export async function completeMessage(plan: Plan, ctx: MessageContext): Promise<
     let races = 0;
     for (let tries = 1; decision.action === 'claim'; ) {
       await pacer.acquire();
-      if (ctx.batch.paused) return retry(RetryReason.Paused);
+      // The flag again, before each claim (a cached read at most a second old): a pause set
+      // anywhere stops this invocation within a second, not at its next batch (issue 12.8).
+      if (ctx.batch.paused || (await ctx.pauseSwitch.read()).paused) {
+        ctx.batch.paused = true;
+        return retry(RetryReason.Paused);
+      }
       const claim = claimRequest(p, decision, delivery, ctx);
       const [result] = await ctx.ledger.claimAll([claim]);
       if (result.claimed) {

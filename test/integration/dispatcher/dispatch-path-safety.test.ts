@@ -5,6 +5,7 @@ import type { SQSRecord } from 'aws-lambda';
 import { dispatchRefFromText } from '../../../lambdas/core/templates';
 import { createDispatcherDeps } from '../../../lambdas/dispatcher/dependencies';
 import { createHandler } from '../../../lambdas/dispatcher/handler';
+import { DynamoDbPauseSwitch } from '../../../lambdas/adapters/dynamodb-pause-switch';
 import { startEmbeddedAws, type EmbeddedAws } from '../../../local/embedded-aws';
 import { addSesFaults, FaultPlan } from '../../../local/faults';
 import { putMembersRaw } from '../../support/members';
@@ -25,6 +26,7 @@ beforeAll(async () => {
     { memberId: 'S1', email: 'sam1@example.org', status: 'active', proxies: [] },
     { memberId: 'S2', email: 'sam2@example.org', status: 'active', proxies: [] },
     ...[3, 4, 5, 6, 7, 8].map((n) => ({ memberId: `S${n}`, email: `sam${n}@example.org`, status: 'active', proxies: [] })),
+    ...Array.from({ length: 16 }, (_, n) => ({ memberId: `P${n}`, email: `pia${n}@example.org`, status: 'active', proxies: [] })),
   ]);
 });
 afterAll(async () => aws?.stop());
@@ -245,5 +247,38 @@ describe('12.1: the registry cannot change between the claim and the send', () =
     expect(calls).toBe(1);
     expect(await deliveredTo('p1-moved')).toEqual([]);
     expect(await ledger('p1-moved')).toMatchObject({ state: 'blocked', reason: 'recipient-mismatch' });
+  });
+});
+
+describe('12.8: a pause stops every invocation within a second', () => {
+  it('12.8: after a trip, no further claim commits more than ~1 s later, across concurrent invocations', async () => {
+    // Two invocations at once, each a batch of 8 paced to 4 sends/s (2 s per batch); the breaker
+    // trips 600 ms in. Each must look at the flag before each claim, not once per batch.
+    const flag = new DynamoDbPauseSwitch({ ledgerTable: aws.tables.ledger, client: aws.clients.dynamodb });
+    const env = { MAX_SENDS_PER_SECOND: '4' };
+    const [a, b] = await Promise.all([dispatcher({ env }), dispatcher({ env })]);
+    const batch = (from: number) => Array.from({ length: 8 }, (_, i) => sqsRecord(message(`p8-${from + i}`, `P${from + i}`, `pia${from + i}@example.org`)));
+    const [first, second] = [batch(0), batch(8)];
+    let trippedAt = 0;
+    const trip = new Promise((resolve) => setTimeout(resolve, 600)).then(async () => {
+      await flag.pause({ reason: 'alarm', by: 'breaker', at: new Date().toISOString() });
+      trippedAt = Date.now();
+    });
+    try {
+      const [ra, rb] = await Promise.all([a.handler(sqsEvent(...first)), b.handler(sqsEvent(...second)), trip]);
+      const claimed = await Promise.all([...first, ...second].map((_r, i) => ledger(`p8-${i}`)));
+      const claimTimes = claimed.flatMap((item) => (item?.claimedAt ? [Date.parse(item.claimedAt)] : []));
+      expect(claimTimes.length).toBeGreaterThan(0);
+      expect(Math.max(...claimTimes) - trippedAt).toBeLessThanOrEqual(1000);
+      // What was not claimed waits in the queue, nothing lost.
+      const waiting = [...first, ...second].filter((_r, i) => !claimed[i]?.claimedAt);
+      expect(waiting.length).toBeGreaterThan(0);
+      const failures = [...ra.batchItemFailures, ...rb.batchItemFailures].map((f) => f.itemIdentifier).sort();
+      expect(failures).toEqual(waiting.map((r) => r.messageId).sort());
+      for (const r of waiting) expect([a, b].map((d) => d.reporter.outcomeOf(r.messageId)).find(Boolean)).toEqual({ state: 'retry', reason: 'paused' });
+    } finally {
+      await trip;
+      await flag.resume('test', new Date());
+    }
   });
 });
