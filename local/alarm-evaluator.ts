@@ -26,6 +26,16 @@ export interface MetricAlarmOptions {
   readonly threshold?: number;
   /** Period; 60 s in the stack, short locally. @default 1000 */
   readonly periodMs?: number;
+  /**
+   * `fast` (the demo's): every datapoint is evaluated the moment its log line arrives.
+   * `realistic` (AWS's timing, on a scaled clock): a datapoint becomes visible only
+   * `ingestionDelayMs` after its line was written (EMF → CloudWatch Logs → metric), and the alarm
+   * is evaluated once per period, at period boundaries, over the last complete period it can see.
+   * @default 'fast'
+   */
+  readonly mode?: 'fast' | 'realistic';
+  /** Realistic mode: EMF ingestion delay (in AWS, tens of seconds to a few minutes). @default periodMs / 2 */
+  readonly ingestionDelayMs?: number;
   /** The alarm action (SNS → breaker), called on each OK → ALARM transition. */
   readonly onAlarm: (notification: AlarmNotification) => Promise<void> | void;
   /** Receives the action's failure (the alarm stays in ALARM, as CloudWatch's would). */
@@ -70,8 +80,24 @@ export class MetricAlarm {
     return this.history.at(-1)?.at;
   }
 
+  get mode(): 'fast' | 'realistic' {
+    return this.options.mode ?? 'fast';
+  }
+
   start(): void {
-    this.timer ??= setInterval(() => this.evaluate(), this.periodMs);
+    if (this.timer) return;
+    if (this.mode === 'fast') {
+      this.timer = setInterval(() => this.evaluate(), this.periodMs);
+      this.timer.unref();
+      return;
+    }
+    // CloudWatch evaluates on period boundaries (whole minutes for a 60 s period): so does this.
+    const untilBoundary = this.periodMs - (Date.now() % this.periodMs);
+    this.timer = setTimeout(() => {
+      this.evaluate();
+      this.timer = setInterval(() => this.evaluate(), this.periodMs);
+      this.timer.unref();
+    }, untilBoundary);
     this.timer.unref();
   }
 
@@ -102,10 +128,10 @@ export class MetricAlarm {
     this.record(values.reduce((sum, value) => sum + value, 0));
   }
 
-  /** Records one datapoint now and evaluates at once (a local alarm need not wait for the period). */
+  /** Records one datapoint now; the fast mode evaluates at once, the realistic one at the next boundary. */
   record(value: number, at: number = Date.now()): void {
     this.datapoints.push({ at, value });
-    this.evaluate(at);
+    if (this.mode === 'fast') this.evaluate(at);
   }
 
   /**
@@ -123,9 +149,12 @@ export class MetricAlarm {
   }
 
   private evaluate(now: number = Date.now()): void {
-    const since = now - this.periodMs;
+    // Realistic: only what ingestion has made visible by now, over the period that ends there.
+    const delay = this.mode === 'realistic' ? (this.options.ingestionDelayMs ?? this.periodMs / 2) : 0;
+    const visibleUntil = now - delay;
+    const since = visibleUntil - this.periodMs;
     while (this.datapoints.length > 0 && this.datapoints[0].at < since) this.datapoints.shift();
-    const sum = this.datapoints.reduce((total, point) => total + point.value, 0);
+    const sum = this.datapoints.filter((point) => point.at <= visibleUntil).reduce((total, point) => total + point.value, 0);
     const next = sum >= this.threshold ? 'ALARM' : 'OK';
     this.transition(next, `Threshold Crossed: ${this.metricName} sum ${sum} >= ${this.threshold} over ${this.periodMs} ms`, sum, now);
   }

@@ -41,6 +41,10 @@ export interface LocalPipelineOptions extends EmbeddedAwsOptions {
   readonly functionTimeoutMs?: number;
   /** The fan-in alarm's period. @default 1000 */
   readonly alarmPeriodMs?: number;
+  /** The alarm's timing: `fast` for the demo, `realistic` for AWS's (see `MetricAlarmOptions.mode`). @default 'fast' */
+  readonly alarmMode?: 'fast' | 'realistic';
+  /** Realistic mode's EMF ingestion delay. @default half the period */
+  readonly alarmIngestionDelayMs?: number;
   /** How often SES `Send` events are published to the feedback handler. @default 500 */
   readonly feedbackIntervalMs?: number;
   /** How often the outcome publisher polls an idle ledger stream. @default 100 */
@@ -107,6 +111,8 @@ export class LocalPipeline {
     });
     this.alarm = new MetricAlarm({
       periodMs: options.alarmPeriodMs ?? 1000,
+      mode: options.alarmMode,
+      ingestionDelayMs: options.alarmIngestionDelayMs,
       onAlarm: async (notification) => {
         onLog?.(JSON.stringify({ level: 'WARN', message: 'alarm', alarmName: notification.AlarmName, reason: notification.NewStateReason }), 'pipeline');
         await this.breakerHandler(

@@ -9,8 +9,10 @@ export interface LambdaBreakerTriggerOptions {
 
 /**
  * Invokes the breaker Lambda asynchronously with the notification shape it gets from SNS, so a
- * dispatcher-side pause disables the event source in about a second and does not depend on an
- * alarm state change (an alarm already in ALARM after a forced resume would never notify again).
+ * dispatcher-side pause disables the event source within seconds (Lambda's asynchronous queue,
+ * then the breaker's own run) instead of waiting for the alarm, which in AWS follows minutes
+ * later (EMF ingestion, then one evaluation per 60 s period) as the backstop, and which never
+ * notifies again while it is already in ALARM (after a forced resume).
  */
 export class LambdaBreakerTrigger implements BreakerTrigger {
   private readonly client: LambdaClient;

@@ -93,3 +93,57 @@ describe('the fan-in alarm path in the local pipeline', () => {
     expect((await pipeline.aws.queueDepth()).total).toBe(2);
   });
 });
+
+/**
+ * Issue 20.6: in AWS the alarm is the backstop, minutes behind: EMF ingestion, then one
+ * evaluation per 60 s period. The realistic mode runs that timing on a clock scaled 1:20
+ * (period 3 s for 60 s, ingestion 1.5 s for 30 s) to stay fast; the fast mode is the demo's.
+ * Both measure: first block → pause flag set → mapping (poller) disabled → alarm in ALARM.
+ */
+describe.each([
+  ['fast', { alarmMode: 'fast' as const, alarmPeriodMs: 1000 }],
+  ['realistic (scaled 1:20)', { alarmMode: 'realistic' as const, alarmPeriodMs: 3000, alarmIngestionDelayMs: 1500 }],
+])('alarm timing, %s mode', (mode, alarmOptions) => {
+  let pipeline: LocalPipeline;
+  beforeAll(async () => {
+    pipeline = await LocalPipeline.start({ config: { fanInLimit: 3, batchSize: 1 }, concurrency: 1, ...alarmOptions });
+  });
+  afterAll(async () => pipeline?.stop());
+
+  it('pauses by the dispatcher’s flag at once; the alarm follows on its own timing', async () => {
+    const members = Array.from({ length: 5 }, (_, i) => ({ memberId: `T${i + 1}`, email: `t${i + 1}@example.org`, proxies: ['timing@example.org'] }));
+    await putMembers(pipeline, members);
+    let blockedAt: number | undefined;
+    pipeline.onOutcome((event) => {
+      if (event.outcome.state === 'blocked' && blockedAt === undefined) blockedAt = Date.now();
+    });
+    let flagAt: number | undefined;
+    let mappingAt: number | undefined;
+    const watch = setInterval(() => {
+      void pipeline.pauseSwitch.read().then((flag) => {
+        if (flag.paused && flagAt === undefined) flagAt = Date.now();
+      });
+      if (!pipeline.poller.enabled && mappingAt === undefined) mappingAt = Date.now();
+    }, 20);
+    await publish(pipeline, members.map((m) => message(`timing-${m.memberId}`, m.memberId, 'timing@example.org')));
+    expect(await pipeline.drain(60)).toBe('paused');
+    await until(() => pipeline.alarm.state === 'ALARM' || pipeline.alarm.history.length > 0, 10_000);
+    clearInterval(watch);
+    const alarmAt = Date.parse(pipeline.alarm.history[0].at);
+    const t0 = blockedAt ?? NaN;
+    const figures = { mode, flagMs: (flagAt ?? NaN) - t0, mappingMs: (mappingAt ?? NaN) - t0, alarmMs: alarmAt - t0 };
+    console.log(`alarm timing ${JSON.stringify(figures)}`);
+    // The outcome event reaches the runner after the flag was written: the flag is there at once.
+    expect(figures.flagMs).toBeLessThan(1000);
+    // Locally nothing but the alarm disables the mapping (the dispatcher's own breaker invoke is AWS-only).
+    expect(mappingAt).toBeGreaterThanOrEqual(alarmAt - 25);
+    if (alarmOptions.alarmMode === 'realistic') {
+      expect(figures.alarmMs).toBeGreaterThanOrEqual(alarmOptions.alarmIngestionDelayMs - 50);
+      // Evaluated on a period boundary, not when the datapoint arrived.
+      const offset = alarmAt % alarmOptions.alarmPeriodMs;
+      expect(Math.min(offset, alarmOptions.alarmPeriodMs - offset)).toBeLessThan(250);
+    } else {
+      expect(figures.alarmMs).toBeLessThan(1000);
+    }
+  });
+});
