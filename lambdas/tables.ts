@@ -91,6 +91,28 @@ export const LedgerKey = {
   transientBounces: (toHash: string, memberId: string) => `softbounce#${toHash}#${memberId}`,
 } as const;
 
+/**
+ * What each function may touch in the tables, in one place: the IAM statements of
+ * `lib/constructs/*` are built from these lists (asserted in `test/infra/constructs/*`). A new
+ * attribute or item kind a function writes goes here first (docs/security.md, "Table access").
+ */
+export const TABLE_ACCESS = {
+  feedback: {
+    /** Member attributes the feedback function reads and writes (dynamodb:Attributes): never `email`, `proxies`, `status`. */
+    memberAttributes: [MEMBERS_TABLE.partitionKey, 'suppressions', 'version'],
+    /** Ledger keys it may never touch: the pause flag, the registry's address index, fan-in counters. */
+    ledgerDeniedKeys: ['control#*', 'registry#*', 'fanin#*'],
+  },
+  dispatcher: {
+    /** Ledger keys its UpdateItem may never reach (the registry's address index belongs to the registry guard). */
+    ledgerUpdateDeniedKeys: ['registry#*'],
+  },
+  breaker: {
+    /** The only ledger item the breaker touches. */
+    ledgerKeys: [LedgerKey.pauseFlag],
+  },
+} as const;
+
 export const QUEUES = {
   dispatch: 'mail-dispatch-queue',
   deadLetter: 'mail-dispatch-dlq',

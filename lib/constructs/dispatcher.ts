@@ -7,7 +7,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { DEFAULT_CONFIG } from '../../lambdas/core/config';
 import { METRIC_NAMESPACE } from '../../lambdas/core/outcomes';
-import { Env } from '../../lambdas/tables';
+import { Env, TABLE_ACCESS } from '../../lambdas/tables';
 import { METRICS_SERVICE_NAME } from '../dispatch-metrics';
 import type { DispatchQueue } from './dispatch-queue';
 import type { MailIdentity } from './mail-identity';
@@ -141,11 +141,18 @@ export class Dispatcher extends Construct {
         actions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:ConditionCheckItem'],
         resources: [members.tableArn],
       }),
-      // TransactWriteItems is authorised per item: ConditionCheckItem, PutItem and UpdateItem.
+      // TransactWriteItems is authorised per item: ConditionCheckItem and UpdateItem (no code puts
+      // whole items, so no PutItem).
+      new iam.PolicyStatement({
+        sid: 'ReadLedger',
+        actions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:ConditionCheckItem'],
+        resources: [ledger.tableArn],
+      }),
       new iam.PolicyStatement({
         sid: 'ClaimAndSettleInLedger',
-        actions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:ConditionCheckItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+        actions: ['dynamodb:UpdateItem'],
         resources: [ledger.tableArn],
+        conditions: { 'ForAllValues:StringNotLike': { 'dynamodb:LeadingKeys': [...TABLE_ACCESS.dispatcher.ledgerUpdateDeniedKeys] } },
       }),
       new iam.PolicyStatement({
         sid: 'ReadAddressHashKey',

@@ -9,7 +9,7 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import { BlockReason, MetricName } from '../../lambdas/core/outcomes';
-import { Env, LedgerKey } from '../../lambdas/tables';
+import { Env, TABLE_ACCESS } from '../../lambdas/tables';
 import { dispatchMetric } from '../dispatch-metrics';
 import type { Dispatcher } from './dispatcher';
 import type { DispatchQueue } from './dispatch-queue';
@@ -134,9 +134,10 @@ export class FanInBreaker extends Construct {
       }),
       new iam.PolicyStatement({
         sid: 'WriteOnlyThePauseFlag',
-        actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+        // The pause switch reads and updates the flag; nothing puts whole items, so no PutItem.
+        actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
         resources: [props.ledger.tableArn],
-        conditions: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [LedgerKey.pauseFlag] } },
+        conditions: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [...TABLE_ACCESS.breaker.ledgerKeys] } },
       }),
       new iam.PolicyStatement({
         sid: 'UseKeyThroughDynamoDb',

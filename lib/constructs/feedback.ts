@@ -4,7 +4,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import { METRIC_NAMESPACE } from '../../lambdas/core/outcomes';
-import { Env } from '../../lambdas/tables';
+import { Env, TABLE_ACCESS } from '../../lambdas/tables';
 import type { MailIdentity } from './mail-identity';
 import type { RegistryTables } from './registry-tables';
 import { ServiceFunction } from './service-function';
@@ -48,17 +48,25 @@ export class Feedback extends Construct {
     });
 
     this.service.allow(
+      // Dispatch records and their feedback items, never the pause flag, the registry's address
+      // index or the fan-in counters (TABLE_ACCESS, lambdas/tables.ts).
       new iam.PolicyStatement({
         sid: 'ReconcileDispatchRecords',
         actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
         resources: [ledger.tableArn],
+        conditions: { 'ForAllValues:StringNotLike': { 'dynamodb:LeadingKeys': [...TABLE_ACCESS.feedback.ledgerDeniedKeys] } },
       }),
       // The bounce's dispatchId tag leads to the ledger record, which names the member and the
-      // address hash; GetItem tells "already suppressed" from "no such member" after a refused write.
+      // address hash; GetItem tells "already suppressed" from "no such member" after a refused
+      // write. Only the suppression attributes: the role cannot rewrite `email`/`proxies`/`status`.
       new iam.PolicyStatement({
         sid: 'SuppressMembers',
         actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
         resources: [members.tableArn],
+        conditions: {
+          'ForAllValues:StringEquals': { 'dynamodb:Attributes': [...TABLE_ACCESS.feedback.memberAttributes] },
+          StringEqualsIfExists: { 'dynamodb:Select': 'SPECIFIC_ATTRIBUTES', 'dynamodb:ReturnValues': ['NONE', 'UPDATED_OLD', 'UPDATED_NEW'] },
+        },
       }),
       new iam.PolicyStatement({
         sid: 'UseKeyThroughDynamoDb',

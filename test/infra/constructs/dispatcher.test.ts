@@ -79,10 +79,14 @@ describe('Dispatcher', () => {
     const actionsOn = (resource: unknown) =>
       statements.filter((s) => JSON.stringify(s.Resource) === JSON.stringify(resource)).flatMap(actionsOf).sort();
 
-    it('has the actions of one TransactWriteItems claim (ConditionCheck + Put + Update) on the ledger', () => {
-      expect(actionsOn(on('RegistryLedger'))).toEqual(
-        ['dynamodb:BatchGetItem', 'dynamodb:ConditionCheckItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'].sort(),
-      );
+    it('12.11: has the actions of one TransactWriteItems claim (ConditionCheck + Update) on the ledger, and no PutItem', () => {
+      expect(actionsOn(on('RegistryLedger'))).toEqual(['dynamodb:BatchGetItem', 'dynamodb:ConditionCheckItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem'].sort());
+    });
+
+    it("12.11: the dispatcher's UpdateItem cannot reach the registry's address index (registry#*)", () => {
+      const updates = statements.filter((s) => actionsOf(s).includes('dynamodb:UpdateItem'));
+      expect(updates).toHaveLength(1);
+      expect(updates[0].Condition).toEqual({ 'ForAllValues:StringNotLike': { 'dynamodb:LeadingKeys': ['registry#*'] } });
     });
 
     it('can only read and condition-check the member registry', () => {

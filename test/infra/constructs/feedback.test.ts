@@ -34,6 +34,20 @@ describe('Feedback', () => {
     }
   });
 
+  it("12.11: the feedback role may touch only the members' suppression attributes, never email, proxies or status", () => {
+    const members = statements.find((s) => s.Sid === 'SuppressMembers');
+    expect(members?.Condition).toEqual({
+      'ForAllValues:StringEquals': { 'dynamodb:Attributes': ['memberId', 'suppressions', 'version'] },
+      StringEqualsIfExists: { 'dynamodb:Select': 'SPECIFIC_ATTRIBUTES', 'dynamodb:ReturnValues': ['NONE', 'UPDATED_OLD', 'UPDATED_NEW'] },
+    });
+    for (const attribute of ['email', 'proxies', 'status']) expect(JSON.stringify(members?.Condition)).not.toContain(`"${attribute}"`);
+  });
+
+  it('12.11: the feedback role cannot touch the pause flag, the registry address index or the fan-in counters', () => {
+    const ledger = statements.find((s) => s.Sid === 'ReconcileDispatchRecords');
+    expect(ledger?.Condition).toEqual({ 'ForAllValues:StringNotLike': { 'dynamodb:LeadingKeys': ['control#*', 'registry#*', 'fanin#*'] } });
+  });
+
   it('keeps failed asynchronous invocations in an encrypted queue', () => {
     const queueId = logicalIdOf(template, 'AWS::SQS::Queue', 'FeedbackServiceFailedInvocations');
     expect(template.findResources('AWS::Lambda::Function')[fnId].Properties.DeadLetterConfig).toEqual({ TargetArn: { 'Fn::GetAtt': [queueId, 'Arn'] } });
