@@ -12,9 +12,9 @@ describe('parseMembersCsv', () => {
     );
     expect(rows.malformed).toEqual([]);
     expect(rows.rows).toEqual([
-      { line: 2, row: { memberId: 'M1', email: 'pat@example.org', status: 'active', proxies: ['g@example.org', 'n@example.org'], suppressed: true } },
-      { line: 4, row: { memberId: 'M2', email: 'lee@example.org', status: 'suspended', proxies: [], suppressed: undefined } },
-      { line: 5, row: { memberId: 'M3', email: 'sam@example.org', status: 'active', proxies: [], suppressed: 'no' } },
+      { line: 2, row: { memberId: 'M1', email: 'pat@example.org', status: 'active', proxies: ['g@example.org', 'n@example.org'], suppressed: true, proxyFor: [] } },
+      { line: 4, row: { memberId: 'M2', email: 'lee@example.org', status: 'suspended', proxies: [], suppressed: undefined, proxyFor: [] } },
+      { line: 5, row: { memberId: 'M3', email: 'sam@example.org', status: 'active', proxies: [], suppressed: 'no', proxyFor: [] } },
     ]);
   });
 
