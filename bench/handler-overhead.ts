@@ -5,6 +5,7 @@ import { createHandler } from '../lambdas/dispatcher/handler';
 import { CollectingReporter, InMemoryDispatchLedger, InMemoryPauseSwitch, InMemoryRejectedSink, RecordingMailSender } from '../local/in-memory-ports';
 import { benchMessage, sqsRecordOf } from './messages';
 import { median } from './stats';
+import { deriveReportLinkKeys, ReportLinks } from '../lambdas/core/report-token';
 
 export interface HandlerOverheadOptions {
   readonly batchSize: number;
@@ -41,6 +42,7 @@ export async function measureHandlerOverhead(options: HandlerOverheadOptions): P
     rejectedSink: new InMemoryRejectedSink(),
     reporter,
     hashKey: randomBytes(32).toString('hex'),
+    reportLinks: new ReportLinks(deriveReportLinkKeys(randomBytes(32).toString('hex')), 'https://not-for-me.example.org'),
     now: () => new Date(),
   };
   const handler = createHandler(ctx);

@@ -11,7 +11,7 @@ import { auditDispatches, type AuditSelector } from '../lib/ops/audit';
 import { ExitCode, UsageError, exitCodeOf } from '../lib/ops/errors';
 import { parseIsoInstant } from '../lib/ops/iso-instant';
 import { listInDoubt, releaseInDoubt } from '../lib/ops/in-doubt';
-import { getMemberView, importMembers, parseMembersCsv, putMember, unsuppressMember } from '../lib/ops/members';
+import { clearReport, getMemberView, importMembers, parseMembersCsv, putMember, unsuppressMember } from '../lib/ops/members';
 import { pausePipeline } from '../lib/ops/pause';
 import { redriveDeadLetters } from '../lib/ops/redrive';
 import * as render from '../lib/ops/render';
@@ -247,6 +247,18 @@ export function buildProgram(): Command {
         return;
       }
       output(program, result, render.renderUnsuppress);
+    });
+  members
+    .command('clear-report')
+    .description('lift the "not for me" block of a member\'s address once the address was checked with the member (kept on the member with the ticket)')
+    .argument('<memberId>')
+    .requiredOption('--reason <ticket>', 'the ticket that records the check (no addresses or member data)')
+    .option('--address-hash <hash>', 'only this address (as `members get` shows it) [default: every reported address of the member]')
+    .action(async (memberId: string, opts: { reason: string; addressHash?: string }) => {
+      const result = await withTarget(program, (target, options) =>
+        clearReport(target, memberId, { ticket: opts.reason, operator: operatorOf(options), addressHash: opts.addressHash, now: new Date() }),
+      );
+      output(program, result, render.renderClearReport);
     });
   members
     .command('import')

@@ -152,6 +152,8 @@ export interface OutgoingMail {
   readonly to: string;
   readonly template: TemplateName;
   readonly data: Readonly<Record<string, string>>;
+  /** This e-mail's "not for me" link (made by the dispatcher, never by the publisher). */
+  readonly reportUrl: string;
 }
 
 export interface MailSender {
@@ -279,4 +281,41 @@ export interface OutcomeFeed {
    * tried again; returns the indexes of those still refused after every try (never drops one silently).
    */
   deliver(events: readonly OutcomeEventDetail[]): Promise<readonly number[]>;
+}
+
+/** A dispatch record as the "not for me" page reads it. */
+export interface ReportableDispatch {
+  readonly dispatchId: string;
+  readonly memberId?: string;
+  readonly toHash?: string;
+  /** Set once a recipient confirmed the report. */
+  readonly reportedAt?: string;
+}
+
+export interface NotForMeReport {
+  readonly dispatchId: string;
+  readonly memberId: string;
+  readonly toHash: string;
+  readonly at: Date;
+  /** The breaker threshold's window: reports are counted over the last this many seconds. */
+  readonly windowSeconds: number;
+}
+
+export type ReportResult =
+  /** `memberBlocked` is false only when the member item no longer exists (nothing left to block). */
+  | { readonly recorded: true; readonly reportsInWindow: number; readonly memberBlocked: boolean }
+  /** Someone confirmed this dispatch first: nothing changed. */
+  | { readonly recorded: false };
+
+/** What the "not for me" page reads and writes: the dispatch record, the member's suppressions, rate limits. */
+export interface NotForMeStore {
+  findDispatch(dispatchId: string): Promise<ReportableDispatch | undefined>;
+  /**
+   * Blocks the (member, address) pair (`suppressions[toHash] = reported-not-mine`), then, in one
+   * transaction, marks the dispatch reported (once: a second report changes nothing) and counts it
+   * in the breaker's window.
+   */
+  recordReport(report: NotForMeReport): Promise<ReportResult>;
+  /** Takes one of `limit` slots of a window for `key`; false when they are all taken. */
+  takeRateSlot(key: { readonly kind: 'token' | 'source'; readonly id: string }, limit: number, windowSeconds: number, now: Date): Promise<boolean>;
 }

@@ -89,6 +89,10 @@ export const LedgerKey = {
   pauseFlag: 'control#pause',
   /** Transient bounces in a row of one (member, address hash), for `transientBounceLimit`. */
   transientBounces: (toHash: string, memberId: string) => `softbounce#${toHash}#${memberId}`,
+  /** "Not for me" reports of one window bucket (a set of `<at>|<dispatchId>`), for the breaker's threshold. */
+  reportWindow: (bucket: number) => `notforme#${bucket}`,
+  /** A rate-limit counter of the "not for me" page: `kind` is `token` or `source`, `id` a keyed pseudonym. */
+  rateLimit: (kind: 'token' | 'source', id: string, bucket: number) => `ratelimit#${kind}#${id}#${bucket}`,
 } as const;
 
 /**
@@ -164,6 +168,18 @@ export const Env = {
   transientBounceLimit: 'TRANSIENT_BOUNCE_LIMIT',
   /** The outcome feed's EventBridge bus (the outcome publisher). */
   outcomeBusName: 'OUTCOME_EVENT_BUS_NAME',
+  /** Secrets Manager ARN of the "not for me" link key (AWS). */
+  reportLinkSecretArn: 'REPORT_LINK_SECRET_ARN',
+  /** The link key itself (local only). */
+  reportLinkKey: 'REPORT_LINK_KEY',
+  /** Public base URL of the "not for me" page (the function URL; locally the page server). */
+  reportPageUrl: 'REPORT_PAGE_URL',
+  /** How long a "not for me" link works, seconds. @default 30 days */
+  reportLinkTtlSeconds: 'REPORT_LINK_TTL_SECONDS',
+  /** Distinct dispatches reported within the window that pause the pipeline. @default 3 */
+  reportPauseThreshold: 'REPORT_PAUSE_THRESHOLD',
+  /** The report threshold's window, seconds. @default 3600 */
+  reportWindowSeconds: 'REPORT_WINDOW_SECONDS',
 } as const;
 
 /** The SQS queue that stands for the outcome bus locally (`npm run local`, the scenario report). */

@@ -7,6 +7,8 @@ import { EncryptionKey } from './constructs/encryption-key';
 import { FanInBreaker } from './constructs/fan-in-breaker';
 import { Feedback } from './constructs/feedback';
 import { MailIdentity } from './constructs/mail-identity';
+import { NotForMePage } from './constructs/not-for-me-page';
+import { Env } from '../lambdas/tables';
 import { OperationsDashboard } from './constructs/operations-dashboard';
 import { RegistryTables } from './constructs/registry-tables';
 import { type DeploymentSettings, readSettings } from './settings';
@@ -76,12 +78,24 @@ export class MailDispatchStack extends Stack {
       watchedDeadLetterQueues: [{ name: 'FeedbackFailedInvocations', queue: feedback.service.failureQueue! }],
       alarmEmail: settings.alarmEmail || undefined,
     });
+    // The page trips the breaker by its fixed name and pages through the alarm topic; the
+    // dispatcher links every e-mail to the page with the page's key.
+    const notForMe = new NotForMePage(this, 'NotForMe', {
+      encryptionKey,
+      members: tables.members,
+      ledger: tables.ledger,
+      breakerFunctionName: breaker.breakerFunctionName,
+      alarmTopic: breaker.alarmTopic,
+    });
+    dispatcher.service.function.addEnvironment(Env.reportPageUrl, notForMe.functionUrl.url);
+    dispatcher.service.function.addEnvironment(Env.reportLinkSecretArn, notForMe.linkKeySecret.secretArn);
+    dispatcher.service.allow(notForMe.readLinkKeyStatement());
     const { dashboard } = new OperationsDashboard(this, 'Operations', {
       dispatcher: dispatcher.service.function,
       eventSourceMappingId: dispatcher.eventSource.eventSourceMappingId,
       queue: queue.queue,
       deadLetterQueue: queue.deadLetterQueue,
-      alarms: breaker.alarms,
+      alarms: [...breaker.alarms, notForMe.reportedAlarm],
       fanInLimit: settings.fanInLimit,
       maxSendRatePerSecond: settings.maxSendRatePerSecond,
     });
@@ -98,6 +112,7 @@ export class MailDispatchStack extends Stack {
     output(StackOutput.fanInAlarmName, breaker.fanInAlarm.alarmName, 'The alarm that pauses the queue');
     output(StackOutput.fanInLimit, String(settings.fanInLimit), 'Distinct members allowed per address per window (the registry guard uses it too)');
     output(StackOutput.configurationSetName, mail.configurationSet.configurationSetName, 'SES configuration set');
+    output(StackOutput.notForMePageUrl, notForMe.functionUrl.url, 'The "not for me" page (every e-mail links to it)');
     output(StackOutput.encryptionKeyArn, encryptionKey.keyArn, 'The CMK of the queues, tables and topics (a publisher needs kms:GenerateDataKey and kms:Decrypt on it)');
   }
 }

@@ -16,6 +16,7 @@ export const StackOutput = {
   configurationSetName: 'ConfigurationSetName',
   fanInLimit: 'FanInLimit',
   encryptionKeyArn: 'EncryptionKeyArn',
+  notForMePageUrl: 'NotForMePageUrl',
 } as const;
 
 export type StackOutputKey = keyof typeof StackOutput;

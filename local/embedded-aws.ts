@@ -147,6 +147,11 @@ export async function startEmbeddedAws(options: EmbeddedAwsOptions = {}): Promis
       [Env.claimLeaseSeconds]: String(config.claimLeaseSeconds),
       [Env.handlerConcurrency]: String(config.handlerConcurrency),
       [Env.addressHashKey]: options.addressHashKey ?? (options.dataDir ? keptHashKey(options.dataDir) : randomBytes(32).toString('hex')),
+      // The "not for me" link key: its own secret, as deployed (the page cannot hash addresses).
+      [Env.reportLinkKey]: randomBytes(32).toString('hex'),
+      // The emulators alone serve no page: links point at a closed port. LocalPipeline serves the
+      // real page handler and gives the dispatcher its URL instead.
+      [Env.reportPageUrl]: 'http://127.0.0.1:1/no-report-page',
       [Env.eventSourceMappingId]: 'local-event-source-mapping',
       POWERTOOLS_SERVICE_NAME: 'mail-dispatch',
       POWERTOOLS_METRICS_NAMESPACE: 'MailDispatch',

@@ -12,6 +12,9 @@ import { SqsOutcomeFeed } from '../lambdas/adapters/sqs-outcome-feed';
 import { parseOutcomeEvent, type OutcomeEventEnvelope } from '../lambdas/core/outcome-event';
 import { createOutcomePublisherHandler } from '../lambdas/outcome-publisher/handler';
 import { METRIC_NAMESPACE } from '../lambdas/core/outcomes';
+import { BreakerTrippingPauseSwitch } from '../lambdas/adapters/breaker-tripping-pause-switch';
+import { createNotForMeDeps } from '../lambdas/not-for-me/dependencies';
+import { createNotForMeHandler } from '../lambdas/not-for-me/handler';
 import type { EventSourceSwitch, OutcomeEvent, PauseSwitch } from '../lambdas/ports';
 import { Env } from '../lambdas/tables';
 import type { LocalAlarms } from '../lib/ops/local-control';
@@ -27,6 +30,7 @@ import { LOCAL_MAPPING_UUID, localMappingClient } from './local-event-source-map
 import { PipelineClock } from './pipeline-clock';
 import { DynamoDbStreamPoller } from './dynamodb-stream-poller';
 import { LocalPipelineError } from './errors';
+import { startFunctionUrlServer, type FunctionUrlServer } from './function-url-server';
 import { snsEvent } from './sns-notification';
 
 export interface LocalPipelineOptions extends EmbeddedAwsOptions {
@@ -51,15 +55,17 @@ export interface LocalPipelineOptions extends EmbeddedAwsOptions {
   readonly outcomePollIntervalMs?: number;
   /** Receives every log line of the Lambda functions (JSON logs, EMF). @default dropped */
   readonly onLog?: (line: string, source: LogSource) => void;
+  /** Port of the "not for me" page (the function URL's stand-in). @default 0 (any free port) */
+  readonly reportPagePort?: number;
 }
 
-export type LogSource = 'dispatcher' | 'breaker' | 'feedback' | 'outcome-publisher' | 'pipeline';
+export type LogSource = 'dispatcher' | 'breaker' | 'feedback' | 'outcome-publisher' | 'not-for-me' | 'pipeline';
 
 /** A small `(message, fields)` logger that sends the Lambdas' logs to `onLog`, never to stdout. */
 function lineLogger(source: Exclude<LogSource, 'dispatcher' | 'pipeline'>, onLog: LocalPipelineOptions['onLog']) {
   const write = (level: string) => (message: string, ...fields: unknown[]) =>
     onLog?.(JSON.stringify({ level, message, ...Object.assign({}, ...fields.filter((f) => typeof f === 'object')) }), source);
-  return { info: write('INFO'), warn: write('WARN') };
+  return { info: write('INFO'), warn: write('WARN'), error: write('ERROR') };
 }
 
 /**
@@ -97,6 +103,8 @@ export class LocalPipeline {
     readonly faults: FaultPlan,
     /** The pipeline's clock, shared with every execution environment (the scenario's `clock` step). */
     readonly clock: PipelineClock,
+    /** The "not for me" page, serving the real page handler; every local e-mail links to it. */
+    readonly reportPage: FunctionUrlServer,
     options: LocalPipelineOptions,
   ) {
     const onLog = options.onLog;
@@ -173,8 +181,32 @@ export class LocalPipeline {
   static async start(options: LocalPipelineOptions = {}): Promise<LocalPipeline> {
     const [aws, bundlePath] = await Promise.all([startEmbeddedAws(options), bundleForWorker(join(__dirname, 'dispatcher-bootstrap.ts'))]);
     let pipeline: LocalPipeline | undefined;
-    const faults = FaultPlan.create();
+    // As deployed: past the threshold the page sets the pause flag and trips the breaker (here
+    // the breaker handler itself, which disables the poller).
     const clock = PipelineClock.create();
+    const reportPage = await startFunctionUrlServer({
+      port: options.reportPagePort,
+      handler: createNotForMeHandler(() =>
+        createNotForMeDeps({
+          env: aws.env,
+          // The scenario's clock: links expire, and reports fall in windows, on the pipeline's time.
+          now: clock.now,
+          dynamodb: aws.clients.dynamodb,
+          logger: lineLogger('not-for-me', options.onLog),
+          countMetric: (name) => options.onLog?.(JSON.stringify({ _aws: { CloudWatchMetrics: [{ Namespace: 'MailDispatch', Metrics: [{ Name: name, Unit: 'Count' }] }] }, [name]: 1 }), 'not-for-me'),
+          pauseSwitch: new BreakerTrippingPauseSwitch(new DynamoDbPauseSwitch({ ledgerTable: aws.tables.ledger, client: aws.clients.dynamodb }), {
+            trip: async (cause) => {
+              const notification = { AlarmName: `${cause.by}:${cause.reason}`, NewStateValue: 'ALARM', NewStateReason: `paused by ${cause.by}`, StateChangeTime: cause.at };
+              await pipeline?.breakerHandler(snsEvent({ topic: 'mail-dispatch-breaker', message: notification, timestamp: cause.at }));
+            },
+          }),
+        }),
+      ),
+    }).catch(async (error: unknown) => {
+      await aws.stop();
+      throw error;
+    });
+    const faults = FaultPlan.create();
     const workerData: DispatcherWorkerInit = { faultPlan: faults.buffer, clock: clock.buffer };
     const poller = new EventSourcePoller({
       sqs: aws.clients.sqs,
@@ -189,7 +221,7 @@ export class LocalPipeline {
         bundlePath,
         workerData,
         // The runner's process already shows the SDK's Node version warning once.
-        env: { ...process.env, ...aws.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+        env: { ...process.env, ...aws.env, [Env.reportPageUrl]: reportPage.url, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
         onEmit: (message) => {
           const emitted = message as DispatcherEmit;
           if (emitted?.type === 'outcome') pipeline?.outcomeListeners.forEach((listener) => listener(emitted.event));
@@ -200,7 +232,7 @@ export class LocalPipeline {
         },
       },
     });
-    pipeline = new LocalPipeline(aws, poller, faults, clock, options);
+    pipeline = new LocalPipeline(aws, poller, faults, clock, reportPage, options);
     pipeline.alarm.start();
     pipeline.feedback.start();
     pipeline.outcomePublisher.start();
@@ -286,6 +318,7 @@ export class LocalPipeline {
     this.feedback.stop();
     await this.outcomePublisher.stop();
     await this.poller.stop();
+    await this.reportPage.stop();
     await this.aws.stop();
   }
 }

@@ -49,6 +49,7 @@ const step = z.union([
       ]),
     })
     .strict(),
+  z.object({ reportNotForMe: z.array(z.string().min(1)) }).strict(),
   z.object({ resume: z.object({}).strict() }).strict(),
   z.object({ redriveDlq: z.object({}).strict() }).strict(),
   z.object({ releaseInDoubt: z.object({ dispatchIds: z.array(z.string().min(1)).min(1) }).strict() }).strict(),

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { BatchGetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
@@ -6,7 +7,7 @@ import { mailboxOf } from '../lambdas/core/address';
 import { registerMembers } from '../lambdas/adapters/dynamodb-member-registry';
 import type { MemberRow } from '../lambdas/core/registry-guard';
 import { DispatchState, type RetryReason } from '../lambdas/core/outcomes';
-import { dispatchRefFromText } from '../lambdas/core/templates';
+import { dispatchRefFromText, reportUrlFromText } from '../lambdas/core/templates';
 import type { OutcomeEvent } from '../lambdas/ports';
 import { Env, LEDGER_TABLE, LedgerKey, QUEUES, RejectAttribute } from '../lambdas/tables';
 import { releaseInDoubt } from '../lib/ops/in-doubt';
@@ -16,6 +17,7 @@ import { LocalPipelineError } from './errors';
 import type { StoredEmail } from './embedded-aws';
 import { sesFeedbackEvent, type SesFeedback } from './feedback-pump';
 import { LocalPipeline, type LocalPipelineOptions } from './local-pipeline';
+import { followNotForMeLink } from './not-for-me-visitor';
 import type { Scenario, ScenarioStep } from './scenario-file';
 import { scenarioConfig } from './scenario-file';
 
@@ -84,6 +86,8 @@ export interface RunScenarioOptions extends Omit<LocalPipelineOptions, 'config'>
   /** Progress lines (stderr in the CLI). */
   readonly log?: (message: string) => void;
   readonly onProgress?: (progress: ScenarioProgress) => void;
+  /** Called after each step, while the pipeline still runs (tests look at `status` there). */
+  readonly afterStep?: (index: number, pipeline: LocalPipeline) => Promise<void>;
 }
 
 export interface ScenarioRun {
@@ -147,6 +151,7 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
       else if ('drain' in step) drained = await pipeline.drain(step.drain.maxSeconds ?? 300, () => progress(index, kind));
       else if ('fault' in step) pipeline.faults.arm(step.fault);
       else if ('sesFeedback' in step) await reportSesFeedback(pipeline, step.sesFeedback, log);
+      else if ('reportNotForMe' in step) await reportNotForMe(pipeline, step.reportNotForMe, log);
       else if ('resume' in step) {
         // An operator's act: `ops resume --force` (a scenario cannot wait for an alarm to clear),
         // which still records who resumed and reports what it overrode.
@@ -178,6 +183,7 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
       log(`step ${index + 1}/${scenario.steps.length} ${kind}: ${describeStep(step, record)} in ${record.durationMs} ms${invocationSummary(durations)}`);
       durations = [];
       progress(index, kind);
+      await options.afterStep?.(index, pipeline);
     }
     await pipeline.feedback.pumpOnce();
     const report = await buildReport(scenario.name, pipeline, tracker, refusedMembers, Date.now() - started);
@@ -210,6 +216,32 @@ async function reportSesFeedback(pipeline: LocalPipeline, feedback: readonly (Se
   }
 }
 
+/**
+ * The recipient of each dispatchId's e-mail follows its "not for me" link: the link is read from
+ * the e-mail in the SES emulator's store, the page is opened and its form submitted over HTTP, to
+ * the real page handler. Each person comes from their own network (a documentation address).
+ */
+async function reportNotForMe(pipeline: LocalPipeline, dispatchIds: readonly string[], log: (message: string) => void): Promise<void> {
+  const emails = await pipeline.aws.sesStore();
+  for (const dispatchId of dispatchIds) {
+    const email = emails.filter((e) => dispatchRefFromText(e.body.text ?? '') === dispatchId).at(-1);
+    const url = email && reportUrlFromText(email.body.text ?? '');
+    if (!url) {
+      log(`  reportNotForMe ${dispatchId}: no e-mail with a link for it in the SES store (nothing was delivered): nobody can report it`);
+      continue;
+    }
+    const visit = await followNotForMeLink(url, { sourceIp: personalNetwork(dispatchId) });
+    const confirmed = visit.confirmed ? `, confirmed: ${visit.confirmed.status} "${visit.confirmed.heading}"` : ' (no form to confirm)';
+    log(`  reportNotForMe ${dispatchId}: page ${visit.opened.status} "${visit.opened.heading}"${confirmed}`);
+  }
+}
+
+/** A private address per recipient, stable per dispatchId, so that distinct people are distinct sources. */
+function personalNetwork(dispatchId: string): string {
+  const digest = createHash('sha256').update(dispatchId).digest();
+  return `10.${digest[0]}.${digest[1]}.${digest[2]}`;
+}
+
 function invocationSummary(durations: readonly number[]): string {
   if (durations.length === 0) return '';
   const sorted = [...durations].sort((a, b) => a - b);
@@ -228,6 +260,7 @@ function describeStep(step: ScenarioStep, record: StepRecord): string {
   if ('fault' in step) return `${step.fault.target} ${step.fault.kind} x${step.fault.times}`;
   if ('clock' in step) return 'set' in step.clock ? `set ${step.clock.set}` : `+${step.clock.advanceSeconds} s`;
   if ('sesFeedback' in step) return step.sesFeedback.map((f) => `${f.dispatchId} ${f.type}${f.bounceType ? `/${f.bounceType}` : ''}`).join(', ');
+  if ('reportNotForMe' in step) return `${step.reportNotForMe.length} link(s) followed`;
   return 'done';
 }
 

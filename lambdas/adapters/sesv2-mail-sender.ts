@@ -1,7 +1,7 @@
 import { SendEmailCommand, SESv2Client } from '@aws-sdk/client-sesv2';
 import { SendOutcomeUnknownError, SendRefusedError } from '../core/errors';
 import { DISPATCH_TAG_NAME, encodeDispatchTag } from '../core/dispatch-tag';
-import { DISPATCH_REF_KEY } from '../core/templates';
+import { DISPATCH_REF_KEY, REPORT_URL_KEY } from '../core/templates';
 import type { MailSender, OutgoingMail } from '../ports';
 import { sesTemplateName } from '../tables';
 
@@ -46,7 +46,7 @@ export class SesV2MailSender implements MailSender {
         new SendEmailCommand({
           FromEmailAddress: this.options.fromAddress,
           Destination: { ToAddresses: [mail.to] },
-          Content: { Template: { TemplateName: sesTemplateName(mail.template, this.options.templatePrefix), TemplateData: JSON.stringify({ ...mail.data, [DISPATCH_REF_KEY]: mail.dispatchId }) } },
+          Content: { Template: { TemplateName: sesTemplateName(mail.template, this.options.templatePrefix), TemplateData: JSON.stringify({ ...mail.data, [DISPATCH_REF_KEY]: mail.dispatchId, [REPORT_URL_KEY]: mail.reportUrl }) } },
           ConfigurationSetName: this.options.configurationSet,
           EmailTags: [{ Name: DISPATCH_TAG_NAME, Value: encodeDispatchTag(mail.dispatchId) }],
         }),

@@ -146,6 +146,8 @@ export const MetricName = {
   OutcomeEventsPublished: 'OutcomeEventsPublished',
   /** Ledger stream records the publisher could not map to an event (counted, never fatal). */
   OutcomeRecordsUnmapped: 'OutcomeRecordsUnmapped',
+  /** A recipient confirmed on the "not for me" page that an e-mail was not theirs (pages on-call). */
+  NotForMeReported: 'NotForMeReported',
 } as const;
 export type MetricName = (typeof MetricName)[keyof typeof MetricName];
 
@@ -157,12 +159,16 @@ export const PauseReason = {
   SesAccountPaused: RetryReason.SesAccountPaused,
   /** The breaker: an alarm notification in ALARM state. */
   Alarm: 'alarm',
+  /** The "not for me" page: recipients reported e-mails as not theirs, past the threshold in the window. */
+  NotForMeReports: 'not-for-me-reports',
 } as const;
 
 /** Who set the pause flag (`PauseCause.by`). */
 export const PausedBy = {
   Dispatcher: 'dispatcher',
   Breaker: 'breaker',
+  /** The "not for me" page's function. */
+  NotForMePage: 'not-for-me-page',
   /** Followed by the operator's name: `operator:alice`. */
   OperatorPrefix: 'operator:',
 } as const;

@@ -24,23 +24,27 @@ export interface MailTemplate {
 
 /** Key the dispatcher adds to template data; publishers may not set it. */
 export const DISPATCH_REF_KEY = 'dispatchRef';
+/** The e-mail's "not for me" link, added by the dispatcher at send time; publishers may not set it. */
+export const REPORT_URL_KEY = 'notForMeUrl';
 
 const greeting = 'Hello{{#if firstName}} {{firstName}}{{/if}},';
 const footer = 'For your privacy this e-mail does not include the message itself.';
+const reportText = `Not expecting this e-mail? Tell us: {{${REPORT_URL_KEY}}}`;
+const reportHtml = `<p>Not expecting this e-mail? <a href="{{${REPORT_URL_KEY}}}">Tell us</a>.</p>`;
 
 export const TEMPLATES = {
   'advice-nurse-reply': {
     name: 'advice-nurse-reply',
     subject: 'You have a new message in your member portal',
-    text: `${greeting}\n\nYou have a new message in your portal. Please sign in to read it.\n\n${footer}\n\nReference: {{${DISPATCH_REF_KEY}}}\n`,
-    html: `<p>${greeting}</p><p>You have a new message in your portal. Please sign in to read it.</p><p>${footer}</p><p>Reference: {{${DISPATCH_REF_KEY}}}</p>`,
+    text: `${greeting}\n\nYou have a new message in your portal. Please sign in to read it.\n\n${footer}\n\nReference: {{${DISPATCH_REF_KEY}}}\n\n${reportText}\n`,
+    html: `<p>${greeting}</p><p>You have a new message in your portal. Please sign in to read it.</p><p>${footer}</p><p>Reference: {{${DISPATCH_REF_KEY}}}</p>${reportHtml}`,
     fields: { firstName: { maxLength: 64 } },
   },
   'appointment-reminder': {
     name: 'appointment-reminder',
     subject: 'You have an appointment update in your member portal',
-    text: `${greeting}\n\nYou have an appointment update in your portal. Please sign in to see it.\n\n${footer}\n\nReference: {{${DISPATCH_REF_KEY}}}\n`,
-    html: `<p>${greeting}</p><p>You have an appointment update in your portal. Please sign in to see it.</p><p>${footer}</p><p>Reference: {{${DISPATCH_REF_KEY}}}</p>`,
+    text: `${greeting}\n\nYou have an appointment update in your portal. Please sign in to see it.\n\n${footer}\n\nReference: {{${DISPATCH_REF_KEY}}}\n\n${reportText}\n`,
+    html: `<p>${greeting}</p><p>You have an appointment update in your portal. Please sign in to see it.</p><p>${footer}</p><p>Reference: {{${DISPATCH_REF_KEY}}}</p>${reportHtml}`,
     fields: { firstName: { maxLength: 64 } },
   },
 } as const satisfies Record<string, MailTemplate>;
@@ -50,6 +54,11 @@ export const TEMPLATE_NAMES = Object.keys(TEMPLATES) as TemplateName[];
 
 export function isTemplateName(name: string): name is TemplateName {
   return Object.prototype.hasOwnProperty.call(TEMPLATES, name);
+}
+
+/** Reads the "not for me" link back out of a rendered e-mail text (what a person would click). */
+export function reportUrlFromText(text: string): string | undefined {
+  return /^Not expecting this e-mail\? Tell us: (https?:\/\/\S+)\s*$/m.exec(text)?.[1];
 }
 
 /** Reads the dispatchId back out of a rendered e-mail text (the `Reference:` line). */

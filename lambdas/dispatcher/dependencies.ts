@@ -8,6 +8,8 @@ import { DynamoDbDispatchLedger } from '../adapters/dynamodb-dispatch-ledger';
 import { CachedPauseSwitch } from '../adapters/cached-pause-switch';
 import { DynamoDbPauseSwitch } from '../adapters/dynamodb-pause-switch';
 import { loadAddressHashKey } from '../adapters/address-hash-key';
+import { loadReportLinkKeys } from '../adapters/report-link-key';
+import { DEFAULT_REPORT_LINK_TTL_SECONDS, ReportLinks } from '../core/report-token';
 import { PowertoolsOutcomeReporter } from '../adapters/powertools-outcome-reporter';
 import { SendRateLimiter } from '../adapters/send-rate-limiter';
 import { SesV2MailSender } from '../adapters/sesv2-mail-sender';
@@ -58,8 +60,20 @@ export async function createDispatcherDeps(options: DispatcherDepsOptions = {}):
     rejectedSink: new SqsRejectedMessageSink({ deadLetterQueueUrl: required(env, Env.deadLetterQueueUrl), client: options.clients?.sqs ?? new SQSClient({}) }),
     reporter: options.reporter ?? new PowertoolsOutcomeReporter(),
     hashKey: await loadAddressHashKey(env),
+    reportLinks: await reportLinksFromEnv(env),
     now: options.now ?? (() => new Date()),
   };
+}
+
+/** Every e-mail carries a "not for me" link: the dispatcher does not start without its key and page URL. */
+export async function reportLinksFromEnv(env: NodeJS.ProcessEnv): Promise<ReportLinks> {
+  const ttl = env[Env.reportLinkTtlSeconds] ? Number(env[Env.reportLinkTtlSeconds]) : DEFAULT_REPORT_LINK_TTL_SECONDS;
+  const [keys, baseUrl] = [await loadReportLinkKeys(env), required(env, Env.reportPageUrl)];
+  try {
+    return new ReportLinks(keys, baseUrl, ttl);
+  } catch (error) {
+    throw new ConfigurationError(`Invalid "not for me" link settings: ${(error as Error).message}`, { cause: error });
+  }
 }
 
 /** With a breaker function configured, a pause set by the dispatcher also trips the breaker at once. */

@@ -8,6 +8,7 @@ import { SendRefusedError, StoreUnavailableError } from '../core/errors';
 import { EMPTY_FAN_IN, fanInExpiresAt } from '../core/fan-in';
 import type { DispatchMessage } from '../core/message';
 import { BlockReason, DispatchState, LedgerState, PauseReason, PausedBy, RetryReason, type DispatchOutcome } from '../core/outcomes';
+import type { ReportLinks } from '../core/report-token';
 import { LedgerKey } from '../tables';
 import type { ClaimRequest, DispatchLedger, DispatchSnapshot, MailSender, PauseSwitch, SendPacer, SnapshotKey } from '../ports';
 import { snapshotId } from '../ports';
@@ -19,6 +20,8 @@ export interface MessageContext {
   readonly pauseSwitch: PauseSwitch;
   readonly config: DispatchConfig;
   readonly hashKey: string;
+  /** Makes each e-mail's "not for me" link, synchronously (its key was loaded at start-up). */
+  readonly reportLinks: Pick<ReportLinks, 'urlFor'>;
   readonly now: () => Date;
   /** Paces sends (before each claim) and backs off after a refusal. @default no waiting */
   readonly pacer?: SendPacer;
@@ -193,7 +196,9 @@ async function applyDecision(decision: Exclude<Decision, { action: 'claim' }>, p
 async function sendClaimed(p: Prepared, claimToken: string, delivery: Delivery, ctx: MessageContext, lastTry: boolean): Promise<MessageResult | 'try-again'> {
   let sesMessageId: string;
   try {
-    ({ messageId: sesMessageId } = await ctx.sender.send({ dispatchId: p.message.dispatchId, to: p.message.to, template: p.message.template, data: p.message.data }));
+    // The link is made here, synchronously: nothing is awaited between the claim's answer and the send.
+    const reportUrl = ctx.reportLinks.urlFor(p.message.dispatchId, p.toHash, ctx.now());
+    ({ messageId: sesMessageId } = await ctx.sender.send({ dispatchId: p.message.dispatchId, to: p.message.to, template: p.message.template, data: p.message.data, reportUrl }));
   } catch (error) {
     if (error instanceof SendRefusedError) {
       if (lastTry || error.kind === 'account-paused') return refused(error, p, claimToken, delivery, ctx);

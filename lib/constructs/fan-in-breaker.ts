@@ -50,6 +50,8 @@ export class FanInBreaker extends Construct {
   /** Notify-only alarms, by short name. */
   public readonly notifyAlarms: Readonly<Record<string, cloudwatch.Alarm>>;
   public readonly breaker: ServiceFunction;
+  /** The breaker's fixed function name: others invoke it by name, never by a reference (which would make a cycle). */
+  public readonly breakerFunctionName: string;
 
   constructor(scope: Construct, id: string, props: FanInBreakerProps) {
     super(scope, id);
@@ -107,7 +109,7 @@ export class FanInBreaker extends Construct {
 
     // A fixed name, so the dispatcher can invoke the breaker without a reference: the breaker
     // already depends on the dispatcher's event source mapping, a reference back would be a cycle.
-    const breakerName = `${stack.stackName.slice(0, 40)}-fan-in-breaker`;
+    const breakerName = (this.breakerFunctionName = `${stack.stackName.slice(0, 40)}-fan-in-breaker`);
     this.breaker = new ServiceFunction(this, 'Breaker', {
       entry: 'lambdas/breaker/handler.ts',
       functionName: breakerName,

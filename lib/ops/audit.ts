@@ -38,6 +38,8 @@ export interface AuditRow {
   readonly template: string | null;
   readonly sesMessageId: string | null;
   readonly sentAt: string | null;
+  /** When the recipient confirmed on the "not for me" page that the e-mail was not theirs. */
+  readonly reportedNotMineAt: string | null;
 }
 
 export interface AuditReport {
@@ -52,7 +54,7 @@ export interface AuditReport {
 /** The longest `--since` range: each day is 9 queries (its 8 `by-day` shards and the pre-sharding key). */
 export const MAX_AUDIT_DAYS = 400;
 
-export const AUDIT_COLUMNS = ['claimedAt', 'dispatchId', 'state', 'reason', 'memberId', 'addressHash', 'address', 'template', 'sesMessageId', 'sentAt'] as const;
+export const AUDIT_COLUMNS = ['claimedAt', 'dispatchId', 'state', 'reason', 'memberId', 'addressHash', 'address', 'template', 'sesMessageId', 'sentAt', 'reportedNotMineAt'] as const;
 
 /** Every dispatch for an address, a member or a time range, from the audit indexes (never a Scan). */
 export async function auditDispatches(target: OpsTarget, request: AuditRequest): Promise<AuditReport> {
@@ -116,6 +118,7 @@ function toRow(item: Record<string, unknown>): AuditRow {
     template: text('template'),
     sesMessageId: text('sesMessageId'),
     sentAt: text('sentAt'),
+    reportedNotMineAt: text('reportedNotMineAt'),
   };
 }
 

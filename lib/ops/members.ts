@@ -7,7 +7,11 @@ import { MEMBER_ID_PATTERN } from '../../lambdas/core/message';
 import { isSuppressed, SUPPRESSION_RULE } from '../../lambdas/core/suppression';
 import { MEMBERS_TABLE } from '../../lambdas/tables';
 import type { MemberRow, RegistryRefusal } from '../../lambdas/core/registry-guard';
-import { UsageError } from './errors';
+import { marshall } from '@aws-sdk/util-dynamodb';
+import { REPORTED_NOT_MINE } from '../../lambdas/adapters/dynamodb-not-for-me-store';
+import { wrapStoreError } from '../../lambdas/adapters/dynamodb-errors';
+import { PausedBy } from '../../lambdas/core/outcomes';
+import { OperationRefusedError, UsageError } from './errors';
 import type { OpsTarget } from './target';
 
 export interface RegistryWriteOptions {
@@ -120,6 +124,8 @@ export interface UnsuppressResult {
   readonly lifted: readonly string[];
   /** The legacy member-wide flag was set and is removed. */
   readonly liftedMemberFlag: boolean;
+  /** Address hashes reported "not for me": kept, since only `members clear-report --reason <ticket>` lifts those. */
+  readonly keptReports?: readonly string[];
 }
 
 /**
@@ -130,7 +136,11 @@ export async function unsuppressMember(target: OpsTarget, memberId: string, requ
   const registry = await registryFor(target);
   const stored = await registry.get(memberId);
   if (!stored) return undefined;
-  const present = suppressionsOf(stored[SUPPRESSION_RULE.perAddress.attribute]).map((s) => s.addressHash);
+  // A recipient's "not for me" report is lifted only with a ticket (`clearReport`), never here.
+  const entries = suppressionsOf(stored[SUPPRESSION_RULE.perAddress.attribute]);
+  const present = entries.filter((s) => s.reason !== REPORTED_NOT_MINE).map((s) => s.addressHash);
+  const asked = request.all ? entries.map((s) => s.addressHash) : (request.addressHashes ?? []);
+  const keptReports = entries.filter((s) => s.reason === REPORTED_NOT_MINE && asked.includes(s.addressHash)).map((s) => s.addressHash);
   if (!request.all && (request.addressHashes ?? []).length === 0) throw new UsageError('Say which suppressions to lift: --address-hash HASH… or --all');
   // Only entries that exist: a document path into a missing map is an error, not a no-op.
   const hashes = request.all ? present : [...new Set(request.addressHashes)].filter((hash) => present.includes(hash));
@@ -145,7 +155,7 @@ export async function unsuppressMember(target: OpsTarget, memberId: string, requ
     names['#flag'] = flag;
     removes.push('#flag');
   }
-  if (removes.length === 0) return { memberId, lifted: [], liftedMemberFlag: false };
+  if (removes.length === 0) return { memberId, lifted: [], liftedMemberFlag: false, ...(keptReports.length ? { keptReports } : {}) };
   const { Attributes } = await target.clients.dynamodb.send(
     new UpdateItemCommand({
       TableName: target.tables.members,
@@ -159,7 +169,12 @@ export async function unsuppressMember(target: OpsTarget, memberId: string, requ
   );
   const old = Attributes ? unmarshall(Attributes) : {};
   const before = suppressionsOf(old[SUPPRESSION_RULE.perAddress.attribute]).map((s) => s.addressHash);
-  return { memberId, lifted: hashes.filter((h) => before.includes(h)), liftedMemberFlag: request.all === true && isSuppressed(old[flag]) };
+  return {
+    memberId,
+    lifted: hashes.filter((h) => before.includes(h)),
+    liftedMemberFlag: request.all === true && isSuppressed(old[flag]),
+    ...(keptReports.length ? { keptReports } : {}),
+  };
 }
 
 export const CSV_COLUMNS = { required: ['memberId', 'email', 'status'], optional: ['proxies', 'proxyFor', 'suppressed'] } as const;
@@ -334,4 +349,71 @@ export async function importMembers(
   }
   const byLine = (a: { line: number }, b: { line: number }) => a.line - b.line;
   return { rows: total, registered, refused: refused.sort(byLine), failed };
+}
+
+/** A "not for me" report an operator cleared, as recorded on the member item (`clearedReports`). */
+export interface ClearedReport {
+  readonly addressHash: string;
+  /** When the recipient reported it. */
+  readonly reportedAt: string | null;
+  readonly clearedAt: string;
+  readonly clearedBy: string;
+  /** The ticket that records the check. */
+  readonly ticket: string;
+}
+
+export interface ClearReportRequest {
+  readonly ticket: string;
+  readonly operator: string;
+  /** Only this address's report. @default every address of the member reported as not mine */
+  readonly addressHash?: string;
+  readonly now: Date;
+}
+
+/**
+ * `members clear-report`: lifts the `reported-not-mine` block of a member's address(es) once an
+ * operator has checked the address with the member. Only that reason is removed (a bounce or a
+ * complaint stays); each removal is conditional on it still being that reason, and is kept on the
+ * member item (`clearedReports`) with the ticket and who cleared it.
+ */
+export async function clearReport(target: OpsTarget, memberId: string, request: ClearReportRequest): Promise<{ memberId: string; cleared: ClearedReport[] }> {
+  if (!request.ticket.trim()) throw new UsageError('--reason must name the ticket that records the check');
+  const registry = await registryFor(target);
+  const stored = (await registry.get(memberId)) as (Record<string, unknown> & { suppressions?: unknown }) | undefined;
+  if (!stored) throw new OperationRefusedError(`No member ${memberId}`);
+  const map = stored.suppressions !== null && typeof stored.suppressions === 'object' && !(stored.suppressions instanceof Set) ? (stored.suppressions as Record<string, unknown>) : {};
+  const reported = Object.entries(map).filter(
+    ([hash, entry]) => (request.addressHash === undefined || hash === request.addressHash) && (entry as { reason?: unknown } | null)?.reason === REPORTED_NOT_MINE,
+  );
+  if (reported.length === 0) {
+    throw new OperationRefusedError(`Member ${memberId} has no "not for me" report to clear${request.addressHash ? ` for address ${request.addressHash}` : ''}`);
+  }
+  const at = request.now.toISOString();
+  const cleared: ClearedReport[] = reported.map(([addressHash, entry]) => ({
+    addressHash,
+    reportedAt: typeof (entry as { at?: unknown }).at === 'string' ? ((entry as { at: string }).at) : null,
+    clearedAt: at,
+    clearedBy: `${PausedBy.OperatorPrefix}${request.operator}`,
+    ticket: request.ticket,
+  }));
+  const names: Record<string, string> = { '#sup': 'suppressions' };
+  reported.forEach(([hash], i) => (names[`#h${i}`] = hash));
+  try {
+    await target.clients.dynamodb.send(
+      new UpdateItemCommand({
+        TableName: target.tables.members,
+        Key: { [MEMBERS_TABLE.partitionKey]: { S: memberId } },
+        UpdateExpression: `REMOVE ${reported.map((_, i) => `#sup.#h${i}`).join(', ')} SET clearedReports = list_append(if_not_exists(clearedReports, :empty), :cleared), updatedAt = :at`,
+        ConditionExpression: reported.map((_, i) => `#sup.#h${i}.reason = :reported`).join(' AND '),
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: marshall({ ':empty': [], ':cleared': cleared, ':at': at, ':reported': REPORTED_NOT_MINE }),
+      }),
+    );
+  } catch (error) {
+    if ((error as { name?: string }).name === 'ConditionalCheckFailedException') {
+      throw new OperationRefusedError(`Member ${memberId}'s suppressions changed while clearing: run clear-report again`, { cause: error });
+    }
+    throw wrapStoreError('clear report', error);
+  }
+  return { memberId, cleared };
 }

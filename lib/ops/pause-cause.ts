@@ -3,6 +3,14 @@ import type { PauseCause } from '../../lambdas/ports';
 
 export { PausedBy };
 
+/** What on-call must have checked before resuming after "not for me" reports paused the pipeline. */
+export const NOT_FOR_ME_CHECKS =
+  'the registry may point members at someone else\'s mailbox (the 2000 pattern). Before resuming: ' +
+  '(1) list the reported dispatches (`audit --since <the pause time>`, column reportedNotMineAt); ' +
+  '(2) for each, check the member\'s registered address with the member (`members get <memberId> --reveal`) and fix it; ' +
+  '(3) audit every other member on the same addresses (`audit --address-hash <hash>`): the same fault may hold them too; ' +
+  '(4) only then resume (`resume --force`). Each reported (member, address) pair stays blocked until `members clear-report <memberId> --reason <ticket>`';
+
 /**
  * Explains a pause cause in words for on-call, or returns `undefined` when the cause is not one
  * this version knows: then nobody can say what stopped the pipeline, and `resume` wants `--force`.
@@ -14,6 +22,9 @@ export function explainPause(cause: PauseCause | undefined, knownAlarmNames: rea
   }
   if (cause.by === PausedBy.Dispatcher && cause.reason === PauseReason.SesAccountPaused) {
     return 'SES refused to send for the whole account (sending paused): check the SES account status before resuming';
+  }
+  if (cause.by === PausedBy.NotForMePage && cause.reason === PauseReason.NotForMeReports) {
+    return `recipients reported e-mails as not theirs, past the threshold within the window: ${NOT_FOR_ME_CHECKS}`;
   }
   if (cause.by === PausedBy.Breaker && cause.reason === PauseReason.Alarm && cause.alarmName) {
     // Locally there is no CloudWatch: any alarm name the breaker recorded is taken as given.

@@ -7,7 +7,7 @@ import { stringify } from 'csv-stringify/sync';
 import type { RowResult } from '../../lambdas/adapters/dynamodb-member-registry';
 import { AUDIT_COLUMNS, type AuditReport } from './audit';
 import type { InDoubtList, ReleaseResult } from './in-doubt';
-import type { ImportReport, MemberView, UnsuppressResult } from './members';
+import type { ClearedReport, ImportReport, MemberView, UnsuppressResult } from './members';
 import { explainPause } from './pause-cause';
 import type { PauseResult } from './pause';
 import type { RedriveResult } from './redrive';
@@ -133,6 +133,7 @@ export function renderMember(view: MemberView): string {
 export function renderUnsuppress(result: UnsuppressResult): string {
   const parts = [`${result.lifted.length} address suppression(s) lifted for ${result.memberId}`];
   if (result.liftedMemberFlag) parts.push('the member-wide flag removed');
+  if (result.keptReports?.length) parts.push(`${result.keptReports.length} "not for me" report(s) kept: lift those with \`members clear-report ${result.memberId} --reason <ticket>\``);
   return `${parts.join('; ')}.`;
 }
 
@@ -168,4 +169,10 @@ function humanAge(seconds: number): string {
   if (seconds < 7200) return `${Math.round(seconds / 60)} min`;
   if (seconds < 172_800) return `${Math.round(seconds / 3600)} h`;
   return `${Math.round(seconds / 86_400)} d`;
+}
+
+export function renderClearReport(result: { memberId: string; cleared: readonly ClearedReport[] }): string {
+  const rows = table(['address hash', 'reported at', 'cleared by', 'ticket']);
+  for (const c of result.cleared) rows.push([c.addressHash, show(c.reportedAt), c.clearedBy, c.ticket]);
+  return `Cleared ${result.cleared.length} "not for me" report(s) of member ${result.memberId}: mail to these addresses may be sent again.\n${rows.toString()}`;
 }

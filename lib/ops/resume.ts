@@ -1,7 +1,8 @@
 import type { PauseCause } from '../../lambdas/ports';
 import { MailDispatchError } from '../../lambdas/core/errors';
 import { OperationRefusedError } from './errors';
-import { explainPause, PausedBy } from './pause-cause';
+import { PauseReason } from '../../lambdas/core/outcomes';
+import { explainPause, NOT_FOR_ME_CHECKS, PausedBy } from './pause-cause';
 import type { OpsTarget } from './target';
 
 export interface ResumeRequest {
@@ -47,6 +48,10 @@ export async function resumeRefusals(
   const explanation = state.paused ? explainPause(state.cause, alarms?.map((alarm) => alarm.name)) : undefined;
   if (state.paused && !explanation) {
     refusals.push(`the pause flag's cause is not understood (by ${state.cause?.by ?? 'unknown'}, reason ${state.cause?.reason ?? 'unknown'})`);
+  }
+  // Recipients said the registry is wrong: nobody resumes without saying they checked it (--force).
+  if (state.paused && state.cause?.by === PausedBy.NotForMePage && state.cause.reason === PauseReason.NotForMeReports) {
+    refusals.push(`recipients reported e-mails as not theirs (paused at ${state.cause.at}): ${NOT_FOR_ME_CHECKS}`);
   }
   if (!state.paused && mappingEnabled === false) refusals.push('the event source is disabled but no pause flag says why');
   return { refusals, cause: state.paused ? state.cause : undefined, explanation, version: state.version };

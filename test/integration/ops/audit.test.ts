@@ -65,6 +65,7 @@ describe('mail-dispatch audit (CLI process, ledger written by the real dispatche
         template: 'advice-nurse-reply',
         sesMessageId: expect.any(String),
         sentAt: expect.any(String),
+        reportedNotMineAt: null,
       },
     ]);
     expect(run.stdout).not.toContain('guardian@example.org');
@@ -102,7 +103,7 @@ describe('mail-dispatch audit (CLI process, ledger written by the real dispatche
     const run = await runOpsCli(['--local', 'audit', '--since', started.toISOString(), '--format', 'csv'], aws.env);
     expect(run.code).toBe(0);
     const [header, ...lines] = run.stdout.trim().split('\n');
-    expect(header).toBe('claimedAt,dispatchId,state,reason,memberId,addressHash,template,sesMessageId,sentAt');
+    expect(header).toBe('claimedAt,dispatchId,state,reason,memberId,addressHash,template,sesMessageId,sentAt,reportedNotMineAt');
     expect(lines).toHaveLength(5);
     expect(lines.filter((l) => l.includes(',sent,'))).toHaveLength(3);
     expect(lines.some((l) => /,rejected,invalid-json,/.test(l))).toBe(true);

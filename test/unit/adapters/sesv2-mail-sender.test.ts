@@ -72,7 +72,7 @@ describe('SendRateLimiter', () => {
 });
 
 describe('SesV2MailSender', () => {
-  const mail = { dispatchId: 'd.1:x', to: 'pat@example.org', template: 'advice-nurse-reply' as const, data: { firstName: 'Pat' } };
+  const mail = { dispatchId: 'd.1:x', to: 'pat@example.org', template: 'advice-nurse-reply' as const, data: { firstName: 'Pat' }, reportUrl: 'https://not-for-me.example.org/r/abc' };
 
   it('sends one recipient, template content, the configuration set and the escaped dispatchId tag', async () => {
     const inputs: Record<string, unknown>[] = [];
@@ -82,7 +82,7 @@ describe('SesV2MailSender', () => {
     expect(inputs[0]).toEqual({
       FromEmailAddress: 'no-reply@portal.example.org',
       Destination: { ToAddresses: ['pat@example.org'] },
-      Content: { Template: { TemplateName: 'advice-nurse-reply', TemplateData: JSON.stringify({ firstName: 'Pat', dispatchRef: 'd.1:x' }) } },
+      Content: { Template: { TemplateName: 'advice-nurse-reply', TemplateData: JSON.stringify({ firstName: 'Pat', dispatchRef: 'd.1:x', notForMeUrl: 'https://not-for-me.example.org/r/abc' }) } },
       ConfigurationSetName: 'mail-dispatch',
       EmailTags: [{ Name: 'dispatchId', Value: 'd_d1_cx' }],
     });

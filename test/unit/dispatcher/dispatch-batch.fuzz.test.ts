@@ -6,6 +6,7 @@ import { BlockReason, DispatchState, RejectReason, RetryReason } from '../../../
 import { dispatchBatch } from '../../../lambdas/dispatcher/dispatch-batch';
 import { CollectingReporter, InMemoryDispatchLedger, InMemoryPauseSwitch, InMemoryRejectedSink, RecordingMailSender } from '../../../local/in-memory-ports';
 import { sqsRecord } from '../../support/sqs-event';
+import { testReportLinks } from '../../support/report-links';
 
 /**
  * Property tests over hostile input: whatever the portal publishes and whatever the registry
@@ -138,6 +139,7 @@ describe('dispatchBatch under fuzzed messages and registry states', () => {
             reporter,
             config: resolveConfig({ fanInLimit, handlerConcurrency }),
             hashKey: HASH_KEY,
+            reportLinks: testReportLinks(),
             now: () => new Date('2000-08-02T09:00:00Z'),
           };
           const records = bodies.map((b) => sqsRecord(b));

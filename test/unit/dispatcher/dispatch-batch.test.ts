@@ -5,6 +5,7 @@ import type { BatchContext } from '../../../lambdas/dispatcher/dispatch-batch';
 import type { ClaimRequest, ClaimResult, Settlement, SnapshotKey } from '../../../lambdas/ports';
 import { CollectingReporter, InMemoryDispatchLedger, InMemoryPauseSwitch, InMemoryRejectedSink, RecordingMailSender } from '../../../local/in-memory-ports';
 import { sqsRecord } from '../../support/sqs-event';
+import { testReportLinks } from '../../support/report-links';
 
 const body = (dispatchId: string, memberId: string, to: string) => JSON.stringify({ dispatchId, memberId, to, template: 'advice-nurse-reply', data: {} });
 
@@ -20,6 +21,7 @@ function context(ledger = new InMemoryDispatchLedger(), sender = new RecordingMa
     reporter,
     config: resolveConfig({ fanInLimit: 3 }),
     hashKey: 'k',
+    reportLinks: testReportLinks(),
     now: () => new Date('2000-08-02T09:00:00Z'),
   };
   const outcome = (messageId: string) => reporter.events.filter((e) => e.sqsMessageId === messageId).at(-1)?.outcome;

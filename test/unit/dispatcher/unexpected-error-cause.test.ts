@@ -5,6 +5,7 @@ import { dispatchBatch, type BatchContext } from '../../../lambdas/dispatcher/di
 import type { ClaimRequest, ClaimResult, DispatchSnapshot, SnapshotKey } from '../../../lambdas/ports';
 import { InMemoryDispatchLedger, InMemoryPauseSwitch, InMemoryRejectedSink, RecordingMailSender } from '../../../local/in-memory-ports';
 import { sqsRecord } from '../../support/sqs-event';
+import { testReportLinks } from '../../support/report-links';
 
 /**
  * Finding (issue 19, item 3): `readBatchState` and `completeSafely` dropped the error behind
@@ -36,6 +37,7 @@ function context(ledger: InMemoryDispatchLedger): BatchContext {
     reporter: new PowertoolsOutcomeReporter({ logger: new Logger({ serviceName: 'mail-dispatch' }) }),
     config: resolveConfig({ fanInLimit: 3, handlerConcurrency: 1 }),
     hashKey: 'k',
+    reportLinks: testReportLinks(),
     now: () => new Date('2000-08-02T09:00:00Z'),
   };
 }

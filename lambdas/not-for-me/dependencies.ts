@@ -1,0 +1,86 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { BreakerTrippingPauseSwitch } from '../adapters/breaker-tripping-pause-switch';
+import { DynamoDbNotForMeStore } from '../adapters/dynamodb-not-for-me-store';
+import { DynamoDbPauseSwitch } from '../adapters/dynamodb-pause-switch';
+import { LambdaBreakerTrigger } from '../adapters/lambda-breaker-trigger';
+import { loadReportLinkKeys } from '../adapters/report-link-key';
+import { ConfigurationError } from '../core/errors';
+import { METRIC_NAMESPACE, MetricName } from '../core/outcomes';
+import type { PauseSwitch } from '../ports';
+import { Env } from '../tables';
+import type { NotForMeDeps } from './handler';
+import { DEFAULT_NOT_FOR_ME_SETTINGS, type NotForMeSettings } from './settings';
+
+export interface NotForMeDepsOptions {
+  /** @default process.env */
+  readonly env?: NodeJS.ProcessEnv;
+  readonly dynamodb?: DynamoDBClient;
+  /** @default the pause flag, tripping the breaker when `BREAKER_FUNCTION_NAME` is set */
+  readonly pauseSwitch?: PauseSwitch;
+  /** @default () => new Date() */
+  readonly now?: () => Date;
+  /** @default Powertools Logger (service `mail-dispatch-not-for-me`) */
+  readonly logger?: Pick<Logger, 'warn' | 'error'>;
+  /**
+   * Counts one metric. @default Powertools Metrics (EMF on stdout, service `mail-dispatch`, as the
+   * alarm reads it); the local pipeline sends it to its log instead, stdout being the runner's report.
+   */
+  readonly countMetric?: (name: MetricName) => void;
+}
+
+/** Builds the page's adapters from the environment the stack (or the local pipeline) sets. */
+export async function createNotForMeDeps(options: NotForMeDepsOptions = {}): Promise<NotForMeDeps> {
+  const env = options.env ?? process.env;
+  const required = (name: string) => {
+    if (!env[name]) throw new ConfigurationError(`Environment variable ${name} is not set`);
+    return env[name] as string;
+  };
+  const ledgerTable = required(Env.ledgerTable);
+  const dynamodb = options.dynamodb ?? new DynamoDBClient({});
+  const logger = options.logger ?? new Logger({ serviceName: 'mail-dispatch-not-for-me' });
+  const countMetric = options.countMetric ?? powertoolsCounter();
+  return {
+    store: new DynamoDbNotForMeStore({ membersTable: required(Env.membersTable), ledgerTable, client: dynamodb }),
+    keys: await loadReportLinkKeys(env),
+    pauseSwitch: options.pauseSwitch ?? pauseSwitchFor(env, new DynamoDbPauseSwitch({ ledgerTable, client: dynamodb }), logger),
+    settings: settingsFromEnv(env),
+    now: options.now ?? (() => new Date()),
+    onReport: (notice) => {
+      // Identifiers only: the dispatchId, memberId and keyed address hash, never an address.
+      logger.warn('recipient reported an e-mail as not theirs', { ...notice });
+      countMetric(MetricName.NotForMeReported);
+    },
+    onError: (message, error) => logger.error(message, { errorName: (error as Error)?.name, errorMessage: (error as Error)?.message }),
+  };
+}
+
+function powertoolsCounter(): (name: MetricName) => void {
+  const metrics = new Metrics({ namespace: METRIC_NAMESPACE, serviceName: 'mail-dispatch' });
+  return (name) => {
+    metrics.addMetric(name, MetricUnit.Count, 1);
+    metrics.publishStoredMetrics();
+  };
+}
+
+function pauseSwitchFor(env: NodeJS.ProcessEnv, flag: PauseSwitch, logger: Pick<Logger, 'warn'>): PauseSwitch {
+  const breaker = env[Env.breakerFunctionName];
+  if (!breaker) return flag;
+  return new BreakerTrippingPauseSwitch(flag, new LambdaBreakerTrigger({ functionName: breaker }), (error) =>
+    logger.warn('breaker trip failed: the pause flag is set and stops every claim', { errorName: (error as Error)?.name }),
+  );
+}
+
+/** The page's limits from `Env`; unset keys take the defaults, bad ones are refused together. */
+export function settingsFromEnv(env: NodeJS.ProcessEnv): NotForMeSettings {
+  const read = (name: string, fallback: number) => (env[name] === undefined || env[name] === '' ? fallback : Number(env[name]));
+  const settings = {
+    ...DEFAULT_NOT_FOR_ME_SETTINGS,
+    pauseThreshold: read(Env.reportPauseThreshold, DEFAULT_NOT_FOR_ME_SETTINGS.pauseThreshold),
+    windowSeconds: read(Env.reportWindowSeconds, DEFAULT_NOT_FOR_ME_SETTINGS.windowSeconds),
+  };
+  const bad = Object.entries(settings).filter(([, value]) => !Number.isInteger(value) || value < 1);
+  if (bad.length > 0) throw new ConfigurationError(`Invalid "not for me" settings: ${bad.map(([key]) => `${key} must be a positive integer`).join('; ')}`);
+  return settings;
+}

@@ -1,0 +1,110 @@
+import type { LambdaFunctionURLEvent, LambdaFunctionURLResult } from 'aws-lambda';
+import { CONFIRM_FIELD, PageKind, renderPage } from '../core/not-for-me-page';
+import { PauseReason, PausedBy } from '../core/outcomes';
+import { checkReportToken, pseudonymOf, REPORT_PATH_PREFIX, type ReportLinkKeys } from '../core/report-token';
+import type { NotForMeStore, PauseSwitch } from '../ports';
+import { createNotForMeDeps } from './dependencies';
+import type { NotForMeSettings } from './settings';
+
+/** What a confirmed report tells metrics and logs: identifiers only, never an address. */
+export interface ReportNotice {
+  readonly dispatchId: string;
+  readonly memberId: string;
+  readonly toHash: string;
+  readonly reportsInWindow: number;
+  readonly pausedPipeline: boolean;
+}
+
+export interface NotForMeDeps {
+  readonly store: NotForMeStore;
+  readonly keys: ReportLinkKeys;
+  /** Sets the pause flag (and, deployed, trips the breaker) when reports pass the threshold. */
+  readonly pauseSwitch: PauseSwitch;
+  readonly settings: NotForMeSettings;
+  readonly now: () => Date;
+  /** The `NotForMeReported` metric and a log line (pages on-call through the alarm). */
+  readonly onReport: (notice: ReportNotice) => void;
+  readonly onError: (message: string, error: unknown) => void;
+}
+
+/**
+ * The "not for me" page behind a Lambda function URL: `GET /r/<token>` shows the confirm page
+ * and changes nothing (link scanners and mail previews only ever GET); `POST /r/<token>` with the
+ * confirm button's field records the report. Every answer is a page; none names the member.
+ */
+export function createNotForMeHandler(deps: NotForMeDeps | (() => Promise<NotForMeDeps>)) {
+  let ready: Promise<NotForMeDeps> | undefined = typeof deps === 'function' ? undefined : Promise.resolve(deps);
+  let resolved: NotForMeDeps | undefined = typeof deps === 'function' ? undefined : deps;
+  return async (event: LambdaFunctionURLEvent): Promise<LambdaFunctionURLResult> => {
+    const method = event.requestContext?.http?.method ?? 'GET';
+    if (!event.rawPath?.startsWith(REPORT_PATH_PREFIX)) return page(PageKind.NotFound);
+    if (method !== 'GET' && method !== 'POST') return page(PageKind.MethodNotAllowed);
+    try {
+      ready ??= (deps as () => Promise<NotForMeDeps>)().catch((error: unknown) => {
+        ready = undefined;
+        throw error;
+      });
+      const d = (resolved = await ready);
+      const token = event.rawPath.slice(REPORT_PATH_PREFIX.length);
+      return page(method === 'GET' ? await show(token, d) : await confirm(token, event, d));
+    } catch (error) {
+      // Built deps log it; a start that failed (secret unreadable) is retried on the next request.
+      if (resolved) resolved.onError('not-for-me page failed', error);
+      else console.error(JSON.stringify({ level: 'ERROR', message: 'not-for-me page could not start', errorName: (error as Error)?.name }));
+      return page(PageKind.Unavailable);
+    }
+  };
+}
+
+async function show(token: string, d: NotForMeDeps): Promise<PageKind> {
+  const check = checkReportToken(d.keys, token, d.now());
+  if (!check.ok) return check.reason === 'expired' ? PageKind.Expired : PageKind.Invalid;
+  const dispatch = await d.store.findDispatch(check.claims.dispatchId);
+  if (!dispatch || dispatch.toHash !== check.claims.toHash) return PageKind.Invalid;
+  return dispatch.reportedAt ? PageKind.AlreadyReported : PageKind.Confirm;
+}
+
+async function confirm(token: string, event: LambdaFunctionURLEvent, d: NotForMeDeps): Promise<PageKind> {
+  const now = d.now();
+  const { settings: s } = d;
+  // Every POST counts against its source first, forged ones included: guessing tokens costs slots.
+  const source = event.requestContext?.http?.sourceIp ?? 'unknown';
+  if (!(await d.store.takeRateSlot({ kind: 'source', id: pseudonymOf(d.keys, source) }, s.perSourceLimit, s.rateWindowSeconds, now))) return PageKind.TooMany;
+  const check = checkReportToken(d.keys, token, now);
+  if (!check.ok) return check.reason === 'expired' ? PageKind.Expired : PageKind.Invalid;
+  if (!(await d.store.takeRateSlot({ kind: 'token', id: check.tokenId }, s.perTokenLimit, s.rateWindowSeconds, now))) return PageKind.TooMany;
+  // A POST without the button's field (a prefetcher, a bare replay) is asked again, not acted on.
+  if (formField(event, CONFIRM_FIELD.name) !== CONFIRM_FIELD.value) return PageKind.Confirm;
+
+  const { dispatchId, toHash } = check.claims;
+  const dispatch = await d.store.findDispatch(dispatchId);
+  if (!dispatch || dispatch.toHash !== toHash || !dispatch.memberId) return PageKind.Invalid;
+  if (dispatch.reportedAt) return PageKind.AlreadyReported;
+  const result = await d.store.recordReport({ dispatchId, memberId: dispatch.memberId, toHash, at: now, windowSeconds: s.windowSeconds });
+  if (!result.recorded) return PageKind.AlreadyReported;
+
+  const pausedPipeline = result.reportsInWindow >= s.pauseThreshold;
+  if (pausedPipeline) {
+    // The report is recorded and the pair blocked whatever happens here; a failed pause is logged
+    // and still paged (every report raises NotForMeReported), never shown to the recipient.
+    await d.pauseSwitch
+      .pause({ reason: PauseReason.NotForMeReports, by: PausedBy.NotForMePage, at: now.toISOString() })
+      .catch((error: unknown) => d.onError('pausing after reports failed', error));
+  }
+  d.onReport({ dispatchId, memberId: dispatch.memberId, toHash, reportsInWindow: result.reportsInWindow, pausedPipeline });
+  return PageKind.Thanks;
+}
+
+/** One field of an `application/x-www-form-urlencoded` body (as the page's form posts it). */
+function formField(event: LambdaFunctionURLEvent, name: string): string | null {
+  if (!event.body) return null;
+  const body = event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+  return new URLSearchParams(body).get(name);
+}
+
+function page(kind: PageKind): LambdaFunctionURLResult {
+  const rendered = renderPage(kind);
+  return { statusCode: rendered.statusCode, headers: { ...rendered.headers }, body: rendered.body };
+}
+
+export const handler = createNotForMeHandler(() => createNotForMeDeps());
