@@ -28,10 +28,11 @@ export interface NotForMePageProps {
   /** @default Duration.hours(1) */
   readonly window?: Duration;
   /**
-   * The page's throttle: a function URL has no request-rate setting, so its reserved concurrency
-   * caps it (excess requests get HTTP 429 from Lambda) on top of the per-token and per-source limits
-   * the function keeps in DynamoDB.
-   * @default 2
+   * Reserved concurrency: with one, it also caps the page (beyond it Lambda answers 429). A
+   * function URL has no request-rate setting; the page's own throttle is the per-token and
+   * per-source limits it keeps in DynamoDB, so none is reserved by default (an account below
+   * 100 unreserved executions could not deploy a reservation, see the other functions).
+   * @default 0 (none)
    */
   readonly reservedConcurrentExecutions?: number;
 }
@@ -79,7 +80,9 @@ export class NotForMePage extends Construct {
       encryptionKey: props.encryptionKey,
       timeout: Duration.seconds(10),
       memorySize: 256,
-      reservedConcurrentExecutions: props.reservedConcurrentExecutions ?? 2,
+      reservedConcurrentExecutions: props.reservedConcurrentExecutions ?? 0,
+      unreservedReason:
+        'A recipient who meets a throttled page is told to try again; nothing is lost, and sending does not depend on the page (the pause flag and the breaker stop sending without it).',
       environment: {
         [Env.membersTable]: props.members.tableName,
         [Env.ledgerTable]: props.ledger.tableName,
@@ -141,7 +144,7 @@ export class NotForMePage extends Construct {
     Validations.of(this.service.function).acknowledge({
       id: 'HIPAA.Security-LambdaFunctionPublicAccessProhibited',
       reason:
-        'The page must be reachable by whoever received the e-mail, who has no account with us: the two permissions allow only lambda:InvokeFunctionUrl (auth type NONE) and lambda:InvokeFunction via that URL. The credential is the link itself: an encrypted, HMAC-signed token bound to one dispatch and one address hash, expiring after 30 days; GET changes nothing, POST is rate-limited per token and per source, and the function is capped by reserved concurrency. No page carries member data.',
+        'The page must be reachable by whoever received the e-mail, who has no account with us: the two permissions allow only lambda:InvokeFunctionUrl (auth type NONE) and lambda:InvokeFunction via that URL. The credential is the link itself: an encrypted, HMAC-signed token bound to one dispatch and one address hash, expiring after 30 days; GET changes nothing, POST is rate-limited per token and per source, and and a reservation can cap the function. No page carries member data.',
     });
 
     this.reportedAlarm = new cloudwatch.Alarm(this, 'NotForMeReported', {
