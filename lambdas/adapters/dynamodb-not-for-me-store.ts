@@ -6,6 +6,7 @@ import {
   type AttributeValue,
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import { SuppressionReason } from '../core/suppression';
 import { LEDGER_TABLE, LedgerKey, MEMBERS_TABLE } from '../tables';
 import type { NotForMeReport, NotForMeStore, ReportableDispatch, ReportResult } from '../ports';
 import { batchGetItems } from './dynamodb-batch-get';
@@ -19,7 +20,7 @@ export interface DynamoDbNotForMeStoreOptions {
 }
 
 /** The suppression reason a report writes (the lead's contract: `suppressions[toHash].reason`). */
-export const REPORTED_NOT_MINE = 'reported-not-mine';
+export const REPORTED_NOT_MINE = SuppressionReason.ReportedNotMine;
 /** The history entry a report appends to the dispatch record. */
 export const REPORT_HISTORY_EVENT = 'reported-not-mine';
 
