@@ -7,6 +7,7 @@
 import { resolve } from 'node:path';
 import { Command } from 'commander';
 import { LOCAL_CONTROL_URL_ENV, startLocalControlServer } from '../lib/ops/local-control';
+import { Env } from '../lambdas/tables';
 import { LocalPipeline } from './local-pipeline';
 
 function parsePort(value: string): number {
@@ -54,7 +55,7 @@ async function main(): Promise<void> {
     },
   );
   const { aws } = pipeline;
-  const variables = { ...aws.env, [LOCAL_CONTROL_URL_ENV]: control.url };
+  const variables = { ...aws.env, [Env.reportPageUrl]: pipeline.reportPage.url, [LOCAL_CONTROL_URL_ENV]: control.url };
   const exports = Object.entries(variables).map(([name, value]) => `export ${name}=${JSON.stringify(value)}`);
   process.stdout.write(
     [
@@ -67,6 +68,7 @@ async function main(): Promise<void> {
       `  outcome feed     ${aws.outcomeQueueUrl}   (stands for the EventBridge bus: one event per ledger change, as the portal gets it)`,
       `                   aws sqs receive-message --endpoint-url ${aws.endpoints.sqs} --region ${aws.region} --queue-url ${aws.outcomeQueueUrl} --max-number-of-messages 10`,
       `  dispatcher       ${options.concurrency} concurrent poller(s), batch size ${aws.config.batchSize}, maxReceiveCount ${aws.config.maxReceiveCount}`,
+      `  not-for-me page  ${pipeline.reportPage.url}/r/<token>   every e-mail's "Tell us" link opens it`,
       `  control          ${control.url}   the poller and the alarm ${pipeline.alarm.alarmName}, for ops pause/resume/status`,
       '',
       'Point the ops CLI or a portal at it (bash):',
