@@ -114,9 +114,13 @@ describe('Dispatcher', () => {
       expect(send.map((s) => s.Resource)).toEqual([{ 'Fn::GetAtt': [logicalIdOf(template, 'AWS::SQS::Queue', 'DispatchQueueDeadLetterQueue'), 'Arn'] }]);
     });
 
-    it('reads only its own secret and uses the key only through SQS, DynamoDB and Secrets Manager', () => {
+    it('reads only its own secret and the link key, and uses the key only through SQS, DynamoDB and Secrets Manager', () => {
       const secret = statements.filter((s) => actionsOf(s).some((a) => a.startsWith('secretsmanager:')));
-      expect(secret).toEqual([expect.objectContaining({ Action: 'secretsmanager:GetSecretValue', Resource: { Ref: logicalIdOf(template, 'AWS::SecretsManager::Secret', 'DispatcherAddressHashKey') } })]);
+      expect(secret).toEqual([
+        expect.objectContaining({ Action: 'secretsmanager:GetSecretValue', Resource: { Ref: logicalIdOf(template, 'AWS::SecretsManager::Secret', 'DispatcherAddressHashKey') } }),
+        // The "not for me" links are made at send time with the page's key (read once per cold start).
+        expect.objectContaining({ Sid: 'ReadReportLinkKey', Action: 'secretsmanager:GetSecretValue', Resource: { Ref: logicalIdOf(template, 'AWS::SecretsManager::Secret', 'NotForMeLinkKey') } }),
+      ]);
       const kms = statements.filter((s) => actionsOf(s).some((a) => a.startsWith('kms:')));
       expect(kms.every((s) => s.Condition?.StringEquals?.['kms:ViaService'] !== undefined)).toBe(true);
     });
