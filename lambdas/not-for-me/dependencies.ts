@@ -56,7 +56,8 @@ export async function createNotForMeDeps(options: NotForMeDepsOptions = {}): Pro
   };
 }
 
-function powertoolsCounter(): (name: MetricName) => void {
+/** Counts a metric as the page does when deployed: Powertools EMF, service `mail-dispatch` (what the alarm reads). */
+export function powertoolsCounter(): (name: MetricName) => void {
   const metrics = new Metrics({ namespace: METRIC_NAMESPACE, serviceName: 'mail-dispatch' });
   return (name) => {
     metrics.addMetric(name, MetricUnit.Count, 1);

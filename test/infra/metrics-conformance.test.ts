@@ -1,7 +1,8 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Template } from 'aws-cdk-lib/assertions';
 import { PowertoolsOutcomeReporter } from '../../lambdas/adapters/powertools-outcome-reporter';
-import { BlockReason, DispatchState, METRIC_NAMESPACE, RejectReason, RetryReason, type DispatchOutcome } from '../../lambdas/core/outcomes';
+import { BlockReason, DispatchState, METRIC_NAMESPACE, MetricName, RejectReason, RetryReason, type DispatchOutcome } from '../../lambdas/core/outcomes';
+import { powertoolsCounter } from '../../lambdas/not-for-me/dependencies';
 import { synthMailDispatch } from './support/stack-fixture';
 
 /** One metric as CloudWatch keys it: namespace, name and the exact set of dimensions with their values. */
@@ -38,6 +39,8 @@ function emittedMetrics(): Set<MetricKey> {
       reporter.report({ sqsMessageId: `m${i}`, receiveCount: 1, dispatchId: `d${i}`, memberId: 'M1', outcome, fanInCount: 2, pausedPipeline: true }),
     );
     reporter.flush();
+    // The "not for me" page's metric, as its deployed handler counts it.
+    powertoolsCounter()(MetricName.NotForMeReported);
   } finally {
     write.mockRestore();
   }
