@@ -7,8 +7,12 @@ export const MEMBERS_TABLE = {
   /** Logical name; the deployed name comes from the stack output / env var `MEMBERS_TABLE`. */
   name: 'mail-dispatch-members',
   partitionKey: 'memberId',
-  /** Finds who holds an address (the registry guard): partition `email`. */
-  byEmailIndex: { name: 'by-email', partitionKey: 'email' },
+  /**
+   * The stream the registry watch counts members per mailbox from (issue 12.2c): old and new
+   * image, so a changed or removed address is taken off its mailbox. (The `by-email` index is
+   * gone, issue 12.12: nothing read it, and it was a full copy of every address.)
+   */
+  streamViewType: 'NEW_AND_OLD_IMAGES',
 } as const;
 
 /**

@@ -16,18 +16,9 @@ export function membersTableInput(tableName: string = MEMBERS_TABLE.name): Creat
   return {
     TableName: tableName,
     BillingMode: 'PAY_PER_REQUEST',
-    AttributeDefinitions: [
-      { AttributeName: MEMBERS_TABLE.partitionKey, AttributeType: 'S' },
-      { AttributeName: MEMBERS_TABLE.byEmailIndex.partitionKey, AttributeType: 'S' },
-    ],
+    AttributeDefinitions: [{ AttributeName: MEMBERS_TABLE.partitionKey, AttributeType: 'S' }],
     KeySchema: [{ AttributeName: MEMBERS_TABLE.partitionKey, KeyType: 'HASH' }],
-    GlobalSecondaryIndexes: [
-      {
-        IndexName: MEMBERS_TABLE.byEmailIndex.name,
-        KeySchema: [{ AttributeName: MEMBERS_TABLE.byEmailIndex.partitionKey, KeyType: 'HASH' }],
-        Projection: { ProjectionType: 'ALL' },
-      },
-    ],
+    StreamSpecification: { StreamEnabled: true, StreamViewType: MEMBERS_TABLE.streamViewType },
   };
 }
 

@@ -62,11 +62,8 @@ export class RegistryTables extends Construct {
     this.members = new dynamodb.Table(this, 'Members', {
       ...common,
       partitionKey: string(MEMBERS_TABLE.partitionKey),
-    });
-    this.members.addGlobalSecondaryIndex({
-      indexName: MEMBERS_TABLE.byEmailIndex.name,
-      partitionKey: string(MEMBERS_TABLE.byEmailIndex.partitionKey),
-      projectionType: dynamodb.ProjectionType.ALL,
+      // The registry watch counts members per mailbox from every write, guarded or raw (12.2c).
+      stream: dynamodb.StreamViewType[MEMBERS_TABLE.streamViewType],
     });
 
     this.ledger = new dynamodb.Table(this, 'Ledger', {

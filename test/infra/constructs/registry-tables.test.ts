@@ -16,9 +16,10 @@ describe('RegistryTables', () => {
   const index = (table: typeof members, name: string) =>
     (table.Properties.GlobalSecondaryIndexes as { IndexName: string; KeySchema: unknown }[]).find((i) => i.IndexName === name);
 
-  it('keys the members table by memberId with the by-email index', () => {
+  it('12.12: keys the members table by memberId, with no copy of the addresses in an index, and streams every write (12.2c)', () => {
     expect(members.Properties.KeySchema).toEqual([{ AttributeName: MEMBERS_TABLE.partitionKey, KeyType: 'HASH' }]);
-    expect(index(members, MEMBERS_TABLE.byEmailIndex.name)?.KeySchema).toEqual([{ AttributeName: 'email', KeyType: 'HASH' }]);
+    expect(members.Properties.GlobalSecondaryIndexes).toBeUndefined();
+    expect(members.Properties.StreamSpecification).toEqual({ StreamViewType: 'NEW_AND_OLD_IMAGES' });
   });
 
   it('keys the ledger by pk with the three audit indexes and the TTL attribute', () => {

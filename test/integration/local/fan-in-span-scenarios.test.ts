@@ -35,11 +35,11 @@ describe('fan-in span scenarios (clock step, raw registry writes)', () => {
     expect(report.paused).toBe(true);
   });
 
-  it('12.2b: twelve +tag sub-addresses of one mailbox get three e-mails, then the pipeline pauses', async () => {
+  it('12.2b: the registry guard takes +tag sub-addresses for one mailbox: one owner, one e-mail', async () => {
     const report = await run('fan-in-plus-tag');
-    expect(report.deliveries).toHaveLength(3);
-    expect(report.counts.sent).toBe(3);
-    expect(report.outcomes.some((o) => o.state === 'blocked' && o.reason === 'fan-in-limit')).toBe(true);
-    expect(report.paused).toBe(true);
+    expect(report.refusedMembers).toHaveLength(11);
+    expect(report.refusedMembers.every((r) => r.reason === 'address-shared')).toBe(true);
+    expect(report.deliveries).toHaveLength(1);
+    expect(report.counts).toMatchObject({ sent: 1, blocked: 11 });
   });
 });
