@@ -5,9 +5,9 @@
  * The Lambda bundle never includes this file.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { PowertoolsOutcomeReporter } from '../lambdas/adapters/powertools-outcome-reporter';
+import { createSesClient } from '../lambdas/adapters/sesv2-mail-sender';
 import { createDispatcherDeps } from '../lambdas/dispatcher/dependencies';
 import { createHandler } from '../lambdas/dispatcher/handler';
 import type { OutcomeEvent, OutcomeReporter } from '../lambdas/ports';
@@ -46,7 +46,7 @@ export const createLocalHandler: LocalHandlerFactory = async ({ workerData, emit
   const plan = FaultPlan.attach(init.faultPlan);
   const clock = PipelineClock.attach(init.clock);
   const dynamodb = new DynamoDBClient({});
-  const ses = new SESv2Client({ maxAttempts: 1 });
+  const ses = createSesClient();
   addDynamoDbFaults(dynamodb, plan);
   addSesFaults(ses, plan);
   const reporter = new ForwardingReporter(new PowertoolsOutcomeReporter(), emit);

@@ -1,4 +1,4 @@
-import { SendEmailCommand, SESv2Client } from '@aws-sdk/client-sesv2';
+import { SendEmailCommand, SESv2Client, type SESv2ClientConfig } from '@aws-sdk/client-sesv2';
 import { SendOutcomeUnknownError, SendRefusedError } from '../core/errors';
 import { DISPATCH_TAG_NAME, encodeDispatchTag } from '../core/dispatch-tag';
 import { DISPATCH_REF_KEY, REPORT_URL_KEY } from '../core/templates';
@@ -28,6 +28,24 @@ const NOT_CONNECTED_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', '
 const CONNECTION_TIMEOUT = /did not establish a connection/;
 
 /**
+ * The SES client's timeouts (issue 20.4), well inside the dispatcher's 30 s: a connection not made
+ * within `connectionTimeoutMs` is a refusal (nothing left this machine); an answer not received
+ * within `requestTimeoutMs` is an unknown outcome (in-doubt). Without them a hung call runs into
+ * the Lambda timeout and fails the whole batch.
+ */
+export const SES_TIMEOUTS = { connectionTimeoutMs: 2_000, requestTimeoutMs: 5_000 } as const;
+
+/** An SES v2 client that never retries a send on its own and gives up on a hung call in time. */
+export function createSesClient(config: SESv2ClientConfig = {}): SESv2Client {
+  return new SESv2Client({
+    maxAttempts: 1,
+    // smithy only logs a warning on requestTimeout unless throwOnRequestTimeout is set.
+    requestHandler: { connectionTimeout: SES_TIMEOUTS.connectionTimeoutMs, requestTimeout: SES_TIMEOUTS.requestTimeoutMs, throwOnRequestTimeout: true },
+    ...config,
+  });
+}
+
+/**
  * Sends one templated e-mail to exactly one recipient through SES v2, once. It neither paces nor
  * retries: both belong before a claim (the dispatcher waits for a slot, then claims, then calls
  * this at once; a refused send is retried with a fresh claim, so the registry is checked again).
@@ -36,7 +54,7 @@ export class SesV2MailSender implements MailSender {
   private readonly client: SESv2Client;
 
   constructor(private readonly options: SesV2MailSenderOptions) {
-    this.client = options.client ?? new SESv2Client({ maxAttempts: 1 });
+    this.client = options.client ?? createSesClient();
   }
 
   async send(mail: OutgoingMail): Promise<{ messageId: string }> {

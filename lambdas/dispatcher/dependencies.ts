@@ -1,6 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SESv2Client } from '@aws-sdk/client-sesv2';
+import type { SESv2Client } from '@aws-sdk/client-sesv2';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { resolveConfig, type DispatchConfig } from '../core/config';
 import { ConfigurationError } from '../core/errors';
@@ -12,7 +12,7 @@ import { loadReportLinkKeys } from '../adapters/report-link-key';
 import { DEFAULT_REPORT_LINK_TTL_SECONDS, ReportLinks } from '../core/report-token';
 import { PowertoolsOutcomeReporter } from '../adapters/powertools-outcome-reporter';
 import { SendRateLimiter } from '../adapters/send-rate-limiter';
-import { SesV2MailSender } from '../adapters/sesv2-mail-sender';
+import { createSesClient, SesV2MailSender } from '../adapters/sesv2-mail-sender';
 import { SqsRejectedMessageSink } from '../adapters/sqs-rejected-message-sink';
 import { Env, SES_CONFIGURATION_SET } from '../tables';
 import { BreakerTrippingPauseSwitch } from '../adapters/breaker-tripping-pause-switch';
@@ -54,7 +54,7 @@ export async function createDispatcherDeps(options: DispatcherDepsOptions = {}):
       fromAddress: required(env, Env.fromAddress),
       configurationSet: env[Env.configurationSet] ?? SES_CONFIGURATION_SET,
       templatePrefix: env[Env.templatePrefix] ?? '',
-      client: options.clients?.ses ?? new SESv2Client({ maxAttempts: 1 }),
+      client: options.clients?.ses ?? createSesClient(),
     }),
     pacer: new SendRateLimiter(Number.isFinite(sendRate) ? sendRate : 0),
     rejectedSink: new SqsRejectedMessageSink({ deadLetterQueueUrl: required(env, Env.deadLetterQueueUrl), client: options.clients?.sqs ?? new SQSClient({}) }),

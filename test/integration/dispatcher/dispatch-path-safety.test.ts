@@ -282,3 +282,36 @@ describe('12.8: a pause stops every invocation within a second', () => {
     }
   });
 });
+
+describe('20.4: a hung SES endpoint', () => {
+  it('20.4: an SES endpoint that accepts and never answers ends in-doubt within the request timeout, not a Lambda timeout', async () => {
+    const { createServer } = await import('node:net');
+    const sockets: import('node:net').Socket[] = [];
+    const server = createServer((socket) => {
+      sockets.push(socket);
+      socket.on('data', () => undefined); // reads the request, never answers
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as import('node:net').AddressInfo).port;
+    try {
+      const reporter = new RecordingReporter();
+      const { createSesClient } = await import('../../../lambdas/adapters/sesv2-mail-sender');
+      const ses = createSesClient({ region: aws.region, endpoint: `http://127.0.0.1:${port}`, credentials: { accessKeyId: 'l', secretAccessKey: 'l' } });
+      const deps = await createDispatcherDeps({ env: aws.env, clients: { dynamodb: aws.clients.dynamodb, sqs: aws.clients.sqs, ses }, reporter });
+      const handler = createHandler(deps);
+      const record = sqsRecord(message('p20-hung', 'S2', 'sam2@example.org'));
+      const started = Date.now();
+      const outcome = await Promise.race([
+        handler(sqsEvent(record)),
+        new Promise<'still hanging'>((resolve) => setTimeout(() => resolve('still hanging'), 15_000)),
+      ]);
+      expect(outcome).toEqual({ batchItemFailures: [] });
+      expect(Date.now() - started).toBeLessThan(15_000);
+      expect(reporter.outcomeOf(record.messageId)).toEqual({ state: 'in-doubt' });
+      expect(await ledger('p20-hung')).toMatchObject({ state: 'in-doubt' });
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});
