@@ -42,12 +42,8 @@ export function config(name: string, overrides: Partial<WorldConfig>): WorldConf
   return { ...BASE, ...overrides, name };
 }
 
-/**
- * SES answers every configuration uses. Refusals (429, 4xx, no connection) wait for issue 12.1's
- * "a retry after a refusal claims afresh" (today the adapter sleeps and re-sends on the old claim,
- * which invariant (a) reports); they join when that fix is on main.
- */
-const SES_ANSWERS = ALL_SES_ANSWERS.filter((a) => ![SesAnswer.Throttled, SesAnswer.Refused, SesAnswer.NotConnected].includes(a as never));
+/** SES answers the configurations use: every one (refusals retry with a fresh claim since 12.1). */
+const SES_ANSWERS = ALL_SES_ANSWERS;
 
 const d1 = { dispatchId: 'd1', memberId: 'M1', to: 'pat@example.org' };
 const d2 = { dispatchId: 'd2', memberId: 'M2', to: 'sam@example.org' };

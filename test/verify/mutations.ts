@@ -15,13 +15,79 @@ export interface Mutation {
   readonly patches: readonly SourcePatch[];
   /** Small enough to enumerate exhaustively. */
   readonly config: WorldConfig;
+  /** How to look: every ordering (default), or 600 seeded random schedules (too many orderings). */
+  readonly search?: 'exhaustive' | 'random';
   /** The invariants that may catch it (the first one the schedule breaks). */
   readonly caughtBy: readonly string[];
 }
 
 const d1 = { dispatchId: 'd1', memberId: 'M1', to: 'pat@example.org' };
 
+/** 12.1 undone: pacing between the claim's answer and the SendEmail request again. */
+const PACE_AFTER_CLAIM: SourcePatch = {
+  file: 'lambdas/dispatcher/dispatch-message.ts',
+  find: `      await pacer.acquire();
+      if (ctx.batch.paused) return retry(RetryReason.Paused);
+      const claim = claimRequest(p, decision, delivery, ctx);
+      const [result] = await ctx.ledger.claimAll([claim]);
+      if (result.claimed) {`,
+  replace: `      if (ctx.batch.paused) return retry(RetryReason.Paused);
+      const claim = claimRequest(p, decision, delivery, ctx);
+      const [result] = await ctx.ledger.claimAll([claim]);
+      if (result.claimed) {
+        await pacer.acquire();`,
+};
+
+const d2 = { dispatchId: 'd2', memberId: 'M2', to: 'sam@example.org' };
+
 export const MUTATIONS: readonly Mutation[] = [
+  {
+    hole: '12.1 the SES rate pacing waits between the claim and the send',
+    patches: [PACE_AFTER_CLAIM],
+    config: config('two messages in one environment at 1 send/s, member M2 closed at some step', {
+      messages: [d1, d2],
+      maxSendsPerSecond: 1,
+      injections: [{ kind: 'registry-write', label: 'M2 closed', memberId: 'M2', set: { status: 'closed' } }],
+    }),
+    caughtBy: ['a-recipient-allowed-at-claim'],
+  },
+  {
+    hole: '12.6 a Lambda timeout during pacing strands a claimed, never-sent message in-doubt',
+    patches: [PACE_AFTER_CLAIM],
+    config: config('two messages in one batch at 0.4 send/s, function timeout 2 s', {
+      messages: [d1, d2],
+      batchSize: 2,
+      maxSendsPerSecond: 0.4,
+      functionTimeoutSeconds: 2,
+      claimLeaseSeconds: 5,
+      visibilityTimeoutSeconds: 12,
+    }),
+    caughtBy: ['e-in-doubt-explained'],
+  },
+  {
+    hole: '12.7 a duplicate delivery with a higher receive count marks a live claim in-doubt',
+    patches: [
+      {
+        file: 'lambdas/core/decision.ts',
+        find: 'function decideFromLedger({ snapshot, config, now }: DecisionInput)',
+        replace: 'function decideFromLedger({ snapshot, delivery, config, now }: DecisionInput)',
+      },
+      {
+        file: 'lambdas/core/decision.ts',
+        find: 'return isAbandoned(record, config.claimLeaseSeconds, now)',
+        replace: 'return (record.claimMessageId === delivery.sqsMessageId && (record.claimReceiveCount ?? 0) < delivery.receiveCount) || isAbandoned(record, config.claimLeaseSeconds, now)',
+      },
+    ],
+    config: config('an AWS-style duplicate while the first copy sends, SES accepts or throttles', {
+      messages: [d1],
+      duplicates: 1,
+      environments: 2,
+      sesAnswers: [SesAnswer.Accepted, SesAnswer.Throttled],
+      maxSteps: 40,
+    }),
+    search: 'random',
+    caughtBy: ['e-in-doubt-explained'],
+  },
   {
     hole: '12.4 a 5xx from SES is treated as a refusal',
     patches: [

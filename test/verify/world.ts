@@ -431,7 +431,8 @@ export class World {
         step: this.step,
         at: this.now,
         allowed: allowedAddresses(member && unmarshall(member), this.dynamo.scanAll(MEMBERS).map((m) => unmarshall(m))),
-        historyIndex: answered ? actor.history.length : -1,
+        // The claim's own op was pushed to the history just before it ran.
+        historyIndex: answered ? actor.history.length - 1 : -1,
         explained: answered ? [] : [`${actor.id} died while its claim transaction was in flight (it committed)`],
         sesIssued: false,
       };
