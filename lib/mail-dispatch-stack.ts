@@ -6,6 +6,7 @@ import { Dispatcher } from './constructs/dispatcher';
 import { EncryptionKey } from './constructs/encryption-key';
 import { FanInBreaker } from './constructs/fan-in-breaker';
 import { Feedback } from './constructs/feedback';
+import { OutcomeFeed } from './constructs/outcome-feed';
 import { MailIdentity } from './constructs/mail-identity';
 import { NotForMePage } from './constructs/not-for-me-page';
 import { Env } from '../lambdas/tables';
@@ -66,7 +67,14 @@ export class MailDispatchStack extends Stack {
       reservedConcurrentExecutions: settings.dispatcherReservedConcurrency,
       maxSendRatePerSecond: settings.maxSendRatePerSecond,
     });
-    const feedback = new Feedback(this, 'Feedback', { encryptionKey, tables, mail, reservedConcurrentExecutions: settings.feedbackReservedConcurrency });
+    const feedback = new Feedback(this, 'Feedback', {
+      encryptionKey,
+      tables,
+      mail,
+      reservedConcurrentExecutions: settings.feedbackReservedConcurrency,
+      transientBounceLimit: settings.transientBounceLimit,
+    });
+    const outcomes = new OutcomeFeed(this, 'Outcomes', { encryptionKey, ledger: tables.ledger, subscriberArns: settings.outcomeSubscriberArns });
     const breaker = new FanInBreaker(this, 'FanInBreaker', {
       encryptionKey,
       dispatcher,
@@ -75,7 +83,11 @@ export class MailDispatchStack extends Stack {
       fanInAlarmThreshold: settings.fanInAlarmThreshold,
       fanInAlarmPeriod: Duration.seconds(settings.fanInAlarmPeriodSeconds),
       reservedConcurrentExecutions: settings.breakerReservedConcurrency,
-      watchedDeadLetterQueues: [{ name: 'FeedbackFailedInvocations', queue: feedback.service.failureQueue! }],
+      watchedDeadLetterQueues: [
+        { name: 'FeedbackFailedInvocations', queue: feedback.service.failureQueue! },
+        // A poison ledger record the publisher gave up on: its events are in the ledger, not on the bus.
+        { name: 'OutcomeFeedFailedRecords', queue: outcomes.failedRecords },
+      ],
       alarmEmail: settings.alarmEmail || undefined,
     });
     // The page trips the breaker by its fixed name and pages through the alarm topic; the
@@ -113,6 +125,7 @@ export class MailDispatchStack extends Stack {
     output(StackOutput.fanInLimit, String(settings.fanInLimit), 'Distinct members allowed per address per window (the registry guard uses it too)');
     output(StackOutput.configurationSetName, mail.configurationSet.configurationSetName, 'SES configuration set');
     output(StackOutput.notForMePageUrl, notForMe.functionUrl.url, 'The "not for me" page (every e-mail links to it)');
+    output(StackOutput.outcomeBusArn, outcomes.bus.eventBusArn, 'The outcome feed (source mail-dispatch, detail-type Dispatch Outcome): add rules to it for the portal');
     output(StackOutput.encryptionKeyArn, encryptionKey.keyArn, 'The CMK of the queues, tables and topics (a publisher needs kms:GenerateDataKey and kms:Decrypt on it)');
   }
 }

@@ -56,6 +56,14 @@ export interface DeploymentSettings {
   readonly publisherRoleArns: readonly string[];
   /** Back the tables up with AWS Backup; `false` only for an emulator without AWS Backup (LocalStack). @default true */
   readonly enableBackupPlan: boolean;
+  /**
+   * The portal's subscriptions to the outcome feed: SQS queue ARNs or EventBridge bus ARNs, each
+   * the target of a rule matching every `Dispatch Outcome` event. Comma-separated in context.
+   * @default [] (no subscriber: add a rule by hand, docs/deploy.md)
+   */
+  readonly outcomeSubscriberArns: readonly string[];
+  /** Transient bounces in a row of one (member, address) after which the feedback function treats it as permanent. @default 3 */
+  readonly transientBounceLimit: number;
 }
 
 export const DEFAULT_SETTINGS: DeploymentSettings = {
@@ -78,6 +86,8 @@ export const DEFAULT_SETTINGS: DeploymentSettings = {
   createEmailIdentity: false,
   publisherRoleArns: [],
   enableBackupPlan: true,
+  outcomeSubscriberArns: [],
+  transientBounceLimit: 3,
 };
 
 export type SettingKey = keyof DeploymentSettings;
@@ -99,10 +109,13 @@ const INTEGER_RULES: Partial<Record<SettingKey, IntegerRule>> = {
   fanInAlarmThreshold: { min: 1, max: 1_000_000 },
   fanInAlarmPeriodSeconds: { min: 60, max: 86_400 },
   maxSendRatePerSecond: { min: 1, max: 100_000 },
+  transientBounceLimit: { min: 1, max: 100 },
 };
 
 /** An IAM role ARN in any partition, with or without a path. */
 const ROLE_ARN = /^arn:aws(?:-[a-z]+)*:iam::\d{12}:role\/(?:[\w+=,.@-]+\/)*[\w+=,.@-]{1,64}$/;
+/** An SQS queue ARN or an EventBridge bus ARN (the outcome feed's subscribers). */
+export const SUBSCRIBER_ARN = /^arn:aws(?:-[a-z]+)*:(?:sqs:[a-z0-9-]+:\d{12}:[\w-]{1,80}(?:\.fifo)?|events:[a-z0-9-]+:\d{12}:event-bus\/[\w.\-/]{1,256})$/;
 
 /**
  * Context values come as numbers from cdk.json and as strings from `-c key=value`; a list comes
@@ -204,6 +217,15 @@ export function readSettings(node: Node, overrides: Partial<DeploymentSettings> 
     if (invalid.length > 0) problems.push(`publisherRoleArns must be IAM role ARNs (arn:aws:iam::<account>:role/<name>); not one: ${invalid.map((arn) => JSON.stringify(arn)).join(', ')}`);
     else merged.publisherRoleArns = [...new Set(publishers as string[])];
   }
+  const subscribers = merged.outcomeSubscriberArns;
+  if (!Array.isArray(subscribers) || subscribers.some((arn) => typeof arn !== 'string')) {
+    problems.push(`outcomeSubscriberArns must be SQS queue or EventBridge bus ARNs, comma-separated (got ${JSON.stringify(subscribers)})`);
+  } else {
+    const invalid = subscribers.filter((arn: string) => !SUBSCRIBER_ARN.test(arn));
+    if (invalid.length > 0) problems.push(`outcomeSubscriberArns must be SQS queue ARNs (arn:aws:sqs:<region>:<account>:<name>) or bus ARNs (arn:aws:events:<region>:<account>:event-bus/<name>); not one: ${invalid.map((arn) => JSON.stringify(arn)).join(', ')}`);
+    else merged.outcomeSubscriberArns = [...new Set(subscribers as string[])];
+  }
+
   const period = merged.fanInAlarmPeriodSeconds as number;
   // The dispatcher's metrics are standard resolution (one datapoint a minute): a shorter period
   // would leave the alarm in INSUFFICIENT_DATA instead of paging.

@@ -17,6 +17,7 @@ export const StackOutput = {
   fanInLimit: 'FanInLimit',
   encryptionKeyArn: 'EncryptionKeyArn',
   notForMePageUrl: 'NotForMePageUrl',
+  outcomeBusArn: 'OutcomeBusArn',
 } as const;
 
 export type StackOutputKey = keyof typeof StackOutput;

@@ -16,6 +16,8 @@ export interface FeedbackProps {
   readonly mail: MailIdentity;
   /** 0 reserves none (SES emits about two events per message; SNS retries when throttled). @default 0 */
   readonly reservedConcurrentExecutions?: number;
+  /** Transient bounces in a row of one (member, address) treated as permanent. @default 3 */
+  readonly transientBounceLimit?: number;
 }
 
 /**
@@ -42,6 +44,9 @@ export class Feedback extends Construct {
       environment: {
         [Env.membersTable]: members.tableName,
         [Env.ledgerTable]: ledger.tableName,
+        // Events another configuration set tagged are counted and ignored.
+        [Env.configurationSet]: props.mail.configurationSet.configurationSetName,
+        [Env.transientBounceLimit]: String(props.transientBounceLimit ?? 3),
         POWERTOOLS_SERVICE_NAME: 'mail-dispatch-feedback',
         POWERTOOLS_METRICS_NAMESPACE: METRIC_NAMESPACE,
       },

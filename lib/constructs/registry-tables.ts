@@ -70,6 +70,8 @@ export class RegistryTables extends Construct {
       ...common,
       partitionKey: string(LEDGER_TABLE.partitionKey),
       timeToLiveAttribute: LEDGER_TABLE.ttlAttribute,
+      // The outcome feed's outbox: every change of a dispatch record, in order per record.
+      stream: dynamodb.StreamViewType[LEDGER_TABLE.streamViewType],
     });
     // Audit queries (by member, by address hash, by day) must never need a scan. Keys only:
     // the settle write then touches no index (see `IndexProjection`).
