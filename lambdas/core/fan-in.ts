@@ -59,6 +59,19 @@ export function planFanIn(state: FanInState, memberId: string, now: Date, config
 }
 
 /**
+ * The plan's claim as of the instant it is really made (`now`, later than the plan's when the
+ * message waited for a send slot or a back-off). The counter must hold the instant of the claim,
+ * which the send follows at once: an instant from the plan would let the member leave the span
+ * before its e-mail is a window old. A refresh is re-conditioned on the member still being in the
+ * span *now*; a join keeps its version, so the members counted at the plan (never fewer than are
+ * live now) are what it asserts.
+ */
+export function claimAt(claim: FanInClaim, now: Date, windowSeconds: number): FanInClaim {
+  const atMs = Math.max(claim.atMs, now.getTime());
+  return claim.kind === 'refresh' ? { kind: 'refresh', cutoffMs: atMs - windowSeconds * 1000, atMs } : { ...claim, atMs };
+}
+
+/**
  * When DynamoDB may delete a mailbox's counter (epoch seconds): one window after its latest
  * claim, when every member in it has left the span. TTL deletes late; readers compare instants.
  */

@@ -5,7 +5,7 @@ import { hashAddress, mailboxOf } from '../core/address';
 import type { DispatchConfig } from '../core/config';
 import { decideDispatch, type Decision } from '../core/decision';
 import { SendRefusedError, StoreUnavailableError } from '../core/errors';
-import { EMPTY_FAN_IN, fanInExpiresAt } from '../core/fan-in';
+import { claimAt, EMPTY_FAN_IN, fanInExpiresAt } from '../core/fan-in';
 import type { DispatchMessage } from '../core/message';
 import { BlockReason, DispatchState, LedgerState, PauseReason, PausedBy, RetryReason, type DispatchOutcome } from '../core/outcomes';
 import type { ReportLinks } from '../core/report-token';
@@ -130,17 +130,21 @@ export async function completeMessage(plan: Plan, ctx: MessageContext): Promise<
 }
 
 function claimRequest(p: Prepared, decision: Extract<Decision, { action: 'claim' }>, delivery: Delivery, ctx: MessageContext): ClaimRequest {
+  // The decision may be seconds old (the batch's plan, then a wait for a send slot): the counter
+  // gets the instant of this claim, never the plan's.
+  const now = ctx.now();
+  const fanIn = claimAt(decision.fanIn, now, ctx.config.fanInWindowSeconds);
   return {
     message: p.message,
     toHash: p.toHash,
     matched: decision.matched,
     fanInKey: p.key.fanInKey,
-    fanIn: decision.fanIn,
-    fanInExpiresAt: fanInExpiresAt(decision.fanIn.atMs, ctx.config.fanInWindowSeconds),
+    fanIn,
+    fanInExpiresAt: fanInExpiresAt(fanIn.atMs, ctx.config.fanInWindowSeconds),
     claimToken: randomUUID(),
     sqsMessageId: delivery.record.messageId,
     receiveCount: delivery.receiveCount,
-    now: ctx.now(),
+    now,
   };
 }
 
