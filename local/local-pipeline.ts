@@ -283,7 +283,9 @@ export class LocalPipeline {
         break;
       }
       if (busy.processing === 0 && (await this.aws.queueDepth()).total === 0 && this.poller.busy.processing === 0) {
-        result = 'empty';
+        // Both ends at once (the last message tripped the pause while the mapping is still
+        // disabling): the pause is what the run must report.
+        result = (await this.pauseSwitch.read()).paused ? 'paused' : 'empty';
         break;
       }
       await new Promise((resolve) => setTimeout(resolve, 100));

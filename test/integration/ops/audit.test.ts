@@ -150,7 +150,7 @@ describe('mail-dispatch audit (CLI process, ledger written by the real dispatche
       expect(run.code).toBe(0);
       expect(run.stdout).toContain('window (UTC): 2000-08-02T00:00:00.000Z to 2000-08-02T17:00:00.000Z');
       const csv = await runOpsCli(['--local', 'audit', '--since', '2000-08-02', '--until', '2000-08-03', '--format', 'csv'], la());
-      expect(csv.stdout.split('\n')[0]).toBe('claimedAt,dispatchId,state,reason,memberId,addressHash,template,sesMessageId,sentAt');
+      expect(csv.stdout.split('\n')[0]).toBe('claimedAt,dispatchId,state,reason,memberId,addressHash,template,sesMessageId,sentAt,reportedNotMineAt');
       expect(csv.stderr).toContain('window (UTC): 2000-08-02T00:00:00.000Z to 2000-08-03T00:00:00.000Z');
     });
   });

@@ -80,6 +80,8 @@ it('no address, name or data value appears in any log line, metric or error mess
     await run(sqsRecord(body('s-sent', 'P1', 'zelda.q@example.org'))); // duplicate
     await run(sqsRecord(body('s-fan', 'P2', 'zelda.q@example.org'))); // fan-in limit 1 → blocked + pause
     await new DynamoDbPauseSwitch({ ledgerTable: aws.tables.ledger, client: aws.clients.dynamodb }).resume('test', new Date());
+    // The dispatcher may trust a pause-flag read for up to a second (12.8): let its cached "paused" age out.
+    await new Promise((resolve) => setTimeout(resolve, 1100));
     plan.arm({ target: 'ses', kind: 'throttle', times: 10 });
     await run(sqsRecord(body('s-throttle', 'P1', 'zelda.q@example.org')));
     await run(sqsRecord(body('s-failed', 'P1', 'zelda.q@example.org'), { receiveCount: 2 }));
