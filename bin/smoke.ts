@@ -45,7 +45,12 @@ async function main(): Promise<number> {
     if (options.drill && report.passed) {
       const ops = await resolveTarget(options.target === 'local' ? { local: true, region: options.region } : { stack: target.name, region: options.region });
       try {
-        drill = await runDrill(target, ops, { runId: report.runId.replace(/^smoke-/, 'drill-'), timeoutMs: options.timeout * 1000, progress });
+        drill = await runDrill(target, ops, {
+          runId: report.runId.replace(/^smoke-/, 'drill-'),
+          deliveredDispatchId: report.dispatchIds.good,
+          timeoutMs: options.timeout * 1000,
+          progress,
+        });
       } finally {
         ops.close();
       }

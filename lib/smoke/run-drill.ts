@@ -13,15 +13,16 @@ import { waitFor } from './wait-for';
 /**
  * The post-deploy drill's members: each registered at one SES mailbox simulator address, whose
  * answer proves one link of the feedback chain. Fixed ids, so repeated drills add no member to a
- * simulator mailbox (the fan-in guard counts distinct members); the drill clears their
- * suppressions before it starts.
+ * simulator mailbox (the fan-in guard counts distinct members per mailbox, `+label` or not); the
+ * drill clears their suppressions before it starts. The delivery is proven on the smoke test's
+ * own message (its member holds the simulator's success address).
  */
 export const DRILL_MEMBERS = {
-  // The simulator takes a `+label`: the smoke member already holds the plain success address.
-  delivery: { memberId: 'DRILL-DELIVERY', email: 'success+drill@simulator.amazonses.com' },
-  bounce: { memberId: 'DRILL-BOUNCE', email: 'bounce+drill@simulator.amazonses.com' },
-  complaint: { memberId: 'DRILL-COMPLAINT', email: 'complaint+drill@simulator.amazonses.com' },
+  bounce: { memberId: 'DRILL-BOUNCE', email: 'bounce@simulator.amazonses.com' },
+  complaint: { memberId: 'DRILL-COMPLAINT', email: 'complaint@simulator.amazonses.com' },
 } as const;
+type DrillMember = keyof typeof DRILL_MEMBERS;
+const DRILL_KINDS = Object.keys(DRILL_MEMBERS) as DrillMember[];
 
 export interface DrillStep extends SmokeCheck {
   readonly elapsedMs: number;
@@ -37,6 +38,8 @@ export interface DrillReport {
 
 export interface RunDrillOptions {
   readonly runId: string;
+  /** The smoke test's good message, sent to the smoke member: its delivery proves the Delivery link. */
+  readonly deliveredDispatchId: string;
   /** How long to wait for each link. @default 300000 (CloudWatch evaluates once a minute) */
   readonly timeoutMs?: number;
   /** @default 1000 */
@@ -82,8 +85,8 @@ export async function runDrill(smoke: SmokeTarget, ops: OpsTarget, options: RunD
     elapsedMs: Date.now() - started,
   });
   const record = (dispatchId: string) => readDispatchRecord(smoke.clients.dynamodb, smoke.tables.ledger, dispatchId);
-  const dispatchId = (member: keyof typeof DRILL_MEMBERS, n = 1) => `${options.runId}-${member}-${n}`;
-  const publish = async (member: keyof typeof DRILL_MEMBERS, n = 1) => {
+  const dispatchId = (member: DrillMember, n = 1) => `${options.runId}-${member}-${n}`;
+  const publish = async (member: DrillMember, n = 1) => {
     const { memberId, email } = DRILL_MEMBERS[member];
     const [result] = await publishDispatches(
       [{ dispatchId: dispatchId(member, n), memberId, to: email, template: 'advice-nurse-reply', data: { firstName: 'Drill' } }],
@@ -103,27 +106,23 @@ export async function runDrill(smoke: SmokeTarget, ops: OpsTarget, options: RunD
     return report();
   }
   for (const { memberId } of members) await clearSuppression(smoke, memberId);
-  if (!step('published', (await Promise.all((['delivery', 'bounce', 'complaint'] as const).map((m) => publish(m)))).every(Boolean), 'one message per simulator address')) {
+  if (!step('published', (await Promise.all(DRILL_KINDS.map((m) => publish(m)))).every(Boolean), 'one message per simulator address')) {
     return report();
   }
 
-  const sent = await waitFor(
-    () => Promise.all((['delivery', 'bounce', 'complaint'] as const).map((m) => record(dispatchId(m)))),
-    (records) => records.every((r) => r?.state === LedgerState.Sent),
-    wait,
-  );
-  const states = (sent.value ?? []).map((r, i) => `${['delivery', 'bounce', 'complaint'][i]}: ${r?.state ?? 'no record'}`).join(', ');
-  if (!step('SES accepted all three (Send)', sent.met, sent.met ? states : `${states} after ${timeoutMs / 1000} s: check the dispatcher (DispatcherErrors, its log) and the SES identity and sandbox`)) {
+  const sent = await waitFor(() => Promise.all(DRILL_KINDS.map((m) => record(dispatchId(m)))), (records) => records.every((r) => r?.state === LedgerState.Sent), wait);
+  const states = (sent.value ?? []).map((r, i) => `${DRILL_KINDS[i]}: ${r?.state ?? 'no record'}`).join(', ');
+  if (!step('SES accepted both (Send)', sent.met, sent.met ? states : `${states} after ${timeoutMs / 1000} s: check the dispatcher (DispatcherErrors, its log) and the SES identity and sandbox`)) {
     return report();
   }
 
-  for (const [member, fate] of [
-    ['delivery', 'delivered'],
-    ['bounce', 'bounced'],
-    ['complaint', 'complained'],
+  for (const [id, fate] of [
+    [options.deliveredDispatchId, 'delivered'],
+    [dispatchId('bounce'), 'bounced'],
+    [dispatchId('complaint'), 'complained'],
   ] as const) {
-    const got = await waitFor(() => record(dispatchId(member)), (r) => r?.fate === fate, wait);
-    if (!step(`feedback: ${fate}`, got.met, got.met ? `${dispatchId(member)}: ${fate}` : `${dispatchId(member)}: fate ${got.value?.fate ?? 'none'} after ${timeoutMs / 1000} s: check ${FEEDBACK_CHAIN}`)) {
+    const got = await waitFor(() => record(id), (r) => r?.fate === fate, wait);
+    if (!step(`feedback: ${fate}`, got.met, got.met ? `${id}: ${fate}` : `${id}: fate ${got.value?.fate ?? 'none'} after ${timeoutMs / 1000} s: check ${FEEDBACK_CHAIN}`)) {
       return report();
     }
   }

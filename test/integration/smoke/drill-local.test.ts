@@ -36,9 +36,9 @@ describe('npm run smoke -- --target local --drill', () => {
       const { code, stdout, stderr } = await smoke(['--target', 'local', '--drill', '--timeout', '60'], shell);
       expect({ run, code, stderr: code === 0 ? '' : stderr, stdout: code === 0 ? '' : stdout }).toEqual({ run, code: 0, stderr: '', stdout: '' });
       for (const line of [
-        /^PASS +drill members registered +[\d.]+ s +DRILL-DELIVERY, DRILL-BOUNCE, DRILL-COMPLAINT$/m,
-        /^PASS +SES accepted all three \(Send\) +[\d.]+ s +delivery: sent, bounce: sent, complaint: sent$/m,
-        /^PASS +feedback: delivered +[\d.]+ s +drill-\S+-delivery-1: delivered$/m,
+        /^PASS +drill members registered +[\d.]+ s +DRILL-BOUNCE, DRILL-COMPLAINT$/m,
+        /^PASS +SES accepted both \(Send\) +[\d.]+ s +bounce: sent, complaint: sent$/m,
+        /^PASS +feedback: delivered +[\d.]+ s +smoke-\S+-good: delivered$/m,
         /^PASS +feedback: bounced +[\d.]+ s +drill-\S+-bounce-1: bounced$/m,
         /^PASS +feedback: complained +[\d.]+ s +drill-\S+-complaint-1: complained$/m,
         /^PASS +suppression took effect +[\d.]+ s +drill-\S+-bounce-2: blocked \(suppressed\), nothing sent$/m,
