@@ -4,6 +4,7 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { dispatchRefFromText } from '../../../lambdas/core/templates';
 import { createDispatcherDeps } from '../../../lambdas/dispatcher/dependencies';
 import { createHandler } from '../../../lambdas/dispatcher/handler';
+import { DynamoDbPauseSwitch } from '../../../lambdas/adapters/dynamodb-pause-switch';
 import { startEmbeddedAws, type EmbeddedAws } from '../../../local/embedded-aws';
 import { putMembersRaw } from '../../support/members';
 import { RecordingReporter } from '../../support/recording-reporter';
@@ -28,6 +29,9 @@ beforeAll(async () => {
     { memberId: 'A1', email: 'shared@example.org', status: 'active', proxies: [] },
     // Another member on the same mailbox (sub-address): one fan-in count.
     { memberId: 'B1', email: 'shared+b@example.org', status: 'active', proxies: [] },
+    { memberId: 'F2', email: 'filler2@example.org', status: 'active', proxies: [] },
+    { memberId: 'C1', email: 'other@example.org', status: 'active', proxies: [] },
+    { memberId: 'D1', email: 'other+d@example.org', status: 'active', proxies: [] },
   ]);
 });
 afterAll(async () => aws?.stop());
@@ -69,5 +73,33 @@ describe('review: the fan-in counter holds the instant of the claim, not of the 
     await other.handler(sqsEvent(second));
     expect(other.reporter.outcomeOf(second.messageId)).toEqual({ state: 'blocked', reason: 'fan-in-limit' });
     expect(await deliveredTo('fi-b')).toEqual([]);
+  });
+
+  it('review fan-in-stale-refresh (holds: the join prunes the member): a member that left the span while its message waited re-enters only by a counted join', async () => {
+    const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
+    // The block above paused the pipeline (as it must): an operator resumes.
+    await new DynamoDbPauseSwitch({ ledgerTable: aws.tables.ledger, client: aws.clients.dynamodb }).resume('operator:test', new Date());
+    const plain = await dispatcher();
+    const firstD = sqsRecord(message('fr-d1', 'D1', 'other+d@example.org'));
+    await plain.handler(sqsEvent(firstD));
+    expect(plain.reporter.outcomeOf(firstD.messageId)).toMatchObject({ state: 'sent' });
+    const t0 = Date.now();
+    // At t0+3 s D1 is in the span: its second message is planned as a refresh, then waits 2.5 s for its slot.
+    await wait(t0 + 3000 - Date.now());
+    const paced = await dispatcher({ MAX_SENDS_PER_SECOND: '0.4' });
+    const filler = sqsRecord(message('fr-filler', 'F2', 'filler2@example.org'));
+    const againD = sqsRecord(message('fr-d2', 'D1', 'other+d@example.org'));
+    const running = paced.handler(sqsEvent(filler, againD));
+    // At t0+4.4 s D1 has left the span: C1 joins the mailbox and is mailed.
+    await wait(t0 + 4400 - Date.now());
+    const c = sqsRecord(message('fr-c', 'C1', 'other@example.org'));
+    await plain.handler(sqsEvent(c));
+    expect(plain.reporter.outcomeOf(c.messageId)).toMatchObject({ state: 'sent' });
+    await running;
+    const sentC = Date.now();
+    // D1's claim comes ~1 s after C1's send: a second member inside one window, so it is blocked.
+    expect(paced.reporter.outcomeOf(againD.messageId)).toEqual({ state: 'blocked', reason: 'fan-in-limit' });
+    expect(sentC - t0).toBeLessThan(WINDOW_SECONDS * 1000 + 3000);
+    expect(await deliveredTo('fr-d2')).toEqual([]);
   });
 });
