@@ -1,18 +1,9 @@
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
 import { cleanEnv, startNpmRunLocal, type NpmRunLocal } from '../../support/npm-run-local';
+import { runSmokeCli } from '../../support/run-smoke-cli';
 
 jest.setTimeout(300_000);
 
-const ROOT = join(__dirname, '..', '..', '..');
-
-function smoke(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', join(ROOT, 'bin', 'smoke.ts'), ...args], { cwd: ROOT, env, timeout: 240_000 }, (error, stdout, stderr) =>
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr }),
-    );
-  });
-}
+const smoke = (args: string[], env: NodeJS.ProcessEnv) => runSmokeCli(args, env, 240_000);
 
 /**
  * Issue 18.7: the post-deploy drill against `npm run local`, where the local SES layer answers the

@@ -1,22 +1,12 @@
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDbPauseSwitch } from '../../../lambdas/adapters/dynamodb-pause-switch';
 import { Env } from '../../../lambdas/tables';
 import { cleanEnv, startNpmRunLocal, type NpmRunLocal } from '../../support/npm-run-local';
+import { runSmokeCli } from '../../support/run-smoke-cli';
 
 jest.setTimeout(240_000);
 
-const ROOT = join(__dirname, '..', '..', '..');
-
-/** Runs `npm run smoke -- …` (the same entry, without npm's banner) as a process. */
-function smoke(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', join(ROOT, 'bin', 'smoke.ts'), ...args], { cwd: ROOT, env, timeout: 180_000 }, (error, stdout, stderr) =>
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr }),
-    );
-  });
-}
+const smoke = (args: string[], env: NodeJS.ProcessEnv) => runSmokeCli(args, env, 180_000);
 
 describe('npm run smoke -- --target local (against npm run local)', () => {
   let local: NpmRunLocal | undefined;
