@@ -27,11 +27,19 @@ const d1 = { dispatchId: 'd1', memberId: 'M1', to: 'pat@example.org' };
 const PACE_AFTER_CLAIM: SourcePatch = {
   file: 'lambdas/dispatcher/dispatch-message.ts',
   find: `      await pacer.acquire();
-      if (ctx.batch.paused) return retry(RetryReason.Paused);
+      // The flag again, before each claim (a cached read at most a second old): a pause set
+      // anywhere stops this invocation within a second, not at its next batch (issue 12.8).
+      if (ctx.batch.paused || (await ctx.pauseSwitch.read()).paused) {
+        ctx.batch.paused = true;
+        return retry(RetryReason.Paused);
+      }
       const claim = claimRequest(p, decision, delivery, ctx);
       const [result] = await ctx.ledger.claimAll([claim]);
       if (result.claimed) {`,
-  replace: `      if (ctx.batch.paused) return retry(RetryReason.Paused);
+  replace: `      if (ctx.batch.paused || (await ctx.pauseSwitch.read()).paused) {
+        ctx.batch.paused = true;
+        return retry(RetryReason.Paused);
+      }
       const claim = claimRequest(p, decision, delivery, ctx);
       const [result] = await ctx.ledger.claimAll([claim]);
       if (result.claimed) {

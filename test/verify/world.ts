@@ -528,6 +528,9 @@ export class World {
       CLAIM_LEASE_SECONDS: String(this.config.claimLeaseSeconds),
       MAX_SENDS_PER_SECOND: String(this.config.maxSendsPerSecond),
       HANDLER_CONCURRENCY: '1',
+      // Every e-mail carries a "not for me" link: the dispatcher does not start without these.
+      REPORT_LINK_KEY: 'a'.repeat(64),
+      REPORT_PAGE_URL: 'https://report.plan.example/r',
       ...this.config.env,
     };
     const ModelDate = (globalThis as any).__verifyShims.Date as DateConstructor;
