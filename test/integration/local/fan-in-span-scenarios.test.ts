@@ -11,7 +11,11 @@ describe('fan-in span scenarios (clock step, raw registry writes)', () => {
   it('12.2a: a burst across midnight is one burst (six members two seconds apart, limit 3)', async () => {
     const report = await run('fan-in-midnight');
     expect(report.deliveries).toHaveLength(3);
-    expect(report.outcomes.map((o) => o.state)).toEqual(['sent', 'sent', 'sent', 'blocked', 'pending', 'pending']);
+    const states = report.outcomes.map((o) => o.state);
+    expect(states.slice(0, 4)).toEqual(['sent', 'sent', 'sent', 'blocked']);
+    // After the block the pipeline pauses: a message already being decided is blocked too, the rest
+    // wait in the queue; none is sent (which of the two depends on where the pause lands).
+    for (const state of states.slice(4)) expect(['blocked', 'pending']).toContain(state);
     expect(report.outcomes[3]).toMatchObject({ reason: 'fan-in-limit' });
     expect(report.paused).toBe(true);
   });
