@@ -5,7 +5,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { renderDispatchMessageJsonSchema } from '../lambdas/publisher/message-json-schema';
+import { renderDispatchMessageJsonSchema } from '../publisher/message-json-schema';
 
 const SCHEMA_FILE = join(__dirname, '..', 'docs', 'dispatch-message.schema.json');
 

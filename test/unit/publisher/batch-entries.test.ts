@@ -1,7 +1,7 @@
 import fc from 'fast-check';
-import { batchEntries } from '../../../lambdas/publisher/batch-entries';
-import { MAX_BATCH_BYTES, MAX_BATCH_ENTRIES } from '../../../lambdas/publisher/publish-options';
-import type { SerialisedDispatch } from '../../../lambdas/publisher/serialise-dispatch';
+import { batchEntries } from '../../../publisher/batch-entries';
+import { MAX_BATCH_BYTES, MAX_BATCH_ENTRIES } from '../../../publisher/publish-options';
+import type { SerialisedDispatch } from '../../../publisher/serialise-dispatch';
 
 const entry = (index: number, bytes: number): SerialisedDispatch => ({ index, dispatchId: `d${index}`, body: '', bytes });
 

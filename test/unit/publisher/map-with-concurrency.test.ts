@@ -1,4 +1,4 @@
-import { mapWithConcurrency } from '../../../lambdas/publisher/map-with-concurrency';
+import { mapWithConcurrency } from '../../../publisher/map-with-concurrency';
 
 describe('mapWithConcurrency', () => {
   it('keeps input order and never runs more than the limit at once', async () => {

@@ -5,7 +5,7 @@ import addFormats from 'ajv-formats';
 import fc from 'fast-check';
 import { parseDispatchMessage } from '../../../lambdas/core/message';
 import { TEMPLATE_NAMES } from '../../../lambdas/core/templates';
-import { dispatchMessageJsonSchema, renderDispatchMessageJsonSchema } from '../../../lambdas/publisher/message-json-schema';
+import { dispatchMessageJsonSchema, renderDispatchMessageJsonSchema } from '../../../publisher/message-json-schema';
 
 const SCHEMA_FILE = join(__dirname, '..', '..', '..', 'docs', 'dispatch-message.schema.json');
 

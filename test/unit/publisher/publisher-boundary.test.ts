@@ -4,7 +4,7 @@ import { build } from 'esbuild';
 describe('mail-dispatch/publisher', () => {
   it('pulls in nothing from the AWS CDK (a portal can depend on it alone)', async () => {
     const result = await build({
-      entryPoints: [join(__dirname, '..', '..', '..', 'lambdas', 'publisher', 'index.ts')],
+      entryPoints: [join(__dirname, '..', '..', '..', 'publisher', 'index.ts')],
       bundle: true,
       platform: 'node',
       write: false,

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { MAX_BODY_BYTES, parseDispatchMessage } from '../../../lambdas/core/message';
-import { serialiseDispatch } from '../../../lambdas/publisher/serialise-dispatch';
+import { serialiseDispatch } from '../../../publisher/serialise-dispatch';
 import { CONTRACT_EXAMPLE } from '../../support/contract-example';
 
 const good = { ...CONTRACT_EXAMPLE, data: { ...CONTRACT_EXAMPLE.data } };

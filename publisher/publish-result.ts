@@ -1,4 +1,4 @@
-import { RejectReason } from '../core/outcomes';
+import { RejectReason } from '../lambdas/core/outcomes';
 
 /**
  * Why a message was not accepted by SQS. The contract's rejection reasons (the very ones the

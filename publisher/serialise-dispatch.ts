@@ -1,4 +1,4 @@
-import { parseDispatchMessage, type DispatchMessageInput } from '../core/message';
+import { parseDispatchMessage, type DispatchMessageInput } from '../lambdas/core/message';
 import { PublishFailure, type PublishRefused } from './publish-result';
 
 /** A message ready for SQS: the exact body the dispatcher will parse. */

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { MAX_BODY_BYTES, dispatchMessageSchema } from '../core/message';
-import { DISPATCH_REF_KEY, TEMPLATE_NAMES, TEMPLATES } from '../core/templates';
+import { MAX_BODY_BYTES, dispatchMessageSchema } from '../lambdas/core/message';
+import { DISPATCH_REF_KEY, TEMPLATE_NAMES, TEMPLATES } from '../lambdas/core/templates';
 
 type JsonSchema = Record<string, unknown>;
 

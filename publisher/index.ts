@@ -13,6 +13,6 @@ export {
   type DispatchMessage,
   type DispatchMessageInput,
   type MessageParse,
-} from '../core/message';
-export { TEMPLATES, TEMPLATE_NAMES, type TemplateName } from '../core/templates';
-export { ConfigurationError, MailDispatchError } from '../core/errors';
+} from '../lambdas/core/message';
+export { TEMPLATES, TEMPLATE_NAMES, type TemplateName } from '../lambdas/core/templates';
+export { ConfigurationError, MailDispatchError } from '../lambdas/core/errors';

@@ -1,6 +1,6 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { ConfigurationError } from '../core/errors';
-import type { DispatchMessageInput } from '../core/message';
+import { ConfigurationError } from '../lambdas/core/errors';
+import type { DispatchMessageInput } from '../lambdas/core/message';
 import { batchEntries } from './batch-entries';
 import { mapWithConcurrency } from './map-with-concurrency';
 import { MAX_RETRY_DELAY_MS, PUBLISH_DEFAULTS, type PublishOptions } from './publish-options';
