@@ -1,28 +1,39 @@
 #!/usr/bin/env node
 /**
- * Writes docs/dispatch-message.schema.json from the zod contract (`npm run schema:generate`);
- * with `--check`, changes nothing and exits 1 when the committed file is stale.
+ * Writes the contracts' JSON Schemas into docs/ from the zod schemas (`npm run schema:generate`):
+ * the message the portal publishes and the outcome event it receives back. With `--check`,
+ * changes nothing and exits 1 when a committed file is stale.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { renderDispatchMessageJsonSchema } from '../publisher/message-json-schema';
+import { renderOutcomeEventJsonSchema } from '../publisher/outcome-event-json-schema';
 
-const SCHEMA_FILE = join(__dirname, '..', 'docs', 'dispatch-message.schema.json');
+const DOCS = join(__dirname, '..', 'docs');
+const SCHEMAS: readonly (readonly [string, () => string])[] = [
+  [join(DOCS, 'dispatch-message.schema.json'), renderDispatchMessageJsonSchema],
+  [join(DOCS, 'outcome-event.schema.json'), renderOutcomeEventJsonSchema],
+];
 
-const expected = renderDispatchMessageJsonSchema();
-if (process.argv.includes('--check')) {
+const check = process.argv.includes('--check');
+let stale = false;
+for (const [file, render] of SCHEMAS) {
+  const expected = render();
+  if (!check) {
+    writeFileSync(file, expected);
+    process.stderr.write(`wrote ${file}\n`);
+    continue;
+  }
   let committed = '';
   try {
-    committed = readFileSync(SCHEMA_FILE, 'utf8');
+    committed = readFileSync(file, 'utf8');
   } catch {
     // a missing file is stale too
   }
-  if (committed !== expected) {
-    process.stderr.write(`${SCHEMA_FILE} is stale: run \`npm run schema:generate\` and commit it\n`);
-    process.exit(1);
+  if (committed === expected) process.stderr.write(`${file} is up to date\n`);
+  else {
+    stale = true;
+    process.stderr.write(`${file} is stale: run \`npm run schema:generate\` and commit it\n`);
   }
-  process.stderr.write(`${SCHEMA_FILE} is up to date\n`);
-} else {
-  writeFileSync(SCHEMA_FILE, expected);
-  process.stderr.write(`wrote ${SCHEMA_FILE}\n`);
 }
+if (stale) process.exit(1);

@@ -20,7 +20,10 @@ beforeAll(() => {
   writeFileSync(
     join(consumer, 'portal.ts'),
     [
-      "import { publishDispatch, type PublishResult } from 'mail-dispatch/publisher';",
+      "import { parseOutcomeEvent, publishDispatch, type OutcomeEventDetail, type PublishResult } from 'mail-dispatch/publisher';",
+      "const parsed = parseOutcomeEvent('{\"schemaVersion\":1}');",
+      'const fate: OutcomeEventDetail[\'event\'] | undefined = parsed.ok ? parsed.event.event : undefined;',
+      'if (parsed.ok || fate !== undefined) throw new Error(\'an incomplete event must not parse\');',
       "const result: Promise<PublishResult> = publishDispatch({ dispatchId: 'd-1', memberId: 'M1', to: 'Pat <pat@example.org>', template: 'advice-nurse-reply' }, { queueUrl: 'http://127.0.0.1:9/q' });",
       'result.then((r) => console.log(JSON.stringify(r)));',
       '',
