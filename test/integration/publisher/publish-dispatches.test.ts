@@ -1,6 +1,6 @@
 import { CreateQueueCommand, DeleteMessageBatchCommand, ReceiveMessageCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { MAX_BODY_BYTES, parseDispatchMessage } from '../../../lambdas/core/message';
-import { publishDispatch, publishDispatches, type PublishResult } from '../../../publisher';
+import { publishDispatch, publishDispatches, type PublishResult } from '../../../publisher/index';
 import { startSqsSesEmulators, type SqsSesEmulators } from '../../../local/sqs-ses-emulators';
 
 jest.setTimeout(60_000);

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import Ajv2020 from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 import fc from 'fast-check';
-import { KNOWN_OUTCOME_EVENTS, outcomeEventJsonSchema, parseOutcomeEvent } from '../../../publisher';
+import { KNOWN_OUTCOME_EVENTS, outcomeEventJsonSchema, parseOutcomeEvent } from '../../../publisher/index';
 import { renderOutcomeEventJsonSchema } from '../../../publisher/outcome-event-json-schema';
 
 const SCHEMA_FILE = join(__dirname, '..', '..', '..', 'docs', 'outcome-event.schema.json');

@@ -1,6 +1,6 @@
 import { SendMessageBatchCommand, type SendMessageBatchCommandOutput, type SQSClient } from '@aws-sdk/client-sqs';
 import { ConfigurationError } from '../../../lambdas/core/errors';
-import { publishDispatch, publishDispatches } from '../../../publisher';
+import { publishDispatch, publishDispatches } from '../../../publisher/index';
 
 const queueUrl = 'https://sqs.us-east-1.amazonaws.com/000000000000/mail-dispatch-queue';
 const message = (i: number) => ({ dispatchId: `d-${i}`, memberId: `M${i}`, to: `m${i}@example.org`, template: 'advice-nurse-reply' as const });
