@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { CommanderError, Command, InvalidArgumentError, Option } from 'commander';
 import { SingleBar } from 'cli-progress';
-import { auditDispatches, type AuditSelector } from '../lib/ops/audit';
+import { auditDispatchIds, auditDispatches, type AuditSelector } from '../lib/ops/audit';
 import { ExitCode, UsageError, exitCodeOf } from '../lib/ops/errors';
 import { parseIsoInstant } from '../lib/ops/iso-instant';
 import { listInDoubt, releaseInDoubt } from '../lib/ops/in-doubt';
@@ -138,7 +138,8 @@ export function buildProgram(): Command {
 
   program
     .command('audit')
-    .description('every dispatch for an address, a member or a time range: state, member, address hash, SES message id, time')
+    .description('every dispatch for an address, a member or a time range: state, member, address hash, SES message id, time; or, by dispatchId, each record with its history and its fate')
+    .option('--dispatch <dispatchId...>', 'these dispatches: record, history (one line per version) and delivery fate; with --since, rejected bodies that carried them too')
     .option('--address <address>', 'the address to look for (hashed with the pipeline key; never stored)')
     .option('--address-hash <hash>', 'the keyed address hash (as the pause flag, `status` and the logs show it)')
     .option('--member <memberId>', 'the member to look for')
@@ -146,9 +147,20 @@ export function buildProgram(): Command {
     .option('--until <time>', 'up to this time, the same forms [default: now]')
     .addOption(new Option('--format <format>', 'output format').choices(['table', 'csv', 'json']).default('table'))
     .option('--reveal', 'show addresses in clear: the one typed, or the member’s registered one whose hash matches')
-    .action(async (opts: { address?: string; addressHash?: string; member?: string; since?: string; until?: string; format: 'table' | 'csv' | 'json'; reveal?: boolean }) => {
+    .action(async (opts: { dispatch?: string[]; address?: string; addressHash?: string; member?: string; since?: string; until?: string; format: 'table' | 'csv' | 'json'; reveal?: boolean }) => {
       const since = instantOption('--since', opts.since);
       const until = instantOption('--until', opts.until);
+      if (opts.dispatch) {
+        if (opts.address || opts.addressHash || opts.member) throw new UsageError('Give --dispatch alone, or one of --address, --address-hash, --member');
+        if (opts.format === 'csv') throw new UsageError('--dispatch prints a record with its history: use the table or --format json');
+        const dispatchIds = opts.dispatch;
+        const report = await withTarget(program, (target) => auditDispatchIds(target, { dispatchIds, since, until, reveal: opts.reveal, now: new Date() }));
+        const json = (program.opts() as GlobalOptions).json || opts.format === 'json';
+        print(json ? JSON.stringify(report, null, 2) : render.renderDispatchAudit(report, opts.reveal ?? false));
+        // As grep: found nothing for some of them is exit 1, so a script notices.
+        if (report.summary.notFound.length > 0) setExit(ExitCode.Failed);
+        return;
+      }
       if ([opts.address, opts.addressHash, opts.member].filter(Boolean).length > 1) throw new UsageError('Give one of --address, --address-hash, --member');
       const selector: AuditSelector = opts.address
         ? { by: 'address', address: opts.address }

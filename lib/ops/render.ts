@@ -5,7 +5,7 @@
 import Table from 'cli-table3';
 import { stringify } from 'csv-stringify/sync';
 import type { RowResult } from '../../lambdas/adapters/dynamodb-member-registry';
-import { AUDIT_COLUMNS, type AuditReport } from './audit';
+import { AUDIT_COLUMNS, type AuditHistoryEntry, type AuditReport, type DispatchAuditReport } from './audit';
 import type { InDoubtList, ReleaseResult } from './in-doubt';
 import type { ClearedReport, ImportReport, MemberView, UnsuppressResult } from './members';
 import { explainPause } from './pause-cause';
@@ -98,6 +98,53 @@ export function renderAudit(report: AuditReport, format: 'table' | 'csv', reveal
   for (const row of report.rows) rows.push(columns.map((c) => show((row as unknown as Record<string, unknown>)[c])));
   const s = report.summary;
   return `${rows.toString()}\n${s.dispatches} dispatch(es), ${s.sent} sent, ${s.members} member(s), ${s.addresses} address(es)\n${renderAuditWindow(report)}`;
+}
+
+/** `audit --dispatch`: per dispatchId, its record, its fate, its history version by version. */
+export function renderDispatchAudit(report: DispatchAuditReport, reveal: boolean): string {
+  const out: string[] = [];
+  for (const d of report.dispatches) {
+    if (!d.record && d.rejected.length === 0) {
+      const hint = report.range ? ' in the window searched' : ' (a rejected body is recorded under its SQS message id: add --since to search those)';
+      out.push(`${d.dispatchId}: no ledger record${hint}`);
+      continue;
+    }
+    if (d.record) {
+      const r = d.record;
+      const head = table(['dispatch', d.dispatchId]);
+      head.push(
+        ['state', `${r.state}${r.reason ? ` (${r.reason})` : ''}`],
+        ['fate', d.fate ? `${d.fate.fate}${details(d.fate.detail, ['recordedAt'])} at ${show(d.fate.at)}` : r.state === 'sent' ? 'none reported by SES yet' : '-'],
+        ['member', show(r.memberId)],
+        ['address hash', show(r.addressHash)],
+        ...(reveal ? [['address', show(r.address)]] : []),
+        ['template', show(r.template)],
+        ['claimed / sent', `${show(r.claimedAt)} / ${show(r.sentAt)}`],
+        ['SES message id', show(r.sesMessageId)],
+        ['reported not mine', show(r.reportedNotMineAt)],
+        ['version', `${r.version} (updated ${show(r.updatedAt)})`],
+      );
+      out.push(head.toString(), renderHistory(d.history));
+    }
+    for (const rejected of d.rejected) out.push(`${d.dispatchId}: rejected body ${rejected.record.ledgerKey} (${show(rejected.record.reason)})`, renderHistory(rejected.history));
+  }
+  const s = report.summary;
+  out.push(`${s.found} of ${s.asked} dispatch(es) found, ${s.sent} sent${s.notFound.length > 0 ? `; not found: ${s.notFound.join(', ')}` : ''}`);
+  return out.join('\n');
+}
+
+function renderHistory(history: readonly AuditHistoryEntry[]): string {
+  const rows = table(['version', 'at', 'event', 'detail']);
+  for (const h of history) rows.push([h.version, show(h.at), h.event, details(h.detail).replace(/^ \(|\)$/g, '') || '-']);
+  return rows.toString();
+}
+
+/** ` (key value, …)` of an entry's details, or nothing. */
+function details(detail: Readonly<Record<string, unknown>>, skip: readonly string[] = []): string {
+  const parts = Object.entries(detail)
+    .filter(([key]) => !skip.includes(key))
+    .map(([key, value]) => `${key} ${typeof value === 'object' ? JSON.stringify(value) : String(value)}`);
+  return parts.length > 0 ? ` (${parts.join(', ')})` : '';
 }
 
 /** The window an audit covered, in UTC, as the ledger compares it (claimedAt from ≤ t ≤ to). */
