@@ -170,8 +170,12 @@ export interface MailSender {
  * the registry at send time.
  */
 export interface SendPacer {
-  /** Waits for this environment's next send slot (its share of the SES account's rate). */
-  acquire(): Promise<void>;
+  /**
+   * Waits for this environment's next send slot (its share of the SES account's rate) and takes it.
+   * When the slot is more than `maxWaitMs` away it takes nothing and answers `false` at once: a
+   * wait must not outlast the invocation's time left (issue 12.6). @default no bound
+   */
+  acquire(maxWaitMs?: number): Promise<boolean>;
   /** Waits before the next try of a send SES refused (`attempt` counts from 1). */
   backoff(attempt: number): Promise<void>;
 }

@@ -1,6 +1,7 @@
 import type { Node } from 'constructs';
 import { parseRecipient } from '../lambdas/core/address';
 import { ConfigurationError } from '../lambdas/core/errors';
+import { batchTimeProblem } from '../lambdas/dispatcher/time-budget';
 
 /**
  * The deployment settings, read from CDK context (`cdk.json` or `-c key=value`). Every key has a
@@ -243,6 +244,10 @@ export function readSettings(node: Node, overrides: Partial<DeploymentSettings> 
       `deadLetterRetentionDays (${merged.deadLetterRetentionDays}) must exceed queueRetentionDays (${merged.queueRetentionDays}): SQS keeps a message's first enqueue time in the DLQ`,
     );
   }
+  // A batch that cannot finish in the function timeout hands its tail back unclaimed on every
+  // receive (issue 12.6): safe, but those messages reach the DLQ without ever being tried.
+  const batchTime = batchTimeProblem(merged as unknown as DeploymentSettings);
+  if (batchTime) problems.push(batchTime);
   if ((merged.batchSize as number) > 10 && merged.maxBatchingWindowSeconds === 0) {
     problems.push('batchSize above 10 needs maxBatchingWindowSeconds of at least 1 (an SQS event source rule)');
   }

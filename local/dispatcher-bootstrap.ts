@@ -51,5 +51,6 @@ export const createLocalHandler: LocalHandlerFactory = async ({ workerData, emit
   addSesFaults(ses, plan);
   const reporter = new ForwardingReporter(new PowertoolsOutcomeReporter(), emit);
   const handler = createHandler(() => createDispatcherDeps({ clients: { dynamodb, ses, sqs: new SQSClient({}) }, reporter, now: clock.now }));
-  return (event) => handler(event);
+  // The context too: the dispatcher checks the invocation's time left before each claim (issue 12.6).
+  return (event, context) => handler(event, context);
 };

@@ -23,13 +23,16 @@ export class SendRateLimiter implements SendPacer {
     this.intervalMs = perSecond > 0 && Number.isFinite(perSecond) ? 1000 / perSecond : 0;
   }
 
-  async acquire(): Promise<void> {
-    if (this.intervalMs === 0) return;
+  async acquire(maxWaitMs = Infinity): Promise<boolean> {
+    if (this.intervalMs === 0) return maxWaitMs >= 0;
     const now = this.clock();
     const slot = Math.max(now, this.next);
+    // Refused before waiting, and the slot stays free for the next caller.
+    if (slot - now > maxWaitMs || maxWaitMs < 0) return false;
     this.next = slot + this.intervalMs;
     // The global timer (not timers/promises), so tests with fake timers can drive it.
     if (slot > now) await new Promise((resolve) => setTimeout(resolve, slot - now));
+    return true;
   }
 
   async backoff(attempt: number): Promise<void> {

@@ -48,6 +48,8 @@ export const RetryReason = {
   Paused: 'paused',
   ClaimInFlight: 'claim-in-flight',
   RegistryChanged: 'registry-changed',
+  /** The invocation had no time left for claim + send + settle: handed back unclaimed (issue 12.6). */
+  NoTimeLeft: 'no-time-left',
   Unexpected: 'unexpected-error',
 } as const;
 export type RetryReason = (typeof RetryReason)[keyof typeof RetryReason];

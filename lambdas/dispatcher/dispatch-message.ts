@@ -12,6 +12,7 @@ import type { ReportLinks } from '../core/report-token';
 import { LedgerKey } from '../tables';
 import type { ClaimRequest, DispatchLedger, DispatchSnapshot, MailSender, PauseSwitch, SendPacer, SnapshotKey } from '../ports';
 import { snapshotId } from '../ports';
+import { ATTEMPT_BUDGET_MS } from './time-budget';
 
 /** What one message's dispatch needs; built once per invocation by the batch. */
 export interface MessageContext {
@@ -27,6 +28,10 @@ export interface MessageContext {
   readonly pacer?: SendPacer;
   /** Set when this invocation paused the pipeline: later messages of the batch are not claimed. */
   readonly batch: { paused: boolean };
+  /** The invocation's time left (the Lambda context's), in ms. @default unlimited (no context) */
+  readonly remainingMs?: () => number;
+  /** Time a claim needs left for its claim, send and settle. @default ATTEMPT_BUDGET_MS */
+  readonly attemptBudgetMs?: number;
 }
 
 export interface Delivery {
@@ -72,7 +77,15 @@ export function planMessage(p: Prepared, snapshot: DispatchSnapshot, delivery: D
 
 /** Tries of a send SES refused, each with a fresh claim, before the message goes back to SQS. */
 const REFUSED_TRIES = 3;
-const NO_PACING: SendPacer = { acquire: async () => undefined, backoff: async () => undefined };
+const NO_PACING: SendPacer = { acquire: async (maxWaitMs = Infinity) => maxWaitMs >= 0, backoff: async () => undefined };
+
+/**
+ * How long this invocation may still wait before a claim: its time left minus what the claim, the
+ * send and the settle need. Negative when there is no time for one more message.
+ */
+function spareMs(ctx: MessageContext): number {
+  return ctx.remainingMs ? ctx.remainingMs() - (ctx.attemptBudgetMs ?? ATTEMPT_BUDGET_MS) : Infinity;
+}
 
 /**
  * One valid message, top to bottom: wait for a send slot, claim, send at once, settle; or act on
@@ -89,13 +102,17 @@ export async function completeMessage(plan: Plan, ctx: MessageContext): Promise<
     let decision = plan.decision;
     let races = 0;
     for (let tries = 1; decision.action === 'claim'; ) {
-      await pacer.acquire();
+      // A wait for a send slot that would leave no time for claim + send + settle is not begun,
+      // and the time is checked again just before the claim: a Lambda timeout must never fall
+      // between a claim and its send (issue 12.6). What does not fit goes back to SQS unclaimed.
+      if (!(await pacer.acquire(spareMs(ctx)))) return retry(RetryReason.NoTimeLeft);
       // The flag again, before each claim (a cached read at most a second old): a pause set
       // anywhere stops this invocation within a second, not at its next batch (issue 12.8).
       if (ctx.batch.paused || (await ctx.pauseSwitch.read()).paused) {
         ctx.batch.paused = true;
         return retry(RetryReason.Paused);
       }
+      if (spareMs(ctx) < 0) return retry(RetryReason.NoTimeLeft);
       const claim = claimRequest(p, decision, delivery, ctx);
       const [result] = await ctx.ledger.claimAll([claim]);
       if (result.claimed) {

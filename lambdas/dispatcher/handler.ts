@@ -1,4 +1,4 @@
-import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { dispatchBatch, type BatchContext } from './dispatch-batch';
 import { createDispatcherDeps } from './dependencies';
 
@@ -9,13 +9,15 @@ import { createDispatcherDeps } from './dependencies';
  */
 export function createHandler(deps: BatchContext | (() => Promise<BatchContext>)) {
   let ready: Promise<BatchContext> | undefined = typeof deps === 'function' ? undefined : Promise.resolve(deps);
-  return async (event: SQSEvent): Promise<SQSBatchResponse> => {
+  return async (event: SQSEvent, context?: Pick<Context, 'getRemainingTimeInMillis'>): Promise<SQSBatchResponse> => {
     // Built on first use (the hash key comes from Secrets Manager); a failed build is retried next time.
     ready ??= (deps as () => Promise<BatchContext>)().catch((error: unknown) => {
       ready = undefined;
       throw error;
     });
-    return dispatchBatch(event.Records, await ready);
+    const built = await ready;
+    // The time left is checked before every claim (issue 12.6); without a context (tests), no limit.
+    return dispatchBatch(event.Records, context ? { ...built, remainingMs: () => context.getRemainingTimeInMillis() } : built);
   };
 }
 

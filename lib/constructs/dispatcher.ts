@@ -7,6 +7,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { DEFAULT_CONFIG } from '../../lambdas/core/config';
 import { METRIC_NAMESPACE } from '../../lambdas/core/outcomes';
+import { DISPATCHER_TIMEOUT_SECONDS } from '../../lambdas/dispatcher/time-budget';
 import { Env, TABLE_ACCESS } from '../../lambdas/tables';
 import { METRICS_SERVICE_NAME } from '../dispatch-metrics';
 import type { DispatchQueue } from './dispatch-queue';
@@ -49,7 +50,7 @@ export interface DispatcherProps {
  */
 export class Dispatcher extends Construct {
   /** Function timeout; the queue's visibility timeout must be at least six times this. */
-  public static readonly TIMEOUT = Duration.seconds(30);
+  public static readonly TIMEOUT = Duration.seconds(DISPATCHER_TIMEOUT_SECONDS);
 
   public readonly service: ServiceFunction;
   public readonly eventSource: eventSources.SqsEventSource;

@@ -78,6 +78,27 @@ describe('readSettings', () => {
     expect(readSettings(nodeWith({ maxConcurrency: 4, dispatcherReservedConcurrency: 4 })).dispatcherReservedConcurrency).toBe(4);
   });
 
+  it('12.6: refuses settings under which one batch cannot finish in the function timeout, saying how to fix them', () => {
+    // docs/deploy.md's SES sandbox before the fix: rate 1 over 10 environments is one send per 10 s
+    // per environment, 100 s for a batch of 10 against a 30 s timeout.
+    const sandbox = () => readSettings(nodeWith({ maxSendRatePerSecond: 1, maxConcurrency: 10 }));
+    expect(sandbox).toThrow(ConfigurationError);
+    expect(sandbox).toThrow(
+      "one batch cannot finish in the dispatcher's 30 s timeout: batchSize (10) × maxConcurrency (10) / maxSendRatePerSecond (1) = 100 s of pacing, " +
+        "plus 11 s for the last message's claim, send and settle; lower batchSize to at most 1, or raise maxSendRatePerSecond to at least 6 if the SES quota allows",
+    );
+    expect(() => readSettings(nodeWith({ batchSize: 100, maxBatchingWindowSeconds: 5 }))).toThrow(/lower maxConcurrency to at most 2, or lower batchSize to at most 26/);
+  });
+
+  it('12.6: accepts the defaults and the SES sandbox combination docs/deploy.md gives', () => {
+    expect(() => readSettings(nodeWith({}))).not.toThrow();
+    const guide = readFileSync(path.join(ROOT, 'docs', 'deploy.md'), 'utf8');
+    const example = /cdk deploy MailDispatch -c maxSendRatePerSecond=1 -c maxConcurrency=(\d+) -c batchSize=(\d+)/.exec(guide);
+    expect(example).not.toBeNull();
+    const [maxConcurrency, batchSize] = [Number(example![1]), Number(example![2])];
+    expect(readSettings(nodeWith({ maxSendRatePerSecond: 1, maxConcurrency, batchSize }))).toMatchObject({ maxSendRatePerSecond: 1, maxConcurrency, batchSize });
+  });
+
   it('takes the domain of an address', () => {
     expect(domainOf('no-reply@portal.example.org')).toBe('portal.example.org');
   });

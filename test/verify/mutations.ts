@@ -23,28 +23,38 @@ export interface Mutation {
 
 const d1 = { dispatchId: 'd1', memberId: 'M1', to: 'pat@example.org' };
 
-/** 12.1 undone: pacing between the claim's answer and the SendEmail request again. */
-const PACE_AFTER_CLAIM: SourcePatch = {
-  file: 'lambdas/dispatcher/dispatch-message.ts',
-  find: `      await pacer.acquire();
+/** The claim loop as it is: bounded pacing, the pause flag, the time left, then the claim. */
+const CLAIM_LOOP = `      if (!(await pacer.acquire(spareMs(ctx)))) return retry(RetryReason.NoTimeLeft);
       // The flag again, before each claim (a cached read at most a second old): a pause set
       // anywhere stops this invocation within a second, not at its next batch (issue 12.8).
       if (ctx.batch.paused || (await ctx.pauseSwitch.read()).paused) {
         ctx.batch.paused = true;
         return retry(RetryReason.Paused);
       }
+      if (spareMs(ctx) < 0) return retry(RetryReason.NoTimeLeft);
       const claim = claimRequest(p, decision, delivery, ctx);
       const [result] = await ctx.ledger.claimAll([claim]);
-      if (result.claimed) {`,
+      if (result.claimed) {`;
+
+/** Pacing moved between the claim's answer and the SendEmail request; `timeCheck` keeps the check before the claim. */
+const paceAfterClaim = (timeCheck: boolean): SourcePatch => ({
+  file: 'lambdas/dispatcher/dispatch-message.ts',
+  find: CLAIM_LOOP,
   replace: `      if (ctx.batch.paused || (await ctx.pauseSwitch.read()).paused) {
         ctx.batch.paused = true;
         return retry(RetryReason.Paused);
       }
+      ${timeCheck ? 'if (spareMs(ctx) < 0) return retry(RetryReason.NoTimeLeft);' : 'void spareMs;'}
       const claim = claimRequest(p, decision, delivery, ctx);
       const [result] = await ctx.ledger.claimAll([claim]);
       if (result.claimed) {
         await pacer.acquire();`,
-};
+});
+
+/** 12.1 undone: pacing between the claim's answer and the SendEmail request again. */
+const PACE_AFTER_CLAIM = paceAfterClaim(true);
+/** 12.6 undone: nothing looks at the time left, and the (unbounded) pacing wait follows the claim. */
+const PACE_AFTER_CLAIM_UNTIMED = paceAfterClaim(false);
 
 const d2 = { dispatchId: 'd2', memberId: 'M2', to: 'sam@example.org' };
 
@@ -61,14 +71,16 @@ export const MUTATIONS: readonly Mutation[] = [
   },
   {
     hole: '12.6 a Lambda timeout during pacing strands a claimed, never-sent message in-doubt',
-    patches: [PACE_AFTER_CLAIM],
-    config: config('two messages in one batch at 0.4 send/s, function timeout 2 s', {
+    patches: [PACE_AFTER_CLAIM_UNTIMED],
+    // 12 s is just over the 11 s attempt budget: the real code sends d1 and hands d2 back
+    // unclaimed (its slot is 20 s away); the mutant claims d2 and times out waiting for the slot.
+    config: config('two messages in one batch at 0.05 send/s, function timeout 12 s', {
       messages: [d1, d2],
       batchSize: 2,
-      maxSendsPerSecond: 0.4,
-      functionTimeoutSeconds: 2,
-      claimLeaseSeconds: 5,
-      visibilityTimeoutSeconds: 12,
+      maxSendsPerSecond: 0.05,
+      functionTimeoutSeconds: 12,
+      claimLeaseSeconds: 24,
+      visibilityTimeoutSeconds: 72,
     }),
     caughtBy: ['e-in-doubt-explained'],
   },

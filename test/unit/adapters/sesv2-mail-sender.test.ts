@@ -63,6 +63,24 @@ describe('SendRateLimiter', () => {
     }
   });
 
+  it('12.6: refuses at once, taking nothing, a slot further away than the wait the caller can afford', async () => {
+    jest.useFakeTimers({ now: 0 });
+    try {
+      const limiter = new SendRateLimiter(1); // one a second
+      await expect(limiter.acquire(5_000)).resolves.toBe(true); // slot 0
+      // The next slot is 1 s away: an invocation with 0.4 s to spare must not begin that wait.
+      await expect(limiter.acquire(400)).resolves.toBe(false);
+      expect(Date.now()).toBe(0);
+      // The refused slot stayed free: the next caller gets it, at 1 s, not at 2 s.
+      const taken = limiter.acquire(1_000).then((ok) => [ok, Date.now()]);
+      await jest.advanceTimersByTimeAsync(1_000);
+      await expect(taken).resolves.toEqual([true, 1_000]);
+      await expect(new SendRateLimiter(0).acquire(-1)).resolves.toBe(false);
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
   it('does not wait at all when unlimited', async () => {
     const limiter = new SendRateLimiter(0);
     const started = Date.now();
