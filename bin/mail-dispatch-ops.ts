@@ -1,14 +1,16 @@
 /**
  * The ops CLI (`mail-dispatch`, `npm run ops -- …`): parses arguments, calls lib/ops, prints.
  * Results go to stdout (tables, or JSON with --json); progress and errors go to stderr.
- * Exit codes: 0 ok, 1 refused or failed, 2 usage.
+ * Exit codes (lib/ops/errors.ts, the same in smoke): 0 ok, 1 refused or failed, 2 usage, 3 the target
+ * cannot be reached or read (region, credentials, stack, local variables).
  */
 import { readFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { CommanderError, Command, InvalidArgumentError, Option } from 'commander';
 import { SingleBar } from 'cli-progress';
 import { auditDispatchIds, auditDispatches, type AuditSelector } from '../lib/ops/audit';
-import { ExitCode, UsageError, exitCodeOf } from '../lib/ops/errors';
+import { explainAwsFailure, isEnvironmentFailure } from '../lib/ops/aws-failure';
+import { ExitCode, TargetUnavailableError, UsageError, exitCodeOf } from '../lib/ops/errors';
 import { parseIsoInstant } from '../lib/ops/iso-instant';
 import { listInDoubt, releaseInDoubt } from '../lib/ops/in-doubt';
 import { clearReport, getMemberView, importMembers, parseMembersCsv, putMember, unsuppressMember } from '../lib/ops/members';
@@ -315,9 +317,19 @@ export async function main(argv: readonly string[] = process.argv): Promise<numb
       // Commander printed the message (and the help) already.
       setExit(error.exitCode === 0 ? ExitCode.Ok : ExitCode.Usage);
     } else {
-      const cause = (error as { cause?: { name?: string } }).cause?.name;
-      process.stderr.write(`error: ${(error as Error).message ?? String(error)}${cause ? ` (${cause})` : ''}\n`);
-      setExit(exitCodeOf(error));
+      // An SDK failure of the environment (region, credentials, access, network) anywhere in the command
+      // is said as its cause and fix; our own errors already say theirs (adding the cause's name repeated it).
+      const options = program.opts() as GlobalOptions;
+      const failure = explainAwsFailure(error, { action: 'finish the command', stack: options.stack, region: options.region });
+      if (!(error instanceof TargetUnavailableError) && isEnvironmentFailure(failure.kind)) {
+        process.stderr.write(`error: ${failure.message}\n`);
+        setExit(ExitCode.Environment);
+      } else {
+        const message = (error as Error).message ?? String(error);
+        const cause = (error as { cause?: { name?: string } }).cause?.name;
+        process.stderr.write(`error: ${message}${cause && !message.includes(cause) && !(error instanceof TargetUnavailableError) ? ` (${cause})` : ''}\n`);
+        setExit(exitCodeOf(error));
+      }
     }
   }
   return exitCode;

@@ -3,11 +3,13 @@
  * `npm run smoke -- --target local|localstack|aws [--stack NAME] [--drill]`: publishes a good message, one to a
  * wrong address and a duplicate through the publisher client, and checks their outcomes in the
  * ledger (and the sent mail where the target shows it); `--drill` then runs the post-deploy drill
- * (lib/smoke/run-drill.ts). Exit 0 = passed, 1 = a check failed,
- * 2 = the target could not be reached or read. Progress on stderr, the report on stdout.
+ * (lib/smoke/run-drill.ts). Exit codes as the ops CLI's (lib/ops/errors.ts): 0 = passed, 1 = a check
+ * failed, 2 = usage, 3 = the target could not be reached or read. Progress on stderr, the report on stdout.
  */
-import { Command, InvalidArgumentError, Option } from 'commander';
-import { ConfigurationError, MailDispatchError } from '../lambdas/core/errors';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { MailDispatchError } from '../lambdas/core/errors';
+import { explainAwsFailure, isEnvironmentFailure } from '../lib/ops/aws-failure';
+import { ExitCode, UsageError, exitCodeOf } from '../lib/ops/errors';
 import { resolveTarget } from '../lib/ops/target';
 import { runDrill, type DrillReport } from '../lib/smoke/run-drill';
 import { runSmoke, type SmokeReport } from '../lib/smoke/run-smoke';
@@ -30,12 +32,19 @@ const program = new Command('smoke')
   .option('--to <address>', "the smoke member's registered address (the SES mailbox simulator's success address reaches no one)", DEFAULT_SMOKE_MEMBER.email)
   .option('--timeout <seconds>', 'how long to wait for each outcome (with --drill: for each link)', seconds, 120)
   .option('--drill', 'after the smoke test, the post-deploy drill: SES simulator bounce and complaint feedback, suppression, and the FanInSpike alarm action (local, aws)')
-  .option('--json', 'print the report as JSON');
+  .option('--json', 'print the report as JSON')
+  .exitOverride();
 
 async function main(): Promise<number> {
-  program.parse();
+  try {
+    program.parse();
+  } catch (error) {
+    // Commander printed the message (or the help) already.
+    if (error instanceof CommanderError) return error.exitCode === 0 ? ExitCode.Ok : ExitCode.Usage;
+    throw error;
+  }
   const options = program.opts<{ target: SmokeTargetKind; stack?: string; region?: string; endpoint?: string; memberId: string; to: string; timeout: number; drill?: boolean; json?: boolean }>();
-  if (options.drill && options.target === 'localstack') throw new ConfigurationError('--drill runs on --target aws or --target local (LocalStack has no CloudWatch alarm actions to drive)');
+  if (options.drill && options.target === 'localstack') throw new UsageError('--drill runs on --target aws or --target local (LocalStack has no CloudWatch alarm actions to drive)');
   const progress = (line: string) => process.stderr.write(`${line}\n`);
   let report: SmokeReport;
   let drill: DrillReport | undefined;
@@ -67,15 +76,18 @@ async function main(): Promise<number> {
       process.stdout.write(`${[`drill ${drill.runId} on ${drill.target}`, ...steps, `DRILL ${drill.passed ? 'PASSED' : 'FAILED'} in ${(drill.elapsedMs / 1000).toFixed(1)} s`].join('\n')}\n`);
     }
   }
-  return report.passed && (!options.drill || drill?.passed === true) ? 0 : 1;
+  return report.passed && (!options.drill || drill?.passed === true) ? ExitCode.Ok : ExitCode.Failed;
 }
 
 main().then(
   (code) => process.exit(code),
   (error: unknown) => {
-    // Our errors carry no addresses or message data; anything else is reported by its name only.
-    const text = error instanceof MailDispatchError ? error.message : `${(error as Error)?.name ?? 'Error'} (unexpected)`;
+    // Our errors carry no addresses or message data; an SDK failure is explained by its kind, anything
+    // else is reported by its name only.
+    const failure = error instanceof MailDispatchError ? undefined : explainAwsFailure(error, { action: 'finish the smoke test' });
+    const environment = failure !== undefined && isEnvironmentFailure(failure.kind);
+    const text = error instanceof MailDispatchError ? error.message : environment ? failure.message : `${(error as Error)?.name ?? 'Error'} (unexpected)`;
     process.stderr.write(`smoke: ${text}\n`);
-    process.exit(2);
+    process.exit(environment ? ExitCode.Environment : error instanceof MailDispatchError ? exitCodeOf(error) : ExitCode.Failed);
   },
 );

@@ -1,12 +1,20 @@
-import { MailDispatchError } from '../../lambdas/core/errors';
+import { ConfigurationError, MailDispatchError } from '../../lambdas/core/errors';
 
-/** Exit codes of the ops CLI. */
+/**
+ * Exit codes of every command (the ops CLI and smoke; README "Exit codes"): the same problem gets the
+ * same code wherever it happens.
+ */
 export const ExitCode = {
   Ok: 0,
   /** Refused (resume while the alarm fires, a member row), or a check that failed. */
   Failed: 1,
-  /** Bad arguments or a missing target. */
+  /** The command line is wrong (bad or missing arguments, no target named): nothing was done. */
   Usage: 2,
+  /**
+   * The environment is: the target cannot be reached or read (no region, no or expired credentials,
+   * access denied, no such stack, not a mail-dispatch stack, the local variables missing). Nothing was done.
+   */
+  Environment: 3,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
@@ -26,7 +34,17 @@ export class OperationRefusedError extends MailDispatchError {
   }
 }
 
+/** The target named cannot be reached or read; the message says why and what to set. */
+export class TargetUnavailableError extends ConfigurationError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'TargetUnavailableError';
+  }
+}
+
 /** The exit code an error maps to. */
 export function exitCodeOf(error: unknown): ExitCode {
-  return error instanceof UsageError ? ExitCode.Usage : ExitCode.Failed;
+  if (error instanceof UsageError) return ExitCode.Usage;
+  if (error instanceof ConfigurationError) return ExitCode.Environment;
+  return ExitCode.Failed;
 }

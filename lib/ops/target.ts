@@ -14,11 +14,11 @@ import { DynamoDbPauseSwitch } from '../../lambdas/adapters/dynamodb-pause-switc
 import { LambdaEventSourceSwitch } from '../../lambdas/adapters/lambda-event-source-switch';
 import type { MemberRegistryTables } from '../../lambdas/adapters/dynamodb-member-registry';
 import { DEFAULT_CONFIG } from '../../lambdas/core/config';
-import { ConfigurationError } from '../../lambdas/core/errors';
 import type { EventSourceSwitch, PauseSwitch } from '../../lambdas/ports';
 import { Env } from '../../lambdas/tables';
 import { StackOutput, type StackOutputKey } from '../stack-outputs';
-import { UsageError } from './errors';
+import { explainAwsFailure } from './aws-failure';
+import { TargetUnavailableError, UsageError } from './errors';
 import { fetchLocalAlarms, HttpEventSourceSwitch, LOCAL_CONTROL_URL_ENV, setLocalAlarmState } from './local-control';
 
 /** Variables of the local pipeline besides `Env` (the dispatch queue has no handler variable). */
@@ -90,7 +90,7 @@ export async function resolveTarget(options: TargetOptions, env: NodeJS.ProcessE
 async function localTarget(env: NodeJS.ProcessEnv, region: string | undefined): Promise<OpsTarget> {
   const names = [Env.membersTable, Env.ledgerTable, LOCAL_QUEUE_URL_ENV, Env.deadLetterQueueUrl, Env.addressHashKey];
   const missing = names.filter((name) => !env[name]);
-  if (missing.length > 0) throw new UsageError(`--local needs the variables \`npm run local\` prints; missing: ${missing.join(', ')}`);
+  if (missing.length > 0) throw new TargetUnavailableError(`--local needs the variables \`npm run local\` prints; missing: ${missing.join(', ')}`);
   const config = { region: region ?? env.AWS_REGION ?? 'us-east-1' };
   const dynamodb = new DynamoDBClient(config);
   const sqs = new SQSClient(config);
@@ -130,13 +130,14 @@ async function stackTarget(stackName: string, region: string | undefined, deps: 
     const { Stacks } = await cloudFormation.send(new DescribeStacksCommand({ StackName: stackName }));
     outputs = new Map((Stacks?.[0]?.Outputs ?? []).map((o) => [o.OutputKey ?? '', o.OutputValue ?? '']));
   } catch (error) {
-    throw new ConfigurationError(`Cannot read the outputs of stack ${stackName} (${(error as { name?: string })?.name ?? 'Error'})`, { cause: error });
+    const failure = explainAwsFailure(error, { action: `read the outputs of stack ${stackName}`, stack: stackName, region });
+    throw new TargetUnavailableError(failure.message, { cause: error });
   } finally {
     if (!deps.cloudFormation) cloudFormation.destroy();
   }
   const required = (key: StackOutputKey) => {
     const value = outputs.get(StackOutput[key]);
-    if (!value) throw new ConfigurationError(`Stack ${stackName} has no output ${StackOutput[key]}: is it a mail-dispatch stack, deployed?`);
+    if (!value) throw new TargetUnavailableError(`Stack ${stackName} has no output ${StackOutput[key]}: is it a mail-dispatch stack, deployed?`);
     return value;
   };
   // Every output is read before any client is built, so a missing one leaves nothing to close.

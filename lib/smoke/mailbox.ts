@@ -1,5 +1,5 @@
 import { normaliseAddress } from '../../lambdas/core/address';
-import { MailDispatchError } from '../../lambdas/core/errors';
+import { TargetUnavailableError } from '../ops/errors';
 import { DISPATCH_REF_KEY, dispatchRefFromText } from '../../lambdas/core/templates';
 
 /** One e-mail the mail service accepted, reduced to what the smoke test compares. */
@@ -17,8 +17,8 @@ export interface Mailbox {
   sent(): Promise<SentMail[]>;
 }
 
-/** A mailbox that could not be read. */
-export class MailboxError extends MailDispatchError {
+/** A mailbox that could not be read: the target is not reachable (exit 3), not a failed check. */
+export class MailboxError extends TargetUnavailableError {
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = 'MailboxError';

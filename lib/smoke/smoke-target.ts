@@ -9,7 +9,8 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { loadAddressHashKey } from '../../lambdas/adapters/address-hash-key';
 import { DEFAULT_CONFIG } from '../../lambdas/core/config';
-import { ConfigurationError } from '../../lambdas/core/errors';
+import { explainAwsFailure } from '../ops/aws-failure';
+import { TargetUnavailableError } from '../ops/errors';
 import { Env } from '../../lambdas/tables';
 import { localStackMailbox, sesEmulatorMailbox, type Mailbox } from './mailbox';
 
@@ -74,7 +75,7 @@ export async function resolveSmokeTarget(options: SmokeTargetOptions, env: NodeJ
 function localTarget(options: SmokeTargetOptions, env: NodeJS.ProcessEnv): SmokeTarget {
   const names = ['AWS_ENDPOINT_URL_SQS', 'AWS_ENDPOINT_URL_DYNAMODB', 'AWS_ENDPOINT_URL_SESV2', LOCAL_QUEUE_URL_ENV, Env.membersTable, Env.ledgerTable, Env.addressHashKey];
   const missing = names.filter((name) => !env[name]);
-  if (missing.length > 0) throw new ConfigurationError(`--target local needs the variables \`npm run local\` prints; missing: ${missing.join(', ')}`);
+  if (missing.length > 0) throw new TargetUnavailableError(`--target local needs the variables \`npm run local\` prints; missing: ${missing.join(', ')}`);
   const config = {
     region: options.region ?? env.AWS_REGION ?? 'us-east-1',
     credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID ?? 'local', secretAccessKey: env.AWS_SECRET_ACCESS_KEY ?? 'local' },
@@ -106,12 +107,13 @@ async function stackTarget(kind: 'localstack' | 'aws', stack: string, config: Cl
     const { Stacks } = await cloudFormation.send(new DescribeStacksCommand({ StackName: stack }));
     outputs = new Map((Stacks?.[0]?.Outputs ?? []).map((o) => [o.OutputKey ?? '', o.OutputValue ?? '']));
   } catch (error) {
-    throw new ConfigurationError(`Cannot read the outputs of stack ${stack} on ${kind} (${(error as { name?: string })?.name ?? 'Error'})`, { cause: error });
+    const failure = explainAwsFailure(error, { action: `read the outputs of stack ${stack} on ${kind}`, stack, region: config.region });
+    throw new TargetUnavailableError(failure.message, { cause: error });
   } finally {
     cloudFormation.destroy();
   }
   const missing = Object.values(SMOKE_STACK_OUTPUTS).filter((key) => !outputs.get(key));
-  if (missing.length > 0) throw new ConfigurationError(`Stack ${stack} has no output ${missing.join(', ')}: is it a deployed mail-dispatch stack?`);
+  if (missing.length > 0) throw new TargetUnavailableError(`Stack ${stack} has no output ${missing.join(', ')}: is it a deployed mail-dispatch stack?`);
   const output = (key: keyof typeof SMOKE_STACK_OUTPUTS) => outputs.get(SMOKE_STACK_OUTPUTS[key]) as string;
   const sqs = new SQSClient(config);
   const dynamodb = new DynamoDBClient(config);

@@ -69,9 +69,9 @@ describe('npm run smoke -- --target local (against npm run local)', () => {
     }
   });
 
-  it('exits 2 and names what is missing without the variables npm run local prints', async () => {
+  it('exits 3 (the environment, as the ops CLI) and names what is missing without the variables npm run local prints', async () => {
     const { code, stderr } = await smoke(['--target', 'local'], cleanEnv());
-    expect(code).toBe(2);
+    expect(code).toBe(3);
     expect(stderr).toMatch(/--target local needs the variables `npm run local` prints; missing: AWS_ENDPOINT_URL_SQS/);
   });
 });

@@ -1,6 +1,6 @@
 import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { ConfigurationError } from '../../../lambdas/core/errors';
-import { UsageError } from '../../../lib/ops/errors';
+import { ExitCode, TargetUnavailableError, UsageError, exitCodeOf } from '../../../lib/ops/errors';
 import { resolveTarget, queueName } from '../../../lib/ops/target';
 import { StackOutput, type StackOutputKey } from '../../../lib/stack-outputs';
 
@@ -102,11 +102,17 @@ describe('resolveTarget', () => {
   it.each([
     ['both targets', { stack: 'x', local: true }, {}, 'not both'],
     ['no target', {}, {}, '--stack NAME'],
-    ['--local without the variables', { local: true }, { MEMBERS_TABLE: 'm' }, 'missing: LEDGER_TABLE, DISPATCH_QUEUE_URL, DLQ_URL, ADDRESS_HASH_KEY'],
   ])('is a usage error with %s', async (_name, options, env, message) => {
     const attempt = resolveTarget(options, env);
     await expect(attempt).rejects.toBeInstanceOf(UsageError);
     await expect(attempt).rejects.toThrow(message);
+  });
+
+  it('is an environment error (exit 3, as in smoke) with --local but without the variables', async () => {
+    const attempt = resolveTarget({ local: true }, { MEMBERS_TABLE: 'm' });
+    await expect(attempt).rejects.toBeInstanceOf(TargetUnavailableError);
+    await expect(attempt).rejects.toThrow('missing: LEDGER_TABLE, DISPATCH_QUEUE_URL, DLQ_URL, ADDRESS_HASH_KEY');
+    expect(exitCodeOf(await attempt.catch((error: unknown) => error))).toBe(ExitCode.Environment);
   });
 });
 
