@@ -1,5 +1,6 @@
 import type { Node } from 'constructs';
 import { parseRecipient } from '../lambdas/core/address';
+import { DEFAULTS, RANGES, type RelatedSettings, rangeProblems, relatedSettingProblems } from '../lambdas/core/defaults';
 import { ConfigurationError } from '../lambdas/core/errors';
 import { batchTimeProblem } from '../lambdas/dispatcher/time-budget';
 
@@ -67,51 +68,33 @@ export interface DeploymentSettings {
   readonly transientBounceLimit: number;
 }
 
+/** The defaults of lambdas/core/defaults.ts, plus the lists only a deployment has. */
 export const DEFAULT_SETTINGS: DeploymentSettings = {
-  fromAddress: 'no-reply@portal.example.org',
-  fanInLimit: 3,
-  fanInWindowSeconds: 86_400,
-  maxReceiveCount: 5,
-  batchSize: 10,
-  maxBatchingWindowSeconds: 1,
-  maxConcurrency: 10,
-  dispatcherReservedConcurrency: 0,
-  breakerReservedConcurrency: 0,
-  feedbackReservedConcurrency: 0,
-  queueRetentionDays: 4,
-  deadLetterRetentionDays: 14,
-  alarmEmail: '',
-  fanInAlarmThreshold: 1,
-  fanInAlarmPeriodSeconds: 60,
-  maxSendRatePerSecond: 14,
-  createEmailIdentity: false,
+  fromAddress: DEFAULTS.fromAddress,
+  fanInLimit: DEFAULTS.fanInLimit,
+  fanInWindowSeconds: DEFAULTS.fanInWindowSeconds,
+  maxReceiveCount: DEFAULTS.maxReceiveCount,
+  batchSize: DEFAULTS.batchSize,
+  maxBatchingWindowSeconds: DEFAULTS.maxBatchingWindowSeconds,
+  maxConcurrency: DEFAULTS.maxConcurrency,
+  dispatcherReservedConcurrency: DEFAULTS.dispatcherReservedConcurrency,
+  breakerReservedConcurrency: DEFAULTS.breakerReservedConcurrency,
+  feedbackReservedConcurrency: DEFAULTS.feedbackReservedConcurrency,
+  queueRetentionDays: DEFAULTS.queueRetentionDays,
+  deadLetterRetentionDays: DEFAULTS.deadLetterRetentionDays,
+  alarmEmail: DEFAULTS.alarmEmail,
+  fanInAlarmThreshold: DEFAULTS.fanInAlarmThreshold,
+  fanInAlarmPeriodSeconds: DEFAULTS.fanInAlarmPeriodSeconds,
+  maxSendRatePerSecond: DEFAULTS.maxSendRatePerSecond,
+  createEmailIdentity: DEFAULTS.createEmailIdentity,
   publisherRoleArns: [],
-  enableBackupPlan: true,
+  enableBackupPlan: DEFAULTS.enableBackupPlan,
   outcomeSubscriberArns: [],
-  transientBounceLimit: 3,
+  transientBounceLimit: DEFAULTS.transientBounceLimit,
 };
 
 export type SettingKey = keyof DeploymentSettings;
 export const SETTING_KEYS = Object.keys(DEFAULT_SETTINGS) as SettingKey[];
-
-type IntegerRule = { readonly min: number; readonly max: number };
-const INTEGER_RULES: Partial<Record<SettingKey, IntegerRule>> = {
-  fanInLimit: { min: 1, max: 1000 },
-  fanInWindowSeconds: { min: 60, max: 31 * 86_400 },
-  maxReceiveCount: { min: 1, max: 1000 },
-  batchSize: { min: 1, max: 10_000 },
-  maxBatchingWindowSeconds: { min: 0, max: 300 },
-  maxConcurrency: { min: 2, max: 1000 },
-  dispatcherReservedConcurrency: { min: 0, max: 1000 },
-  breakerReservedConcurrency: { min: 0, max: 1000 },
-  feedbackReservedConcurrency: { min: 0, max: 1000 },
-  queueRetentionDays: { min: 1, max: 13 },
-  deadLetterRetentionDays: { min: 2, max: 14 },
-  fanInAlarmThreshold: { min: 1, max: 1_000_000 },
-  fanInAlarmPeriodSeconds: { min: 60, max: 86_400 },
-  maxSendRatePerSecond: { min: 1, max: 100_000 },
-  transientBounceLimit: { min: 1, max: 100 },
-};
 
 /** An IAM role ARN in any partition, with or without a path. */
 const ROLE_ARN = /^arn:aws(?:-[a-z]+)*:iam::\d{12}:role\/(?:[\w+=,.@-]+\/)*[\w+=,.@-]{1,64}$/;
@@ -192,12 +175,9 @@ export function readSettings(node: Node, overrides: Partial<DeploymentSettings> 
   }
   // A misspelled key would otherwise be ignored and its setting left at the default, silently.
   const problems: string[] = unknownContextKeys(node.getAllContext() as Record<string, unknown>);
-  for (const [key, rule] of Object.entries(INTEGER_RULES) as [SettingKey, IntegerRule][]) {
-    const value = merged[key];
-    if (!Number.isInteger(value) || (value as number) < rule.min || (value as number) > rule.max) {
-      problems.push(`${key} must be an integer from ${rule.min} to ${rule.max} (got ${JSON.stringify(value)})`);
-    }
-  }
+  // Only the settings that have a range (lists, strings and booleans are checked below).
+  const ranged = Object.fromEntries(Object.keys(RANGES).filter((key) => key in merged).map((key) => [key, merged[key]]));
+  problems.push(...rangeProblems(ranged));
   const from = typeof merged.fromAddress === 'string' ? parseRecipient(merged.fromAddress) : undefined;
   if (!from?.ok) problems.push(`fromAddress must be one bare e-mail address (got ${JSON.stringify(merged.fromAddress)})`);
   else merged.fromAddress = from.address;
@@ -227,30 +207,11 @@ export function readSettings(node: Node, overrides: Partial<DeploymentSettings> 
     else merged.outcomeSubscriberArns = [...new Set(subscribers as string[])];
   }
 
-  const period = merged.fanInAlarmPeriodSeconds as number;
-  // The dispatcher's metrics are standard resolution (one datapoint a minute): a shorter period
-  // would leave the alarm in INSUFFICIENT_DATA instead of paging.
-  if (Number.isInteger(period) && period % 60 !== 0) {
-    problems.push(`fanInAlarmPeriodSeconds must be a multiple of 60 (got ${period}): the metrics are standard resolution`);
-  }
-  const reserved = merged.dispatcherReservedConcurrency as number;
-  if (Number.isInteger(reserved) && reserved > 0 && reserved < (merged.maxConcurrency as number)) {
-    problems.push(
-      `dispatcherReservedConcurrency must be 0 (none) or at least maxConcurrency (${merged.maxConcurrency}), or the event source is throttled (got ${reserved})`,
-    );
-  }
-  if ((merged.deadLetterRetentionDays as number) <= (merged.queueRetentionDays as number)) {
-    problems.push(
-      `deadLetterRetentionDays (${merged.deadLetterRetentionDays}) must exceed queueRetentionDays (${merged.queueRetentionDays}): SQS keeps a message's first enqueue time in the DLQ`,
-    );
-  }
+  problems.push(...relatedSettingProblems(merged as RelatedSettings));
   // A batch that cannot finish in the function timeout hands its tail back unclaimed on every
   // receive (issue 12.6): safe, but those messages reach the DLQ without ever being tried.
   const batchTime = batchTimeProblem(merged as unknown as DeploymentSettings);
   if (batchTime) problems.push(batchTime);
-  if ((merged.batchSize as number) > 10 && merged.maxBatchingWindowSeconds === 0) {
-    problems.push('batchSize above 10 needs maxBatchingWindowSeconds of at least 1 (an SQS event source rule)');
-  }
   if (problems.length > 0) throw new InvalidSettingsError(problems);
   return merged as unknown as DeploymentSettings;
 }

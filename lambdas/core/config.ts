@@ -1,3 +1,4 @@
+import { DEFAULTS, FUNCTION_RANGES, rangeProblems } from './defaults';
 import { ConfigurationError } from './errors';
 
 /** Settings of one deployment; every key has a safe default. */
@@ -27,21 +28,20 @@ export interface DispatchConfig {
 }
 
 export const DEFAULT_CONFIG: DispatchConfig = {
-  fanInLimit: 3,
-  fanInWindowSeconds: 86_400,
-  batchSize: 10,
-  maxReceiveCount: 5,
-  handlerConcurrency: 1,
-  claimLeaseSeconds: 60,
+  fanInLimit: DEFAULTS.fanInLimit,
+  fanInWindowSeconds: DEFAULTS.fanInWindowSeconds,
+  batchSize: DEFAULTS.batchSize,
+  maxReceiveCount: DEFAULTS.maxReceiveCount,
+  handlerConcurrency: DEFAULTS.handlerConcurrency,
+  claimLeaseSeconds: DEFAULTS.claimLeaseSeconds,
 };
 
-/** Fills defaults and reports every out-of-range key in one error. */
+/** Fills defaults and reports every out-of-range or unknown key in one error (ranges: FUNCTION_RANGES). */
 export function resolveConfig(partial: Partial<Record<keyof DispatchConfig, unknown>> = {}): DispatchConfig {
   const merged: Record<string, unknown> = { ...DEFAULT_CONFIG };
   for (const [key, value] of Object.entries(partial)) if (value !== undefined) merged[key] = value;
-  const problems = Object.keys(DEFAULT_CONFIG)
-    .filter((key) => !Number.isInteger(merged[key]) || (merged[key] as number) < 1)
-    .map((key) => `${key} must be a positive integer`);
+  const known = Object.fromEntries(Object.keys(DEFAULT_CONFIG).map((key) => [key, merged[key]]));
+  const problems = rangeProblems(known, FUNCTION_RANGES);
   const unknown = Object.keys(partial).filter((key) => !(key in DEFAULT_CONFIG));
   problems.push(...unknown.map((key) => `unknown setting ${key}`));
   if (problems.length > 0) throw new ConfigurationError(`Invalid configuration: ${problems.join('; ')}`);

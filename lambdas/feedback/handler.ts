@@ -2,6 +2,7 @@ import type { EventBridgeEvent, SNSEvent } from 'aws-lambda';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { DynamoDbFeedbackStore } from '../adapters/dynamodb-feedback-store';
+import { DEFAULTS, RANGES, rangeProblem } from '../core/defaults';
 import { ConfigurationError } from '../core/errors';
 import { METRIC_NAMESPACE, MetricName } from '../core/outcomes';
 import { Env } from '../tables';
@@ -10,7 +11,7 @@ import { applyFeedback } from './apply-feedback';
 import { classifySesEvent, FeedbackIgnoredWhy, type SesEventRecord } from './ses-event';
 
 /** Transient bounces in a row after which the next one counts as permanent. */
-export const DEFAULT_TRANSIENT_BOUNCE_LIMIT = 3;
+export const DEFAULT_TRANSIENT_BOUNCE_LIMIT = DEFAULTS.transientBounceLimit;
 
 /** Counts one metric with one dimension (EMF in Lambda). */
 export type FeedbackMetric = (name: typeof MetricName.DeliveryFate | typeof MetricName.FeedbackIgnored, dimension: readonly [string, string]) => void;
@@ -102,7 +103,8 @@ function transientBounceLimitFromEnv(): number {
   const raw = process.env[Env.transientBounceLimit];
   if (raw === undefined || raw === '') return DEFAULT_TRANSIENT_BOUNCE_LIMIT;
   const limit = Number(raw);
-  if (!Number.isInteger(limit) || limit < 1) throw new ConfigurationError(`${Env.transientBounceLimit} must be a positive integer`);
+  const problem = rangeProblem(Env.transientBounceLimit, limit, RANGES.transientBounceLimit);
+  if (problem) throw new ConfigurationError(problem);
   return limit;
 }
 

@@ -3,6 +3,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { DEFAULTS, rangeProblems } from '../../lambdas/core/defaults';
 
 export interface DispatchQueueProps {
   /** The customer-managed key both queues are encrypted with. */
@@ -39,14 +40,11 @@ export class DispatchQueue extends Construct {
   constructor(scope: Construct, id: string, props: DispatchQueueProps) {
     super(scope, id);
     this.encryptionKey = props.encryptionKey;
-    this.maxReceiveCount = props.maxReceiveCount ?? 5;
+    this.maxReceiveCount = props.maxReceiveCount ?? DEFAULTS.maxReceiveCount;
     const visibilityTimeout = props.visibilityTimeout ?? Duration.seconds(180);
-    const retentionPeriod = props.retentionPeriod ?? Duration.days(4);
-    const deadLetterRetentionPeriod = props.deadLetterRetentionPeriod ?? Duration.days(14);
-    const problems: string[] = [];
-    if (!Number.isInteger(this.maxReceiveCount) || this.maxReceiveCount < 1 || this.maxReceiveCount > 1000) {
-      problems.push('maxReceiveCount must be an integer from 1 to 1000');
-    }
+    const retentionPeriod = props.retentionPeriod ?? Duration.days(DEFAULTS.queueRetentionDays);
+    const deadLetterRetentionPeriod = props.deadLetterRetentionPeriod ?? Duration.days(DEFAULTS.deadLetterRetentionDays);
+    const problems = rangeProblems({ maxReceiveCount: this.maxReceiveCount });
     if (visibilityTimeout.toSeconds() > 43_200) problems.push('visibilityTimeout must be at most 12 hours');
     if (retentionPeriod.toSeconds() < 60 || retentionPeriod.toSeconds() > 1_209_600) problems.push('retentionPeriod must be 1 minute to 14 days');
     if (deadLetterRetentionPeriod.toSeconds() > 1_209_600) problems.push('deadLetterRetentionPeriod must be at most 14 days');

@@ -5,7 +5,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as eventSources from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { DEFAULT_CONFIG } from '../../lambdas/core/config';
+import { DEFAULTS, rangeProblems, relatedSettingProblems, sendsPerSecondPerEnvironment } from '../../lambdas/core/defaults';
 import { METRIC_NAMESPACE } from '../../lambdas/core/outcomes';
 import { DISPATCHER_TIMEOUT_SECONDS } from '../../lambdas/dispatcher/time-budget';
 import { Env, TABLE_ACCESS } from '../../lambdas/tables';
@@ -59,21 +59,19 @@ export class Dispatcher extends Construct {
 
   constructor(scope: Construct, id: string, props: DispatcherProps) {
     super(scope, id);
-    const fanInLimit = props.fanInLimit ?? 3;
-    const fanInWindowSeconds = props.fanInWindowSeconds ?? 86_400;
-    const batchSize = props.batchSize ?? 10;
-    const maxBatchingWindow = props.maxBatchingWindow ?? Duration.seconds(1);
-    const maxConcurrency = props.maxConcurrency ?? 10;
-    const maxSendRatePerSecond = props.maxSendRatePerSecond ?? 14;
-    const reserved = props.reservedConcurrentExecutions ?? 0;
-    const problems: string[] = [];
-    if (!Number.isInteger(fanInLimit) || fanInLimit < 1) problems.push('fanInLimit must be a positive integer');
-    if (!Number.isInteger(fanInWindowSeconds) || fanInWindowSeconds < 60) problems.push('fanInWindowSeconds must be an integer of at least 60');
-    if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10_000) problems.push('batchSize must be 1-10000');
-    if (batchSize > 10 && maxBatchingWindow.toSeconds() < 1) problems.push('batchSize above 10 needs a maxBatchingWindow of at least 1 s');
-    if (!Number.isInteger(maxConcurrency) || maxConcurrency < 2 || maxConcurrency > 1000) problems.push('maxConcurrency must be 2-1000');
-    if (!Number.isInteger(maxSendRatePerSecond) || maxSendRatePerSecond < 1) problems.push('maxSendRatePerSecond must be a positive integer');
-    if (reserved !== 0 && reserved < maxConcurrency) problems.push('reservedConcurrentExecutions must be 0 (none) or at least maxConcurrency');
+    const fanInLimit = props.fanInLimit ?? DEFAULTS.fanInLimit;
+    const fanInWindowSeconds = props.fanInWindowSeconds ?? DEFAULTS.fanInWindowSeconds;
+    const batchSize = props.batchSize ?? DEFAULTS.batchSize;
+    const maxBatchingWindow = props.maxBatchingWindow ?? Duration.seconds(DEFAULTS.maxBatchingWindowSeconds);
+    const maxConcurrency = props.maxConcurrency ?? DEFAULTS.maxConcurrency;
+    const maxSendRatePerSecond = props.maxSendRatePerSecond ?? DEFAULTS.maxSendRatePerSecond;
+    const reserved = props.reservedConcurrentExecutions ?? DEFAULTS.dispatcherReservedConcurrency;
+    const handlerConcurrency = props.handlerConcurrency ?? DEFAULTS.handlerConcurrency;
+    const problems = [
+      ...rangeProblems({ fanInLimit, fanInWindowSeconds, batchSize, maxConcurrency, maxSendRatePerSecond, handlerConcurrency }),
+      ...rangeProblems({ dispatcherReservedConcurrency: reserved }),
+      ...relatedSettingProblems({ batchSize, maxBatchingWindowSeconds: maxBatchingWindow.toSeconds(), maxConcurrency, dispatcherReservedConcurrency: reserved }),
+    ];
     if (problems.length > 0) throw new Error(`Dispatcher ${id}: ${problems.join('; ')}`);
 
     const region = Stack.of(this).region;
@@ -114,8 +112,8 @@ export class Dispatcher extends Construct {
         [Env.claimLeaseSeconds]: String(Dispatcher.TIMEOUT.toSeconds() * 2),
         [Env.addressHashSecretArn]: this.addressHashSecret.secretArn,
         // Each concurrent execution environment paces itself to its share of the SES quota.
-        [Env.maxSendsPerSecond]: String(Math.floor((maxSendRatePerSecond / maxConcurrency) * 1000) / 1000),
-        [Env.handlerConcurrency]: String(Math.min(props.handlerConcurrency ?? DEFAULT_CONFIG.handlerConcurrency, batchSize)),
+        [Env.maxSendsPerSecond]: String(sendsPerSecondPerEnvironment(maxSendRatePerSecond, maxConcurrency)),
+        [Env.handlerConcurrency]: String(Math.min(handlerConcurrency, batchSize)),
         POWERTOOLS_SERVICE_NAME: METRICS_SERVICE_NAME,
         POWERTOOLS_METRICS_NAMESPACE: METRIC_NAMESPACE,
       },

@@ -8,6 +8,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
+import { DEFAULTS, rangeProblems, relatedSettingProblems } from '../../lambdas/core/defaults';
 import { BlockReason, MetricName } from '../../lambdas/core/outcomes';
 import { Env, TABLE_ACCESS } from '../../lambdas/tables';
 import { dispatchMetric } from '../dispatch-metrics';
@@ -55,16 +56,16 @@ export class FanInBreaker extends Construct {
 
   constructor(scope: Construct, id: string, props: FanInBreakerProps) {
     super(scope, id);
-    const threshold = props.fanInAlarmThreshold ?? 1;
-    const period = props.fanInAlarmPeriod ?? Duration.seconds(60);
-    const blockedSpikeThreshold = props.blockedSpikeThreshold ?? 5;
+    const threshold = props.fanInAlarmThreshold ?? DEFAULTS.fanInAlarmThreshold;
+    const period = props.fanInAlarmPeriod ?? Duration.seconds(DEFAULTS.fanInAlarmPeriodSeconds);
+    const blockedSpikeThreshold = props.blockedSpikeThreshold ?? DEFAULTS.blockedSpikeThreshold;
     const oldestAge = props.oldestMessageAgeThreshold ?? Duration.minutes(15);
-    const problems: string[] = [];
-    if (!Number.isInteger(threshold) || threshold < 1) problems.push('fanInAlarmThreshold must be a positive integer');
-    const periodSeconds = period.toSeconds();
-    // Standard-resolution metrics have one datapoint a minute: a shorter period never fills.
-    if (periodSeconds < 60 || periodSeconds % 60 !== 0) problems.push('fanInAlarmPeriod must be a multiple of 60 s (the metrics are standard resolution)');
-    if (!Number.isInteger(blockedSpikeThreshold) || blockedSpikeThreshold < 1) problems.push('blockedSpikeThreshold must be a positive integer');
+    const fanInAlarmPeriodSeconds = period.toSeconds();
+    const problems = [
+      ...rangeProblems({ fanInAlarmThreshold: threshold, fanInAlarmPeriodSeconds, blockedSpikeThreshold }),
+      ...rangeProblems({ breakerReservedConcurrency: props.reservedConcurrentExecutions }),
+      ...relatedSettingProblems({ fanInAlarmPeriodSeconds }),
+    ];
     if (problems.length > 0) throw new Error(`FanInBreaker ${id}: ${problems.join('; ')}`);
 
     const stack = Stack.of(this);
@@ -119,7 +120,7 @@ export class FanInBreaker extends Construct {
       memorySize: 256,
       // None reserved by default: the dispatcher sets the pause flag itself before it invokes the
       // breaker, and Lambda retries a throttled asynchronous invocation (SNS, the dispatcher's).
-      reservedConcurrentExecutions: props.reservedConcurrentExecutions ?? 0,
+      reservedConcurrentExecutions: props.reservedConcurrentExecutions ?? DEFAULTS.breakerReservedConcurrency,
       unreservedReason: 'The dispatcher sets the pause flag itself, and checks it before every claim, before it invokes the breaker; a throttled asynchronous invocation is retried by Lambda.',
       asyncFailureQueue: true,
       environment: {

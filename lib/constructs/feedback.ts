@@ -3,6 +3,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
+import { DEFAULTS, rangeProblems } from '../../lambdas/core/defaults';
 import { METRIC_NAMESPACE } from '../../lambdas/core/outcomes';
 import { Env, TABLE_ACCESS } from '../../lambdas/tables';
 import type { MailIdentity } from './mail-identity';
@@ -31,6 +32,9 @@ export class Feedback extends Construct {
 
   constructor(scope: Construct, id: string, props: FeedbackProps) {
     super(scope, id);
+    const transientBounceLimit = props.transientBounceLimit ?? DEFAULTS.transientBounceLimit;
+    const problems = rangeProblems({ transientBounceLimit, feedbackReservedConcurrency: props.reservedConcurrentExecutions });
+    if (problems.length > 0) throw new Error(`Feedback ${id}: ${problems.join('; ')}`);
     const region = Stack.of(this).region;
     const { members, ledger } = props.tables;
 
@@ -38,7 +42,7 @@ export class Feedback extends Construct {
       entry: 'lambdas/feedback/handler.ts',
       description: 'mail-dispatch: SES events -> ledger reconcile (in-doubt -> sent) and member suppression',
       encryptionKey: props.encryptionKey,
-      reservedConcurrentExecutions: props.reservedConcurrentExecutions ?? 0,
+      reservedConcurrentExecutions: props.reservedConcurrentExecutions ?? DEFAULTS.feedbackReservedConcurrency,
       unreservedReason: 'SES events reach it through SNS, which retries a throttled delivery; a late event only delays a reconcile or a suppression.',
       asyncFailureQueue: true,
       environment: {
@@ -46,7 +50,7 @@ export class Feedback extends Construct {
         [Env.ledgerTable]: ledger.tableName,
         // Events another configuration set tagged are counted and ignored.
         [Env.configurationSet]: props.mail.configurationSet.configurationSetName,
-        [Env.transientBounceLimit]: String(props.transientBounceLimit ?? 3),
+        [Env.transientBounceLimit]: String(transientBounceLimit),
         POWERTOOLS_SERVICE_NAME: 'mail-dispatch-feedback',
         POWERTOOLS_METRICS_NAMESPACE: METRIC_NAMESPACE,
       },

@@ -3,6 +3,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { DEFAULTS } from '../../lambdas/core/defaults';
 import { BlockReason, MetricName, RejectReason } from '../../lambdas/core/outcomes';
 import { dispatchMetric } from '../dispatch-metrics';
 
@@ -31,8 +32,8 @@ export class OperationsDashboard extends Construct {
 
   constructor(scope: Construct, id: string, props: OperationsDashboardProps) {
     super(scope, id);
-    const fanInLimit = props.fanInLimit ?? 3;
-    const maxSendRate = props.maxSendRatePerSecond ?? 14;
+    const fanInLimit = props.fanInLimit ?? DEFAULTS.fanInLimit;
+    const maxSendRate = props.maxSendRatePerSecond ?? DEFAULTS.maxSendRatePerSecond;
     const minute = Duration.minutes(1);
     const width = 12;
     const graph = (title: string, left: cloudwatch.IMetric[], extra: Partial<cloudwatch.GraphWidgetProps> = {}) =>
