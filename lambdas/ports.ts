@@ -84,9 +84,13 @@ export type Settlement =
   | { readonly kind: 'failed'; readonly reason: RetryReason }
   | { readonly kind: 'in-doubt' };
 
+/**
+ * The end of a message that was never sent: blocked, rejected, or `failed` (handed back on its last
+ * receive, so SQS moves it to the DLQ: issue 12.12).
+ */
 export interface UnsentRecord {
-  readonly state: typeof LedgerState.Blocked | typeof LedgerState.Rejected;
-  readonly reason: BlockReason | RejectReason;
+  readonly state: typeof LedgerState.Blocked | typeof LedgerState.Rejected | typeof LedgerState.Failed;
+  readonly reason: BlockReason | RejectReason | RetryReason;
   readonly field?: string;
   readonly dispatchId?: string;
   readonly memberId?: string;
@@ -108,7 +112,7 @@ export interface DispatchLedger {
   claimAll(requests: readonly ClaimRequest[]): Promise<ClaimResult[]>;
   /** Records the end of a claimed attempt (conditional on the claim token; a lost race is not an error). */
   settle(dispatchId: string, claimToken: string, settlement: Settlement, now: Date): Promise<void>;
-  /** Records a blocked or rejected message (never overwrites a claimed, sent or in-doubt record). */
+  /** Records a blocked, rejected or failed message (never overwrites a claimed, sent or in-doubt record). */
   recordUnsent(record: UnsentRecord): Promise<void>;
   /**
    * Appends a `duplicate` entry to a sent dispatch's history: the portal published it again (another

@@ -99,10 +99,10 @@ export class InMemoryDispatchLedger implements DispatchLedger {
 
   async recordUnsent(record: UnsentRecord): Promise<void> {
     this.unsent.push(record);
-    if (record.state !== LedgerState.Blocked || !record.dispatchId) return;
+    if (record.state === LedgerState.Rejected || !record.dispatchId) return;
     const existing = this.records.get(record.dispatchId);
     if (existing && !CLAIMABLE_LEDGER_STATES.includes(existing.state)) return;
-    this.records.set(record.dispatchId, { dispatchId: record.dispatchId, state: LedgerState.Blocked, reason: record.reason });
+    this.records.set(record.dispatchId, { ...existing, dispatchId: record.dispatchId, state: record.state, reason: record.reason });
   }
 
   readonly duplicates: { dispatchId: string; sqsMessageId: string }[] = [];

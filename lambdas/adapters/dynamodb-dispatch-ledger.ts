@@ -141,7 +141,7 @@ export class DynamoDbDispatchLedger implements DispatchLedger {
 
   async recordUnsent(record: UnsentRecord): Promise<void> {
     const at = record.now.toISOString();
-    // Rejected bodies get a record per SQS message; blocked ones share the dispatchId's record.
+    // Rejected bodies get a record per SQS message; blocked and failed ones share the dispatchId's record.
     const pk = record.state === LedgerState.Rejected ? LedgerKey.rejected(record.sqsMessageId) : LedgerKey.dispatch(record.dispatchId ?? '');
     const fields: Record<string, unknown> = {
       ':state': record.state,
@@ -165,7 +165,8 @@ export class DynamoDbDispatchLedger implements DispatchLedger {
       await this.conditionalUpdate('record', pk, update, undefined, fields, names);
       return;
     }
-    // A blocked outcome must never overwrite a claim, a send or an in-doubt outcome.
+    // A blocked or failed outcome must never overwrite a claim, a send or an in-doubt outcome: only
+    // records that prove nothing was sent, so no live claim ever becomes claimable again.
     Object.assign(fields, Object.fromEntries(CLAIMABLE));
     await this.conditionalUpdate('record', pk, update, `attribute_not_exists(pk) OR #state IN ${CLAIMABLE_IN}`, fields, names);
   }

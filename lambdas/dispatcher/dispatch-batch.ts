@@ -55,6 +55,10 @@ export async function dispatchBatch(records: readonly SQSRecord[], ctx: BatchCon
     ),
   );
 
+  await Promise.all(
+    items.map((item, i) => recordFailedEnd(item, results[i], ctx, (error) => causes.has(i) || causes.set(i, describeError(error, secretsOf(item))))),
+  );
+
   const batchItemFailures: SQSBatchResponse['batchItemFailures'] = [];
   items.forEach((item, i) => {
     const result = results[i];
@@ -98,6 +102,33 @@ async function readBatchState(
 function finalOutcome(result: MessageResult, delivery: Delivery, ctx: BatchContext): DispatchOutcome {
   const lastTry = delivery.receiveCount >= ctx.config.maxReceiveCount;
   return result.outcome.state === 'retry' && lastTry ? { state: DispatchState.Failed, reason: result.outcome.reason } : result.outcome;
+}
+
+/**
+ * A valid message handed back on its last receive ends `failed`: SQS moves it to the DLQ. Its end
+ * gets a ledger record like every other (issue 12.12), written only over a record that proves
+ * nothing was sent (the adapter's condition), so a live claim, a send or an in-doubt end stay as
+ * they are. If the store cannot take it, the message still reaches the DLQ and its outcome line
+ * says why (`error`); an operator's redrive then finds no record or the last one.
+ */
+async function recordFailedEnd(item: Item, result: MessageResult, ctx: BatchContext, onError: (error: unknown) => void): Promise<void> {
+  if (!('prepared' in item) || result.outcome.state !== 'retry' || result.recorded) return;
+  if (item.delivery.receiveCount < ctx.config.maxReceiveCount) return;
+  const { message, toHash } = item.prepared;
+  try {
+    await ctx.ledger.recordUnsent({
+      state: LedgerState.Failed,
+      reason: result.outcome.reason,
+      dispatchId: message.dispatchId,
+      memberId: message.memberId,
+      toHash,
+      template: message.template,
+      sqsMessageId: item.delivery.record.messageId,
+      now: ctx.now(),
+    });
+  } catch (error) {
+    onError(error);
+  }
 }
 
 async function completeSafely(

@@ -62,6 +62,8 @@ export interface MessageResult {
   readonly fanInCount?: number;
   /** Handling this message set the pause flag. */
   readonly pausedPipeline?: boolean;
+  /** The ledger already records this end (a refusal settled `failed` on the last receive). */
+  readonly recorded?: boolean;
 }
 
 /** A valid message decided from the batch's snapshot. */
@@ -250,7 +252,7 @@ async function refused(error: SendRefusedError, p: Prepared, claimToken: string,
     ctx.batch.paused = true;
     await ctx.pauseSwitch.pause({ reason: PauseReason.SesAccountPaused, by: PausedBy.Dispatcher, at: ctx.now().toISOString() });
   }
-  return { ...retry(reason), pausedPipeline: error.kind === 'account-paused' };
+  return { ...retry(reason), pausedPipeline: error.kind === 'account-paused', recorded: lastTry };
 }
 
 async function settleWithRetries(ctx: MessageContext, p: Prepared, claimToken: string, settlement: Parameters<DispatchLedger['settle']>[2], tries = 4): Promise<void> {
