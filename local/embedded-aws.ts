@@ -10,6 +10,7 @@ import { Env, LEDGER_TABLE, MEMBERS_TABLE, SES_CONFIGURATION_SET } from '../lamb
 import { startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local';
 import { LocalPipelineError } from './errors';
 import { createOutcomeQueue, createQueues, createTables, createTablesIfMissing, createTemplates } from './provision';
+import { assertPortsFree } from './port-check';
 import { startSqsSesEmulators, type SqsSesEmulators } from './sqs-ses-emulators';
 
 export interface EmbeddedAwsOptions {
@@ -97,6 +98,9 @@ export async function startEmbeddedAws(options: EmbeddedAwsOptions = {}): Promis
   const stopAll = async () => {
     await Promise.allSettled(started.splice(0).map((service) => service.stop()));
   };
+  // A fixed port another program holds: DynamoDB Local would fail to bind while our client reached the
+  // other program; say so instead.
+  await assertPortsFree({ dynamodb: options.ports?.dynamodb, sqs: options.ports?.sqs, ses: options.ports?.ses });
   try {
     // Settled, not Promise.all: when one fails (no Java) the other may still be starting, and an
     // emulator that finishes starting after the failure would keep the process alive forever.

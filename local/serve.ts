@@ -9,6 +9,7 @@ import { Command } from 'commander';
 import { LOCAL_CONTROL_URL_ENV, startLocalControlServer } from '../lib/ops/local-control';
 import { Env } from '../lambdas/tables';
 import { LocalPipeline } from './local-pipeline';
+import { assertPortsFree } from './port-check';
 
 function parsePort(value: string): number {
   const port = Number.parseInt(value, 10);
@@ -32,6 +33,8 @@ async function main(): Promise<void> {
     .opts<{ dynamodbPort: number; sqsPort: number; sesPort: number; controlPort: number; concurrency: number; visibilityTimeout: number; emf?: boolean; data?: string }>();
 
   const err = (text: string) => process.stderr.write(`${text}\n`);
+  // Before anything starts: a busy fixed port is named with its holder and the flag that moves it.
+  await assertPortsFree({ dynamodb: options.dynamodbPort, sqs: options.sqsPort, ses: options.sesPort, control: options.controlPort });
   err('starting DynamoDB Local, SQS and SES v2 emulators...');
   const pipeline = await LocalPipeline.start({
     ports: { dynamodb: options.dynamodbPort, sqs: options.sqsPort, ses: options.sesPort },
