@@ -2,8 +2,8 @@ import type { SNSEvent } from 'aws-lambda';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { DynamoDbPauseSwitch } from '../adapters/dynamodb-pause-switch';
 import { LambdaEventSourceSwitch } from '../adapters/lambda-event-source-switch';
-import { ConfigurationError } from '../core/errors';
 import { PauseReason, PausedBy } from '../core/outcomes';
+import { lambdaEntry, requiredEnv } from '../handler-kit';
 import { Env } from '../tables';
 import type { EventSourceSwitch, PauseSwitch } from '../ports';
 
@@ -61,18 +61,9 @@ function parseNotification(message: string): AlarmNotification {
   }
 }
 
-function requiredEnv(name: string): string {
-  const value = process.env[name];
-  if (!value) throw new ConfigurationError(`Environment variable ${name} is not set`);
-  return value;
-}
-
-let deployed: ReturnType<typeof createBreakerHandler> | undefined;
-
-export const handler = (event: SNSEvent) => {
-  deployed ??= createBreakerHandler({
+export const handler = lambdaEntry(() =>
+  createBreakerHandler({
     pauseSwitch: new DynamoDbPauseSwitch({ ledgerTable: requiredEnv(Env.ledgerTable) }),
     eventSource: new LambdaEventSourceSwitch({ mappingId: requiredEnv(Env.eventSourceMappingId) }),
-  });
-  return deployed(event);
-};
+  }),
+);

@@ -14,6 +14,7 @@ import { PowertoolsOutcomeReporter } from '../adapters/powertools-outcome-report
 import { SendRateLimiter } from '../adapters/send-rate-limiter';
 import { createSesClient, SesV2MailSender } from '../adapters/sesv2-mail-sender';
 import { SqsRejectedMessageSink } from '../adapters/sqs-rejected-message-sink';
+import { requiredEnv } from '../handler-kit';
 import { Env, SES_CONFIGURATION_SET } from '../tables';
 import { BreakerTrippingPauseSwitch } from '../adapters/breaker-tripping-pause-switch';
 import { LambdaBreakerTrigger } from '../adapters/lambda-breaker-trigger';
@@ -41,8 +42,8 @@ export interface DispatcherDepsOptions {
 export async function createDispatcherDeps(options: DispatcherDepsOptions = {}): Promise<BatchContext> {
   const env = options.env ?? process.env;
   const config = configFromEnv(env);
-  const membersTable = required(env, Env.membersTable);
-  const ledgerTable = required(env, Env.ledgerTable);
+  const membersTable = requiredEnv(Env.membersTable, env);
+  const ledgerTable = requiredEnv(Env.ledgerTable, env);
   const dynamodb = options.clients?.dynamodb ?? new DynamoDBClient({});
   const sendRate = Number(env[Env.maxSendsPerSecond] ?? 0);
   return {
@@ -51,13 +52,13 @@ export async function createDispatcherDeps(options: DispatcherDepsOptions = {}):
     // Read before each claim: cached for at most a second (issue 12.8).
     pauseSwitch: new CachedPauseSwitch(pauseSwitchFor(env, new DynamoDbPauseSwitch({ ledgerTable, client: dynamodb }))),
     sender: new SesV2MailSender({
-      fromAddress: required(env, Env.fromAddress),
+      fromAddress: requiredEnv(Env.fromAddress, env),
       configurationSet: env[Env.configurationSet] ?? SES_CONFIGURATION_SET,
       templatePrefix: env[Env.templatePrefix] ?? '',
       client: options.clients?.ses ?? createSesClient(),
     }),
     pacer: new SendRateLimiter(Number.isFinite(sendRate) ? sendRate : 0),
-    rejectedSink: new SqsRejectedMessageSink({ deadLetterQueueUrl: required(env, Env.deadLetterQueueUrl), client: options.clients?.sqs ?? new SQSClient({}) }),
+    rejectedSink: new SqsRejectedMessageSink({ deadLetterQueueUrl: requiredEnv(Env.deadLetterQueueUrl, env), client: options.clients?.sqs ?? new SQSClient({}) }),
     reporter: options.reporter ?? new PowertoolsOutcomeReporter(),
     hashKey: await loadAddressHashKey(env),
     reportLinks: await reportLinksFromEnv(env),
@@ -68,7 +69,7 @@ export async function createDispatcherDeps(options: DispatcherDepsOptions = {}):
 /** Every e-mail carries a "not for me" link: the dispatcher does not start without its key and page URL. */
 export async function reportLinksFromEnv(env: NodeJS.ProcessEnv): Promise<ReportLinks> {
   const ttl = env[Env.reportLinkTtlSeconds] ? Number(env[Env.reportLinkTtlSeconds]) : DEFAULT_REPORT_LINK_TTL_SECONDS;
-  const [keys, baseUrl] = [await loadReportLinkKeys(env), required(env, Env.reportPageUrl)];
+  const [keys, baseUrl] = [await loadReportLinkKeys(env), requiredEnv(Env.reportPageUrl, env)];
   try {
     return new ReportLinks(keys, baseUrl, ttl);
   } catch (error) {
@@ -96,10 +97,4 @@ export function configFromEnv(env: NodeJS.ProcessEnv): DispatchConfig {
     claimLeaseSeconds: number(Env.claimLeaseSeconds),
     handlerConcurrency: number(Env.handlerConcurrency),
   });
-}
-
-function required(env: NodeJS.ProcessEnv, name: string): string {
-  const value = env[name];
-  if (!value) throw new ConfigurationError(`Environment variable ${name} is not set`);
-  return value;
 }

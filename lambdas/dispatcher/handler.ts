@@ -1,4 +1,5 @@
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { type DepsOrStart, depsOf } from '../handler-kit';
 import { dispatchBatch, type BatchContext } from './dispatch-batch';
 import { createDispatcherDeps } from './dependencies';
 
@@ -7,15 +8,11 @@ import { createDispatcherDeps } from './dependencies';
  * `createHandler` takes its dependencies so tests and the local pipeline run this same code
  * against emulators or fakes.
  */
-export function createHandler(deps: BatchContext | (() => Promise<BatchContext>)) {
-  let ready: Promise<BatchContext> | undefined = typeof deps === 'function' ? undefined : Promise.resolve(deps);
+export function createHandler(deps: DepsOrStart<BatchContext>) {
+  // Built on first use (the hash key comes from Secrets Manager); a failed build is retried next time.
+  const ready = depsOf(deps);
   return async (event: SQSEvent, context?: Pick<Context, 'getRemainingTimeInMillis'>): Promise<SQSBatchResponse> => {
-    // Built on first use (the hash key comes from Secrets Manager); a failed build is retried next time.
-    ready ??= (deps as () => Promise<BatchContext>)().catch((error: unknown) => {
-      ready = undefined;
-      throw error;
-    });
-    const built = await ready;
+    const built = await ready();
     // The time left is checked before every claim (issue 12.6); without a context (tests), no limit.
     return dispatchBatch(event.Records, context ? { ...built, remainingMs: () => context.getRemainingTimeInMillis() } : built);
   };

@@ -5,6 +5,7 @@ import { DynamoDbFeedbackStore } from '../adapters/dynamodb-feedback-store';
 import { DEFAULTS, RANGES, rangeProblem } from '../core/defaults';
 import { ConfigurationError } from '../core/errors';
 import { METRIC_NAMESPACE, MetricName } from '../core/outcomes';
+import { lambdaEntry, requiredEnv } from '../handler-kit';
 import { Env } from '../tables';
 import type { FeedbackStore } from '../ports';
 import { applyFeedback } from './apply-feedback';
@@ -108,18 +109,12 @@ function transientBounceLimitFromEnv(): number {
   return limit;
 }
 
-let deployed: ReturnType<typeof createFeedbackHandler> | undefined;
-
-export const handler = (event: FeedbackEvent) => {
-  const membersTable = process.env[Env.membersTable];
-  const ledgerTable = process.env[Env.ledgerTable];
-  if (!membersTable || !ledgerTable) throw new ConfigurationError(`Set ${Env.membersTable} and ${Env.ledgerTable}`);
-  deployed ??= createFeedbackHandler({
-    store: new DynamoDbFeedbackStore({ membersTable, ledgerTable }),
+export const handler = lambdaEntry(() =>
+  createFeedbackHandler({
+    store: new DynamoDbFeedbackStore({ membersTable: requiredEnv(Env.membersTable), ledgerTable: requiredEnv(Env.ledgerTable) }),
     configurationSet: process.env[Env.configurationSet] || undefined,
     transientBounceLimit: transientBounceLimitFromEnv(),
-  });
-  return deployed(event);
-};
+  }),
+);
 
 export { FeedbackIgnoredWhy };

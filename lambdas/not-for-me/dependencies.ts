@@ -8,6 +8,7 @@ import { LambdaBreakerTrigger } from '../adapters/lambda-breaker-trigger';
 import { loadReportLinkKeys } from '../adapters/report-link-key';
 import { ConfigurationError } from '../core/errors';
 import { METRIC_NAMESPACE, MetricName } from '../core/outcomes';
+import { requiredEnv } from '../handler-kit';
 import type { PauseSwitch } from '../ports';
 import { Env } from '../tables';
 import type { NotForMeDeps } from './handler';
@@ -33,10 +34,7 @@ export interface NotForMeDepsOptions {
 /** Builds the page's adapters from the environment the stack (or the local pipeline) sets. */
 export async function createNotForMeDeps(options: NotForMeDepsOptions = {}): Promise<NotForMeDeps> {
   const env = options.env ?? process.env;
-  const required = (name: string) => {
-    if (!env[name]) throw new ConfigurationError(`Environment variable ${name} is not set`);
-    return env[name] as string;
-  };
+  const required = (name: string) => requiredEnv(name, env);
   const ledgerTable = required(Env.ledgerTable);
   const dynamodb = options.dynamodb ?? new DynamoDBClient({});
   const logger = options.logger ?? new Logger({ serviceName: 'mail-dispatch-not-for-me' });

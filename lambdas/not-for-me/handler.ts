@@ -2,6 +2,7 @@ import type { LambdaFunctionURLEvent, LambdaFunctionURLResult } from 'aws-lambda
 import { CONFIRM_FIELD, PageKind, renderPage } from '../core/not-for-me-page';
 import { PauseReason, PausedBy } from '../core/outcomes';
 import { checkReportToken, pseudonymOf, REPORT_PATH_PREFIX, type ReportLinkKeys } from '../core/report-token';
+import { type DepsOrStart, depsOf } from '../handler-kit';
 import type { NotForMeStore, PauseSwitch } from '../ports';
 import { createNotForMeDeps } from './dependencies';
 import type { NotForMeSettings } from './settings';
@@ -32,19 +33,15 @@ export interface NotForMeDeps {
  * and changes nothing (link scanners and mail previews only ever GET); `POST /r/<token>` with the
  * confirm button's field records the report. Every answer is a page; none names the member.
  */
-export function createNotForMeHandler(deps: NotForMeDeps | (() => Promise<NotForMeDeps>)) {
-  let ready: Promise<NotForMeDeps> | undefined = typeof deps === 'function' ? undefined : Promise.resolve(deps);
+export function createNotForMeHandler(deps: DepsOrStart<NotForMeDeps>) {
+  const ready = depsOf(deps);
   let resolved: NotForMeDeps | undefined = typeof deps === 'function' ? undefined : deps;
   return async (event: LambdaFunctionURLEvent): Promise<LambdaFunctionURLResult> => {
     const method = event.requestContext?.http?.method ?? 'GET';
     if (!event.rawPath?.startsWith(REPORT_PATH_PREFIX)) return page(PageKind.NotFound);
     if (method !== 'GET' && method !== 'POST') return page(PageKind.MethodNotAllowed);
     try {
-      ready ??= (deps as () => Promise<NotForMeDeps>)().catch((error: unknown) => {
-        ready = undefined;
-        throw error;
-      });
-      const d = (resolved = await ready);
+      const d = (resolved = await ready());
       const token = event.rawPath.slice(REPORT_PATH_PREFIX.length);
       return page(method === 'GET' ? await show(token, d) : await confirm(token, event, d));
     } catch (error) {

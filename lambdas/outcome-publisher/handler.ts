@@ -2,9 +2,9 @@ import type { DynamoDBStreamEvent } from 'aws-lambda';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { EventBridgeOutcomeFeed } from '../adapters/eventbridge-outcome-feed';
-import { ConfigurationError } from '../core/errors';
 import { METRIC_NAMESPACE, MetricName } from '../core/outcomes';
 import type { OutcomeFeed } from '../ports';
+import { lambdaEntry, requiredEnv } from '../handler-kit';
 import { Env } from '../tables';
 import { publishLedgerChanges, type PublishCounts } from './publish-ledger-changes';
 
@@ -39,11 +39,6 @@ function powertoolsCounts(): (counts: PublishCounts) => void {
   };
 }
 
-let deployed: ReturnType<typeof createOutcomePublisherHandler> | undefined;
-
-export const handler = (event: DynamoDBStreamEvent) => {
-  const eventBusName = process.env[Env.outcomeBusName];
-  if (!eventBusName) throw new ConfigurationError(`Set ${Env.outcomeBusName}`);
-  deployed ??= createOutcomePublisherHandler({ feed: new EventBridgeOutcomeFeed({ eventBusName }) });
-  return deployed(event);
-};
+export const handler = lambdaEntry(() =>
+  createOutcomePublisherHandler({ feed: new EventBridgeOutcomeFeed({ eventBusName: requiredEnv(Env.outcomeBusName) }) }),
+);
