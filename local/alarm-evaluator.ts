@@ -59,6 +59,7 @@ export class MetricAlarm {
   private readonly dimensions: Readonly<Record<string, string>>;
   /** The name the alarm notification carries (and the breaker records on the pause flag). */
   readonly alarmName: string;
+  private actionsRunning = 0;
   /** Every transition, oldest first (for tests and the local console). */
   readonly history: { readonly at: string; readonly state: 'OK' | 'ALARM'; readonly sum: number }[] = [];
 
@@ -78,6 +79,14 @@ export class MetricAlarm {
   /** When the alarm entered its state (ISO-8601); `undefined` while it has never left OK. */
   get since(): string | undefined {
     return this.history.at(-1)?.at;
+  }
+
+  /**
+   * Alarm actions (breaker invocations) started and not yet finished. A pipeline is not quiet
+   * while one runs: its pause lands later, and would undo a resume made in between.
+   */
+  get pendingActions(): number {
+    return this.actionsRunning;
   }
 
   get mode(): 'fast' | 'realistic' {
@@ -174,8 +183,10 @@ export class MetricAlarm {
       StateChangeTime: at,
       Trigger: { MetricName: this.metricName, Namespace: this.namespace, Statistic: 'SUM', Period: this.periodMs / 1000, Threshold: this.threshold },
     };
+    this.actionsRunning++;
     void Promise.resolve()
       .then(() => this.options.onAlarm(notification))
-      .catch((error: unknown) => this.options.onActionError?.(error));
+      .catch((error: unknown) => this.options.onActionError?.(error))
+      .finally(() => this.actionsRunning--);
   }
 }

@@ -278,6 +278,12 @@ export class LocalPipeline {
     while (Date.now() < deadline) {
       onTick?.();
       const busy = this.poller.busy;
+      // An alarm action still running is work in flight: the breaker it invokes pauses (disables
+      // the mapping) when it finishes, so a `resume` made before then would be undone by it.
+      if (this.alarm.pendingActions > 0) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        continue;
+      }
       if (!this.poller.enabled && busy.processing === 0 && busy.receiving === 0) {
         result = 'paused';
         break;

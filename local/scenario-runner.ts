@@ -6,6 +6,7 @@ import pLimit from 'p-limit';
 import { mailboxOf } from '../lambdas/core/address';
 import { registerMembers } from '../lambdas/adapters/dynamodb-member-registry';
 import type { MemberRow } from '../lambdas/core/registry-guard';
+import { PAUSE_READ_MAX_AGE_MS } from '../lambdas/adapters/cached-pause-switch';
 import { DispatchState, type RetryReason } from '../lambdas/core/outcomes';
 import { dispatchRefFromText, reportUrlFromText } from '../lambdas/core/templates';
 import type { OutcomeEvent } from '../lambdas/ports';
@@ -222,6 +223,7 @@ async function reportSesFeedback(pipeline: LocalPipeline, feedback: readonly (Se
  * the real page handler. Each person comes from their own network (a documentation address).
  */
 async function reportNotForMe(pipeline: LocalPipeline, dispatchIds: readonly string[], log: (message: string) => void): Promise<void> {
+  const pausedBefore = await pipeline.paused();
   const emails = await pipeline.aws.sesStore();
   for (const dispatchId of dispatchIds) {
     const email = emails.filter((e) => dispatchRefFromText(e.body.text ?? '') === dispatchId).at(-1);
@@ -233,6 +235,14 @@ async function reportNotForMe(pipeline: LocalPipeline, dispatchIds: readonly str
     const visit = await followNotForMeLink(url, { sourceIp: personalNetwork(dispatchId) });
     const confirmed = visit.confirmed ? `, confirmed: ${visit.confirmed.status} "${visit.confirmed.heading}"` : ' (no form to confirm)';
     log(`  reportNotForMe ${dispatchId}: page ${visit.opened.status} "${visit.opened.heading}"${confirmed}`);
+  }
+  // The reports paused the pipeline: the step ends once the pause holds everywhere. A dispatcher
+  // environment reads the flag through a cache up to PAUSE_READ_MAX_AGE_MS old (12.8), and a
+  // receive in flight when the mapping was disabled still delivers; a message published within
+  // that second could still be claimed (as in AWS). The next step starts after it.
+  if (!pausedBefore && (await pipeline.paused())) {
+    log(`  the reports paused the pipeline: waiting ${PAUSE_READ_MAX_AGE_MS} ms for every environment's cached pause read to see it`);
+    await new Promise((resolve) => setTimeout(resolve, PAUSE_READ_MAX_AGE_MS + 100));
   }
 }
 

@@ -1,7 +1,10 @@
 import type { PauseCause, PauseState, PauseSwitch } from '../ports';
 
+/** How old the dispatcher's read of the pause flag may be (issue 12.8): a pause holds everywhere this long after it is set. */
+export const PAUSE_READ_MAX_AGE_MS = 1000;
+
 export interface CachedPauseSwitchOptions {
-  /** How old a read may be when it is answered again. @default 1000 */
+  /** How old a read may be when it is answered again. @default PAUSE_READ_MAX_AGE_MS */
   readonly maxAgeMs?: number;
   /** @default Date.now (real time: a cache age, not the pipeline's clock) */
   readonly clock?: () => number;
@@ -24,7 +27,7 @@ export class CachedPauseSwitch implements PauseSwitch {
     private readonly inner: PauseSwitch,
     options: CachedPauseSwitchOptions = {},
   ) {
-    this.maxAgeMs = options.maxAgeMs ?? 1000;
+    this.maxAgeMs = options.maxAgeMs ?? PAUSE_READ_MAX_AGE_MS;
     this.clock = options.clock ?? Date.now;
   }
 
