@@ -4,7 +4,7 @@
  * Exit codes (lib/ops/errors.ts, the same in smoke): 0 ok, 1 refused or failed, 2 usage, 3 the target
  * cannot be reached or read (region, credentials, stack, local variables).
  */
-import { readFile } from 'node:fs/promises';
+import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { CommanderError, Command, InvalidArgumentError, Option } from 'commander';
 import { SingleBar } from 'cli-progress';
@@ -149,7 +149,17 @@ export function buildProgram(): Command {
     .option('--until <time>', 'up to this time, the same forms [default: now]')
     .addOption(new Option('--format <format>', 'output format').choices(['table', 'csv', 'json']).default('table'))
     .option('--reveal', 'show addresses in clear: the one typed, or the member’s registered one whose hash matches')
-    .action(async (opts: { dispatch?: string[]; address?: string; addressHash?: string; member?: string; since?: string; until?: string; format: 'table' | 'csv' | 'json'; reveal?: boolean }) => {
+    .option('--out <file>', 'write the result to this file (created owner-only) instead of stdout')
+    .action(async (opts: { dispatch?: string[]; address?: string; addressHash?: string; member?: string; since?: string; until?: string; format: 'table' | 'csv' | 'json'; reveal?: boolean; out?: string }) => {
+      // With --out the result goes to the file, written only once complete: what `npm run` prints stays out of it.
+      const emit = async (text: string): Promise<void> => {
+        if (!opts.out) {
+          print(text);
+          return;
+        }
+        await writeOwnerOnly(opts.out, `${text}\n`);
+        process.stderr.write(`written to ${opts.out}\n`);
+      };
       const since = instantOption('--since', opts.since);
       const until = instantOption('--until', opts.until);
       if (opts.dispatch) {
@@ -158,7 +168,7 @@ export function buildProgram(): Command {
         const dispatchIds = opts.dispatch;
         const report = await withTarget(program, (target) => auditDispatchIds(target, { dispatchIds, since, until, reveal: opts.reveal, now: new Date() }));
         const json = (program.opts() as GlobalOptions).json || opts.format === 'json';
-        print(json ? JSON.stringify(report, null, 2) : render.renderDispatchAudit(report, opts.reveal ?? false));
+        await emit(json ? JSON.stringify(report, null, 2) : render.renderDispatchAudit(report, opts.reveal ?? false));
         // As grep: found nothing for some of them is exit 1, so a script notices.
         if (report.summary.notFound.length > 0) setExit(ExitCode.Failed);
         return;
@@ -177,7 +187,7 @@ export function buildProgram(): Command {
       // The CSV on stdout stays only the CSV; the window it covers goes beside it, on stderr.
       if (opts.format === 'csv') process.stderr.write(`${render.renderAuditWindow(report)}\n`);
       const json = (program.opts() as GlobalOptions).json || opts.format === 'json';
-      print(json ? JSON.stringify(report, null, 2) : render.renderAudit(report, opts.format === 'csv' ? 'csv' : 'table', opts.reveal ?? false));
+      await emit(json ? JSON.stringify(report, null, 2) : render.renderAudit(report, opts.format === 'csv' ? 'csv' : 'table', opts.reveal ?? false));
     });
 
   const inDoubt = program.command('in-doubt').description('dispatches whose send may or may not have happened: list them, release those confirmed never sent');
@@ -298,6 +308,16 @@ export function buildProgram(): Command {
       }
     });
   return program;
+}
+
+/** An audit may hold addresses (`--reveal`): the file is readable by its owner only, even if it existed. */
+async function writeOwnerOnly(path: string, text: string): Promise<void> {
+  try {
+    await writeFile(path, text, { mode: 0o600 });
+    await chmod(path, 0o600);
+  } catch (error) {
+    throw new UsageError(`Cannot write ${path} (${(error as { code?: string }).code ?? 'error'})`, { cause: error });
+  }
 }
 
 async function readStdin(): Promise<string> {

@@ -1,8 +1,10 @@
 /**
- * `npm run scenario -- <file.json>`: runs one scenario on the local pipeline and prints its JSON
- * report, and only that, on stdout. Progress goes to stderr; the Lambdas' logs to a file.
+ * `npm run -s scenario -- <file.json>`: runs one scenario on the local pipeline and prints its JSON
+ * report, and only that, on stdout (`-s`: without npm's banner), or writes it to `--out <file>`.
+ * Progress goes to stderr; the Lambdas' logs to a file.
  */
 import { createWriteStream } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
@@ -16,10 +18,11 @@ async function main(): Promise<void> {
     .argument('<file>', 'scenario JSON file')
     .option('-c, --concurrency <n>', 'concurrent pollers / execution environments', (v) => Number.parseInt(v, 10), 4)
     .option('--visibility-timeout <seconds>', "the dispatch queue's visibility timeout (the function timeout is 30 s, or this if longer)", (v) => Number.parseInt(v, 10), 10)
+    .option('--out <file>', 'write the JSON report to this file instead of stdout (what `npm run` prints stays out of it)')
     .option('--logs <file>', 'where the Lambda functions\' logs go', join(tmpdir(), `mail-dispatch-scenario-${Date.now()}.log`))
     .parse();
   const [file] = program.args;
-  const options = program.opts<{ concurrency: number; logs: string; visibilityTimeout: number }>();
+  const options = program.opts<{ concurrency: number; logs: string; out?: string; visibilityTimeout: number }>();
   const scenario = readScenarioFile(file);
   const logs = createWriteStream(options.logs);
   const log = (message: string) => process.stderr.write(`${message}\n`);
@@ -31,7 +34,11 @@ async function main(): Promise<void> {
       log,
       onLog: (line, source) => logs.write(`${source} ${line}\n`),
     });
-    process.stdout.write(`${JSON.stringify(run.report, null, 2)}\n`);
+    const report = `${JSON.stringify(run.report, null, 2)}\n`;
+    if (options.out) {
+      await writeFile(options.out, report);
+      log(`report written to ${options.out}`);
+    } else process.stdout.write(report);
   } finally {
     await new Promise((resolve) => logs.end(resolve));
   }
