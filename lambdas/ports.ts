@@ -213,9 +213,18 @@ export interface OutcomeReporter {
 }
 
 /** The switch that feeds the dispatcher: the SQS event source mapping (AWS) or the poller (local). */
+/** How a switch of the event source waits out a transition already under way. */
+export interface SwitchOptions {
+  /**
+   * Keep answering "in use" with a wait and a fresh try for this long (ms), instead of the
+   * switch's usual few tries: for a caller that must not give up while a transition runs.
+   */
+  readonly patienceMs?: number;
+}
+
 export interface EventSourceSwitch {
-  disable(): Promise<void>;
-  enable(): Promise<void>;
+  disable(options?: SwitchOptions): Promise<void>;
+  enable(options?: SwitchOptions): Promise<void>;
   isEnabled(): Promise<boolean>;
 }
 

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { GetEventSourceMappingCommand, LambdaClient, UpdateEventSourceMappingCommand } from '@aws-sdk/client-lambda';
-import type { EventSourceSwitch } from '../ports';
+import type { EventSourceSwitch, SwitchOptions } from '../ports';
 
 export interface LambdaEventSourceSwitchOptions {
   readonly mappingId: string;
@@ -33,12 +33,12 @@ export class LambdaEventSourceSwitch implements EventSourceSwitch {
     this.client = options.client ?? new LambdaClient({});
   }
 
-  disable(): Promise<void> {
-    return this.switchTo('disable');
+  disable(options?: SwitchOptions): Promise<void> {
+    return this.switchTo('disable', options);
   }
 
-  enable(): Promise<void> {
-    return this.switchTo('enable');
+  enable(options?: SwitchOptions): Promise<void> {
+    return this.switchTo('enable', options);
   }
 
   async isEnabled(): Promise<boolean> {
@@ -49,10 +49,12 @@ export class LambdaEventSourceSwitch implements EventSourceSwitch {
   /**
    * Reads the state first: a mapping already `Disabled`/`Disabling` (for a disable) needs
    * nothing, which is what a second breaker run finds. Otherwise updates it, and on an in-use
-   * answer waits, reads again (the transition may be the one wanted) and tries again.
+   * answer waits, reads again (the transition may be the one wanted) and tries again: `inUseTries`
+   * times, or for `patienceMs` when the caller gives it.
    */
-  private async switchTo(wanted: 'enable' | 'disable'): Promise<void> {
+  private async switchTo(wanted: 'enable' | 'disable', options: SwitchOptions = {}): Promise<void> {
     const tries = this.options.inUseTries ?? 7;
+    const giveUpAt = options.patienceMs === undefined ? undefined : Date.now() + options.patienceMs;
     for (let attempt = 1; ; attempt++) {
       if (ALREADY[wanted].has((await this.state()) ?? '')) return;
       try {
@@ -60,7 +62,8 @@ export class LambdaEventSourceSwitch implements EventSourceSwitch {
         return;
       } catch (error) {
         const name = (error as { name?: string })?.name ?? 'Error';
-        if (!IN_USE.has(name) || attempt >= tries) throw new Error(`Cannot ${wanted} the event source mapping (${name})`, { cause: error });
+        const outOfPatience = giveUpAt === undefined ? attempt >= tries : Date.now() >= giveUpAt;
+        if (!IN_USE.has(name) || outOfPatience) throw new Error(`Cannot ${wanted} the event source mapping (${name})`, { cause: error });
         const base = this.options.backoffMs ?? 250;
         await sleep(Math.min(2000, base * 2 ** (attempt - 1)) * (0.5 + Math.random() / 2));
       }

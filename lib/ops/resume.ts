@@ -30,6 +30,13 @@ export interface ResumeResult {
   readonly mapping: 'enabled' | 'not-reachable' | 'not-enabled' | 'disabled-again';
 }
 
+/**
+ * How long `resume` waits out a mapping transition (in-use answers) to enable the mapping, and to
+ * disable it again after a pause arrived during the resume. Transitions of an SQS mapping take
+ * seconds; an operator's command can afford minutes.
+ */
+export const RESUME_SWITCH_PATIENCE_MS = 120_000;
+
 /** Why resuming now would be unsafe; empty when it is safe. */
 export async function resumeRefusals(
   target: OpsTarget,
@@ -81,14 +88,18 @@ export async function resumePipeline(target: OpsTarget, request: ResumeRequest):
   }
   if (!target.eventSource) return { ...base, outcome: 'resumed', mapping: 'not-reachable' };
   try {
-    await target.eventSource.enable();
+    // The mapping may still be Disabling (the breaker's disable of the pause just cleared): wait it out.
+    await target.eventSource.enable({ patienceMs: RESUME_SWITCH_PATIENCE_MS });
   } catch (error) {
     throw new MailDispatchError('The pause flag is cleared, but the event source could not be enabled: retry `resume`', { cause: error });
   }
   const after = await target.pauseSwitch.read();
   if (!after.paused) return { ...base, outcome: 'resumed', mapping: 'enabled' };
   try {
-    await target.eventSource.disable();
+    // The mapping is usually still Enabling (this resume's own enable): wait the transition out
+    // rather than give up after a few in-use answers and leave it enabled under a set flag, where
+    // every delivery is handed back (paused) and walks towards the DLQ. Found by the harness (issue 13).
+    await target.eventSource.disable({ patienceMs: RESUME_SWITCH_PATIENCE_MS });
   } catch (error) {
     throw new MailDispatchError('A new pause arrived while resuming and the event source could not be disabled again: run `pause` now', { cause: error });
   }

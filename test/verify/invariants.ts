@@ -16,7 +16,7 @@
  *   flight, or after the SES answer), never through a race between two copies.
  * - f-pause-stops-claims: once the pause flag is set, no claim commits more than ~1 s later until
  *   a resume; f-resume-keeps-new-pause: a resume never leaves the flag clear or the mapping
- *   enabled while a pause that arrived during it stands.
+ *   enabled while a pause that arrived during it (after the flag read its checks are based on) stands.
  */
 import type { World } from './world';
 import { LEDGER } from './world';
@@ -94,7 +94,9 @@ export function checkAfterStep(world: World, final = false): number {
     checks++;
     const actor = resume.actor;
     if (!actor.done) continue;
-    const started = actor.history[0]?.step;
+    // "During" it: after the read of the flag its checks (and its conditional clear) are based on;
+    // a pause before that read is one the resume saw, and clearing it is what a resume is for.
+    const started = actor.history.find((h) => h.label.startsWith('GetItem pause flag'))?.step;
     const ended = actor.history[actor.history.length - 1]?.step;
     if (started === undefined || ended === undefined) continue;
     const during = world.pauseWrites.filter((p) => p.step > started && p.step <= ended && p.by !== actor.id);

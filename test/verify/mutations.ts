@@ -5,7 +5,7 @@
  * moves on forces its mutation to be rewritten instead of silently testing nothing.
  */
 import type { SourcePatch } from './load-system';
-import { config } from './configs';
+import { config, RESUME_RACES_BREAKER } from './configs';
 import { SesAnswer } from './model/ses-model';
 import type { WorldConfig } from './world';
 
@@ -166,5 +166,23 @@ export const MUTATIONS: readonly Mutation[] = [
       fanInLimit: 1,
     }),
     caughtBy: ['c-fan-in-span'],
+  },
+  {
+    hole: '12.9 the unconditional resume: it clears the flag whatever version it read, and does not undo a pause that arrived during it',
+    patches: [
+      {
+        file: 'lib/ops/resume.ts',
+        find: 'if ((await target.pauseSwitch.resume(resumedBy, request.now, { version })) === \'changed\') {',
+        replace: 'if ((await target.pauseSwitch.resume(resumedBy, request.now)) === \'changed\') {',
+      },
+      {
+        file: 'lib/ops/resume.ts',
+        find: 'const after = await target.pauseSwitch.read();',
+        replace: 'const after = { paused: false, cause: undefined };',
+      },
+    ],
+    config: RESUME_RACES_BREAKER,
+    search: 'random',
+    caughtBy: ['f-resume-keeps-new-pause'],
   },
 ];

@@ -171,7 +171,7 @@ export class World {
     private readonly choices: ChoiceSource,
   ) {
     this.now = config.startAt;
-    this.mapping = new MappingModel(config.instantMapping ?? false);
+    this.mapping = new MappingModel(config.instantMapping ?? false, () => this.now);
     this.dynamo = new DynamoModel(() => this.now);
     this.sqs = new SqsModel(() => this.now, { visibilityTimeoutSeconds: config.visibilityTimeoutSeconds, maxReceiveCount: config.maxReceiveCount });
     this.budgets = { storeFaults: config.storeFaultBudget, crashes: config.crashes, duplicates: config.duplicates };
@@ -706,7 +706,7 @@ export class World {
         return;
       case 'window-jump': {
         const w = this.config.fanInWindowSeconds * 1000;
-        this.now = (Math.floor(this.now / w) + 1) * w + 1;
+        this.advanceTo((Math.floor(this.now / w) + 1) * w + 1);
         this.trace.push(`      the clock jumps across a fan-in window boundary to ${iso(this.now)}`);
         return;
       }
@@ -749,7 +749,7 @@ export class World {
         label: `time passes to ${iso(next)} (a visibility timeout ends)`,
         required: true,
         apply: () => {
-          this.now = next;
+          this.advanceTo(next);
           this.trace.push(`#${this.step} time passes to ${iso(next)}: a message's visibility timeout ends`);
         },
       });
@@ -819,10 +819,21 @@ export class World {
     const answers = op.kind === 'dynamodb' ? this.storeAnswers(op) : op.answers;
     const answer = answers[this.choices.pick(answers.length, 'answer')] ?? 'ok';
     if (op.kind === 'dynamodb' && answer !== 'ok' && answer !== 'stale') this.budgets.storeFaults--;
-    if (op.wakeAt !== undefined && op.wakeAt > this.now) this.now = op.wakeAt;
+    if (op.wakeAt !== undefined && op.wakeAt > this.now) this.advanceTo(op.wakeAt);
     op.actor.history.push({ step: this.step, label: op.label, answer, facts: op.facts });
     this.trace.push(`#${this.step} ${op.actor.id} ${op.kind === 'sleep' ? '' : 'awaited '}${op.label} → ${answer}`);
     op.run(answer);
+  }
+
+  /** Model time moves on; a mapping transition lasts at most MAX_TRANSITION_MS, so time beyond its end completes it first. */
+  private advanceTo(t: number): void {
+    const endsBy = this.mapping.transitionEndsBy;
+    if (endsBy !== undefined && t > endsBy) {
+      this.now = endsBy;
+      this.mapping.settle();
+      this.trace.push(`#${this.step} the event source mapping is now ${this.mapping.state} (its transition's longest time has passed)`);
+    }
+    this.now = t;
   }
 
   /** A crash or a Lambda timeout: the invocation's pending requests may or may not have left. */

@@ -71,6 +71,17 @@ describe('LambdaEventSourceSwitch against a mapping in transition', () => {
     faults.arm({ target: 'lambda', kind: 'mapping-in-use', times: 100 });
     await expect(mapping.disable()).rejects.toMatchObject({ message: expect.stringContaining('ResourceInUseException') });
   });
+
+  it('with patienceMs, waits out a transition longer than its usual tries (resume disabling again, issue 13 finding)', async () => {
+    const { pollers, faults, calls, mapping } = setup();
+    // 12 in-use answers: more than the 7 usual tries, well inside a 5 s patience at 5 ms back-offs.
+    faults.arm({ target: 'lambda', kind: 'mapping-in-use', times: 12 });
+    await expect(mapping.disable({ patienceMs: 5_000 })).resolves.toBeUndefined();
+    expect(pollers.enabled).toBe(false);
+    expect(calls.filter((c) => c === 'UpdateEventSourceMappingCommand')).toHaveLength(13);
+    faults.arm({ target: 'lambda', kind: 'mapping-in-use', times: 1_000 });
+    await expect(mapping.enable({ patienceMs: 200 })).rejects.toMatchObject({ message: expect.stringContaining('ResourceInUseException') });
+  });
 });
 
 describe('breaker meeting its own disable in progress', () => {
