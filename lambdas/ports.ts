@@ -8,6 +8,7 @@ import type { TemplateName } from './core/templates';
 import type { OutcomeEventDetail } from './core/outcome-event';
 import type { ErrorCause } from './core/error-cause';
 import type { FanInClaim, FanInState } from './core/fan-in';
+import type { MailboxPlacement, MemberImage } from './core/registry-watch';
 
 /** A member registry item as stored: fields are `unknown` because raw writes may hold anything. */
 export interface MemberRecord {
@@ -335,4 +336,22 @@ export interface NotForMeStore {
   recordReport(report: NotForMeReport): Promise<ReportResult>;
   /** Takes one of `limit` slots of a window for `key`; false when they are all taken. */
   takeRateSlot(key: { readonly kind: 'token' | 'source'; readonly id: string }, limit: number, windowSeconds: number, now: Date): Promise<boolean>;
+}
+
+/** What one placement left on a mailbox of the registry's address index. */
+export interface MailboxCount {
+  /** The keyed hash of the mailbox: what logs, metrics and the pause cause carry. */
+  readonly mailboxHash: string;
+  /** Members on the mailbox afterwards, in any role (the fan-in count). */
+  readonly members: number;
+  /** True when this write put the member on the mailbox (it was not there before). */
+  readonly joined: boolean;
+}
+
+/** The registry's per-mailbox address index, as the registry watch keeps it (issue 12.2c). */
+export interface RegistryIndex {
+  /** The member's item now (consistent read), `undefined` when deleted: what the index is moved to. */
+  currentMember(memberId: string): Promise<MemberImage | undefined>;
+  /** Puts the member in or out of the mailbox's `members` / `owners`; idempotent. */
+  place(memberId: string, placement: MailboxPlacement): Promise<MailboxCount>;
 }

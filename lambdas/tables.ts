@@ -119,6 +119,15 @@ export const TABLE_ACCESS = {
     /** The only ledger item the breaker touches. */
     ledgerKeys: [LedgerKey.pauseFlag],
   },
+  registryWatch: {
+    /** Member attributes the registry watch reads (GetItem with a projection): where the member's mail may go, nothing else. */
+    memberAttributes: [MEMBERS_TABLE.partitionKey, 'email', 'status', 'proxies'],
+    /** The address index items it keeps, and only their member sets. */
+    indexKeys: ['registry#*'],
+    indexAttributes: [LEDGER_TABLE.partitionKey, 'members', 'owners'],
+    /** The pause flag it sets past the fan-in limit. */
+    pauseKeys: [LedgerKey.pauseFlag],
+  },
 } as const;
 
 export const QUEUES = {

@@ -12,6 +12,7 @@ import { NotForMePage } from './constructs/not-for-me-page';
 import { Env } from '../lambdas/tables';
 import { OperationsDashboard } from './constructs/operations-dashboard';
 import { RegistryTables } from './constructs/registry-tables';
+import { RegistryWatch } from './constructs/registry-watch';
 import { type DeploymentSettings, readSettings } from './settings';
 import { StackOutput } from './stack-outputs';
 
@@ -99,6 +100,16 @@ export class MailDispatchStack extends Stack {
       breakerFunctionName: breaker.breakerFunctionName,
       alarmTopic: breaker.alarmTopic,
     });
+    // Every registry write, guarded or raw, counted per mailbox; past the limit it pauses and pages.
+    const watch = new RegistryWatch(this, 'RegistryWatch', {
+      encryptionKey,
+      members: tables.members,
+      ledger: tables.ledger,
+      addressHashSecret: dispatcher.addressHashSecret,
+      fanInLimit: settings.fanInLimit,
+      breakerFunctionName: breaker.breakerFunctionName,
+      alarmTopic: breaker.alarmTopic,
+    });
     dispatcher.service.function.addEnvironment(Env.reportPageUrl, notForMe.functionUrl.url);
     dispatcher.service.function.addEnvironment(Env.reportLinkSecretArn, notForMe.linkKeySecret.secretArn);
     dispatcher.service.allow(notForMe.readLinkKeyStatement());
@@ -107,7 +118,7 @@ export class MailDispatchStack extends Stack {
       eventSourceMappingId: dispatcher.eventSource.eventSourceMappingId,
       queue: queue.queue,
       deadLetterQueue: queue.deadLetterQueue,
-      alarms: [...breaker.alarms, notForMe.reportedAlarm],
+      alarms: [...breaker.alarms, notForMe.reportedAlarm, watch.fanInAlarm, watch.failedRecordsAlarm],
       fanInLimit: settings.fanInLimit,
       maxSendRatePerSecond: settings.maxSendRatePerSecond,
     });

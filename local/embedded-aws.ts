@@ -72,6 +72,8 @@ export interface EmbeddedAws {
   readonly tables: { readonly members: string; readonly ledger: string };
   /** The ledger table's stream (the outcome feed's outbox). */
   readonly ledgerStreamArn: string;
+  /** The members table's stream (the registry watch reads it). */
+  readonly membersStreamArn: string;
   /** The SQS queue that stands for the outcome bus. */
   readonly outcomeQueueUrl: string;
   readonly clients: { readonly dynamodb: DynamoDBClient; readonly sqs: SQSClient; readonly ses: SESv2Client; readonly dynamodbStreams: DynamoDBStreamsClient };
@@ -125,7 +127,7 @@ export async function startEmbeddedAws(options: EmbeddedAwsOptions = {}): Promis
       dynamodbStreams: new DynamoDBStreamsClient({ region, endpoint: endpoints.dynamodb, credentials: CREDENTIALS }),
     };
     const tables = { members: MEMBERS_TABLE.name, ledger: LEDGER_TABLE.name };
-    const [queues, { ledgerStreamArn }, { outcomeQueueUrl }] = await Promise.all([
+    const [queues, { ledgerStreamArn, membersStreamArn }, { outcomeQueueUrl }] = await Promise.all([
       createQueues(clients.sqs, { maxReceiveCount: config.maxReceiveCount, visibilityTimeoutSeconds }),
       options.dataDir ? createTablesIfMissing(clients.dynamodb, tables) : createTables(clients.dynamodb, tables),
       createOutcomeQueue(clients.sqs),
@@ -174,6 +176,7 @@ export async function startEmbeddedAws(options: EmbeddedAwsOptions = {}): Promis
       ...queues,
       tables,
       ledgerStreamArn,
+      membersStreamArn,
       outcomeQueueUrl,
       clients,
       async sesStore() {

@@ -11,7 +11,9 @@ import { createFeedbackHandler } from '../lambdas/feedback/handler';
 import { SqsOutcomeFeed } from '../lambdas/adapters/sqs-outcome-feed';
 import { parseOutcomeEvent, type OutcomeEventEnvelope } from '../lambdas/core/outcome-event';
 import { createOutcomePublisherHandler } from '../lambdas/outcome-publisher/handler';
-import { METRIC_NAMESPACE } from '../lambdas/core/outcomes';
+import { DynamoDbRegistryIndex } from '../lambdas/adapters/dynamodb-registry-index';
+import { createRegistryWatchHandler } from '../lambdas/registry-watch/handler';
+import { METRIC_NAMESPACE, MetricName } from '../lambdas/core/outcomes';
 import { BreakerTrippingPauseSwitch } from '../lambdas/adapters/breaker-tripping-pause-switch';
 import { createNotForMeDeps } from '../lambdas/not-for-me/dependencies';
 import { createNotForMeHandler } from '../lambdas/not-for-me/handler';
@@ -53,13 +55,21 @@ export interface LocalPipelineOptions extends EmbeddedAwsOptions {
   readonly feedbackIntervalMs?: number;
   /** How often the outcome publisher polls an idle ledger stream. @default 100 */
   readonly outcomePollIntervalMs?: number;
+  /** How often the registry watch polls an idle members stream. @default 100 */
+  readonly registryWatchPollIntervalMs?: number;
+  /**
+   * Run the registry watch (issue 12.2c). Off only in tests of the dispatcher's own fan-in guard
+   * against a raw over-limit registry, the case where the watch is lagging or has failed: the
+   * dispatcher must hold the limit without it. @default true
+   */
+  readonly registryWatch?: boolean;
   /** Receives every log line of the Lambda functions (JSON logs, EMF). @default dropped */
   readonly onLog?: (line: string, source: LogSource) => void;
   /** Port of the "not for me" page (the function URL's stand-in). @default 0 (any free port) */
   readonly reportPagePort?: number;
 }
 
-export type LogSource = 'dispatcher' | 'breaker' | 'feedback' | 'outcome-publisher' | 'not-for-me' | 'pipeline';
+export type LogSource = 'dispatcher' | 'breaker' | 'feedback' | 'outcome-publisher' | 'not-for-me' | 'registry-watch' | 'pipeline';
 
 /** A small `(message, fields)` logger that sends the Lambdas' logs to `onLog`, never to stdout. */
 function lineLogger(source: Exclude<LogSource, 'dispatcher' | 'pipeline'>, onLog: LocalPipelineOptions['onLog']) {
@@ -84,6 +94,13 @@ export class LocalPipeline {
    * SQS queue that stands for the EventBridge bus (`aws.outcomeQueueUrl`).
    */
   readonly outcomePublisher: DynamoDbStreamPoller;
+  /**
+   * The registry watch (issue 12.2c): the members table's stream, read by the real watch handler,
+   * which keeps the per-mailbox address index and pauses (flag, then the breaker) past `fanInLimit`.
+   */
+  readonly registryWatch: DynamoDbStreamPoller;
+  /** False when started with `registryWatch: false`. */
+  readonly registryWatchEnabled: boolean;
   readonly breakerHandler: (event: SNSEvent) => Promise<{ paused: boolean }>;
   /** The real feedback handler, as the SES events topic invokes it (the pump and `sesFeedback` steps call it). */
   readonly feedbackHandler: (event: SNSEvent) => Promise<unknown>;
@@ -169,6 +186,40 @@ export class LocalPipeline {
       }),
       onError: (error) => onLog?.(JSON.stringify({ level: 'ERROR', message: 'outcome publisher invocation failed', error: String(error) }), 'outcome-publisher'),
     });
+    this.registryWatchEnabled = options.registryWatch !== false;
+    this.registryWatch = new DynamoDbStreamPoller({
+      client: aws.clients.dynamodbStreams,
+      streamArn: aws.membersStreamArn,
+      region: aws.region,
+      intervalMs: options.registryWatchPollIntervalMs ?? 100,
+      handler: createRegistryWatchHandler({
+        index: new DynamoDbRegistryIndex({
+          membersTable: aws.tables.members,
+          ledgerTable: aws.tables.ledger,
+          hashKey: aws.env[Env.addressHashKey],
+          client: aws.clients.dynamodb,
+        }),
+        // As deployed: the flag, then the breaker (here its handler, which disables the poller).
+        pauseSwitch: new BreakerTrippingPauseSwitch(this.pauseSwitch, {
+          trip: async (cause) => {
+            const notification = { AlarmName: `${cause.by}:${cause.reason}`, NewStateValue: 'ALARM', NewStateReason: `paused by ${cause.by}`, StateChangeTime: cause.at };
+            await this.breakerHandler(snsEvent({ topic: 'mail-dispatch-breaker', message: notification, timestamp: cause.at }));
+          },
+        }),
+        fanInLimit: aws.config.fanInLimit,
+        countFanIn: () => {
+          const line = JSON.stringify({
+            _aws: { Timestamp: clock.now().getTime(), CloudWatchMetrics: [{ Namespace: METRIC_NAMESPACE, Dimensions: [['service']], Metrics: [{ Name: MetricName.RegistryFanIn, Unit: 'Count' }] }] },
+            service: 'mail-dispatch',
+            [MetricName.RegistryFanIn]: 1,
+          });
+          onLog?.(line, 'registry-watch');
+        },
+        logger: lineLogger('registry-watch', onLog),
+        now: clock.now,
+      }),
+      onError: (error) => onLog?.(JSON.stringify({ level: 'ERROR', message: 'registry watch invocation failed', error: String(error) }), 'registry-watch'),
+    });
     this.feedback = new FeedbackPump({
       sesStore: () => aws.sesStore(),
       handler: feedbackHandler,
@@ -236,6 +287,7 @@ export class LocalPipeline {
     pipeline.alarm.start();
     pipeline.feedback.start();
     pipeline.outcomePublisher.start();
+    if (pipeline.registryWatchEnabled) pipeline.registryWatch.start();
     poller.start();
     return pipeline;
   }
@@ -325,6 +377,7 @@ export class LocalPipeline {
     this.alarm.stop();
     this.feedback.stop();
     await this.outcomePublisher.stop();
+    await this.registryWatch.stop();
     await this.poller.stop();
     await this.reportPage.stop();
     await this.aws.stop();

@@ -42,16 +42,22 @@ export function ledgerTableInput(tableName: string = LEDGER_TABLE.name): CreateT
   };
 }
 
-/** Creates both tables; returns the ARN of the ledger's stream (the outcome feed reads it). */
-export async function createTables(client: DynamoDBClient, names: { members: string; ledger: string }): Promise<{ ledgerStreamArn: string }> {
-  const [, ledger] = await Promise.all([
+/** The two tables' stream ARNs: the ledger's feeds the outcome publisher, the members' the registry watch. */
+export interface TableStreams {
+  readonly ledgerStreamArn: string;
+  readonly membersStreamArn: string;
+}
+
+/** Creates both tables; returns their streams' ARNs. */
+export async function createTables(client: DynamoDBClient, names: { members: string; ledger: string }): Promise<TableStreams> {
+  const [members, ledger] = await Promise.all([
     client.send(new CreateTableCommand(membersTableInput(names.members))),
     client.send(new CreateTableCommand(ledgerTableInput(names.ledger))),
   ]);
   await client.send(
     new UpdateTimeToLiveCommand({ TableName: names.ledger, TimeToLiveSpecification: { AttributeName: LEDGER_TABLE.ttlAttribute, Enabled: true } }),
   );
-  return { ledgerStreamArn: ledger.TableDescription?.LatestStreamArn ?? '' };
+  return { ledgerStreamArn: ledger.TableDescription?.LatestStreamArn ?? '', membersStreamArn: members.TableDescription?.LatestStreamArn ?? '' };
 }
 
 /** The queue that stands for the outcome bus locally: what an EventBridge rule's SQS target would receive. */
@@ -61,11 +67,14 @@ export async function createOutcomeQueue(client: SQSClient): Promise<{ outcomeQu
 }
 
 /** As `createTables`, keeping tables a kept data directory already holds. */
-export async function createTablesIfMissing(client: DynamoDBClient, names: { members: string; ledger: string }): Promise<{ ledgerStreamArn: string }> {
+export async function createTablesIfMissing(client: DynamoDBClient, names: { members: string; ledger: string }): Promise<TableStreams> {
   const { TableNames = [] } = await client.send(new ListTablesCommand({}));
   if (!TableNames.includes(names.members) || !TableNames.includes(names.ledger)) return createTables(client, names);
-  const { Table } = await client.send(new DescribeTableCommand({ TableName: names.ledger }));
-  return { ledgerStreamArn: Table?.LatestStreamArn ?? '' };
+  const [{ Table: ledger }, { Table: members }] = await Promise.all([
+    client.send(new DescribeTableCommand({ TableName: names.ledger })),
+    client.send(new DescribeTableCommand({ TableName: names.members })),
+  ]);
+  return { ledgerStreamArn: ledger?.LatestStreamArn ?? '', membersStreamArn: members?.LatestStreamArn ?? '' };
 }
 
 export interface QueueSettings {

@@ -141,8 +141,12 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
       progress(index, kind);
       const from = tracker.published.length;
       let drained: StepRecord['drained'];
-      if ('putMembers' in step) refusedMembers.push(...(await putMembers(pipeline, step.putMembers, step.raw ?? false, config.fanInLimit)));
-      else if ('clock' in step) {
+      if ('putMembers' in step) {
+        refusedMembers.push(...(await putMembers(pipeline, step.putMembers, step.raw ?? false, config.fanInLimit)));
+        // The registry watch has seen every write before the next step (in AWS the stream lags by
+        // well under a second): a mailbox past the limit has paused the pipeline by then.
+        if (pipeline.registryWatchEnabled && !(await pipeline.registryWatch.catchUp())) log('  the registry watch did not catch up with the members stream');
+      } else if ('clock' in step) {
         if ('set' in step.clock) pipeline.clock.set(new Date(step.clock.set));
         else pipeline.clock.advance(step.clock.advanceSeconds);
         log(`  pipeline clock at ${pipeline.clock.now().toISOString()}`);

@@ -150,6 +150,8 @@ export const MetricName = {
   OutcomeRecordsUnmapped: 'OutcomeRecordsUnmapped',
   /** A recipient confirmed on the "not for me" page that an e-mail was not theirs (pages on-call). */
   NotForMeReported: 'NotForMeReported',
+  /** The registry watch: a write left a mailbox with more than `fanInLimit` members (no dimension; issue 12.2c). */
+  RegistryFanIn: 'RegistryFanIn',
 } as const;
 export type MetricName = (typeof MetricName)[keyof typeof MetricName];
 
@@ -163,6 +165,8 @@ export const PauseReason = {
   Alarm: 'alarm',
   /** The "not for me" page: recipients reported e-mails as not theirs, past the threshold in the window. */
   NotForMeReports: 'not-for-me-reports',
+  /** The registry watch: the registry points more than `fanInLimit` members at one mailbox (issue 12.2c). */
+  RegistryFanIn: 'registry-fan-in',
 } as const;
 
 /** Who set the pause flag (`PauseCause.by`). */
@@ -171,6 +175,8 @@ export const PausedBy = {
   Breaker: 'breaker',
   /** The "not for me" page's function. */
   NotForMePage: 'not-for-me-page',
+  /** The registry watch function (members table stream). */
+  RegistryWatch: 'registry-watch',
   /** Followed by the operator's name: `operator:alice`. */
   OperatorPrefix: 'operator:',
 } as const;

@@ -11,6 +11,13 @@ export const NOT_FOR_ME_CHECKS =
   '(3) audit every other member on the same addresses (`audit --address-hash <hash>`): the same fault may hold them too; ' +
   '(4) only then resume (`resume --force`). Each reported (member, address) pair stays blocked until `members clear-report <memberId> --reason <ticket>`';
 
+/** What on-call must do before resuming after the registry watch paused the pipeline (docs/runbook.md "RegistryFanIn"). */
+export const REGISTRY_FAN_IN_CHECKS =
+  'a registry write (guarded or raw) left one mailbox with more members than fanInLimit. Before resuming: ' +
+  '(1) find the members on it (`audit --address-hash <hash>` for what was sent; the writer of the registry for what was imported); ' +
+  '(2) fix or close the wrong rows (`members import` through the guard); ' +
+  '(3) resume: `resume` refuses while the index still counts more than fanInLimit members on that mailbox (`--force` overrides)';
+
 /**
  * Explains a pause cause in words for on-call, or returns `undefined` when the cause is not one
  * this version knows: then nobody can say what stopped the pipeline, and `resume` wants `--force`.
@@ -25,6 +32,9 @@ export function explainPause(cause: PauseCause | undefined, knownAlarmNames: rea
   }
   if (cause.by === PausedBy.NotForMePage && cause.reason === PauseReason.NotForMeReports) {
     return `recipients reported e-mails as not theirs, past the threshold within the window: ${NOT_FOR_ME_CHECKS}`;
+  }
+  if (cause.by === PausedBy.RegistryWatch && cause.reason === PauseReason.RegistryFanIn) {
+    return `the registry points more than fanInLimit members at mailbox ${cause.addressHash ?? 'unknown'}: ${REGISTRY_FAN_IN_CHECKS}`;
   }
   if (cause.by === PausedBy.Breaker && cause.reason === PauseReason.Alarm && cause.alarmName) {
     // Locally there is no CloudWatch: any alarm name the breaker recorded is taken as given.

@@ -1,4 +1,6 @@
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import type { PauseCause } from '../../lambdas/ports';
+import { LEDGER_TABLE, LedgerKey } from '../../lambdas/tables';
 import { MailDispatchError } from '../../lambdas/core/errors';
 import { OperationRefusedError } from './errors';
 import { PauseReason } from '../../lambdas/core/outcomes';
@@ -60,8 +62,36 @@ export async function resumeRefusals(
   if (state.paused && state.cause?.by === PausedBy.NotForMePage && state.cause.reason === PauseReason.NotForMeReports) {
     refusals.push(`recipients reported e-mails as not theirs (paused at ${state.cause.at}): ${NOT_FOR_ME_CHECKS}`);
   }
+  // The registry watch paused: the mailbox must hold no more than fanInLimit members again.
+  if (state.paused && state.cause?.by === PausedBy.RegistryWatch && state.cause.reason === PauseReason.RegistryFanIn) {
+    const members = await mailboxMembers(target, state.cause.addressHash);
+    if (members === undefined || members > target.fanInLimit) {
+      refusals.push(
+        `the registry still points ${members ?? 'an unknown number of'} members at mailbox ${state.cause.addressHash ?? 'unknown'} ` +
+          `(fanInLimit ${target.fanInLimit}): fix the registry first (docs/runbook.md "RegistryFanIn")`,
+      );
+    }
+  }
   if (!state.paused && mappingEnabled === false) refusals.push('the event source is disabled but no pause flag says why');
   return { refusals, cause: state.paused ? state.cause : undefined, explanation, version: state.version };
+}
+
+/** Members on one mailbox of the registry's address index; `undefined` when it cannot be read. */
+async function mailboxMembers(target: OpsTarget, mailboxHash: string | undefined): Promise<number | undefined> {
+  if (!mailboxHash) return undefined;
+  try {
+    const { Item } = await target.clients.dynamodb.send(
+      new GetItemCommand({
+        TableName: target.tables.ledger,
+        Key: { [LEDGER_TABLE.partitionKey]: { S: LedgerKey.registry(mailboxHash) } },
+        ProjectionExpression: 'members',
+        ConsistentRead: true,
+      }),
+    );
+    return Item?.members?.SS?.length ?? 0;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
