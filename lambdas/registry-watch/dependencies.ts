@@ -41,13 +41,14 @@ export async function createRegistryWatchDeps(options: RegistryWatchDepsOptions 
     index: new DynamoDbRegistryIndex({ membersTable: required(Env.membersTable), ledgerTable, hashKey, client: dynamodb }),
     pauseSwitch: options.pauseSwitch ?? pauseSwitchFor(env, new DynamoDbPauseSwitch({ ledgerTable, client: dynamodb }), logger),
     fanInLimit,
-    countFanIn: options.countFanIn ?? powertoolsCounter(),
+    countFanIn: options.countFanIn ?? registryFanInCounter(),
     logger,
     now: options.now,
   };
 }
 
-function powertoolsCounter(): () => void {
+/** Counts one `RegistryFanIn` as the deployed watch does: Powertools EMF, service `mail-dispatch` (what the alarm reads). */
+export function registryFanInCounter(): () => void {
   // Service `mail-dispatch`: the dimension every alarm of the stack names (lib/dispatch-metrics.ts).
   const metrics = new Metrics({ namespace: METRIC_NAMESPACE, serviceName: 'mail-dispatch' });
   return () => {

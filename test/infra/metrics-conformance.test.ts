@@ -3,6 +3,7 @@ import type { Template } from 'aws-cdk-lib/assertions';
 import { PowertoolsOutcomeReporter } from '../../lambdas/adapters/powertools-outcome-reporter';
 import { BlockReason, DispatchState, METRIC_NAMESPACE, MetricName, RejectReason, RetryReason, type DispatchOutcome } from '../../lambdas/core/outcomes';
 import { powertoolsCounter } from '../../lambdas/not-for-me/dependencies';
+import { registryFanInCounter } from '../../lambdas/registry-watch/dependencies';
 import { synthMailDispatch } from './support/stack-fixture';
 
 /** One metric as CloudWatch keys it: namespace, name and the exact set of dimensions with their values. */
@@ -41,6 +42,8 @@ function emittedMetrics(): Set<MetricKey> {
     reporter.flush();
     // The "not for me" page's metric, as its deployed handler counts it.
     powertoolsCounter()(MetricName.NotForMeReported);
+    // The registry watch's metric, as its deployed handler counts it (12.2c).
+    registryFanInCounter()();
   } finally {
     write.mockRestore();
   }
