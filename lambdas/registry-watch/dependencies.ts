@@ -7,6 +7,7 @@ import { DynamoDbPauseSwitch } from '../adapters/dynamodb-pause-switch';
 import { DynamoDbRegistryIndex } from '../adapters/dynamodb-registry-index';
 import { LambdaBreakerTrigger } from '../adapters/lambda-breaker-trigger';
 import { ConfigurationError } from '../core/errors';
+import { requiredEnv } from '../handler-kit';
 import { METRIC_NAMESPACE, MetricName } from '../core/outcomes';
 import type { PauseSwitch } from '../ports';
 import { Env } from '../tables';
@@ -27,10 +28,7 @@ export interface RegistryWatchDepsOptions {
 /** Builds the watch's adapters from the environment the stack (or the local pipeline) sets. */
 export async function createRegistryWatchDeps(options: RegistryWatchDepsOptions = {}): Promise<RegistryWatchDeps> {
   const env = options.env ?? process.env;
-  const required = (name: string) => {
-    if (!env[name]) throw new ConfigurationError(`Environment variable ${name} is not set`);
-    return env[name] as string;
-  };
+  const required = (name: string) => requiredEnv(name, env);
   const fanInLimit = Number(required(Env.fanInLimit));
   if (!Number.isInteger(fanInLimit) || fanInLimit < 1) throw new ConfigurationError(`${Env.fanInLimit} must be a positive integer`);
   const ledgerTable = required(Env.ledgerTable);

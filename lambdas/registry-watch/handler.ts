@@ -7,6 +7,7 @@ import { placementsFor, type MemberImage } from '../core/registry-watch';
 import type { PauseSwitch, RegistryIndex } from '../ports';
 import { MEMBERS_TABLE } from '../tables';
 import { createRegistryWatchDeps } from './dependencies';
+import { lambdaEntry } from '../handler-kit';
 
 export interface RegistryWatchDeps {
   readonly index: RegistryIndex;
@@ -79,15 +80,5 @@ function image(value: unknown): MemberImage | undefined {
   return value ? (unmarshall(value as Record<string, AttributeValue>) as MemberImage) : undefined;
 }
 
-let deployed: Promise<ReturnType<typeof createRegistryWatchHandler>> | undefined;
-
 /** The deployed entry point: adapters from the environment, built once (again after a failed start). */
-export const handler = async (event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> => {
-  deployed ??= createRegistryWatchDeps().then(createRegistryWatchHandler);
-  try {
-    return await (await deployed)(event);
-  } catch (error) {
-    deployed = undefined;
-    throw error;
-  }
-};
+export const handler = lambdaEntry(async () => createRegistryWatchHandler(await createRegistryWatchDeps()));
