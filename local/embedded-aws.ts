@@ -11,6 +11,7 @@ import { startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local';
 import { LocalPipelineError } from './errors';
 import { createOutcomeQueue, createQueues, createTables, createTablesIfMissing, createTemplates } from './provision';
 import { assertPortsFree } from './port-check';
+import { SES_QUOTA_PATH, type SesQuotaSettings, type SesQuotaStats } from './ses-quota';
 import { startSqsSesEmulators, type SqsSesEmulators } from './sqs-ses-emulators';
 
 export interface EmbeddedAwsOptions {
@@ -30,6 +31,8 @@ export interface EmbeddedAwsOptions {
    * @default nothing kept
    */
   readonly dataDir?: string;
+  /** Let the SES emulator answer sends above a quota with 429, as SES does (`setSesQuota`). @default false */
+  readonly sesQuota?: boolean;
 }
 
 /** One e-mail the SES emulator accepted (its `GET /store` shape). */
@@ -80,6 +83,13 @@ export interface EmbeddedAws {
   sesStore(): Promise<StoredEmail[]>;
   clearSes(): Promise<void>;
   queueDepth(queueUrl?: string): Promise<QueueDepth>;
+  /**
+   * Sets (or, with undefined, lifts) the SES send quota; returns the stats of the quota it
+   * replaces. Only when started with `sesQuota: true`.
+   */
+  setSesQuota(settings: SesQuotaSettings | undefined): Promise<SesQuotaStats | null>;
+  /** What the SES quota let through and throttled since it was set (null: no quota). */
+  sesQuotaStats(): Promise<SesQuotaStats | null>;
   /** Every message a queue holds (ready, delayed and in flight), without receiving them. */
   inspectQueue(queueName: string): Promise<InspectedMessage[]>;
   stop(): Promise<void>;
@@ -111,7 +121,7 @@ export async function startEmbeddedAws(options: EmbeddedAwsOptions = {}): Promis
         started.push(service);
         return service;
       }),
-      startSqsSesEmulators({ sqsPort: options.ports?.sqs, sesPort: options.ports?.ses }).then((service: SqsSesEmulators) => {
+      startSqsSesEmulators({ sqsPort: options.ports?.sqs, sesPort: options.ports?.ses, sesQuota: options.sesQuota }).then((service: SqsSesEmulators) => {
         started.push(service);
         return service;
       }),
@@ -187,6 +197,19 @@ export async function startEmbeddedAws(options: EmbeddedAwsOptions = {}): Promis
         // `/clear-store` also drops the templates: put them back.
         await sesFetch('/clear-store', { method: 'POST' });
         await createTemplates(clients.ses);
+      },
+      async setSesQuota(settings) {
+        if (!options.sesQuota) throw new LocalPipelineError('The SES quota needs startEmbeddedAws({ sesQuota: true })');
+        const init: RequestInit = settings
+          ? { method: 'PUT', body: JSON.stringify(settings), headers: { 'content-type': 'application/json' } }
+          : { method: 'DELETE' };
+        const previous = await (await sesFetch(SES_QUOTA_PATH, { method: 'GET' })).json();
+        await sesFetch(SES_QUOTA_PATH, init);
+        return previous as SesQuotaStats | null;
+      },
+      async sesQuotaStats() {
+        if (!options.sesQuota) return null;
+        return (await (await sesFetch(SES_QUOTA_PATH)).json()) as SesQuotaStats | null;
       },
       async queueDepth(queueUrl = queues.queueUrl) {
         const { Attributes: a = {} } = await clients.sqs.send(

@@ -1,9 +1,20 @@
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { bundleForWorker } from './bundle';
 import { LocalPipelineError } from './errors';
 import { packageEntry } from './package-paths';
 import { onProcessExit } from './process-exit';
+
+export interface SqsSesEmulatorOptions {
+  readonly sqsPort?: number;
+  readonly sesPort?: number;
+  /**
+   * Put the SES send quota gate (local/ses-quota.ts) in front of the SES emulator; a quota is set
+   * at run time through its control path (`SES_QUOTA_PATH`). @default false
+   */
+  readonly sesQuota?: boolean;
+}
 
 export interface SqsSesEmulators {
   /** fauxqs (SQS) endpoint. */
@@ -18,7 +29,9 @@ export interface SqsSesEmulators {
  * is not available inside Jest's module sandbox, but is in a worker), and a thread of their own
  * keeps the emulators responsive while the runner's thread is busy.
  */
-export async function startSqsSesEmulators(options: { readonly sqsPort?: number; readonly sesPort?: number } = {}): Promise<SqsSesEmulators> {
+export async function startSqsSesEmulators(options: SqsSesEmulatorOptions = {}): Promise<SqsSesEmulators> {
+  // Bundled only when asked for: every other start stays as fast as before.
+  const sesQuotaBundle = options.sesQuota ? await bundleForWorker(join(__dirname, 'ses-quota.ts')) : undefined;
   const fauxqsEntry = packageEntry('fauxqs', 'import');
   const fauxqsUrl = pathToFileURL(fauxqsEntry).href;
   const sqsStoreUrl = pathToFileURL(join(dirname(fauxqsEntry), 'sqs', 'sqsStore.js')).href;
@@ -38,6 +51,12 @@ const { parentPort, workerData } = require('node:worker_threads');
   const sqs = { port: app.server.address().port, stop: () => app.close() };
   const sesModule = require(workerData.sesEntry);
   const ses = await (sesModule.default ?? sesModule)({ port: workerData.sesPort, host: '127.0.0.1' });
+  if (workerData.sesQuotaBundle) {
+    // The quota answers before the emulator's own listener (an express app) sees the request.
+    const [emulator] = ses.listeners('request');
+    ses.removeAllListeners('request');
+    ses.on('request', require(workerData.sesQuotaBundle).createSesQuotaGate(emulator));
+  }
   parentPort.postMessage({ type: 'ready', sqs: 'http://127.0.0.1:' + sqs.port, ses: 'http://127.0.0.1:' + ses.address().port });
   parentPort.on('message', async (message) => {
     if (message !== 'stop') return;
@@ -50,7 +69,7 @@ const { parentPort, workerData } = require('node:worker_threads');
 `;
   const worker = new Worker(code, {
     eval: true,
-    workerData: { fauxqsUrl, sqsStoreUrl, sesEntry, sqsPort: options.sqsPort ?? 0, sesPort: options.sesPort ?? 0 },
+    workerData: { fauxqsUrl, sqsStoreUrl, sesEntry, sesQuotaBundle, sqsPort: options.sqsPort ?? 0, sesPort: options.sesPort ?? 0 },
     // The SES emulator relays to SMTP when SMTP_TRANSPORT is set: never from here.
     env: { ...process.env, SMTP_TRANSPORT: '' },
   });
