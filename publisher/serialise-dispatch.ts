@@ -1,4 +1,4 @@
-import { parseDispatchMessage, type DispatchMessageInput } from '../lambdas/core/message';
+import { DISPATCH_ID_PATTERN, parseDispatchMessage, type DispatchMessageInput } from '../lambdas/core/message';
 import { PublishFailure, type PublishRefused } from './publish-result';
 
 /** A message ready for SQS: the exact body the dispatcher will parse. */
@@ -33,7 +33,10 @@ export function serialiseDispatch(message: DispatchMessageInput, index: number):
   const body = json.replace(SQS_UNSAFE, (c) => `\\u${c.charCodeAt(0).toString(16)}`);
   const parsed = parseDispatchMessage(body);
   if (!parsed.ok) {
-    return refused(index, parsed.dispatchId, { reason: parsed.reason, field: parsed.field, detail: parsed.detail });
+    // A body too large is refused before it is parsed, so the parser recovers no id; the input still
+    // has one, and the portal needs it to match the result to its message.
+    const dispatchId = parsed.dispatchId ?? (parsed.reason === PublishFailure.TooLarge ? wellFormedDispatchId(message) : undefined);
+    return refused(index, dispatchId, { reason: parsed.reason, field: parsed.field, detail: parsed.detail });
   }
   return { index, dispatchId: parsed.message.dispatchId, body, bytes: Buffer.byteLength(body, 'utf8') };
 }
@@ -44,4 +47,10 @@ function refused(
   why: { readonly reason: PublishFailure; readonly field?: string; readonly detail: string },
 ): PublishRefused {
   return { index, dispatchId, ok: false, ...why, ...(why.field === undefined ? {} : { field: why.field }), retryable: false, attempts: 0 };
+}
+
+/** The input's dispatchId when it is well-formed (a malformed one is never echoed back). */
+function wellFormedDispatchId(message: DispatchMessageInput): string | undefined {
+  const id = (message as { dispatchId?: unknown } | null)?.dispatchId;
+  return typeof id === 'string' && DISPATCH_ID_PATTERN.test(id) ? id : undefined;
 }

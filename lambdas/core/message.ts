@@ -62,7 +62,7 @@ export function parseDispatchMessage(body: string): MessageParse {
   if (!result.success) {
     const issue = result.error.issues[0];
     const field = issue?.path.length ? String(issue.path[0]) : unknownKeyOf(issue) ?? 'body';
-    return { ok: false, reason: RejectReason.InvalidMessage, field, detail: `${field} ${issue?.message ?? 'is invalid'}`, ...ids };
+    return { ok: false, reason: RejectReason.InvalidMessage, field, detail: describeIssue(issue, field, json), ...ids };
   }
   const recipient = parseRecipient(result.data.to);
   const message = { ...result.data, to: recipient.ok ? recipient.address : result.data.to };
@@ -89,6 +89,25 @@ function recoverIds(json: unknown): { dispatchId?: string; memberId?: string } {
     ...(typeof dispatchId === 'string' && DISPATCH_ID_PATTERN.test(dispatchId) ? { dispatchId } : {}),
     ...(typeof memberId === 'string' && MEMBER_ID_PATTERN.test(memberId) ? { memberId } : {}),
   };
+}
+
+/**
+ * The issue in words, never the value. zod/mini carries no messages ("Invalid input" for all), so
+ * the kinds a publisher meets are said here: an unknown field by name, a missing one, a wrong type.
+ */
+function describeIssue(issue: z.core.$ZodIssue | undefined, field: string, json: unknown): string {
+  if (!issue) return `${field} is invalid`;
+  if (issue.code === 'unrecognized_keys') return field === 'body' ? 'body has an unknown field' : `unknown field ${field}`;
+  if (issue.code === 'invalid_type') {
+    const present = typeof json === 'object' && json !== null && (json as Record<string, unknown>)[field] !== undefined;
+    if (!present && issue.path.length === 1) return `${field} is required`;
+    const expected = issue.expected === 'record' ? 'object' : String(issue.expected);
+    return `${field} must be ${/^[aeiou]/.test(expected) ? 'an' : 'a'} ${expected}`;
+  }
+  if (issue.message && issue.message !== 'Invalid input') return `${field} ${issue.message}`;
+  if (issue.code === 'invalid_format') return `${field} is not a valid ${issue.format === 'datetime' ? 'ISO 8601 date-time with an offset' : issue.format}`;
+  if (issue.code === 'too_small' || issue.code === 'too_big') return `${field} is too ${issue.code === 'too_small' ? 'short' : 'long'}`;
+  return `${field} is invalid`;
 }
 
 /** An unknown key's name is reported only when it looks like a field name: a key is publisher data too. */

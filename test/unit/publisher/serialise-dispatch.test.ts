@@ -31,6 +31,12 @@ describe('serialiseDispatch', () => {
     if (!parsed.ok) expect(result).toMatchObject({ reason: parsed.reason, detail: parsed.detail });
   });
 
+  it('19.13: keeps the valid dispatchId of a too-large message (the portal matches results by it)', () => {
+    const big = message({ data: { firstName: 'x'.repeat(MAX_BODY_BYTES) } });
+    expect(serialiseDispatch(big, 3)).toMatchObject({ index: 3, ok: false, reason: 'too-large', dispatchId: good.dispatchId });
+    expect(serialiseDispatch(message({ dispatchId: 'a b', data: { firstName: 'x'.repeat(MAX_BODY_BYTES) } }), 0)).toMatchObject({ dispatchId: undefined });
+  });
+
   it('names the dispatchId of a refused message only when it is well-formed', () => {
     expect(serialiseDispatch(message({ to: 'nobody' }), 0)).toMatchObject({ ok: false, dispatchId: good.dispatchId });
     expect(serialiseDispatch(message({ dispatchId: 'pat@example.org' }), 0)).toMatchObject({ ok: false, dispatchId: undefined, field: 'dispatchId' });
