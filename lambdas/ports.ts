@@ -6,6 +6,7 @@ import type { LedgerState, RejectReason, BlockReason, RetryReason, DispatchOutco
 import type { DispatchMessage } from './core/message';
 import type { TemplateName } from './core/templates';
 import type { OutcomeEventDetail } from './core/outcome-event';
+import type { ReputationCounts } from './core/reputation';
 import type { ErrorCause } from './core/error-cause';
 import type { FanInClaim, FanInState } from './core/fan-in';
 import type { MailboxPlacement, MemberImage } from './core/registry-watch';
@@ -285,7 +286,15 @@ export interface FeedbackStore {
    * only that address.
    */
   suppressAddressOf(dispatchId: string, reason: 'bounce' | 'complaint', at: Date): Promise<SuppressionResult>;
+  /**
+   * Counts one send, hard bounce or complaint in the reputation guard's window of sends (closing
+   * the window once it holds `windowSends` sends) and returns the counters after it.
+   */
+  countForReputation(event: ReputationEvent, windowSends: number, now: Date): Promise<ReputationCounts>;
 }
+
+/** What the reputation guard counts: an e-mail SES accepted, a hard bounce, a complaint. */
+export type ReputationEvent = 'send' | 'bounce' | 'complaint';
 
 /** Asks the breaker to pause the pipeline now (disable the event source), without waiting for the alarm. */
 export interface BreakerTrigger {

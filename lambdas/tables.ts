@@ -91,6 +91,8 @@ export const LedgerKey = {
   /** Registry address index: which members use an address (`members`), and as their own e-mail (`owners`). */
   registry: (addressHash: string) => `registry#${addressHash}`,
   pauseFlag: 'control#pause',
+  /** The reputation guard's counters: sends, hard bounces and complaints of the current and the previous window of sends. */
+  reputationWindow: 'reputation#window',
   /** Transient bounces in a row of one (member, address hash), for `transientBounceLimit`. */
   transientBounces: (toHash: string, memberId: string) => `softbounce#${toHash}#${memberId}`,
   /** "Not for me" reports of one window bucket (a set of `<at>|<dispatchId>`), for the breaker's threshold. */
@@ -179,6 +181,10 @@ export const Env = {
   maxSendsPerSecond: 'MAX_SENDS_PER_SECOND',
   /** Transient bounces in a row of one (member, address) after which the feedback function treats it as permanent. */
   transientBounceLimit: 'TRANSIENT_BOUNCE_LIMIT',
+  /** The reputation guard's thresholds (percent) and window (sends), for the feedback function. */
+  reputationBounceRatePercent: 'REPUTATION_BOUNCE_RATE_PERCENT',
+  reputationComplaintRatePercent: 'REPUTATION_COMPLAINT_RATE_PERCENT',
+  reputationWindowSends: 'REPUTATION_WINDOW_SENDS',
   /** The outcome feed's EventBridge bus (the outcome publisher). */
   outcomeBusName: 'OUTCOME_EVENT_BUS_NAME',
   /** Secrets Manager ARN of the "not for me" link key (AWS). */

@@ -68,12 +68,18 @@ export class MailDispatchStack extends Stack {
       reservedConcurrentExecutions: settings.dispatcherReservedConcurrency,
       maxSendRatePerSecond: settings.maxSendRatePerSecond,
     });
+    const reputation = {
+      bounceRatePercent: settings.reputationBounceRatePercent,
+      complaintRatePercent: settings.reputationComplaintRatePercent,
+      windowSends: settings.reputationWindowSends,
+    };
     const feedback = new Feedback(this, 'Feedback', {
       encryptionKey,
       tables,
       mail,
       reservedConcurrentExecutions: settings.feedbackReservedConcurrency,
       transientBounceLimit: settings.transientBounceLimit,
+      reputation,
     });
     const outcomes = new OutcomeFeed(this, 'Outcomes', { encryptionKey, ledger: tables.ledger, subscriberArns: settings.outcomeSubscriberArns });
     const breaker = new FanInBreaker(this, 'FanInBreaker', {
@@ -82,6 +88,7 @@ export class MailDispatchStack extends Stack {
       queue,
       ledger: tables.ledger,
       fanInAlarmThreshold: settings.fanInAlarmThreshold,
+      reputation,
       fanInAlarmPeriod: Duration.seconds(settings.fanInAlarmPeriodSeconds),
       reservedConcurrentExecutions: settings.breakerReservedConcurrency,
       watchedDeadLetterQueues: [

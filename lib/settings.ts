@@ -3,6 +3,7 @@ import { parseRecipient } from '../lambdas/core/address';
 import { DEFAULTS, RANGES, type RelatedSettings, rangeProblems, relatedSettingProblems } from '../lambdas/core/defaults';
 import { ConfigurationError } from '../lambdas/core/errors';
 import { batchTimeProblem } from '../lambdas/dispatcher/time-budget';
+import { checkReputationSettings, REPUTATION_DEFAULTS } from '../lambdas/core/reputation';
 
 /**
  * The deployment settings, read from CDK context (`cdk.json` or `-c key=value`). Every key has a
@@ -66,6 +67,12 @@ export interface DeploymentSettings {
   readonly outcomeSubscriberArns: readonly string[];
   /** Transient bounces in a row of one (member, address) after which the feedback function treats it as permanent. @default 3 */
   readonly transientBounceLimit: number;
+  /** Reputation guard: hard bounces per 100 sends that pause the pipeline (0.5-4.9: below AWS's 5 % review rate). @default 4 */
+  readonly reputationBounceRatePercent: number;
+  /** Reputation guard: complaints per 100 sends that pause the pipeline (0.01-0.09: below AWS's 0.1 %). @default 0.08 */
+  readonly reputationComplaintRatePercent: number;
+  /** Reputation guard: the sends the pipeline's own rates are measured over (100-1,000,000). @default 2000 */
+  readonly reputationWindowSends: number;
 }
 
 /** The defaults of lambdas/core/defaults.ts, plus the lists only a deployment has. */
@@ -91,6 +98,9 @@ export const DEFAULT_SETTINGS: DeploymentSettings = {
   enableBackupPlan: DEFAULTS.enableBackupPlan,
   outcomeSubscriberArns: [],
   transientBounceLimit: DEFAULTS.transientBounceLimit,
+  reputationBounceRatePercent: REPUTATION_DEFAULTS.bounceRatePercent,
+  reputationComplaintRatePercent: REPUTATION_DEFAULTS.complaintRatePercent,
+  reputationWindowSends: REPUTATION_DEFAULTS.windowSends,
 };
 
 export type SettingKey = keyof DeploymentSettings;
@@ -212,6 +222,14 @@ export function readSettings(node: Node, overrides: Partial<DeploymentSettings> 
   // receive (issue 12.6): safe, but those messages reach the DLQ without ever being tried.
   const batchTime = batchTimeProblem(merged as unknown as DeploymentSettings);
   if (batchTime) problems.push(batchTime);
+  // The guard's ranges live beside its rule (lambdas/core/reputation.ts): one home for them.
+  problems.push(
+    ...checkReputationSettings({
+      bounceRatePercent: merged.reputationBounceRatePercent as number,
+      complaintRatePercent: merged.reputationComplaintRatePercent as number,
+      windowSends: merged.reputationWindowSends as number,
+    }).map((problem) => problem.replace(/^reputation (\w)/, (_, c: string) => `reputation${c.toUpperCase()}`)),
+  );
   if (problems.length > 0) throw new InvalidSettingsError(problems);
   return merged as unknown as DeploymentSettings;
 }

@@ -14,6 +14,7 @@ import { createOutcomePublisherHandler } from '../lambdas/outcome-publisher/hand
 import { DynamoDbRegistryIndex } from '../lambdas/adapters/dynamodb-registry-index';
 import { createRegistryWatchHandler } from '../lambdas/registry-watch/handler';
 import { METRIC_NAMESPACE, MetricName } from '../lambdas/core/outcomes';
+import { REPUTATION_DEFAULTS, ReputationRate, type ReputationSettings } from '../lambdas/core/reputation';
 import { BreakerTrippingPauseSwitch } from '../lambdas/adapters/breaker-tripping-pause-switch';
 import { createNotForMeDeps } from '../lambdas/not-for-me/dependencies';
 import { createNotForMeHandler } from '../lambdas/not-for-me/handler';
@@ -67,7 +68,15 @@ export interface LocalPipelineOptions extends EmbeddedAwsOptions {
   readonly onLog?: (line: string, source: LogSource) => void;
   /** Port of the "not for me" page (the function URL's stand-in). @default 0 (any free port) */
   readonly reportPagePort?: number;
+  /**
+   * The reputation guard's thresholds and window of sends (the feedback function's). Locally any
+   * positive window is allowed, so a test can trip it with a few sends. @default REPUTATION_DEFAULTS
+   */
+  readonly reputation?: Partial<ReputationSettings>;
 }
+
+/** The local reputation alarms' names (the stack's are `<stack>-BounceRate`, `<stack>-ComplaintRate`). */
+export const LOCAL_REPUTATION_ALARM_NAMES = { bounce: 'mail-dispatch-local-BounceRate', complaint: 'mail-dispatch-local-ComplaintRate' } as const;
 
 export type LogSource = 'dispatcher' | 'breaker' | 'feedback' | 'outcome-publisher' | 'not-for-me' | 'registry-watch' | 'pipeline';
 
@@ -88,6 +97,12 @@ export class LocalPipeline {
   /** The "event source mapping" as the breaker and `ops resume` see it. */
   readonly eventSource: EventSourceSwitch;
   readonly alarm: MetricAlarm;
+  /**
+   * The reputation alarms on the pipeline's own rates: the feedback function's `ReputationBreached`
+   * EMF lines, by `Rate`, firing the real breaker as the stack's do. (SES's account-level
+   * `Reputation.*` metrics have no local stand-in.)
+   */
+  readonly reputationAlarms: readonly MetricAlarm[];
   readonly feedback: FeedbackPump;
   /**
    * The outcome feed: the ledger's stream, read by the real publisher handler, delivered to the
@@ -146,13 +161,39 @@ export class LocalPipeline {
       },
       onActionError: (error) => onLog?.(JSON.stringify({ level: 'ERROR', message: 'breaker failed', error: String(error) }), 'pipeline'),
     });
+    const fireBreaker = async (notification: { AlarmName: string; NewStateReason: string; StateChangeTime: string }) => {
+      onLog?.(JSON.stringify({ level: 'WARN', message: 'alarm', alarmName: notification.AlarmName, reason: notification.NewStateReason }), 'pipeline');
+      await this.breakerHandler(
+        snsEvent({ topic: 'mail-dispatch-alarms', subject: `ALARM: "${notification.AlarmName}"`, message: notification, timestamp: notification.StateChangeTime }),
+      );
+    };
+    this.reputationAlarms = [ReputationRate.Bounce, ReputationRate.Complaint].map(
+      (rate) =>
+        new MetricAlarm({
+          alarmName: LOCAL_REPUTATION_ALARM_NAMES[rate],
+          metricName: MetricName.ReputationBreached,
+          dimensions: { Rate: rate },
+          threshold: 1,
+          periodMs: options.alarmPeriodMs ?? 1000,
+          mode: options.alarmMode,
+          ingestionDelayMs: options.alarmIngestionDelayMs,
+          onAlarm: fireBreaker,
+          onActionError: (error) => onLog?.(JSON.stringify({ level: 'ERROR', message: 'breaker failed', error: String(error) }), 'pipeline'),
+        }),
+    );
+    const feedbackLine = (line: string) => {
+      for (const alarm of this.reputationAlarms) alarm.ingestLogLine(line);
+      onLog?.(line, 'feedback');
+    };
     const feedbackHandler = createFeedbackHandler({
       store: new DynamoDbFeedbackStore({ membersTable: aws.tables.members, ledgerTable: aws.tables.ledger, client: aws.clients.dynamodb }),
       logger: lineLogger('feedback', onLog),
       now: clock.now,
       configurationSet: aws.env[Env.configurationSet],
       // EMF lines, as the Lambda writes them, go where the functions' logs go.
-      metric: (name, [dimension, value]) => onLog?.(JSON.stringify({ _aws: { CloudWatchMetrics: [{ Namespace: METRIC_NAMESPACE, Dimensions: [[dimension]], Metrics: [{ Name: name, Unit: 'Count' }] }] }, [dimension]: value, [name]: 1 }), 'feedback'),
+      metric: (name, [dimension, value]) =>
+        feedbackLine(JSON.stringify({ _aws: { CloudWatchMetrics: [{ Namespace: METRIC_NAMESPACE, Dimensions: [[dimension]], Metrics: [{ Name: name, Unit: 'Count' }] }] }, [dimension]: value, [name]: 1 })),
+      reputation: { ...REPUTATION_DEFAULTS, ...options.reputation },
     });
     this.feedbackHandler = feedbackHandler;
     this.opsTarget = {
@@ -285,6 +326,7 @@ export class LocalPipeline {
     });
     pipeline = new LocalPipeline(aws, poller, faults, clock, reportPage, options);
     pipeline.alarm.start();
+    for (const alarm of pipeline.reputationAlarms) alarm.start();
     pipeline.feedback.start();
     pipeline.outcomePublisher.start();
     if (pipeline.registryWatchEnabled) pipeline.registryWatch.start();
@@ -311,8 +353,8 @@ export class LocalPipeline {
 
   /** The local alarms as the ops CLI sees them (`/alarms` of the control endpoint, `status`, `resume`). */
   alarmStatus(): LocalAlarms {
-    const { alarmName, state, since } = this.alarm;
-    return { fanInAlarmName: alarmName, alarms: [{ name: alarmName, state, since }] };
+    const { alarmName } = this.alarm;
+    return { fanInAlarmName: alarmName, alarms: [this.alarm, ...this.reputationAlarms].map(({ alarmName: name, state, since }) => ({ name, state, since })) };
   }
 
   /** Paused: the pause flag is set or the mapping is disabled. */
@@ -375,6 +417,7 @@ export class LocalPipeline {
 
   async stop(): Promise<void> {
     this.alarm.stop();
+    for (const alarm of this.reputationAlarms) alarm.stop();
     this.feedback.stop();
     await this.outcomePublisher.stop();
     await this.registryWatch.stop();

@@ -4,7 +4,8 @@ import { DeliveryFate, LedgerState } from '../core/outcomes';
 import { LEDGER_TABLE, LedgerKey, MEMBERS_TABLE } from '../tables';
 import { StoreUnavailableError } from '../core/errors';
 import { SUPPRESSION_RULE, type SuppressionEntry } from '../core/suppression';
-import type { FateRecord, FateResult, FeedbackStore, SuppressionResult, TransientBounce } from '../ports';
+import type { ReputationCounts } from '../core/reputation';
+import type { FateRecord, FateResult, FeedbackStore, ReputationEvent, SuppressionResult, TransientBounce } from '../ports';
 import { isConditionalCheckFailed, wrapStoreError } from './dynamodb-errors';
 
 export interface DynamoDbFeedbackStoreOptions {
@@ -89,6 +90,60 @@ export class DynamoDbFeedbackStore implements FeedbackStore {
       const replayed = item?.sesMessageId === f.sesMessageId && item.feedbackKeys instanceof Set && item.feedbackKeys.has(f.eventKey);
       return replayed ? { result: 'replayed' } : { result: 'unknown-message-id' };
     }
+  }
+
+  /**
+   * One item, `ADD` only (no read-modify-write race): the window's counters go up by one, and a
+   * window that reached `windowSends` sends is moved to `previous` by subtracting exactly what was
+   * moved, on the condition that the counters still hold at least that, so two concurrent closers
+   * cannot lose a count (the second one's condition fails, and the next event closes it again).
+   */
+  async countForReputation(event: ReputationEvent, windowSends: number, now: Date): Promise<ReputationCounts> {
+    const key = { [LEDGER_TABLE.partitionKey]: { S: LedgerKey.reputationWindow } };
+    const field = { send: 'curSends', bounce: 'curBounces', complaint: 'curComplaints' }[event];
+    const { Attributes } = await this.send('count-reputation', () =>
+      this.client.send(
+        new UpdateItemCommand({
+          TableName: this.options.ledgerTable,
+          Key: key,
+          UpdateExpression: `SET updatedAt = :now ADD ${field} :one`,
+          ExpressionAttributeValues: marshall({ ':now': now.toISOString(), ':one': 1 }),
+          ReturnValues: 'ALL_NEW',
+        }),
+      ),
+    );
+    const item = Attributes ? unmarshall(Attributes) : {};
+    const n = (name: string) => (typeof item[name] === 'number' ? (item[name] as number) : 0);
+    const counts: ReputationCounts = {
+      sends: n('curSends'),
+      bounces: n('curBounces'),
+      complaints: n('curComplaints'),
+      previous: { sends: n('prevSends'), bounces: n('prevBounces'), complaints: n('prevComplaints') },
+    };
+    if (counts.sends < windowSends) return counts;
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.options.ledgerTable,
+          Key: key,
+          UpdateExpression: 'SET prevSends = :s, prevBounces = :b, prevComplaints = :c, closedAt = :now ADD curSends :ms, curBounces :mb, curComplaints :mc',
+          ConditionExpression: 'curSends >= :s AND curBounces >= :b AND curComplaints >= :c',
+          ExpressionAttributeValues: marshall({
+            ':s': counts.sends,
+            ':b': counts.bounces,
+            ':c': counts.complaints,
+            ':ms': -counts.sends,
+            ':mb': -counts.bounces,
+            ':mc': -counts.complaints,
+            ':now': now.toISOString(),
+          }),
+        }),
+      );
+    } catch (error) {
+      // Another event closed the window first: the counts above are still what this event measured.
+      if (!isConditionalCheckFailed(error)) throw wrapStoreError('count-reputation', error);
+    }
+    return counts;
   }
 
   async countTransientBounce(bounce: TransientBounce): Promise<number | undefined> {

@@ -2,7 +2,8 @@ import type { SNSEvent } from 'aws-lambda';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { DynamoDbPauseSwitch } from '../adapters/dynamodb-pause-switch';
 import { LambdaEventSourceSwitch } from '../adapters/lambda-event-source-switch';
-import { PauseReason, PausedBy } from '../core/outcomes';
+import { PausedBy } from '../core/outcomes';
+import { pauseReasonOfAlarm } from '../core/reputation';
 import { lambdaEntry, requiredEnv } from '../handler-kit';
 import { Env } from '../tables';
 import type { EventSourceSwitch, PauseSwitch } from '../ports';
@@ -22,7 +23,7 @@ interface AlarmNotification {
 }
 
 /**
- * The fan-in breaker: an alarm notification in ALARM state pauses the pipeline. The pause flag
+ * The breaker: an alarm notification in ALARM state (fan-in, or a reputation alarm) pauses the pipeline. The pause flag
  * is written first (the dispatcher stops claiming at its next batch), then the event source
  * mapping is disabled (messages stay in the queue). Both are idempotent; resuming is an operator's
  * act (`ops resume`), never this function's.
@@ -43,7 +44,8 @@ export function createBreakerHandler(deps: BreakerDeps) {
     // enabled before the disable, which then wins.
     const failures: unknown[] = [];
     await deps.pauseSwitch
-      .pause({ reason: PauseReason.Alarm, by: PausedBy.Breaker, at: now().toISOString(), alarmName: alarm.AlarmName ?? 'unknown' })
+      // A reputation alarm records its own reason (bounce-rate, complaint-rate), so `status` and `resume` say what to check.
+      .pause({ reason: pauseReasonOfAlarm(alarm.AlarmName ?? ''), by: PausedBy.Breaker, at: now().toISOString(), alarmName: alarm.AlarmName ?? 'unknown' })
       .catch((error: unknown) => failures.push(error));
     await deps.eventSource.disable().catch((error: unknown) => failures.push(error));
     if (failures.length > 0) throw new AggregateError(failures, 'The breaker could not fully pause the pipeline');

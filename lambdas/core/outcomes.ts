@@ -152,6 +152,11 @@ export const MetricName = {
   NotForMeReported: 'NotForMeReported',
   /** The registry watch: a write left a mailbox with more than `fanInLimit` members (no dimension; issue 12.2c). */
   RegistryFanIn: 'RegistryFanIn',
+  /**
+   * The feedback function measured the pipeline's own bounce or complaint rate over its last sends
+   * at or above the guard's threshold (`Rate` dimension: `bounce` | `complaint`); the reputation alarms watch it.
+   */
+  ReputationBreached: 'ReputationBreached',
 } as const;
 export type MetricName = (typeof MetricName)[keyof typeof MetricName];
 
@@ -167,6 +172,10 @@ export const PauseReason = {
   NotForMeReports: 'not-for-me-reports',
   /** The registry watch: the registry points more than `fanInLimit` members at one mailbox (issue 12.2c). */
   RegistryFanIn: 'registry-fan-in',
+  /** The breaker, on a reputation alarm: hard bounces per send (the pipeline's own, or SES's account-level) past the guard's threshold. */
+  BounceRate: 'bounce-rate',
+  /** The breaker, on a reputation alarm: complaints per send past the guard's threshold. */
+  ComplaintRate: 'complaint-rate',
 } as const;
 
 /** Who set the pause flag (`PauseCause.by`). */

@@ -1,9 +1,10 @@
 import { DeliveryFate } from '../core/outcomes';
-import type { FeedbackStore } from '../ports';
+import { measureReputation, type ReputationMeasure, type ReputationSettings } from '../core/reputation';
+import type { FeedbackStore, ReputationEvent } from '../ports';
 import { FeedbackIgnoredWhy, type Feedback } from './ses-event';
 
 /** What one SES event did. */
-export type Applied =
+export type Applied = (
   | { readonly kind: 'reconciled' | 'unchanged' }
   | {
       readonly kind: 'fate';
@@ -15,13 +16,19 @@ export type Applied =
       readonly memberId?: string;
       readonly addressHash?: string;
     }
-  | { readonly kind: 'ignored'; readonly why: FeedbackIgnoredWhy };
+  | { readonly kind: 'ignored'; readonly why: FeedbackIgnoredWhy }
+) & {
+  /** What the reputation guard measured after counting this event (a send, a hard bounce, a complaint). */
+  readonly reputation?: ReputationMeasure;
+};
 
 export interface ApplyContext {
   readonly store: FeedbackStore;
   readonly now: Date;
   /** Transient bounces in a row of one (member, address) after which a transient bounce counts as permanent. */
   readonly transientBounceLimit: number;
+  /** The reputation guard: sends, hard bounces and complaints are counted over a window of sends. @default not counted */
+  readonly reputation?: ReputationSettings;
 }
 
 /**
@@ -32,6 +39,27 @@ export interface ApplyContext {
  * delivery ends the run of transient bounces.
  */
 export async function applyFeedback(feedback: Feedback, ctx: ApplyContext): Promise<Applied> {
+  const applied = await applyToLedger(feedback, ctx);
+  const counted = reputationEventOf(feedback, applied);
+  if (!counted || !ctx.reputation) return applied;
+  const counts = await ctx.store.countForReputation(counted, ctx.reputation.windowSends, ctx.now);
+  return { ...applied, reputation: measureReputation(counts, ctx.reputation) };
+}
+
+/**
+ * What the guard counts, as AWS's rates do: every e-mail SES accepted (its `Send` event; a
+ * redelivered one counts again, which can only lower the rate a little), each hard (permanent)
+ * bounce and each complaint once (a replay is ignored before it gets here).
+ */
+function reputationEventOf(feedback: Feedback, applied: Applied): ReputationEvent | undefined {
+  if (feedback.kind === 'sent') return 'send';
+  if (applied.kind !== 'fate') return undefined;
+  if (applied.fate === DeliveryFate.Complained) return 'complaint';
+  if (applied.fate === DeliveryFate.Bounced && feedback.kind === 'fate' && feedback.detail.bounceType === 'permanent') return 'bounce';
+  return undefined;
+}
+
+async function applyToLedger(feedback: Feedback, ctx: ApplyContext): Promise<Applied> {
   if (feedback.kind === 'ignored') return feedback;
   const { store, now } = ctx;
   if (feedback.kind === 'sent') return { kind: await store.reconcileSent(feedback.dispatchId, feedback.sesMessageId, now) };

@@ -6,6 +6,7 @@ import { DEFAULTS, RANGES, rangeProblem } from '../core/defaults';
 import { ConfigurationError } from '../core/errors';
 import { METRIC_NAMESPACE, MetricName } from '../core/outcomes';
 import { lambdaEntry, requiredEnv } from '../handler-kit';
+import { checkReputationSettings, REPUTATION_DEFAULTS, type ReputationSettings } from '../core/reputation';
 import { Env } from '../tables';
 import type { FeedbackStore } from '../ports';
 import { applyFeedback } from './apply-feedback';
@@ -15,7 +16,10 @@ import { classifySesEvent, FeedbackIgnoredWhy, type SesEventRecord } from './ses
 export const DEFAULT_TRANSIENT_BOUNCE_LIMIT = DEFAULTS.transientBounceLimit;
 
 /** Counts one metric with one dimension (EMF in Lambda). */
-export type FeedbackMetric = (name: typeof MetricName.DeliveryFate | typeof MetricName.FeedbackIgnored, dimension: readonly [string, string]) => void;
+export type FeedbackMetric = (
+  name: typeof MetricName.DeliveryFate | typeof MetricName.FeedbackIgnored | typeof MetricName.ReputationBreached,
+  dimension: readonly [string, string],
+) => void;
 
 export interface FeedbackDeps {
   readonly store: FeedbackStore;
@@ -27,6 +31,8 @@ export interface FeedbackDeps {
   readonly configurationSet?: string;
   /** @default DEFAULT_TRANSIENT_BOUNCE_LIMIT */
   readonly transientBounceLimit?: number;
+  /** The reputation guard's thresholds and window; `false` counts nothing. @default REPUTATION_DEFAULTS */
+  readonly reputation?: ReputationSettings | false;
 }
 
 export interface FeedbackCounts {
@@ -49,11 +55,18 @@ export function createFeedbackHandler(deps: FeedbackDeps) {
   const logger = deps.logger ?? new Logger({ serviceName: 'mail-dispatch-feedback' });
   const metric = deps.metric ?? powertoolsMetric();
   const transientBounceLimit = deps.transientBounceLimit ?? DEFAULT_TRANSIENT_BOUNCE_LIMIT;
+  const reputation = deps.reputation === false ? undefined : (deps.reputation ?? REPUTATION_DEFAULTS);
   return async (event: FeedbackEvent): Promise<FeedbackCounts> => {
     const counts = { reconciled: 0, recorded: 0, suppressed: 0, ignored: 0 };
     for (const record of sesRecords(event)) {
       const feedback = classifySesEvent(record, { configurationSet: deps.configurationSet });
-      const applied = await applyFeedback(feedback, { store: deps.store, now: now(), transientBounceLimit });
+      const applied = await applyFeedback(feedback, { store: deps.store, now: now(), transientBounceLimit, reputation });
+      // Every event past the threshold counts: the reputation alarms (and through them the breaker) act on it.
+      for (const rate of applied.reputation?.breaches ?? []) {
+        metric(MetricName.ReputationBreached, ['Rate', rate]);
+        const { sends, bounceRatePercent, complaintRatePercent } = applied.reputation ?? {};
+        logger.warn('reputation guard: rate at or above its threshold over the last sends', { rate, sends, bounceRatePercent, complaintRatePercent });
+      }
       const ids = feedback.kind === 'ignored' ? {} : { dispatchId: feedback.dispatchId, sesMessageId: feedback.sesMessageId };
       if (applied.kind === 'ignored') {
         counts.ignored++;
@@ -90,7 +103,8 @@ function sesRecords(event: FeedbackEvent): SesEventRecord[] {
   return event.detail ? [event.detail] : [];
 }
 
-function powertoolsMetric(): FeedbackMetric {
+/** The deployed handler's metric: one EMF line per count, with its one dimension beside `service`. */
+export function powertoolsMetric(): FeedbackMetric {
   const metrics = new Metrics({ namespace: METRIC_NAMESPACE, serviceName: 'mail-dispatch-feedback' });
   return (name, [dimension, value]) => {
     const single = metrics.singleMetric();
@@ -109,11 +123,28 @@ function transientBounceLimitFromEnv(): number {
   return limit;
 }
 
+/** The guard's settings from the environment (each optional); an invalid one is a deployment error. */
+export function reputationFromEnv(env: NodeJS.ProcessEnv = process.env): ReputationSettings {
+  const number = (name: string, fallback: number) => {
+    const raw = env[name];
+    return raw === undefined || raw === '' ? fallback : Number(raw);
+  };
+  const settings: ReputationSettings = {
+    bounceRatePercent: number(Env.reputationBounceRatePercent, REPUTATION_DEFAULTS.bounceRatePercent),
+    complaintRatePercent: number(Env.reputationComplaintRatePercent, REPUTATION_DEFAULTS.complaintRatePercent),
+    windowSends: number(Env.reputationWindowSends, REPUTATION_DEFAULTS.windowSends),
+  };
+  const problems = checkReputationSettings(settings);
+  if (problems.length > 0) throw new ConfigurationError(problems.join('; '));
+  return settings;
+}
+
 export const handler = lambdaEntry(() =>
   createFeedbackHandler({
     store: new DynamoDbFeedbackStore({ membersTable: requiredEnv(Env.membersTable), ledgerTable: requiredEnv(Env.ledgerTable) }),
     configurationSet: process.env[Env.configurationSet] || undefined,
     transientBounceLimit: transientBounceLimitFromEnv(),
+    reputation: reputationFromEnv(),
   }),
 );
 

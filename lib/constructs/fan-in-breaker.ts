@@ -9,7 +9,8 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import { DEFAULTS, rangeProblems, relatedSettingProblems } from '../../lambdas/core/defaults';
-import { BlockReason, MetricName } from '../../lambdas/core/outcomes';
+import { BlockReason, METRIC_NAMESPACE, MetricName } from '../../lambdas/core/outcomes';
+import { REPUTATION_DEFAULTS, ReputationRate, checkReputationSettings, type ReputationAlarm, type ReputationSettings } from '../../lambdas/core/reputation';
 import { Env, TABLE_ACCESS } from '../../lambdas/tables';
 import { dispatchMetric } from '../dispatch-metrics';
 import type { Dispatcher } from './dispatcher';
@@ -36,7 +37,16 @@ export interface FanInBreakerProps {
   readonly watchedDeadLetterQueues?: readonly { readonly name: string; readonly queue: sqs.IQueue }[];
   /** On-call address subscribed to the alarm topic. @default - no subscription */
   readonly alarmEmail?: string;
+  /**
+   * The reputation guard's thresholds: the pipeline's own rates are judged by the feedback
+   * function (give it the same settings), SES's account-level ones by the `AWS/SES` alarms here.
+   * @default REPUTATION_DEFAULTS (4 % bounces, 0.08 % complaints)
+   */
+  readonly reputation?: ReputationSettings;
 }
+
+/** The feedback function's EMF service dimension (its POWERTOOLS_SERVICE_NAME). */
+export const FEEDBACK_METRICS_SERVICE_NAME = 'mail-dispatch-feedback';
 
 /**
  * The circuit breaker and on-call wiring. `FanInSpike` (the dispatcher's `FanInBlocked` metric)
@@ -50,6 +60,11 @@ export class FanInBreaker extends Construct {
   public readonly fanInAlarm: cloudwatch.Alarm;
   /** Notify-only alarms, by short name. */
   public readonly notifyAlarms: Readonly<Record<string, cloudwatch.Alarm>>;
+  /**
+   * The reputation guard's alarms (they pause, as `FanInSpike` does): the pipeline's own rates
+   * (`BounceRate`, `ComplaintRate`) and SES's account-level ones (`SesAccountBounceRate`, `SesAccountComplaintRate`).
+   */
+  public readonly reputationAlarms: Readonly<Record<ReputationAlarm, cloudwatch.Alarm>>;
   public readonly breaker: ServiceFunction;
   /** The breaker's fixed function name: others invoke it by name, never by a reference (which would make a cycle). */
   public readonly breakerFunctionName: string;
@@ -61,10 +76,12 @@ export class FanInBreaker extends Construct {
     const blockedSpikeThreshold = props.blockedSpikeThreshold ?? DEFAULTS.blockedSpikeThreshold;
     const oldestAge = props.oldestMessageAgeThreshold ?? Duration.minutes(15);
     const fanInAlarmPeriodSeconds = period.toSeconds();
+    const reputation = props.reputation ?? REPUTATION_DEFAULTS;
     const problems = [
       ...rangeProblems({ fanInAlarmThreshold: threshold, fanInAlarmPeriodSeconds, blockedSpikeThreshold }),
       ...rangeProblems({ breakerReservedConcurrency: props.reservedConcurrentExecutions }),
       ...relatedSettingProblems({ fanInAlarmPeriodSeconds }),
+      ...checkReputationSettings(reputation),
     ];
     if (problems.length > 0) throw new Error(`FanInBreaker ${id}: ${problems.join('; ')}`);
 
@@ -108,13 +125,66 @@ export class FanInBreaker extends Construct {
     this.fanInAlarm.addAlarmAction(notify);
     this.fanInAlarm.addOkAction(notify);
 
+    // The reputation guard: the feedback function counts sends, hard bounces and complaints over
+    // its last sends and emits ReputationBreached at the threshold (lambdas/core/reputation.ts);
+    // SES publishes the account's own rates (fractions, not percents) in AWS/SES.
+    const reputationAlarm = (name: ReputationAlarm, description: string, metric: cloudwatch.IMetric, threshold: number) =>
+      new cloudwatch.Alarm(this, name, {
+        alarmName: alarmName(name),
+        alarmDescription: `${description} The breaker has paused the queue (pause reason ${name.includes('Bounce') ? 'bounce-rate' : 'complaint-rate'}). See docs/runbook.md.`,
+        metric,
+        threshold,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+    const breached = (rate: ReputationRate) =>
+      new cloudwatch.Metric({
+        namespace: METRIC_NAMESPACE,
+        metricName: MetricName.ReputationBreached,
+        dimensionsMap: { service: FEEDBACK_METRICS_SERVICE_NAME, Rate: rate },
+        statistic: 'Sum',
+        period: Duration.minutes(1),
+      });
+    const sesReputation = (metricName: string) => new cloudwatch.Metric({ namespace: 'AWS/SES', metricName, statistic: 'Maximum', period: Duration.minutes(15) });
+    this.reputationAlarms = {
+      BounceRate: reputationAlarm(
+        'BounceRate',
+        `The pipeline's own hard-bounce rate over its last ${reputation.windowSends}-${2 * reputation.windowSends} sends reached ${reputation.bounceRatePercent} % (AWS reviews at 5 %).`,
+        breached(ReputationRate.Bounce),
+        1,
+      ),
+      ComplaintRate: reputationAlarm(
+        'ComplaintRate',
+        `The pipeline's own complaint rate over its last ${reputation.windowSends}-${2 * reputation.windowSends} sends reached ${reputation.complaintRatePercent} % (AWS reviews at 0.1 %).`,
+        breached(ReputationRate.Complaint),
+        1,
+      ),
+      SesAccountBounceRate: reputationAlarm(
+        'SesAccountBounceRate',
+        `SES's account-level Reputation.BounceRate reached ${reputation.bounceRatePercent} % (AWS reviews at 5 %, may pause sending at 10 %).`,
+        sesReputation('Reputation.BounceRate'),
+        reputation.bounceRatePercent / 100,
+      ),
+      SesAccountComplaintRate: reputationAlarm(
+        'SesAccountComplaintRate',
+        `SES's account-level Reputation.ComplaintRate reached ${reputation.complaintRatePercent} % (AWS reviews at 0.1 %, may pause sending at 0.5 %).`,
+        sesReputation('Reputation.ComplaintRate'),
+        reputation.complaintRatePercent / 100,
+      ),
+    };
+    for (const alarm of Object.values(this.reputationAlarms)) {
+      alarm.addAlarmAction(notify);
+      alarm.addOkAction(notify);
+    }
+
     // A fixed name, so the dispatcher can invoke the breaker without a reference: the breaker
     // already depends on the dispatcher's event source mapping, a reference back would be a cycle.
     const breakerName = (this.breakerFunctionName = `${stack.stackName.slice(0, 40)}-fan-in-breaker`);
     this.breaker = new ServiceFunction(this, 'Breaker', {
       entry: 'lambdas/breaker/handler.ts',
       functionName: breakerName,
-      description: 'mail-dispatch: on FanInSpike, disables the dispatcher event source mapping and sets the pause flag',
+      description: 'mail-dispatch: on FanInSpike or a reputation alarm, disables the dispatcher event source mapping and sets the pause flag',
       encryptionKey: props.encryptionKey,
       timeout: Duration.seconds(30),
       memorySize: 256,
@@ -159,11 +229,12 @@ export class FanInBreaker extends Construct {
         resources: [stack.formatArn({ service: 'lambda', resource: 'function', resourceName: breakerName, arnFormat: ArnFormat.COLON_RESOURCE_NAME })],
       }),
     );
-    // Only FanInSpike going into ALARM reaches the breaker; every other notification is for people.
+    // Only FanInSpike and the reputation alarms going into ALARM reach the breaker; every other notification is for people.
+    const pausing = [fanInAlarmName, ...Object.keys(this.reputationAlarms).map(alarmName)];
     this.alarmTopic.addSubscription(
       new subscriptions.LambdaSubscription(this.breaker.function, {
         filterPolicyWithMessageBody: {
-          AlarmName: sns.FilterOrPolicy.filter(sns.SubscriptionFilter.stringFilter({ allowlist: [fanInAlarmName] })),
+          AlarmName: sns.FilterOrPolicy.filter(sns.SubscriptionFilter.stringFilter({ allowlist: pausing })),
           NewStateValue: sns.FilterOrPolicy.filter(sns.SubscriptionFilter.stringFilter({ allowlist: ['ALARM'] })),
         },
       }),
@@ -240,8 +311,8 @@ export class FanInBreaker extends Construct {
     if (props.alarmEmail) this.alarmTopic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
   }
 
-  /** Every alarm this construct created, the breaker's first. */
+  /** Every alarm this construct created, the pausing ones first. */
   public get alarms(): cloudwatch.Alarm[] {
-    return [this.fanInAlarm, ...Object.values(this.notifyAlarms)];
+    return [this.fanInAlarm, ...Object.values(this.reputationAlarms), ...Object.values(this.notifyAlarms)];
   }
 }

@@ -5,6 +5,7 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import { DEFAULTS, rangeProblems } from '../../lambdas/core/defaults';
 import { METRIC_NAMESPACE } from '../../lambdas/core/outcomes';
+import { REPUTATION_DEFAULTS, type ReputationSettings } from '../../lambdas/core/reputation';
 import { Env, TABLE_ACCESS } from '../../lambdas/tables';
 import type { MailIdentity } from './mail-identity';
 import type { RegistryTables } from './registry-tables';
@@ -19,6 +20,8 @@ export interface FeedbackProps {
   readonly reservedConcurrentExecutions?: number;
   /** Transient bounces in a row of one (member, address) treated as permanent. @default 3 */
   readonly transientBounceLimit?: number;
+  /** The reputation guard's thresholds and window of sends (the same the breaker's alarms are given). @default REPUTATION_DEFAULTS */
+  readonly reputation?: ReputationSettings;
 }
 
 /**
@@ -51,6 +54,9 @@ export class Feedback extends Construct {
         // Events another configuration set tagged are counted and ignored.
         [Env.configurationSet]: props.mail.configurationSet.configurationSetName,
         [Env.transientBounceLimit]: String(transientBounceLimit),
+        [Env.reputationBounceRatePercent]: String((props.reputation ?? REPUTATION_DEFAULTS).bounceRatePercent),
+        [Env.reputationComplaintRatePercent]: String((props.reputation ?? REPUTATION_DEFAULTS).complaintRatePercent),
+        [Env.reputationWindowSends]: String((props.reputation ?? REPUTATION_DEFAULTS).windowSends),
         POWERTOOLS_SERVICE_NAME: 'mail-dispatch-feedback',
         POWERTOOLS_METRICS_NAMESPACE: METRIC_NAMESPACE,
       },

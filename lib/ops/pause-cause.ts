@@ -18,6 +18,13 @@ export const REGISTRY_FAN_IN_CHECKS =
   '(2) fix or close the wrong rows (`members import` through the guard); ' +
   '(3) resume: `resume` refuses while the index still counts more than fanInLimit members on that mailbox (`--force` overrides)';
 
+/** What on-call must check before resuming after the reputation guard paused the pipeline. */
+export const REPUTATION_CHECKS =
+  'SES reviews an account at a 5 % bounce or 0.1 % complaint rate and may pause it at 10 % / 0.5 %. Before resuming: ' +
+  '(1) find what changed (a registry import, a stale list, a new template: `audit --since <an hour before the pause>`, then `audit --dispatch <id>` for the bounced ones); ' +
+  '(2) check the account in the SES console (Reputation metrics) and fix the source; ' +
+  '(3) only then resume (`resume`); bounced and complaining (member, address) pairs are already suppressed';
+
 /**
  * Explains a pause cause in words for on-call, or returns `undefined` when the cause is not one
  * this version knows: then nobody can say what stopped the pipeline, and `resume` wants `--force`.
@@ -35,6 +42,12 @@ export function explainPause(cause: PauseCause | undefined, knownAlarmNames: rea
   }
   if (cause.by === PausedBy.RegistryWatch && cause.reason === PauseReason.RegistryFanIn) {
     return `the registry points more than fanInLimit members at mailbox ${cause.addressHash ?? 'unknown'}: ${REGISTRY_FAN_IN_CHECKS}`;
+  }
+  if (cause.by === PausedBy.Breaker && (cause.reason === PauseReason.BounceRate || cause.reason === PauseReason.ComplaintRate) && cause.alarmName) {
+    if (knownAlarmNames !== undefined && !knownAlarmNames.includes(cause.alarmName)) return undefined;
+    const what = cause.reason === PauseReason.BounceRate ? 'hard-bounce' : 'complaint';
+    const whose = /-SesAccount\w+$/.test(cause.alarmName) ? "SES's account-level" : "the pipeline's own (over its last sends)";
+    return `reputation guard: alarm ${cause.alarmName} fired on ${whose} ${what} rate, at or above the guard's threshold, and the breaker paused the queue: ${REPUTATION_CHECKS}`;
   }
   if (cause.by === PausedBy.Breaker && cause.reason === PauseReason.Alarm && cause.alarmName) {
     // Locally there is no CloudWatch: any alarm name the breaker recorded is taken as given.

@@ -4,6 +4,8 @@ import { PowertoolsOutcomeReporter } from '../../lambdas/adapters/powertools-out
 import { BlockReason, DispatchState, METRIC_NAMESPACE, MetricName, RejectReason, RetryReason, type DispatchOutcome } from '../../lambdas/core/outcomes';
 import { powertoolsCounter } from '../../lambdas/not-for-me/dependencies';
 import { registryFanInCounter } from '../../lambdas/registry-watch/dependencies';
+import { powertoolsMetric } from '../../lambdas/feedback/handler';
+import { ReputationRate } from '../../lambdas/core/reputation';
 import { synthMailDispatch } from './support/stack-fixture';
 
 /** One metric as CloudWatch keys it: namespace, name and the exact set of dimensions with their values. */
@@ -44,6 +46,9 @@ function emittedMetrics(): Set<MetricKey> {
     powertoolsCounter()(MetricName.NotForMeReported);
     // The registry watch's metric, as its deployed handler counts it (12.2c).
     registryFanInCounter()();
+    // The feedback function's reputation guard, as its deployed handler counts a breach.
+    const feedbackMetric = powertoolsMetric();
+    for (const rate of Object.values(ReputationRate)) feedbackMetric(MetricName.ReputationBreached, ['Rate', rate]);
   } finally {
     write.mockRestore();
   }

@@ -69,6 +69,10 @@ describe('readSettings', () => {
     ['18.4: an alarm period that is not whole minutes', { fanInAlarmPeriodSeconds: 90 }, /fanInAlarmPeriodSeconds must be a multiple of 60/],
     ['18.1: a dispatcher reservation below maxConcurrency', { maxConcurrency: 10, dispatcherReservedConcurrency: 5 }, /dispatcherReservedConcurrency must be 0 \(none\) or at least maxConcurrency \(10\)/],
     ['18.5: a DLQ retention not above the queue retention', { queueRetentionDays: 7, deadLetterRetentionDays: 7 }, /deadLetterRetentionDays \(7\) must exceed queueRetentionDays \(7\)/],
+    ['a bounce threshold at AWS\'s review rate', { reputationBounceRatePercent: 5 }, /reputationBounceRatePercent must be a number from 0.5 to 4.9 \(got 5\)/],
+    ['a complaint threshold at AWS\'s review rate', { reputationComplaintRatePercent: '0.1' }, /reputationComplaintRatePercent must be a number from 0.01 to 0.09 \(got 0.1\)/],
+    ['a window of too few sends', { reputationWindowSends: 10 }, /reputationWindowSends must be an integer from 100 to 1000000 \(got 10\)/],
+    ['a fractional window', { reputationWindowSends: 150.5 }, /reputationWindowSends must be an integer/],
   ])('refuses %s', (_name, context, message) => {
     expect(() => readSettings(nodeWith(context))).toThrow(message);
   });

@@ -45,6 +45,6 @@ describe('bin/mail-dispatch.ts with misspelled or invalid context', () => {
   it('names the real keys when an unknown key resembles none of them', async () => {
     const run = await synthApp({ colour: 'blue' });
     expect(run.code).toBe(1);
-    expect(run.stderr).toMatch(/- unknown key colour \(the keys are fromAddress, fanInLimit, .*enableBackupPlan, outcomeSubscriberArns, transientBounceLimit\)/);
+    expect(run.stderr).toMatch(/- unknown key colour \(the keys are fromAddress, fanInLimit, .*enableBackupPlan, outcomeSubscriberArns, transientBounceLimit, reputationBounceRatePercent, reputationComplaintRatePercent, reputationWindowSends\)/);
   });
 });

@@ -33,19 +33,88 @@ describe('FanInBreaker', () => {
     });
   });
 
-  it('subscribes the breaker to FanInSpike ALARM notifications only', () => {
+  it('subscribes the breaker to the ALARM notifications of FanInSpike and the reputation alarms only', () => {
     template.hasResourceProperties('AWS::SNS::Subscription', {
       Protocol: 'lambda',
       TopicArn: { Ref: topicId },
       Endpoint: { 'Fn::GetAtt': [breakerId, 'Arn'] },
       FilterPolicyScope: 'MessageBody',
-      FilterPolicy: { AlarmName: ['MailDispatchTest-FanInSpike'], NewStateValue: ['ALARM'] },
+      FilterPolicy: {
+        AlarmName: ['MailDispatchTest-FanInSpike', 'MailDispatchTest-BounceRate', 'MailDispatchTest-ComplaintRate', 'MailDispatchTest-SesAccountBounceRate', 'MailDispatchTest-SesAccountComplaintRate'],
+        NewStateValue: ['ALARM'],
+      },
     });
     template.hasResourceProperties('AWS::Lambda::Permission', {
       Action: 'lambda:InvokeFunction',
       Principal: 'sns.amazonaws.com',
       FunctionName: { 'Fn::GetAtt': [breakerId, 'Arn'] },
       SourceArn: { Ref: topicId },
+    });
+  });
+
+  describe('the reputation guard', () => {
+    it.each([
+      ['BounceRate', 'bounce'],
+      ['ComplaintRate', 'complaint'],
+    ])("raises %s on the feedback function's ReputationBreached metric (its EMF dimensions), at the first breach", (name, rate) => {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        AlarmName: `MailDispatchTest-${name}`,
+        Namespace: 'MailDispatch',
+        MetricName: 'ReputationBreached',
+        Dimensions: Match.arrayEquals([
+          { Name: 'Rate', Value: rate },
+          { Name: 'service', Value: 'mail-dispatch-feedback' },
+        ]),
+        Statistic: 'Sum',
+        Period: 60,
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        TreatMissingData: 'notBreaching',
+        AlarmActions: [{ Ref: topicId }],
+        OKActions: [{ Ref: topicId }],
+      });
+    });
+
+    it.each([
+      ['SesAccountBounceRate', 'Reputation.BounceRate', 0.04],
+      ['SesAccountComplaintRate', 'Reputation.ComplaintRate', 0.0008],
+    ])("raises %s on SES's account-level %s (a fraction), below AWS's review rate by default", (name, metric, threshold) => {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        AlarmName: `MailDispatchTest-${name}`,
+        Namespace: 'AWS/SES',
+        MetricName: metric,
+        Dimensions: Match.absent(),
+        Statistic: 'Maximum',
+        Threshold: threshold,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        TreatMissingData: 'notBreaching',
+        AlarmActions: [{ Ref: topicId }],
+      });
+    });
+
+    it('takes the thresholds from the settings, and gives the feedback function the same ones', () => {
+      const custom = synthMailDispatch({ reputationBounceRatePercent: 2.5, reputationComplaintRatePercent: 0.05, reputationWindowSends: 500 }).template;
+      custom.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: 'MailDispatchTest-SesAccountBounceRate', Threshold: 0.025 });
+      custom.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: 'MailDispatchTest-SesAccountComplaintRate', Threshold: 0.0005 });
+      const feedback = Object.values(custom.findResources('AWS::Lambda::Function')).find(
+        (fn) => fn.Properties.Environment?.Variables?.[Env.reputationWindowSends] !== undefined,
+      );
+      expect(feedback?.Properties.Environment.Variables).toMatchObject({
+        [Env.reputationBounceRatePercent]: '2.5',
+        [Env.reputationComplaintRatePercent]: '0.05',
+        [Env.reputationWindowSends]: '500',
+      });
+    });
+
+    it('gives the breaker no new permission: it pauses for reputation with the statements it had', () => {
+      expect(statements.map((s) => s.Sid).sort()).toEqual([
+        'DisableOnlyTheDispatcherMapping',
+        'EncryptFailedInvocations',
+        'KeepFailedInvocations',
+        'UseKeyThroughDynamoDb',
+        'WriteOnlyThePauseFlag',
+        'WriteOwnLogGroup',
+      ]);
     });
   });
 
