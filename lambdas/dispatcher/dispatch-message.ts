@@ -12,7 +12,7 @@ import type { ReportLinks } from '../core/report-token';
 import { LedgerKey } from '../tables';
 import type { ClaimRequest, DispatchLedger, DispatchSnapshot, MailSender, PauseSwitch, SendPacer, SnapshotKey } from '../ports';
 import { snapshotId } from '../ports';
-import { ATTEMPT_BUDGET_MS } from './time-budget';
+import { ATTEMPT_BUDGET, ATTEMPT_BUDGET_MS } from './time-budget';
 
 /** What one message's dispatch needs; built once per invocation by the batch. */
 export interface MessageContext {
@@ -90,6 +90,16 @@ function spareMs(ctx: MessageContext): number {
 }
 
 /**
+ * Whether the time left after a claim's answer still covers the send and the settle: the budget
+ * minus the claim's share. Synchronous, so nothing is awaited between the answer and the send.
+ */
+function timeForSend(ctx: MessageContext): boolean {
+  if (!ctx.remainingMs) return true;
+  const budget = ctx.attemptBudgetMs ?? ATTEMPT_BUDGET_MS;
+  return ctx.remainingMs() >= Math.max(0, budget - ATTEMPT_BUDGET.claimMs);
+}
+
+/**
  * One valid message, top to bottom: wait for a send slot, claim, send at once, settle; or act on
  * any other decision. Everything that waits comes before the claim, so nothing is awaited between
  * the claim's answer and the SendEmail request (issue 12.1): what the claim checked in the
@@ -118,6 +128,12 @@ export async function completeMessage(plan: Plan, ctx: MessageContext): Promise<
       const claim = claimRequest(p, decision, delivery, ctx);
       const [result] = await ctx.ledger.claimAll([claim]);
       if (result.claimed) {
+        // The claim's share of the budget is not enforced by its transaction (contention retries, a
+        // slow answer): one answered too late is given back, never sent into the deadline (12.6 review).
+        if (!timeForSend(ctx)) {
+          await settleWithRetries(ctx, p, claim.claimToken, { kind: 'released', reason: RetryReason.NoTimeLeft });
+          return retry(RetryReason.NoTimeLeft);
+        }
         const sent = await sendClaimed(p, claim.claimToken, delivery, ctx, tries >= REFUSED_TRIES);
         if (sent !== 'try-again') return { ...sent, fanInCount: decision.fanInCount };
         await pacer.backoff(tries++);

@@ -60,7 +60,7 @@ function lambdaContext(timeoutMs: number): { context: Context; deadline: number 
  * answers `claimLatencyMs` after DynamoDB applied it, and which dies at the context's deadline:
  * a request made after it never reaches SES.
  */
-async function invocation(options: { timeoutMs: number; claimLatencyMs: number; attemptBudgetMs?: number; sendsPerSecond?: number }) {
+async function invocation(options: { timeoutMs: number; claimLatencyMs: number; attemptBudgetMs?: number; sendsPerSecond?: number; sesLatencyMs?: number }) {
   let deadline = Infinity;
   const dead = () => Date.now() >= deadline;
   const dynamodb = new DynamoDBClient({ region: aws.region, endpoint: aws.endpoints.dynamodb, credentials: CREDENTIALS });
@@ -73,7 +73,14 @@ async function invocation(options: { timeoutMs: number; claimLatencyMs: number; 
     { step: 'initialize' },
   );
   const ses = new SESv2Client({ region: aws.region, endpoint: aws.endpoints.ses, credentials: CREDENTIALS, maxAttempts: 1 });
-  ses.middlewareStack.add((next) => async (args) => (dead() ? new Promise<never>(() => undefined) : next(args)), { step: 'initialize' });
+  ses.middlewareStack.add(
+    (next) => async (args) => {
+      // A slow SES (still inside the SES client's own timeouts) answers late; the request leaves after the wait.
+      if (options.sesLatencyMs) await new Promise((resolve) => setTimeout(resolve, options.sesLatencyMs));
+      return dead() ? new Promise<never>(() => undefined) : next(args);
+    },
+    { step: 'initialize' },
+  );
   const reporter = new RecordingReporter();
   const deps = await createDispatcherDeps({
     env: { ...aws.env, MAX_SENDS_PER_SECOND: String(options.sendsPerSecond ?? 1) },
@@ -132,5 +139,20 @@ describe('12.6: a Lambda timeout during pacing strands no claimed message', () =
     const records = [3, 4, 5].map((n) => sqsRecord(message(`t6-full-${n}`, n)));
     await expect(run(records)).resolves.toEqual({ batchItemFailures: [] });
     for (const record of records) expect(reporter.outcomeOf(record.messageId)).toMatchObject({ state: 'sent' });
+  });
+
+  it('12.6 review: a claim that answers late (its 2 s share overrun) is given back, not sent into the deadline', async () => {
+    // The default budget (11 s) is there when the claim starts (12 s left), but the claim answers
+    // 5.5 s later: 6.5 s left, less than the SES request (7 s) and the settle need. SES then takes
+    // 6 s, inside its own timeouts. Sending on would hand SES a request the deadline cuts off: a
+    // never-sent message stranded claimed (in-doubt on its next delivery).
+    const { run, reporter } = await invocation({ timeoutMs: 12_000, claimLatencyMs: 5_500, sesLatencyMs: 6_000 });
+    const record = sqsRecord(message('t6-late-claim', 0));
+    const response = await run([record]);
+
+    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: record.messageId }] });
+    expect(reporter.outcomeOf(record.messageId)).toEqual({ state: 'retry', reason: 'no-time-left' });
+    expect(await ledger('t6-late-claim')).toMatchObject({ state: 'released', reason: 'no-time-left' });
+    expect(await deliveredTo('t6-late-claim')).toEqual([]);
   });
 });
