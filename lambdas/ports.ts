@@ -63,6 +63,11 @@ export interface ClaimRequest {
   /** The registry value that matched `to` (verbatim, so the condition checks it is unchanged). */
   readonly matched: { readonly via: 'email' | 'proxy'; readonly value: string };
   readonly fanInKey: string;
+  /**
+   * Only on a proxy send (12.3): the mailbox's owners as read, re-asserted exactly on its index item
+   * (`registry#<mailboxHash>`), and the owners whose `proxyFor` must still list the member.
+   */
+  readonly proxyConsent?: ProxyConsentCheck;
   /** What the claim writes and asserts on the mailbox's counter (see core/fan-in.ts). */
   readonly fanIn: FanInClaim;
   readonly fanInExpiresAt: number;
@@ -75,7 +80,7 @@ export interface ClaimRequest {
 export type ClaimResult =
   | { readonly claimed: true }
   /** A condition failed: the registry, the ledger or the fan-in counter moved since the snapshot. */
-  | { readonly claimed: false; readonly conflicts: readonly ('member' | 'ledger' | 'fan-in')[] }
+  | { readonly claimed: false; readonly conflicts: readonly ('member' | 'ledger' | 'fan-in' | 'proxy-consent')[] }
   /** The store could not be reached (throttled, transient): nothing is known to be claimed. */
   | { readonly claimed: false; readonly unavailable: true };
 
@@ -112,6 +117,11 @@ export interface DispatchLedger {
    * never throws for one request's failure.
    */
   claimAll(requests: readonly ClaimRequest[]): Promise<ClaimResult[]>;
+  /**
+   * Who owns a mailbox (its registry index item's `owners`, consistent read) and each owner's
+   * stored `proxyFor`: read only before a proxy send (12.3).
+   */
+  readMailboxOwners(registryKey: string): Promise<MailboxOwners>;
   /** Records the end of a claimed attempt (conditional on the claim token; a lost race is not an error). */
   settle(dispatchId: string, claimToken: string, settlement: Settlement, now: Date): Promise<void>;
   /** Records a blocked, rejected or failed message (never overwrites a claimed, sent or in-doubt record). */
@@ -363,4 +373,22 @@ export interface RegistryIndex {
   currentMember(memberId: string): Promise<MemberImage | undefined>;
   /** Puts the member in or out of the mailbox's `members` / `owners`; idempotent. */
   place(memberId: string, placement: MailboxPlacement): Promise<MailboxCount>;
+}
+
+/** A mailbox's owners as the dispatcher reads them before a proxy send (12.3). */
+export interface MailboxOwners {
+  /** Members whose own e-mail is this mailbox (`registry#<mailboxHash>`.owners). */
+  readonly owners: readonly string[];
+  /** Each owner's stored `proxyFor` (the wards it consents to receive mail for). */
+  readonly consents: Readonly<Record<string, readonly string[]>>;
+}
+
+/** What a proxy claim re-asserts about the recipient's mailbox, atomically with the claim (12.3). */
+export interface ProxyConsentCheck {
+  /** The mailbox's index item key, `registry#<mailboxHash>`. */
+  readonly registryKey: string;
+  /** Its `owners` exactly as read (empty: nobody owns it, and nobody may own it at claim time). */
+  readonly owners: readonly string[];
+  /** The owners other than the member: each one's `proxyFor` must contain the member. */
+  readonly consentingOwners: readonly string[];
 }

@@ -14,6 +14,7 @@ import type {
   DispatchLedger,
   DispatchRecord,
   DispatchSnapshot,
+  MailboxOwners,
   MailSender,
   MemberRecord,
   OutcomeEvent,
@@ -29,6 +30,13 @@ import type {
 } from '../lambdas/ports';
 import { snapshotId } from '../lambdas/ports';
 
+/** A member's stored `proxyFor`, read leniently (list or string set). */
+function proxyForOf(member: MemberRecord | undefined): string[] {
+  const value = (member as { proxyFor?: unknown } | undefined)?.proxyFor;
+  const list = value instanceof Set ? [...value] : Array.isArray(value) ? value : [];
+  return list.filter((v): v is string => typeof v === 'string');
+}
+
 type StoredRecord = DispatchRecord & { reason?: string; sesMessageId?: string };
 
 export class InMemoryDispatchLedger implements DispatchLedger {
@@ -36,6 +44,13 @@ export class InMemoryDispatchLedger implements DispatchLedger {
   readonly records = new Map<string, StoredRecord>();
   readonly unsent: UnsentRecord[] = [];
   readonly fanIn = new Map<string, FanInState>();
+  /** The registry index's `owners` per `registry#<mailboxHash>` (what the guard and the watch keep). */
+  readonly mailboxOwners = new Map<string, Set<string>>();
+
+  async readMailboxOwners(registryKey: string): Promise<MailboxOwners> {
+    const owners = [...(this.mailboxOwners.get(registryKey) ?? [])];
+    return { owners, consents: Object.fromEntries(owners.map((id) => [id, proxyForOf(this.members.get(id))])) };
+  }
 
   async readSnapshots(keys: readonly SnapshotKey[]): Promise<Map<string, DispatchSnapshot>> {
     return new Map(
@@ -53,7 +68,7 @@ export class InMemoryDispatchLedger implements DispatchLedger {
   }
 
   private claim(r: ClaimRequest): ClaimResult {
-    const conflicts: ('member' | 'ledger' | 'fan-in')[] = [];
+    const conflicts: ('member' | 'ledger' | 'fan-in' | 'proxy-consent')[] = [];
     const member = this.members.get(r.message.memberId);
     const proxies = member?.proxies instanceof Set ? [...member.proxies] : Array.isArray(member?.proxies) ? member.proxies : [];
     const memberOk =
@@ -69,6 +84,13 @@ export class InMemoryDispatchLedger implements DispatchLedger {
     const own = counter.seen[r.message.memberId];
     const fanInOk = r.fanIn.kind === 'refresh' ? own !== undefined && own > r.fanIn.cutoffMs : counter.version === r.fanIn.version;
     if (!fanInOk) conflicts.push('fan-in');
+    // 12.3, as the DynamoDB adapter's ConditionChecks: the owners exactly as read, each consent still given.
+    if (r.proxyConsent) {
+      const owners = this.mailboxOwners.get(r.proxyConsent.registryKey) ?? new Set<string>();
+      const sameOwners = owners.size === r.proxyConsent.owners.length && r.proxyConsent.owners.every((id) => owners.has(id));
+      const consented = r.proxyConsent.consentingOwners.every((id) => proxyForOf(this.members.get(id)).includes(r.message.memberId));
+      if (!sameOwners || !consented) conflicts.push('proxy-consent');
+    }
     if (conflicts.length > 0) return { claimed: false, conflicts };
     this.records.set(r.message.dispatchId, {
       dispatchId: r.message.dispatchId,

@@ -1,6 +1,6 @@
 import type { ClaimRequest } from '../ports';
 
-/** DynamoDB allows 100 items per transaction; a claim writes three. */
+/** DynamoDB allows 100 items per transaction; a claim writes three (a proxy claim more: see the item count below). */
 export const MAX_CLAIMS_PER_TRANSACTION = 33;
 
 /**
@@ -28,5 +28,6 @@ export function groupClaims(requests: readonly ClaimRequest[], maxPerGroup = MAX
 }
 
 function claimKeys(r: ClaimRequest): string[] {
-  return [`member:${r.message.memberId}`, `dispatch:${r.message.dispatchId}`, `fan-in:${r.fanInKey}`];
+  const consent = r.proxyConsent ? [`registry:${r.proxyConsent.registryKey}`, ...r.proxyConsent.consentingOwners.map((id) => `member:${id}`)] : [];
+  return [`member:${r.message.memberId}`, `dispatch:${r.message.dispatchId}`, `fan-in:${r.fanInKey}`, ...consent];
 }

@@ -1,4 +1,4 @@
-import { DynamoDBClient, TransactWriteItemsCommand, UpdateItemCommand, type TransactWriteItem, type Update } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, GetItemCommand, TransactWriteItemsCommand, UpdateItemCommand, type AttributeValue, type TransactWriteItem, type Update } from '@aws-sdk/client-dynamodb';
 import { EMPTY_FAN_IN, type FanInState } from '../core/fan-in';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { CLAIMABLE_LEDGER_STATES, DispatchState, LedgerState } from '../core/outcomes';
@@ -9,6 +9,7 @@ import type {
   DispatchLedger,
   DispatchRecord,
   DispatchSnapshot,
+  MailboxOwners,
   MemberRecord,
   Settlement,
   SnapshotKey,
@@ -32,8 +33,13 @@ export interface DynamoDbDispatchLedgerOptions {
 
 const CLAIMABLE = CLAIMABLE_LEDGER_STATES.map((state, i) => [`:claimable${i}`, state] as const);
 const CLAIMABLE_IN = `(${CLAIMABLE.map(([name]) => name).join(', ')})`;
-/** The items of one claim, in transaction order. */
+/**
+ * The items of one claim, in transaction order: always these three, then on a proxy send (12.3)
+ * the mailbox's index item and each consenting owner's member item (`proxy-consent`).
+ */
 const CLAIM_ITEMS = ['member', 'ledger', 'fan-in'] as const;
+type ClaimItem = (typeof CLAIM_ITEMS)[number] | 'proxy-consent';
+const itemsOf = (r: ClaimRequest): ClaimItem[] => [...CLAIM_ITEMS, ...(r.proxyConsent ? ['proxy-consent' as const, ...r.proxyConsent.consentingOwners.map(() => 'proxy-consent' as const)] : [])];
 const UNAVAILABLE: ClaimResult = { claimed: false, unavailable: true };
 
 /** Ledger, registry reads and fan-in counters on DynamoDB. */
@@ -105,7 +111,13 @@ export class DynamoDbDispatchLedger implements DispatchLedger {
         if (!cancellation || cancellation.kind === 'other') return group.map(() => UNAVAILABLE);
         if (cancellation.kind === 'condition') {
           const { codes } = cancellation;
-          const conflicts = group.map((_, c) => CLAIM_ITEMS.filter((_, i) => codes[c * CLAIM_ITEMS.length + i] === 'ConditionalCheckFailed'));
+          let offset = 0;
+          const conflicts = group.map((request) => {
+            const kinds = itemsOf(request);
+            const failed = kinds.filter((_, i) => codes[offset + i] === 'ConditionalCheckFailed');
+            offset += kinds.length;
+            return [...new Set(failed)];
+          });
           return conflicts.map((list) => (list.length > 0 ? { claimed: false, conflicts: list } : undefined));
         }
         // Lost to a concurrent transaction on the same item (two batches for one address) or
@@ -114,6 +126,32 @@ export class DynamoDbDispatchLedger implements DispatchLedger {
         await sleep(contentionDelayMs(attempt, cancellation.throttled));
       }
     }
+  }
+
+  async readMailboxOwners(registryKey: string): Promise<MailboxOwners> {
+    let owners: string[];
+    try {
+      const { Item } = await this.client.send(
+        new GetItemCommand({
+          TableName: this.options.ledgerTable,
+          Key: { [LEDGER_TABLE.partitionKey]: { S: registryKey } },
+          ConsistentRead: true,
+          ProjectionExpression: 'owners',
+        }),
+      );
+      owners = Item?.owners?.SS ?? [];
+    } catch (error) {
+      throw wrapStoreError('read mailbox owners', error);
+    }
+    if (owners.length === 0) return { owners, consents: {} };
+    const items = await batchGetItems(
+      this.client,
+      owners.map((id) => ({ table: this.options.membersTable, key: { [MEMBERS_TABLE.partitionKey]: { S: id } } })),
+      { attributes: [MEMBERS_TABLE.partitionKey, 'proxyFor'] },
+    );
+    const consents: Record<string, string[]> = {};
+    for (const item of items.get(this.options.membersTable) ?? []) consents[String(item.memberId)] = stringList(item.proxyFor);
+    return { owners, consents };
   }
 
   async settle(dispatchId: string, claimToken: string, settlement: Settlement, now: Date): Promise<void> {
@@ -231,6 +269,40 @@ export class DynamoDbDispatchLedger implements DispatchLedger {
         },
       },
       { Update: { TableName: this.options.ledgerTable, Key: { [LEDGER_TABLE.partitionKey]: { S: r.fanInKey } }, ...fanInUpdate(r) } },
+      ...(r.proxyConsent ? this.proxyConsentItems(r.message.memberId, r.proxyConsent) : []),
+    ];
+  }
+
+  /**
+   * 12.3: the mailbox's owners are exactly those the consent was decided on (none: still nobody),
+   * and each owner other than the ward still lists it in `proxyFor`. One more item per owner, on
+   * proxy sends only.
+   */
+  private proxyConsentItems(ward: string, check: NonNullable<ClaimRequest['proxyConsent']>): TransactWriteItem[] {
+    const values: Record<string, AttributeValue> = {};
+    check.owners.forEach((owner, i) => (values[`:o${i}`] = { S: owner }));
+    if (check.owners.length > 0) values[':on'] = { N: String(check.owners.length) };
+    const owners =
+      check.owners.length === 0
+        ? 'attribute_not_exists(owners)'
+        : `size(owners) = :on AND ${check.owners.map((_, i) => `contains(owners, :o${i})`).join(' AND ')}`;
+    return [
+      {
+        ConditionCheck: {
+          TableName: this.options.ledgerTable,
+          Key: { [LEDGER_TABLE.partitionKey]: { S: check.registryKey } },
+          ConditionExpression: owners,
+          ...(check.owners.length > 0 ? { ExpressionAttributeValues: values } : {}),
+        },
+      },
+      ...check.consentingOwners.map((owner) => ({
+        ConditionCheck: {
+          TableName: this.options.membersTable,
+          Key: { [MEMBERS_TABLE.partitionKey]: { S: owner } },
+          ConditionExpression: 'contains(proxyFor, :ward)',
+          ExpressionAttributeValues: { ':ward': { S: ward } },
+        },
+      })),
     ];
   }
 
@@ -315,6 +387,12 @@ function toDispatchRecord(item: Record<string, unknown> | undefined): DispatchRe
     claimReceiveCount: typeof item.claimReceiveCount === 'number' ? item.claimReceiveCount : undefined,
     claimToken: typeof item.claimToken === 'string' ? item.claimToken : undefined,
   };
+}
+
+/** A stored list or string set of strings, read leniently (raw writes). */
+function stringList(value: unknown): string[] {
+  const list = value instanceof Set ? [...value] : Array.isArray(value) ? value : [];
+  return list.filter((v): v is string => typeof v === 'string');
 }
 
 function unique<T>(values: readonly T[]): T[] {

@@ -3,7 +3,7 @@ import type { DispatchConfig } from './config';
 import type { DispatchMessage } from './message';
 import { BlockReason, LedgerState, RetryReason } from './outcomes';
 import { planFanIn, type FanInClaim } from './fan-in';
-import type { DispatchSnapshot, MemberRecord } from '../ports';
+import type { DispatchSnapshot, MailboxOwners, MemberRecord, ProxyConsentCheck } from '../ports';
 import { suppressionOf } from './suppression';
 
 export { isSuppressed } from './suppression';
@@ -17,6 +17,8 @@ export type Decision =
       /** Distinct members on this mailbox in the span once this message is counted. */
       readonly fanInCount: number;
       readonly fanIn: FanInClaim;
+      /** A proxy send's consent, once read (12.3): the claim re-asserts it. */
+      readonly proxyConsent?: ProxyConsentCheck;
     }
   | { readonly action: 'block'; readonly reason: BlockReason; readonly fanInCount?: number }
   | { readonly action: 'duplicate' }
@@ -113,4 +115,27 @@ function findMatch(member: MemberRecord, to: string): { via: 'email' | 'proxy'; 
   const proxies = member.proxies instanceof Set ? [...member.proxies] : Array.isArray(member.proxies) ? member.proxies : [];
   const proxy = proxies.find((p): p is string => typeof p === 'string' && normaliseAddress(p) === to);
   return proxy === undefined ? undefined : { via: 'proxy', value: proxy };
+}
+
+/** Most owners whose consent one proxy claim re-asserts (claim: 3 items + the index item + one per owner). */
+export const MAX_CONSENTING_OWNERS = 20;
+
+/**
+ * The dispatcher's side of proxy consent (issue 12.3), for what it can see: the recipient's mailbox
+ * as the registry's address index holds it (written by the guard in its own transaction, and by the
+ * registry watch from the stream for raw writes). A proxy onto a mailbox that other members own goes
+ * only when every one of them lists the ward in its stored `proxyFor`; a mailbox nobody else owns
+ * needs no consent. The claim re-asserts exactly this (the owners, and each consent), atomically.
+ */
+export function proxyConsent(
+  ward: string,
+  registryKey: string,
+  mailbox: MailboxOwners,
+): { readonly ok: true; readonly check: ProxyConsentCheck } | { readonly ok: false; readonly reason: typeof BlockReason.ProxyNotConsented } {
+  const consentingOwners = mailbox.owners.filter((owner) => owner !== ward);
+  // One ConditionCheck per owner must fit the claim's transaction: a mailbox with more owners than
+  // that is no sane registry (the guard allows one), and its consent cannot be proved atomically.
+  if (consentingOwners.length > MAX_CONSENTING_OWNERS) return { ok: false, reason: BlockReason.ProxyNotConsented };
+  if (consentingOwners.some((owner) => !(mailbox.consents[owner] ?? []).includes(ward))) return { ok: false, reason: BlockReason.ProxyNotConsented };
+  return { ok: true, check: { registryKey, owners: [...mailbox.owners].sort(), consentingOwners: [...consentingOwners].sort() } };
 }

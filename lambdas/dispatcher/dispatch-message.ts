@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { SQSRecord } from 'aws-lambda';
 import { hashAddress, mailboxOf } from '../core/address';
 import type { DispatchConfig } from '../core/config';
-import { decideDispatch, type Decision } from '../core/decision';
+import { decideDispatch, proxyConsent, type Decision } from '../core/decision';
 import { SendRefusedError, StoreUnavailableError } from '../core/errors';
 import { claimAt, EMPTY_FAN_IN, fanInExpiresAt } from '../core/fan-in';
 import type { DispatchMessage } from '../core/message';
@@ -43,6 +43,8 @@ export interface Prepared {
   readonly message: DispatchMessage;
   readonly toHash: string;
   readonly key: SnapshotKey;
+  /** The recipient mailbox's registry index item (`registry#<mailboxHash>`), read only for a proxy send. */
+  readonly registryKey: string;
 }
 
 /**
@@ -52,7 +54,12 @@ export interface Prepared {
 export function prepareMessage(message: DispatchMessage, ctx: Pick<MessageContext, 'config' | 'hashKey'>): Prepared {
   const toHash = hashAddress(message.to, ctx.hashKey);
   const mailboxHash = hashAddress(mailboxOf(message.to), ctx.hashKey);
-  return { message, toHash, key: { dispatchId: message.dispatchId, memberId: message.memberId, fanInKey: LedgerKey.fanIn(mailboxHash) } };
+  return {
+    message,
+    toHash,
+    key: { dispatchId: message.dispatchId, memberId: message.memberId, fanInKey: LedgerKey.fanIn(mailboxHash) },
+    registryKey: LedgerKey.registry(mailboxHash),
+  };
 }
 
 export interface MessageResult {
@@ -114,6 +121,16 @@ export async function completeMessage(plan: Plan, ctx: MessageContext): Promise<
     let decision = plan.decision;
     let races = 0;
     for (let tries = 1; decision.action === 'claim'; ) {
+      // A proxy onto another member's own mailbox needs that member's consent (12.3): one more read,
+      // and one or more ConditionChecks in the claim (which re-assert it atomically), on proxy sends only.
+      if (decision.matched.via === 'proxy') {
+        const checked = proxyConsent(p.message.memberId, p.registryKey, await ctx.ledger.readMailboxOwners(p.registryKey));
+        if (!checked.ok) {
+          decision = { action: 'block', reason: checked.reason };
+          break;
+        }
+        decision = { ...decision, proxyConsent: checked.check };
+      }
       // A wait for a send slot that would leave no time for claim + send + settle is not begun,
       // and the time is checked again just before the claim: a Lambda timeout must never fall
       // between a claim and its send (issue 12.6). What does not fit goes back to SQS unclaimed.
@@ -164,7 +181,12 @@ export async function completeMessage(plan: Plan, ctx: MessageContext): Promise<
   }
 }
 
-function claimRequest(p: Prepared, decision: Extract<Decision, { action: 'claim' }>, delivery: Delivery, ctx: MessageContext): ClaimRequest {
+function claimRequest(
+  p: Prepared,
+  decision: Extract<Decision, { action: 'claim' }>,
+  delivery: Delivery,
+  ctx: MessageContext,
+): ClaimRequest {
   // The decision may be seconds old (the batch's plan, then a wait for a send slot): the counter
   // gets the instant of this claim, never the plan's.
   const now = ctx.now();
@@ -174,6 +196,7 @@ function claimRequest(p: Prepared, decision: Extract<Decision, { action: 'claim'
     toHash: p.toHash,
     matched: decision.matched,
     fanInKey: p.key.fanInKey,
+    ...(decision.proxyConsent ? { proxyConsent: decision.proxyConsent } : {}),
     fanIn,
     fanInExpiresAt: fanInExpiresAt(fanIn.atMs, ctx.config.fanInWindowSeconds),
     claimToken: randomUUID(),

@@ -1,5 +1,7 @@
 import fc from 'fast-check';
 import { hashAddress, normaliseAddress } from '../../../lambdas/core/address';
+import { mailboxHoldings } from '../../../lambdas/core/registry-watch';
+import { LedgerKey } from '../../../lambdas/tables';
 import { resolveConfig } from '../../../lambdas/core/config';
 import { parseDispatchMessage } from '../../../lambdas/core/message';
 import { BlockReason, DispatchState, RejectReason, RetryReason } from '../../../lambdas/core/outcomes';
@@ -49,6 +51,8 @@ const memberRecord = (memberId: string) =>
     status: fc.constantFrom('active', 'active', 'active', 'active', 'active', 'suspended', 'closed', 'ACTIVE', undefined),
     proxies: fc.oneof(fc.constant([]), fc.array(addressVariant, { maxLength: 2 }), addressVariant, fc.array(addressVariant, { maxLength: 2 }).map((a) => new Set(a))),
     suppressed: fc.constantFrom(undefined, undefined, undefined, false, true, 'true', 'false'),
+    // The wards this member consents to receive mail for at its own mailbox (12.3).
+    proxyFor: fc.oneof(fc.constant(undefined), fc.subarray([...MEMBER_IDS])),
     // Per-address suppression (keyed by the address hash, as the feedback function writes it).
     suppressions: fc.oneof(
       { weight: 3, arbitrary: fc.constant(undefined) },
@@ -129,6 +133,14 @@ describe('dispatchBatch under fuzzed messages and registry states', () => {
           const bodies = specs.map((spec) => materialise(spec, members));
           const ledger = new InMemoryDispatchLedger();
           for (const m of members) ledger.members.set(m.memberId, m);
+          // The registry index's owners, as the guard and the registry watch keep them (12.3).
+          for (const m of members) {
+            for (const [mailbox, role] of mailboxHoldings(m)) {
+              if (role !== 'own') continue;
+              const key = LedgerKey.registry(hashAddress(mailbox, HASH_KEY));
+              ledger.mailboxOwners.set(key, new Set([...(ledger.mailboxOwners.get(key) ?? []), m.memberId]));
+            }
+          }
           const sender = new RecordingMailSender();
           const reporter = new CollectingReporter();
           const ctx = {
