@@ -7,12 +7,33 @@ import { DynamoDbPauseSwitch } from '../adapters/dynamodb-pause-switch';
 import { LambdaBreakerTrigger } from '../adapters/lambda-breaker-trigger';
 import { loadReportLinkKeys } from '../adapters/report-link-key';
 import { ConfigurationError } from '../core/errors';
+import type { ReportLinkKeys } from '../core/report-token';
 import { METRIC_NAMESPACE, MetricName } from '../core/outcomes';
 import { requiredEnv } from '../handler-kit';
-import type { PauseSwitch } from '../ports';
+import type { NotForMeStore, PauseSwitch } from '../ports';
 import { Env } from '../tables';
-import type { NotForMeDeps } from './handler';
 import { DEFAULT_NOT_FOR_ME_SETTINGS, type NotForMeSettings } from './settings';
+
+/** What a confirmed report tells metrics and logs: identifiers only, never an address. */
+export interface ReportNotice {
+  readonly dispatchId: string;
+  readonly memberId: string;
+  readonly toHash: string;
+  readonly reportsInWindow: number;
+  readonly pausedPipeline: boolean;
+}
+
+export interface NotForMeDeps {
+  readonly store: NotForMeStore;
+  readonly keys: ReportLinkKeys;
+  /** Sets the pause flag (and, deployed, trips the breaker) when reports pass the threshold. */
+  readonly pauseSwitch: PauseSwitch;
+  readonly settings: NotForMeSettings;
+  readonly now: () => Date;
+  /** The `NotForMeReported` metric and a log line (pages on-call through the alarm). */
+  readonly onReport: (notice: ReportNotice) => void;
+  readonly onError: (message: string, error: unknown) => void;
+}
 
 export interface NotForMeDepsOptions {
   /** @default process.env */

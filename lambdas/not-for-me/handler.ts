@@ -1,32 +1,12 @@
 import type { LambdaFunctionURLEvent, LambdaFunctionURLResult } from 'aws-lambda';
 import { CONFIRM_FIELD, PageKind, renderPage } from '../core/not-for-me-page';
 import { PauseReason, PausedBy } from '../core/outcomes';
-import { checkReportToken, pseudonymOf, REPORT_PATH_PREFIX, type ReportLinkKeys } from '../core/report-token';
+import { checkReportToken, pseudonymOf, REPORT_PATH_PREFIX } from '../core/report-token';
 import { type DepsOrStart, depsOf } from '../handler-kit';
-import type { NotForMeStore, PauseSwitch } from '../ports';
-import { createNotForMeDeps } from './dependencies';
-import type { NotForMeSettings } from './settings';
+import { createNotForMeDeps, type NotForMeDeps } from './dependencies';
 
-/** What a confirmed report tells metrics and logs: identifiers only, never an address. */
-export interface ReportNotice {
-  readonly dispatchId: string;
-  readonly memberId: string;
-  readonly toHash: string;
-  readonly reportsInWindow: number;
-  readonly pausedPipeline: boolean;
-}
-
-export interface NotForMeDeps {
-  readonly store: NotForMeStore;
-  readonly keys: ReportLinkKeys;
-  /** Sets the pause flag (and, deployed, trips the breaker) when reports pass the threshold. */
-  readonly pauseSwitch: PauseSwitch;
-  readonly settings: NotForMeSettings;
-  readonly now: () => Date;
-  /** The `NotForMeReported` metric and a log line (pages on-call through the alarm). */
-  readonly onReport: (notice: ReportNotice) => void;
-  readonly onError: (message: string, error: unknown) => void;
-}
+// The dependencies' types live with their builder (./dependencies), which would otherwise import this file back.
+export type { NotForMeDeps, ReportNotice } from './dependencies';
 
 /**
  * The "not for me" page behind a Lambda function URL: `GET /r/<token>` shows the confirm page

@@ -15,7 +15,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { MailDispatchError } from '../../lambdas/core/errors';
 import type { EventSourceSwitch } from '../../lambdas/ports';
-import type { AlarmStatus } from './target';
+import type { AlarmStatus } from './alarm-status';
 
 export const LOCAL_CONTROL_URL_ENV = 'MAIL_DISPATCH_LOCAL_CONTROL_URL';
 export const LocalControlPath = { eventSource: '/event-source', alarms: '/alarms' } as const;

@@ -17,6 +17,7 @@ import { DEFAULT_CONFIG } from '../../lambdas/core/config';
 import type { EventSourceSwitch, PauseSwitch } from '../../lambdas/ports';
 import { Env } from '../../lambdas/tables';
 import { StackOutput, type StackOutputKey } from '../stack-outputs';
+import type { AlarmStateValue, AlarmStatus } from './alarm-status';
 import { explainAwsFailure } from './aws-failure';
 import { TargetUnavailableError, UsageError } from './errors';
 import { fetchLocalAlarms, HttpEventSourceSwitch, LOCAL_CONTROL_URL_ENV, setLocalAlarmState } from './local-control';
@@ -26,14 +27,9 @@ export const LOCAL_QUEUE_URL_ENV = 'DISPATCH_QUEUE_URL';
 /** Names the stack when neither `--stack` nor `--local` is given. */
 export const STACK_ENV = 'MAIL_DISPATCH_STACK';
 
-export type AlarmStateValue = 'OK' | 'ALARM' | 'INSUFFICIENT_DATA';
-
-export interface AlarmStatus {
-  readonly name: string;
-  readonly state: AlarmStateValue;
-  /** When the alarm entered its state (ISO-8601). */
-  readonly since?: string;
-}
+// Re-exported: the alarm state is part of the target's interface (./alarm-status breaks the
+// import cycle with ./local-control).
+export type { AlarmStateValue, AlarmStatus } from './alarm-status';
 
 export interface OpsTarget {
   readonly kind: 'stack' | 'local';
