@@ -9,9 +9,21 @@ import { LambdaBreakerTrigger } from '../adapters/lambda-breaker-trigger';
 import { ConfigurationError } from '../core/errors';
 import { requiredEnv } from '../handler-kit';
 import { METRIC_NAMESPACE, MetricName } from '../core/outcomes';
-import type { PauseSwitch } from '../ports';
+import type { PauseSwitch, RegistryIndex } from '../ports';
 import { Env } from '../tables';
-import type { RegistryWatchDeps } from './handler';
+
+export interface RegistryWatchDeps {
+  readonly index: RegistryIndex;
+  /** The pause flag (tripping the breaker when deployed with one). */
+  readonly pauseSwitch: PauseSwitch;
+  readonly fanInLimit: number;
+  /** Counts one `RegistryFanIn` (EMF, namespace MailDispatch, no address in any dimension). */
+  readonly countFanIn: () => void;
+  /** @default Powertools Logger (service `mail-dispatch-registry-watch`) */
+  readonly logger?: Pick<Logger, 'warn' | 'error'>;
+  /** @default () => new Date() */
+  readonly now?: () => Date;
+}
 
 export interface RegistryWatchDepsOptions {
   /** @default process.env */

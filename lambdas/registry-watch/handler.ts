@@ -4,23 +4,13 @@ import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 
 import { Logger } from '@aws-lambda-powertools/logger';
 import { PauseReason, PausedBy } from '../core/outcomes';
 import { placementsFor, type MemberImage } from '../core/registry-watch';
-import type { PauseSwitch, RegistryIndex } from '../ports';
+import type { PauseSwitch } from '../ports';
 import { MEMBERS_TABLE } from '../tables';
-import { createRegistryWatchDeps } from './dependencies';
+import { createRegistryWatchDeps, type RegistryWatchDeps } from './dependencies';
 import { lambdaEntry } from '../handler-kit';
 
-export interface RegistryWatchDeps {
-  readonly index: RegistryIndex;
-  /** The pause flag (tripping the breaker when deployed with one). */
-  readonly pauseSwitch: PauseSwitch;
-  readonly fanInLimit: number;
-  /** Counts one `RegistryFanIn` (EMF, namespace MailDispatch, no address in any dimension). */
-  readonly countFanIn: () => void;
-  /** @default Powertools Logger (service `mail-dispatch-registry-watch`) */
-  readonly logger?: Pick<Logger, 'warn' | 'error'>;
-  /** @default () => new Date() */
-  readonly now?: () => Date;
-}
+// The deps' type lives with its builder (./dependencies), which would otherwise import this file back.
+export type { RegistryWatchDeps } from './dependencies';
 
 /**
  * The registry watch (issue 12.2c): the members table's stream → the per-mailbox address index,
