@@ -20,6 +20,8 @@ import * as render from '../lib/ops/render';
 import { resumePipeline } from '../lib/ops/resume';
 import { readStatus } from '../lib/ops/status';
 import { resolveTarget, type OpsTarget, type TargetOptions } from '../lib/ops/target';
+import { quietSdkNodeWarning } from '../lib/sdk-node-warning';
+import { version as PACKAGE_VERSION } from '../package.json';
 
 interface GlobalOptions extends TargetOptions {
   readonly json?: boolean;
@@ -85,6 +87,7 @@ function setExit(code: number): void {
 export function buildProgram(): Command {
   const program = new Command('mail-dispatch')
     .description('Operate the mail-dispatch pipeline: status, pause/resume, DLQ redrive, audit, member registry')
+    .version(PACKAGE_VERSION, '-V, --version', 'print the version')
     .addOption(new Option('--stack <name>', 'a deployed stack (outputs via CloudFormation)').env('MAIL_DISPATCH_STACK'))
     .option('--local', 'the local pipeline (`npm run local`), from the variables it prints')
     .option('--region <region>', 'AWS region of the stack')
@@ -328,6 +331,7 @@ async function readStdin(): Promise<string> {
 
 /** Runs the CLI; resolves to the exit code (also set on `process.exitCode`). */
 export async function main(argv: readonly string[] = process.argv): Promise<number> {
+  quietSdkNodeWarning();
   exitCode = ExitCode.Ok;
   const program = buildProgram();
   try {

@@ -15,6 +15,7 @@ import { runDrill, type DrillReport } from '../lib/smoke/run-drill';
 import { runSmoke, type SmokeReport } from '../lib/smoke/run-smoke';
 import { DEFAULT_SMOKE_MEMBER, planSmoke } from '../lib/smoke/smoke-plan';
 import { resolveSmokeTarget, SMOKE_TARGETS, type SmokeTargetKind } from '../lib/smoke/smoke-target';
+import { quietSdkNodeWarning } from '../lib/sdk-node-warning';
 
 const seconds = (value: string) => {
   const n = Number(value);
@@ -36,6 +37,7 @@ const program = new Command('smoke')
   .exitOverride();
 
 async function main(): Promise<number> {
+  quietSdkNodeWarning();
   try {
     program.parse();
   } catch (error) {

@@ -13,6 +13,7 @@ import { summariseReplay, type PhaseSummary } from './replay-summary';
 import { readScenarioFile } from './scenario-file';
 import { runScenario } from './scenario-runner';
 import { tableStyle } from './table-style';
+import { quietSdkNodeWarning } from '../lib/sdk-node-warning';
 
 function phaseTable(phase: PhaseSummary): string {
   const table = new Table({ head: [phase.title, ''], colWidths: [58, 24], wordWrap: true, ...tableStyle(process.stdout) });
@@ -31,6 +32,7 @@ function phaseTable(phase: PhaseSummary): string {
 }
 
 async function main(): Promise<void> {
+  quietSdkNodeWarning();
   const scenario = readScenarioFile(DEMO_SCENARIO);
   const total = scenario.steps.reduce((n, step) => n + ('publish' in step ? step.publish.length : 'publishRaw' in step ? step.publishRaw.length : 0), 0);
   const logFile = join(tmpdir(), `mail-dispatch-demo-${Date.now()}.log`);

@@ -10,8 +10,10 @@ import { join } from 'node:path';
 import { Command } from 'commander';
 import { readScenarioFile } from './scenario-file';
 import { runScenario } from './scenario-runner';
+import { quietSdkNodeWarning } from '../lib/sdk-node-warning';
 
 async function main(): Promise<void> {
+  quietSdkNodeWarning();
   const program = new Command()
     .name('scenario')
     .description('Run a scenario (scenarios/README.md) through the real dispatcher on the embedded local AWS')

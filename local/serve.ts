@@ -10,6 +10,7 @@ import { LOCAL_CONTROL_URL_ENV, startLocalControlServer } from '../lib/ops/local
 import { Env } from '../lambdas/tables';
 import { LocalPipeline } from './local-pipeline';
 import { assertPortsFree } from './port-check';
+import { quietSdkNodeWarning } from '../lib/sdk-node-warning';
 
 function parsePort(value: string): number {
   const port = Number.parseInt(value, 10);
@@ -18,6 +19,7 @@ function parsePort(value: string): number {
 }
 
 async function main(): Promise<void> {
+  quietSdkNodeWarning();
   const options = new Command()
     .name('local')
     .description('Run the mail-dispatch pipeline on embedded local emulators until Ctrl-C')

@@ -18,7 +18,9 @@ const table = (head: string[]) => new Table({ head, style: { head: [], border: [
 const show = (value: unknown) => (value === null || value === undefined || value === '' ? '-' : String(value));
 
 export function renderStatus(report: StatusReport): string {
-  const out: string[] = [`mail-dispatch status: ${report.target.kind} ${report.target.name} at ${report.at}`];
+  // `local` is both the kind and the name of the local target: say it once.
+  const where = report.target.kind === report.target.name ? report.target.kind : `${report.target.kind} ${report.target.name}`;
+  const out: string[] = [`mail-dispatch status: ${where} at ${report.at}`];
   const queues = table(['queue', 'visible', 'in flight', 'delayed', 'oldest (s)']);
   for (const q of [report.queue, report.deadLetterQueue]) queues.push([q.name, q.visible, q.inFlight, q.delayed, show(q.oldestMessageAgeSeconds)]);
   out.push(queues.toString());
@@ -69,7 +71,10 @@ export function renderResume(result: ResumeResult): string {
     return `NOT resumed: a new pause arrived while resuming${by}; ${what}. Check \`status\` before resuming again.`;
   }
   const lines = [`Resumed by ${result.resumedBy}; event source ${result.mapping === 'enabled' ? 'enabled' : 'not reachable from here'}.`];
-  if (result.previousCause) lines.push(`It was paused by ${result.previousCause.by} at ${result.previousCause.at}: ${result.explanation ?? result.previousCause.reason}`);
+  const previous = result.previousCause;
+  // An operator's pause is explained as "paused by <who>: <reason>" already: do not say "paused by" twice.
+  if (previous && result.explanation?.startsWith('paused by ')) lines.push(`It was ${result.explanation} (at ${previous.at}).`);
+  else if (previous) lines.push(`It was paused by ${previous.by} at ${previous.at}: ${result.explanation ?? previous.reason}`);
   else lines.push('The pause flag was not set.');
   for (const refusal of result.overridden) lines.push(`FORCED past: ${refusal}`);
   return lines.join('\n');
