@@ -10,7 +10,7 @@
  * - c-fan-in-span: per mailbox (lower-cased, +tag dropped), distinct members accepted within any
  *   span of fanInWindowSeconds ≤ fanInLimit.
  * - d-nothing-vanishes: every published message is in the queue, in the DLQ, or has a ledger
- *   record with a terminal state.
+ *   record with a terminal state (or `released` by an operator, 12.5).
  * - e-in-doubt-explained: a message SES never accepted ends in-doubt only through an ambiguous SES
  *   answer or a crash/timeout at the SES call itself (its claim transaction or SES request in
  *   flight, or after the SES answer), never through a race between two copies.
@@ -38,7 +38,12 @@ export const INVARIANTS = [
   'f-resume-keeps-new-pause',
 ] as const;
 
-const TERMINAL = new Set(['sent', 'blocked', 'rejected', 'in-doubt', 'failed']);
+/**
+ * Ledger states that account for a message that left the queue. `released` is an operator's
+ * recorded decision on an in-doubt record (12.5: releasedBy, ticket, history): the message is
+ * the operator's to re-publish, not lost.
+ */
+const TERMINAL = new Set(['sent', 'blocked', 'rejected', 'in-doubt', 'failed', 'released']);
 
 /** Checks the state invariants; returns how many checks it made. */
 export function checkAfterStep(world: World, final = false): number {

@@ -41,7 +41,10 @@ export interface MessageSeed {
 
 /** Something the scheduler may make happen once, at any step. */
 export type Injection =
+  /** A raw write to the members table (the console, a script): no guard, no address index. */
   | { readonly kind: 'registry-write'; readonly label: string; readonly memberId: string; readonly set?: Record<string, unknown>; readonly remove?: readonly string[] }
+  /** The same change through the registry guard (the real `DynamoDbMemberRegistry.register`), as an actor. */
+  | { readonly kind: 'guarded-registry-write'; readonly label: string; readonly row: Record<string, unknown> }
   | { readonly kind: 'operator-pause' }
   | { readonly kind: 'breaker-alarm' }
   | { readonly kind: 'operator-resume' }
@@ -81,6 +84,11 @@ export interface WorldConfig {
   readonly maxSteps: number;
   /** Event source mapping transitions complete at once (smaller exhaustive configurations). */
   readonly instantMapping?: boolean;
+  /**
+   * Seed the members as the registry guard writes them: the address index items too (each
+   * mailbox's members and owners), so a guarded write meets what a real registry holds. @default false
+   */
+  readonly registryIndex?: boolean;
   /** Extra dispatcher environment variables (HANDLER_CONCURRENCY, ...). */
   readonly env?: Record<string, string>;
 }
@@ -500,6 +508,26 @@ export class World {
     for (const m of this.config.members) {
       this.dynamo.seed(MEMBERS, marshall({ status: 'active', version: 1, ...m }, { removeUndefinedValues: true, convertClassInstanceToMap: true }));
     }
+    if (this.config.registryIndex) {
+      const index = new Map<string, { members: Set<string>; owners: Set<string> }>();
+      const hold = (address: string, memberId: string, owner: boolean) => {
+        const box = mailbox(address);
+        const entry = index.get(box) ?? { members: new Set<string>(), owners: new Set<string>() };
+        entry.members.add(memberId);
+        if (owner) entry.owners.add(memberId);
+        index.set(box, entry);
+      };
+      for (const m of this.config.members) {
+        if (m.status === 'closed') continue;
+        hold(m.email, m.memberId, true);
+        for (const proxy of m.proxies ?? []) hold(proxy, m.memberId, false);
+      }
+      for (const [box, entry] of index) {
+        const item: Record<string, AttributeValue> = { pk: { S: `registry#${hashAddress(box, HASH_KEY)}` }, members: { SS: [...entry.members] } };
+        if (entry.owners.size > 0) item.owners = { SS: [...entry.owners] };
+        this.dynamo.seed(LEDGER, item);
+      }
+    }
     for (const m of this.config.messages) {
       for (let i = 0; i < (m.copies ?? 1); i++) {
         const body = JSON.stringify({ dispatchId: m.dispatchId, memberId: m.memberId, to: m.to, template: 'advice-nurse-reply', data: { firstName: 'Pat' } });
@@ -675,6 +703,15 @@ export class World {
         this.trace.push(`      ${actor.id}: ${injection.label} (member ${injection.memberId} is now ${describeMember(this.dynamo.get(MEMBERS, { memberId: { S: injection.memberId } }))})`);
         return;
       }
+      case 'guarded-registry-write': {
+        const tables = { members: MEMBERS, ledger: LEDGER };
+        this.startActor('registry', `registry guard: ${injection.label}`, (m) =>
+          new m.registry.DynamoDbMemberRegistry({ tables, hashKey: HASH_KEY, fanInLimit: this.config.fanInLimit, client: this.clients.dynamodb, now: () => new ModelDate(this.now) })
+            .register(injection.row)
+            .then((result: { outcome: string; reason?: string }) => `${result.outcome}${result.reason ? ` (${result.reason})` : ''}`),
+        );
+        return;
+      }
       case 'operator-pause':
         this.startActor('operator', 'ops pause (operator)', (m) => m.pause.pausePipeline(this.opsTarget(m), { reason: 'drill', operator: 'oncall', now: new ModelDate(this.now) }));
         return;
@@ -783,7 +820,7 @@ export class World {
         label: `inject ${injectionLabel(injection)}`,
         // An operator's or the breaker's act happens at some step (which one is the scheduler's
         // choice); a registry write or a clock jump may also never happen.
-        required: !['registry-write', 'window-jump'].includes(injection.kind),
+        required: !['registry-write', 'guarded-registry-write', 'window-jump'].includes(injection.kind),
         apply: () => {
           this.fired.add(i);
           this.trace.push(`#${this.step} inject ${injectionLabel(injection)}`);
@@ -931,7 +968,9 @@ function encodeTag(dispatchId: string): string {
 function injectionLabel(i: Injection): string {
   switch (i.kind) {
     case 'registry-write':
-      return `registry write (${i.label})`;
+      return `raw registry write (${i.label})`;
+    case 'guarded-registry-write':
+      return `registry write through the guard (${i.label})`;
     case 'release':
       return `operator in-doubt release of ${i.dispatchId}`;
     default:

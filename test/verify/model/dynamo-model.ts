@@ -196,9 +196,10 @@ export class DynamoModel {
         const ctx = new ExpressionContext(input.ExpressionAttributeNames, input.ExpressionAttributeValues);
         const key = this.keyString(input.TableName, input.Key);
         const item = this.read(input.TableName, key, input.ConsistentRead, answer);
-        const out = item && project(input.ProjectionExpression, cloneItem(item), ctx);
+        // DynamoDB validates the projection whether or not the item exists.
+        const out = project(input.ProjectionExpression, item ? cloneItem(item) : {}, ctx);
         ctx.checkAllUsed();
-        return out ? { Item: out } : {};
+        return item ? { Item: out } : {};
       }
       case 'BatchGetItemCommand':
         return this.batchGet(input, answer);
@@ -285,7 +286,8 @@ export class DynamoModel {
           continue;
         }
         const item = this.read(table, k, request.ConsistentRead, answer);
-        if (item) responses[table].push(project(request.ProjectionExpression, cloneItem(item), ctx));
+        const projected = project(request.ProjectionExpression, item ? cloneItem(item) : {}, ctx);
+        if (item) responses[table].push(projected);
       }
       ctx.checkAllUsed();
     }
