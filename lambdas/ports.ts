@@ -148,6 +148,11 @@ export interface PauseState {
   readonly cause?: PauseCause;
   /** Moves on every pause (also on a flag already set) and every resume; absent on a flag never written. */
   readonly version?: number;
+  /**
+   * Every mailbox hash the registry watch paused for while this flag was set, whatever its first
+   * cause: `resume` checks each of them, not only the cause's (12.2c review).
+   */
+  readonly registryFanInHashes?: readonly string[];
 }
 
 /** The pause flag item in the ledger table. */

@@ -3,6 +3,7 @@ import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { LEDGER_TABLE, LedgerKey } from '../tables';
 import type { PauseCause, PauseState, PauseSwitch } from '../ports';
 import { StoreUnavailableError } from '../core/errors';
+import { PausedBy } from '../core/outcomes';
 import { isConditionalCheckFailed, wrapStoreError } from './dynamodb-errors';
 
 export interface DynamoDbPauseSwitchOptions {
@@ -29,7 +30,8 @@ export class DynamoDbPauseSwitch implements PauseSwitch {
       const version = typeof item?.version === 'number' ? { version: item.version } : {};
       if (!item?.paused) return { paused: false, ...version };
       const { reason, by, at, alarmName, addressHash } = item as Record<string, string | undefined>;
-      return { paused: true, cause: { reason: reason ?? 'unknown', by: by ?? 'unknown', at: at ?? '', alarmName, addressHash }, ...version };
+      const hashes = item.registryFanInHashes instanceof Set ? { registryFanInHashes: [...(item.registryFanInHashes as Set<string>)].sort() } : {};
+      return { paused: true, cause: { reason: reason ?? 'unknown', by: by ?? 'unknown', at: at ?? '', alarmName, addressHash }, ...version, ...hashes };
     } catch (error) {
       throw wrapStoreError('read pause flag', error);
     }
@@ -51,12 +53,16 @@ export class DynamoDbPauseSwitch implements PauseSwitch {
       ':hash': cause.addressHash ?? null,
       ':zero': 0,
       ':one': 1,
+      ':hashes': new Set([cause.addressHash ?? '']),
     };
+    // The registry watch's mailbox is kept even when another cause holds the flag: resume checks
+    // every one (12.2c review; an operator's pause for an import must not hide what the import did).
+    const registry = cause.by === PausedBy.RegistryWatch && cause.addressHash ? ' ADD registryFanInHashes :hashes' : '';
     for (let attempt = 0; attempt < 3; attempt++) {
       try {
         await this.update(
           'SET paused = :true, reason = :reason, #by = :by, #at = :at, alarmName = :alarm, addressHash = :hash, ' +
-            'pauses = if_not_exists(pauses, :zero) + :one, version = if_not_exists(version, :zero) + :one',
+            'pauses = if_not_exists(pauses, :zero) + :one, version = if_not_exists(version, :zero) + :one' + registry,
           // The first cause is the one on-call needs: a later pause does not overwrite it.
           'attribute_not_exists(paused) OR paused = :false',
           values,
@@ -68,7 +74,7 @@ export class DynamoDbPauseSwitch implements PauseSwitch {
       try {
         await this.update(
           'SET lastPauseReason = :reason, lastPauseBy = :by, lastPauseAt = :at, ' +
-            'repeatedPauses = if_not_exists(repeatedPauses, :zero) + :one, version = if_not_exists(version, :zero) + :one',
+            'repeatedPauses = if_not_exists(repeatedPauses, :zero) + :one, version = if_not_exists(version, :zero) + :one' + registry,
           'paused = :true',
           values,
         );
@@ -93,7 +99,7 @@ export class DynamoDbPauseSwitch implements PauseSwitch {
       if (expected.version !== undefined) values[':version'] = expected.version;
     }
     try {
-      await this.update('SET paused = :false, resumedBy = :by, resumedAt = :at, version = if_not_exists(version, :zero) + :one', condition, values);
+      await this.update('SET paused = :false, resumedBy = :by, resumedAt = :at, version = if_not_exists(version, :zero) + :one REMOVE registryFanInHashes', condition, values);
       return 'cleared';
     } catch (error) {
       if (isConditionalCheckFailed(error)) return 'changed';

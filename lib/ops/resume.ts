@@ -62,12 +62,15 @@ export async function resumeRefusals(
   if (state.paused && state.cause?.by === PausedBy.NotForMePage && state.cause.reason === PauseReason.NotForMeReports) {
     refusals.push(`recipients reported e-mails as not theirs (paused at ${state.cause.at}): ${NOT_FOR_ME_CHECKS}`);
   }
-  // The registry watch paused: the mailbox must hold no more than fanInLimit members again.
-  if (state.paused && state.cause?.by === PausedBy.RegistryWatch && state.cause.reason === PauseReason.RegistryFanIn) {
-    const members = await mailboxMembers(target, state.cause.addressHash);
+  // The registry watch paused: each mailbox it paused for must hold no more than fanInLimit members
+  // again, also when another cause holds the flag (an operator's pause during an import, 12.2c review).
+  const byWatch = state.paused && state.cause?.by === PausedBy.RegistryWatch && state.cause.reason === PauseReason.RegistryFanIn;
+  const mailboxes = state.paused ? [...new Set([...(byWatch ? [state.cause?.addressHash] : []), ...(state.registryFanInHashes ?? [])])] : [];
+  for (const mailboxHash of mailboxes) {
+    const members = await mailboxMembers(target, mailboxHash);
     if (members === undefined || members > target.fanInLimit) {
       refusals.push(
-        `the registry still points ${members ?? 'an unknown number of'} members at mailbox ${state.cause.addressHash ?? 'unknown'} ` +
+        `the registry still points ${members ?? 'an unknown number of'} members at mailbox ${mailboxHash ?? 'unknown'} ` +
           `(fanInLimit ${target.fanInLimit}): fix the registry first (docs/runbook.md "RegistryFanIn")`,
       );
     }
