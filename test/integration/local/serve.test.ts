@@ -3,6 +3,7 @@ import type { PauseResult } from '../../../lib/ops/pause';
 import type { ResumeResult } from '../../../lib/ops/resume';
 import type { StatusReport } from '../../../lib/ops/status';
 import { LOCAL_FAN_IN_ALARM_NAME } from '../../../local/alarm-evaluator';
+import { LOCAL_REPUTATION_ALARM_NAMES } from '../../../local/local-pipeline';
 import { startNpmRunLocal, type NpmRunLocal } from '../../support/npm-run-local';
 import { json, runOpsCli } from '../ops/run-ops-cli';
 
@@ -38,7 +39,12 @@ describe('npm run local (local/serve.ts)', () => {
   it('ops status sees the poller and the local fan-in alarm', async () => {
     const status = json<StatusReport>(await runOpsCli(['--local', '--json', 'status'], env));
     expect(status.mapping).toEqual({ enabled: true });
-    expect(status.alarms).toEqual([{ name: LOCAL_FAN_IN_ALARM_NAME, state: 'OK' }]);
+    expect(status.alarms).toEqual([
+      { name: LOCAL_FAN_IN_ALARM_NAME, state: 'OK' },
+      // The reputation guard's alarms on the pipeline's own rates.
+      { name: LOCAL_REPUTATION_ALARM_NAMES.bounce, state: 'OK' },
+      { name: LOCAL_REPUTATION_ALARM_NAMES.complaint, state: 'OK' },
+    ]);
   });
 
   it('ops pause disables the poller and ops resume enables it again, recording who', async () => {
