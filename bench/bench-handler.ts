@@ -5,15 +5,18 @@
  * - `pipeline`: the real dispatcher (`createHandler` + `createDispatcherDeps`, real adapters and
  *   the Powertools reporter) — the code the stack ships;
  * - `naive`: SES `SendEmail` for every record, no checks: the 2000-era script, with the same
- *   request (template, data, configuration set, tag) so both sides ask SES for the same work.
- * After each invocation it emits the invocation's handler time, calls and outcome counts.
+ *   request (template, data, configuration set, tag) so both sides ask SES for the same work;
+ * - `peer`: what a careful team builds with Powertools (bench/peer-sender.ts): idempotent on the
+ *   dispatchId in DynamoDB, partial batch responses, the same SES request.
+ * After each invocation it emits the invocation's handler time, calls and outcome counts (and,
+ * when asked, when SES accepted each dispatchId: the latency run's end point).
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SendEmailCommand, SESv2Client } from '@aws-sdk/client-sesv2';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { PowertoolsOutcomeReporter } from '../lambdas/adapters/powertools-outcome-reporter';
-import { DISPATCH_TAG_NAME, encodeDispatchTag } from '../lambdas/core/dispatch-tag';
+import { decodeDispatchTag, DISPATCH_TAG_NAME, encodeDispatchTag } from '../lambdas/core/dispatch-tag';
 import { DISPATCH_REF_KEY } from '../lambdas/core/templates';
 import { createDispatcherDeps } from '../lambdas/dispatcher/dependencies';
 import { createHandler } from '../lambdas/dispatcher/handler';
@@ -22,11 +25,15 @@ import { Env, SES_CONFIGURATION_SET } from '../lambdas/tables';
 import type { LocalHandlerFactory } from '../local/execution-environment';
 import { countCalls, emptyTally, takeTally, type CallTally } from './call-counter';
 import type { BenchMessage } from './messages';
+import { createPeerSender } from './peer-sender';
 
-export type BenchSide = 'naive' | 'pipeline';
+export const BENCH_SIDES = ['naive', 'peer', 'pipeline'] as const;
+export type BenchSide = (typeof BENCH_SIDES)[number];
 
 export interface BenchWorkerInit {
   readonly side: BenchSide;
+  /** Emit `[dispatchId, epoch ms]` for every SendEmail SES accepted. @default false */
+  readonly recordAcceptance?: boolean;
 }
 
 /** What an execution environment reports after each invocation. */
@@ -38,6 +45,8 @@ export interface BenchInvocationEmit {
   readonly records: number;
   readonly tally: CallTally;
   readonly outcomes: Record<string, number>;
+  /** When SES answered each accepted SendEmail (only with `recordAcceptance`). */
+  readonly accepted?: [string, number][];
 }
 
 class CountingReporter implements OutcomeReporter {
@@ -52,21 +61,43 @@ class CountingReporter implements OutcomeReporter {
   }
 }
 
-type Handler = (event: SQSEvent) => Promise<SQSBatchResponse>;
+type Handler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
 
-function pipelineHandler(tally: CallTally, reporter: CountingReporter): Handler {
+/** Records the instant SES accepted each SendEmail, by the dispatchId in its tag. */
+function recordAcceptance(ses: SESv2Client, accepted: [string, number][]): void {
+  ses.middlewareStack.add(
+    (next) => async (args) => {
+      const result = await next(args);
+      const tag = (args.input as { EmailTags?: { Name?: string; Value?: string }[] }).EmailTags?.find((t) => t.Name === DISPATCH_TAG_NAME);
+      const dispatchId = tag?.Value ? decodeDispatchTag(tag.Value) : undefined;
+      if (dispatchId) accepted.push([dispatchId, Date.now()]);
+      return result;
+    },
+    { step: 'initialize', name: 'benchAcceptanceClock', priority: 'low' },
+  );
+}
+
+function pipelineHandler(tally: CallTally, reporter: CountingReporter, ses: SESv2Client): Handler {
   const dynamodb = new DynamoDBClient({});
-  const ses = new SESv2Client({ maxAttempts: 1 });
   const sqs = new SQSClient({});
   countCalls(dynamodb, 'DynamoDB', tally, { consumedCapacity: true });
-  countCalls(ses, 'SESv2', tally);
   countCalls(sqs, 'SQS', tally);
   return createHandler(() => createDispatcherDeps({ clients: { dynamodb, ses, sqs }, reporter }));
 }
 
-function naiveHandler(tally: CallTally, outcomes: Record<string, number>): Handler {
-  const ses = new SESv2Client({ maxAttempts: 1 });
-  countCalls(ses, 'SESv2', tally);
+function peerHandler(tally: CallTally, outcomes: Record<string, number>, ses: SESv2Client): Handler {
+  const dynamodb = new DynamoDBClient({});
+  countCalls(dynamodb, 'DynamoDB', tally, { consumedCapacity: true });
+  return createPeerSender({
+    dynamodb,
+    ses,
+    fromAddress: process.env[Env.fromAddress],
+    configurationSet: process.env[Env.configurationSet] ?? SES_CONFIGURATION_SET,
+    outcomes,
+  });
+}
+
+function naiveHandler(outcomes: Record<string, number>, ses: SESv2Client): Handler {
   const from = process.env[Env.fromAddress];
   const configurationSet = process.env[Env.configurationSet] ?? SES_CONFIGURATION_SET;
   return async (event) => {
@@ -96,15 +127,22 @@ function naiveHandler(tally: CallTally, outcomes: Record<string, number>): Handl
 }
 
 export const createLocalHandler: LocalHandlerFactory = async ({ workerData, emit }) => {
-  const { side } = workerData as BenchWorkerInit;
+  const init = workerData as BenchWorkerInit;
+  const { side } = init;
   const tally = emptyTally();
   const reporter = new CountingReporter(new PowertoolsOutcomeReporter());
   const outcomes = side === 'pipeline' ? reporter.outcomes : {};
-  const handler = side === 'pipeline' ? pipelineHandler(tally, reporter) : naiveHandler(tally, outcomes);
-  return async (event) => {
+  // One SES client setup for all three sides: no SDK retries (a 429 is the handler's to act on), counted.
+  const ses = new SESv2Client({ maxAttempts: 1 });
+  countCalls(ses, 'SESv2', tally);
+  const accepted: [string, number][] = [];
+  if (init.recordAcceptance) recordAcceptance(ses, accepted);
+  const handler =
+    side === 'pipeline' ? pipelineHandler(tally, reporter, ses) : side === 'peer' ? peerHandler(tally, outcomes, ses) : naiveHandler(outcomes, ses);
+  return async (event, context) => {
     const started = performance.now();
     try {
-      return await handler(event);
+      return await handler(event, context as unknown as Context);
     } finally {
       const message: BenchInvocationEmit = {
         type: 'bench-invocation',
@@ -113,6 +151,7 @@ export const createLocalHandler: LocalHandlerFactory = async ({ workerData, emit
         records: event.Records.length,
         tally: takeTally(tally),
         outcomes: { ...outcomes },
+        ...(init.recordAcceptance ? { accepted: accepted.splice(0) } : {}),
       };
       for (const key of Object.keys(outcomes)) delete outcomes[key];
       emit(message);

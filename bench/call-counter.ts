@@ -1,7 +1,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SESv2Client } from '@aws-sdk/client-sesv2';
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import { LEDGER_AUDIT_INDEXES } from '../lambdas/tables';
+import { LEDGER_AUDIT_INDEXES, LEDGER_TABLE, LedgerKey } from '../lambdas/tables';
 
 /** Calls by `<Service>:<Command>` and the DynamoDB capacity the emulator reported for them. */
 export interface CallTally {
@@ -11,23 +11,36 @@ export interface CallTally {
   /** SDK attempts beyond the first (its own retries), by call. */
   readonly retries: Record<string, number>;
   readonly capacity: { readUnits: number; writeUnits: number; writeUnitsOnIndexes: number; reportedCalls: number };
+  /**
+   * The same units by what consumed them (the cost rows of issue 17.4): `<Command>` and
+   * `<Command>:indexes` for single calls (read units for reads), and for a transaction one key per
+   * item's role (`transactionItemRole`) and `TransactWriteItems:indexes`.
+   */
+  readonly unitsByUse: Record<string, number>;
 }
 
 export function emptyTally(): CallTally {
-  return { calls: {}, latencyMs: {}, retries: {}, capacity: { readUnits: 0, writeUnits: 0, writeUnitsOnIndexes: 0, reportedCalls: 0 } };
+  return { calls: {}, latencyMs: {}, retries: {}, capacity: { readUnits: 0, writeUnits: 0, writeUnitsOnIndexes: 0, reportedCalls: 0 }, unitsByUse: {} };
 }
 
 /** Returns the tally so far and starts a new one (for per-invocation deltas). */
 export function takeTally(tally: CallTally): CallTally {
-  const taken: CallTally = { calls: { ...tally.calls }, latencyMs: { ...tally.latencyMs }, retries: { ...tally.retries }, capacity: { ...tally.capacity } };
-  for (const map of [tally.calls, tally.latencyMs, tally.retries]) for (const key of Object.keys(map)) delete map[key];
+  const taken: CallTally = {
+    calls: { ...tally.calls },
+    latencyMs: { ...tally.latencyMs },
+    retries: { ...tally.retries },
+    capacity: { ...tally.capacity },
+    unitsByUse: { ...tally.unitsByUse },
+  };
+  for (const map of [tally.calls, tally.latencyMs, tally.retries, tally.unitsByUse]) for (const key of Object.keys(map)) delete map[key];
   Object.assign(tally.capacity, emptyTally().capacity);
   return taken;
 }
 
 export function mergeTally(target: CallTally, source: CallTally): CallTally {
-  for (const map of ['calls', 'latencyMs', 'retries'] as const) {
-    for (const [key, value] of Object.entries(source[map])) target[map][key] = (target[map][key] ?? 0) + value;
+  for (const map of ['calls', 'latencyMs', 'retries', 'unitsByUse'] as const) {
+    // Tallies from an older bench build (no unitsByUse) merge as empty.
+    for (const [key, value] of Object.entries(source[map] ?? {})) target[map][key] = (target[map][key] ?? 0) + value;
   }
   for (const key of Object.keys(target.capacity) as (keyof CallTally['capacity'])[]) target.capacity[key] += source.capacity[key];
   return target;
@@ -100,12 +113,15 @@ export function countCalls(client: DynamoDBClient | SESv2Client | SQSClient, ser
  * for a whole transaction (measured: the same 4 units for 1, 3 or 10 ledger items), which
  * undercounts the dispatcher's batched claims; the bench charges the larger of the two.
  */
-export function modelTransactionUnits(input: Record<string, unknown>): { units: number; onIndexes: number } {
-  const items = (input.TransactItems as Record<string, { UpdateExpression?: string; Item?: Record<string, unknown> }>[] | undefined) ?? [];
+export function modelTransactionUnits(input: Record<string, unknown>): { units: number; onIndexes: number; byKind: Record<string, number> } {
+  const items = (input.TransactItems as Record<string, { UpdateExpression?: string; Item?: Record<string, { S?: string }>; Key?: Record<string, { S?: string }> }>[] | undefined) ?? [];
   let units = 0;
   let onIndexes = 0;
+  const byKind: Record<string, number> = {};
   for (const item of items) {
     units += 2;
+    const kind = transactionItemRole(item);
+    byKind[kind] = (byKind[kind] ?? 0) + 2;
     const update = item.Update?.UpdateExpression ?? '';
     const put = item.Put?.Item ?? {};
     for (const index of LEDGER_AUDIT_INDEXES) {
@@ -113,7 +129,23 @@ export function modelTransactionUnits(input: Record<string, unknown>): { units: 
       if (writes) onIndexes += 2;
     }
   }
-  return { units: units + onIndexes, onIndexes };
+  return { units: units + onIndexes, onIndexes, byKind };
+}
+
+/**
+ * What a claim transaction's item is for: the member `check` (a ConditionCheck), the mailbox's
+ * `fan-in` counter (ledger key `fanin#…`, LedgerKey.fanIn), or the dispatch `record` (any other
+ * Put/Update/Delete on the ledger).
+ */
+export function transactionItemRole(item: Record<string, { Key?: Record<string, { S?: string }>; Item?: Record<string, { S?: string }> }>): 'check' | 'fan-in' | 'record' {
+  const [kind, body] = Object.entries(item)[0] ?? [];
+  if (kind === 'ConditionCheck') return 'check';
+  const pk = body?.Key?.[LEDGER_TABLE.partitionKey]?.S ?? body?.Item?.[LEDGER_TABLE.partitionKey]?.S ?? '';
+  return pk.startsWith(LedgerKey.fanIn('')) ? 'fan-in' : 'record';
+}
+
+function addUse(tally: CallTally, key: string, units: number): void {
+  if (units > 0) tally.unitsByUse[key] = (tally.unitsByUse[key] ?? 0) + units;
 }
 
 function addCapacity(tally: CallTally, command: string, reported: ConsumedCapacity | ConsumedCapacity[] | undefined, input: Record<string, unknown>): void {
@@ -127,6 +159,10 @@ function addCapacity(tally: CallTally, command: string, reported: ConsumedCapaci
     const reportedOnIndexes = entries.reduce((sum, entry) => sum + Object.values(entry.GlobalSecondaryIndexes ?? {}).reduce((s, i) => s + (i.CapacityUnits ?? 0), 0), 0);
     tally.capacity.writeUnits += Math.max(reportedUnits, modelled.units);
     tally.capacity.writeUnitsOnIndexes += Math.max(reportedOnIndexes, modelled.onIndexes);
+    for (const [kind, itemUnits] of Object.entries(modelled.byKind)) addUse(tally, `TransactWriteItems:${kind}`, itemUnits);
+    addUse(tally, 'TransactWriteItems:indexes', Math.max(reportedOnIndexes, modelled.onIndexes));
+    // What the emulator reported beyond the model (never seen here) stays counted, unattributed.
+    addUse(tally, 'TransactWriteItems:unattributed', Math.max(0, reportedUnits - modelled.units));
     return;
   }
   for (const entry of entries) {
@@ -135,11 +171,16 @@ function addCapacity(tally: CallTally, command: string, reported: ConsumedCapaci
       (sum, index) => sum + (index.CapacityUnits ?? 0),
       0,
     );
+    const name = command.replace(/Command$/, '');
     if (isDynamoDbWrite(command)) {
       tally.capacity.writeUnits += units;
       tally.capacity.writeUnitsOnIndexes += onIndexes;
+      // A single write's CapacityUnits include its index writes.
+      addUse(tally, name, units - onIndexes);
+      addUse(tally, `${name}:indexes`, onIndexes);
     } else {
       tally.capacity.readUnits += units;
+      addUse(tally, name, units);
     }
   }
 }

@@ -21,6 +21,25 @@ export const PRICES = {
   sqsPerRequest: 0.4 / 1_000_000,
   /** SNS standard topic, per publish (SES event destination → topic; SNS → Lambda delivery is free). */
   snsPerPublish: 0.5 / 1_000_000,
+  /**
+   * EventBridge custom events (PutEvents), per event; each 64 KB chunk of a payload is one event.
+   * Source: https://aws.amazon.com/eventbridge/pricing/ ("Custom events: $1.00/million events").
+   */
+  eventBridgePerEvent: 1 / 1_000_000,
+  /**
+   * DynamoDB Streams reads made by a Lambda event source mapping (a DynamoDB trigger) are free;
+   * other readers pay per streams read request unit. Source: https://aws.amazon.com/dynamodb/pricing/on-demand/
+   * ("Change data capture": GetRecords API calls invoked by AWS Lambda as part of DynamoDB triggers are free).
+   */
+  dynamoDbStreamsPerReadByLambda: 0,
+  /** DynamoDB Streams, per read request unit for readers other than Lambda ($0.02 per 100,000; same source). */
+  dynamoDbStreamsPerReadRequest: 0.02 / 100_000,
+  /**
+   * DynamoDB provisioned capacity, per WCU-hour and per RCU-hour (us-east-1). Source:
+   * https://aws.amazon.com/dynamodb/pricing/provisioned/ ($0.00065 per WCU-hour, $0.00013 per RCU-hour).
+   */
+  dynamoDbPerWcuHour: 0.00065,
+  dynamoDbPerRcuHour: 0.00013,
 } as const;
 
 export type Prices = typeof PRICES;
@@ -35,5 +54,8 @@ export function priceRows(prices: Prices = PRICES): [string, string][] {
     ['Lambda requests', `$${(prices.lambdaPerRequest * 1e6).toFixed(2)} per 1M`],
     ['SQS standard', `$${(prices.sqsPerRequest * 1e6).toFixed(2)} per 1M requests (64 KB chunks)`],
     ['SNS publish', `$${(prices.snsPerPublish * 1e6).toFixed(2)} per 1M`],
+    ['EventBridge custom events', `$${(prices.eventBridgePerEvent * 1e6).toFixed(2)} per 1M (64 KB chunks)`],
+    ['DynamoDB Streams reads', `free for Lambda triggers; $${(prices.dynamoDbStreamsPerReadRequest * 1e5).toFixed(2)} per 100,000 otherwise`],
+    ['DynamoDB provisioned', `$${prices.dynamoDbPerWcuHour} per WCU-hour, $${prices.dynamoDbPerRcuHour} per RCU-hour`],
   ];
 }

@@ -1,10 +1,12 @@
 /**
- * `npm run bench`: the cost of safety, measured side by side in one run (issue 8). Prints one
- * table, writes `bench/results/latest.json`, and exits 1 when a target is missed (2 on error).
+ * `npm run bench`: the cost of safety, measured side by side in one run (issues 8 and 17): the
+ * naive sender, the Powertools peer and the pipeline on the same poller, emulators and load; then
+ * the pipeline against an SES quota (a backlog drained, and the latency at half the quota). Prints
+ * one table, writes `bench/results/latest.json`, and exits 1 when a target is missed (2 on error).
  * Progress goes to stderr, the table to stdout.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { bundleForWorker } from '../local/bundle';
@@ -13,8 +15,12 @@ import { measureBundleAndInit } from './cold-start';
 import { measureHandlerOverhead } from './handler-overhead';
 import { renderReport, type BenchReport } from './report';
 import { median } from './stats';
-import { summariseCost, summariseSide } from './summary';
-import { checkTargets } from './targets';
+import { DEFAULT_CONFIG } from '../lambdas/core/config';
+import { BENCH_SIDES } from './bench-handler';
+import { explainLatency, explainPeerGap, explainQuota } from './limits';
+import { runQuotaAndLatency, type QuotaRunResult } from './quota-run';
+import { summariseCost, summariseSide, type SideSummary } from './summary';
+import { checkTargets, TARGET_NAMES } from './targets';
 import { ThroughputBench, type SideRun } from './throughput';
 
 /** The dispatcher's memory: `ServiceFunction`'s default (lib/constructs/service-function.ts), which the stack does not override. */
@@ -35,16 +41,26 @@ interface Options {
   readonly concurrency: number;
   readonly spawns: number;
   readonly primeMessages: number;
+  readonly quota: number;
+  readonly quotaBurst?: number;
+  readonly quotaConcurrency: number;
+  readonly backlog: number;
+  readonly latencySeconds: number;
 }
 
 const program = new Command('bench')
   .description('Naive sender vs the pipeline on the embedded emulators: throughput, calls, CPU, bundle, cold start, cost per 1M')
   .option('--messages <n>', 'messages per measured run (same set on both sides)', positiveInt, 2000)
-  .option('--runs <n>', 'measured runs per side, interleaved (median reported)', positiveInt, 3)
+  .option('--runs <n>', 'measured runs per side, interleaved (median reported)', positiveInt, 2)
   .option('--batch-size <n>', 'messages per invocation (the event source batch size; the stack default)', positiveInt, 10)
   .option('--concurrency <n>', 'pollers / execution environments on each side (the local pipeline default)', positiveInt, 4)
   .option('--spawns <n>', 'fresh Node processes for the init time', positiveInt, 15)
-  .option('--prime-messages <n>', 'messages of the untimed first run of each side', positiveInt, 500);
+  .option('--prime-messages <n>', 'messages of the untimed first run of each side', positiveInt, 300)
+  .option('--quota <n>', 'the SES quota Q of the quota run, e-mails/s (10,000 / Q ≈ 100 s keeps the bench under 10 min)', positiveInt, 100)
+  .option('--quota-burst <n>', 'sends the quota lets through at once (default Q / 10: stricter than SES\'s "short bursts")', positiveInt)
+  .option('--quota-concurrency <n>', 'pollers in the quota and latency runs (the stack\'s default maxConcurrency)', positiveInt, 10)
+  .option('--backlog <n>', 'messages the quota run drains', positiveInt, 10_000)
+  .option('--latency-seconds <n>', 'how long the latency run publishes at Q / 2', positiveInt, 30);
 
 async function main(options: Options): Promise<number> {
   const progress = (line: string) => process.stderr.write(`[bench] ${line}\n`);
@@ -58,42 +74,100 @@ async function main(options: Options): Promise<number> {
 
   progress('starting the embedded emulators');
   const [aws, bundlePath] = await Promise.all([
-    startEmbeddedAws({ config: { batchSize: options.batchSize }, visibilityTimeoutSeconds: 30 }),
+    startEmbeddedAws({ config: { batchSize: options.batchSize }, visibilityTimeoutSeconds: 30, sesQuota: true }),
     bundleForWorker(join(__dirname, 'bench-handler.ts')),
   ]);
   const runs: SideRun[] = [];
+  let quotaRun: QuotaRunResult;
   try {
     const bench = new ThroughputBench(aws, bundlePath, { ...options, progress });
     await bench.prepare();
     await bench.prime(options.primeMessages);
-    // Interleaved, the order flipped every round: drift on a noisy machine falls on both sides.
+    // Interleaved, the order rotated every round: drift on a noisy machine falls on every side.
     for (let round = 0; round < options.runs; round++) {
-      const order = round % 2 === 0 ? (['naive', 'pipeline'] as const) : (['pipeline', 'naive'] as const);
+      const order = BENCH_SIDES.map((_, i) => BENCH_SIDES[(i + round) % BENCH_SIDES.length]);
       for (const side of order) runs.push(await bench.run(side));
     }
+    quotaRun = await runQuotaAndLatency(bench, aws, {
+      quota: options.quota,
+      burst: options.quotaBurst,
+      concurrency: options.quotaConcurrency,
+      backlog: options.backlog,
+      latencySeconds: options.latencySeconds,
+      progress,
+    });
   } finally {
     await aws.stop();
   }
-  const violations = runs.flatMap((run) => run.violations.map((v) => `run ${run.run} (${run.side}): ${v}`));
+  const violations = [...runs, ...quotaRun.runs].flatMap((run) => run.violations.map((v) => `run ${run.run} (${run.side}): ${v}`));
   if (violations.length > 0) throw new Error(`A run sent an e-mail to the wrong place or twice:\n${violations.join('\n')}`);
-  const shortfalls = runs.flatMap((run) => (run.shortfall ? [`run ${run.run} (${run.side}): ${run.shortfall}`] : []));
+  // A run cut at its cap is not short of anything: the quota section reports it.
+  const shortfalls = [...runs, ...quotaRun.runs].flatMap((run) => (run.shortfall && !run.cutAt ? [`run ${run.run} (${run.side}): ${run.shortfall}`] : []));
 
   const naive = summariseSide(runs.filter((run) => run.side === 'naive'));
+  const peer = summariseSide(runs.filter((run) => run.side === 'peer'));
   const pipeline = summariseSide(runs.filter((run) => run.side === 'pipeline'));
+  const drain = summariseSide([quotaRun.runs[0]]);
   const throughputRatio = pipeline.medianPerSecond / naive.medianPerSecond;
+  const pipelineToPeer = pipeline.medianPerSecond / peer.medianPerSecond;
   const pairedRatios = Array.from({ length: options.runs }, (_, i) => pipeline.perSecondRuns[i] / naive.perSecondRuns[i]);
-  const cost = summariseCost(naive, pipeline, DISPATCHER_MEMORY_MB);
+  const pairedPeerRatios = Array.from({ length: options.runs }, (_, i) => pipeline.perSecondRuns[i] / peer.perSecondRuns[i]);
+  const cost = summariseCost(naive, peer, pipeline, DISPATCHER_MEMORY_MB);
+  const { quota, latency } = quotaRun;
+  const profile = (s: SideSummary) => ({ ...s, invocationsPerSent: s.perSent.lambdaInvocations });
+  const quotaLimits = explainQuota(quota, drain.handlerMs.perMessage);
+  const peerGap = explainPeerGap(profile(pipeline), profile(peer), { handlerConcurrency: DEFAULT_CONFIG.handlerConcurrency, batchSize: options.batchSize });
   const targets = checkTargets({
     messages: options.messages,
     runsPerSide: options.runs,
-    throughputRatio,
+    pipelineToPeer,
     dynamoDbWriteCallsPerMessage: pipeline.perSent.dynamoDbWritesPerHandled,
     bundleBytes: bundle.bytes,
     initMs: init.initMs,
     spawns: init.spawns,
     safetyShare: cost.safetyShare,
+    quotaUtilisation: quota.quotaUtilisation,
+    throttledShare: quota.throttledShare,
+    drainSeconds: quota.drainSeconds,
+    drained: quota.drained,
+    quotaRunSeconds: quota.runSeconds,
+    idealDrainSeconds: quota.idealDrainSeconds,
+    backlog: quota.backlog,
+    latencyMs: latency,
+    latencyUnmeasured: latency.messages - latency.measured,
+    limitedBy: {
+      [TARGET_NAMES.pipelineToPeer]: peerGap,
+      [TARGET_NAMES.quotaUtilisation]: quotaLimits.utilisation,
+      [TARGET_NAMES.drain]: quotaLimits.utilisation,
+      [TARGET_NAMES.throttledShare]: quotaLimits.throttled,
+      [TARGET_NAMES.latency]: explainLatency(latency, quota, {
+        batchSize: options.batchSize,
+        achievedPerSecond: quotaRun.runs[1].perSecond,
+        handlerMsPerMessage: summariseSide([quotaRun.runs[1]]).handlerMs.perMessage,
+      }),
+      [TARGET_NAMES.safetyShare]: `every layer costs $${cost.safetyUsdPerMillion.toFixed(2)} per 1M over the naive $${cost.naive.total.toFixed(2)}; ≤ 3 % allows $${cost.budget.budgetUsdPerMillion.toFixed(2)} (rows and levers in the cost section)`,
+    },
   });
-  const report: BenchReport = { ...options, naive, pipeline, throughputRatio, pairedRatios, overhead, bundle, init, cost, targets, shortfalls };
+  const report: BenchReport = {
+    ...options,
+    naive,
+    peer,
+    pipeline,
+    throughputRatio,
+    pipelineToPeer,
+    pairedRatios,
+    pairedPeerRatios,
+    overhead,
+    bundle,
+    init,
+    cost,
+    quota,
+    latency,
+    drain,
+    peerGap,
+    targets,
+    shortfalls,
+  };
   process.stdout.write(`${renderReport(report)}\n`);
 
   const passed = targets.every((t) => t.met);
@@ -102,16 +176,42 @@ async function main(options: Options): Promise<number> {
     RESULTS_FILE,
     `${JSON.stringify(
       {
+        pipelineToPeer,
+        quotaUtilisation: quota.quotaUtilisation,
+        throttledShare: quota.throttledShare,
+        drainSeconds: quota.drainSeconds,
+        latencyMs: { p50: latency.p50, p95: latency.p95, p99: latency.p99 },
+        costRows: cost.rows,
+        /** Reported, not a target (issue 17): the naive sender checks nothing. */
         throughputRatio,
         passed,
         generatedAt: new Date().toISOString(),
         durationSeconds: (Date.now() - started) / 1000,
         machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, node: process.version, platform: process.platform },
         options,
-        throughput: { naive: naive.perSecondRuns, pipeline: pipeline.perSecondRuns, pairedRatios, medianRatioOfPairs: median(pairedRatios) },
+        loadAverage: loadavg(),
+        throughput: {
+          naive: naive.perSecondRuns,
+          peer: peer.perSecondRuns,
+          pipeline: pipeline.perSecondRuns,
+          pairedRatios,
+          pairedPeerRatios,
+          medianRatioOfPairs: median(pairedRatios),
+          medianPeerRatioOfPairs: median(pairedPeerRatios),
+        },
         naive,
+        peer,
         pipeline,
-        runs: runs.map(({ handlerDurationsMs, ...run }) => ({ ...run, handlerMsMedian: handlerDurationsMs.length ? median(handlerDurationsMs) : 0 })),
+        quota,
+        latency,
+        drain,
+        peerGap,
+        safetyBudget: cost.budget,
+        runs: [...runs, ...quotaRun.runs].map(({ handlerDurationsMs, latenciesMs, ...run }) => ({
+          ...run,
+          handlerMsMedian: handlerDurationsMs.length ? median(handlerDurationsMs) : 0,
+          ...(latenciesMs ? { latenciesMeasured: latenciesMs.length } : {}),
+        })),
         handlerOverhead: overhead,
         bundle,
         init,
@@ -123,7 +223,9 @@ async function main(options: Options): Promise<number> {
       2,
     )}\n`,
   );
-  progress(`wrote ${RESULTS_FILE} in ${((Date.now() - started) / 1000).toFixed(0)} s; ${passed ? 'all targets met' : `missed: ${targets.filter((t) => !t.met).map((t) => t.name).join(', ')}`}`);
+  progress(`wrote ${RESULTS_FILE} in ${((Date.now() - started) / 1000).toFixed(0)} s; load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  if (!passed) for (const t of targets.filter((check) => !check.met)) progress(`MISSED ${t.name}: ${t.actual} (target ${t.target})${t.reason ? ` — ${t.reason}` : ''}`);
+  else progress('all targets met');
   return passed ? 0 : 1;
 }
 

@@ -16,3 +16,11 @@ export function addCounts(target: Record<string, number>, source: Readonly<Recor
   for (const [key, value] of Object.entries(source)) target[key] = (target[key] ?? 0) + value;
   return target;
 }
+
+/** The `p`-th percentile (0-100) of a non-empty list, nearest rank (a value that was measured, never interpolated). */
+export function percentile(values: readonly number[], p: number): number {
+  if (values.length === 0) throw new RangeError('percentile of an empty list');
+  if (!(p >= 0 && p <= 100)) throw new RangeError(`percentile must be 0-100, got ${p}`);
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)];
+}

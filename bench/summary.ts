@@ -1,4 +1,5 @@
 import { billedMs, costPerMillion, feedbackLoopUsage, addCosts, safetyShare, type CostPerMillion, type UsagePerEmail } from './cost-model';
+import { outcomeFeedCost, safetyBudget, safetyCostRows, type SafetyBudget, type SafetyCostRow } from './cost-rows';
 import { PRICES } from './prices';
 import { callsOf, emptyTally, isDynamoDbRead, isDynamoDbWrite, mergeTally, type CallTally } from './call-counter';
 import { median, perUnit } from './stats';
@@ -37,6 +38,14 @@ export interface SideSummary {
   };
   readonly handlerMs: { readonly median: number; readonly mean: number; readonly billedMean: number; readonly perMessage: number };
   readonly usage: UsagePerEmail;
+  /** DynamoDB units per sent e-mail by what consumed them (`CallTally.unitsByUse`). */
+  readonly unitsPerSent: Record<string, number>;
+  /**
+   * Wall time awaited per sent e-mail, by call (sum of each call's time / sent): with one message
+   * at a time per environment, these add up to the handler's time per message; with a batch in
+   * parallel, they overlap.
+   */
+  readonly callMsPerSent: Record<string, number>;
 }
 
 export function summariseSide(runs: readonly SideRun[]): SideSummary {
@@ -72,6 +81,8 @@ export function summariseSide(runs: readonly SideRun[]): SideSummary {
     latencyMs: tally.latencyMs,
     perSent,
     handlerMs: { median: durations.length ? median(durations) : 0, mean, billedMean: billed, perMessage: perUnit(mean * invocations, sent) },
+    unitsPerSent: Object.fromEntries(Object.entries(tally.unitsByUse).map(([key, n]) => [key, perUnit(n, sent)])),
+    callMsPerSent: Object.fromEntries(Object.entries(tally.latencyMs).map(([key, ms]) => [key, perUnit(ms, sent)])),
     usage: {
       sesSends: perSent.ses,
       sqsRequests: perSent.sqs + perSent.sqsPublish,
@@ -86,27 +97,50 @@ export function summariseSide(runs: readonly SideRun[]): SideSummary {
 export interface CostSummary {
   readonly memoryMb: number;
   readonly naive: CostPerMillion;
+  readonly peer: CostPerMillion;
   readonly pipeline: CostPerMillion;
+  /** The outcome feed (ledger stream → publisher → EventBridge), on paper. */
+  readonly outcomeFeed: ReturnType<typeof outcomeFeedCost>;
   /** The SES feedback loop (Send + Delivery events → SNS → feedback Lambda → conditional update), on paper. */
   readonly feedbackLoop: CostPerMillion;
   readonly pipelineWithFeedback: CostPerMillion;
   /** (pipeline − naive) / pipeline, dispatch path as measured: the gated figure. */
   readonly safetyShare: number;
   readonly safetyShareWithFeedback: number;
+  /** One row per safety layer (issue 17.4); they add up to `safetyUsdPerMillion`. */
+  readonly rows: SafetyCostRow[];
+  /** Every layer: the measured dispatch path, the outcome feed and the feedback loop. */
+  readonly safetyUsdPerMillion: number;
+  /** safety / (naive + safety): the share with every layer. */
+  readonly safetyShareAllLayers: number;
+  /** What ≤ 3 % would take. */
+  readonly budget: SafetyBudget;
+  /** The peer's own cost over the naive sender (its idempotency table and Lambda time). */
+  readonly peerOverNaive: number;
 }
 
-export function summariseCost(naive: SideSummary, pipeline: SideSummary, memoryMb: number): CostSummary {
+export function summariseCost(naive: SideSummary, peer: SideSummary, pipeline: SideSummary, memoryMb: number): CostSummary {
   const naiveCost = costPerMillion(naive.usage, memoryMb, PRICES);
+  const peerCost = costPerMillion(peer.usage, memoryMb, PRICES);
   const pipelineCost = costPerMillion(pipeline.usage, memoryMb, PRICES);
+  const rows = safetyCostRows({ unitsPerSent: pipeline.unitsPerSent, pipeline: pipelineCost, naive: naiveCost }, { memoryMb });
+  const safety = rows.reduce((sum, row) => sum + row.usdPerMillion, 0);
   const feedbackLoop = costPerMillion(feedbackLoopUsage(), memoryMb, PRICES);
   const pipelineWithFeedback = addCosts(pipelineCost, feedbackLoop);
   return {
     memoryMb,
     naive: naiveCost,
+    peer: peerCost,
     pipeline: pipelineCost,
+    outcomeFeed: outcomeFeedCost(),
     feedbackLoop,
     pipelineWithFeedback,
     safetyShare: safetyShare(pipelineCost, naiveCost),
     safetyShareWithFeedback: safetyShare(pipelineWithFeedback, naiveCost),
+    rows,
+    safetyUsdPerMillion: safety,
+    safetyShareAllLayers: safety / (naiveCost.total + safety),
+    budget: safetyBudget(rows, naiveCost.total, { dispatcherMemoryMb: memoryMb }),
+    peerOverNaive: peerCost.total - naiveCost.total,
   };
 }

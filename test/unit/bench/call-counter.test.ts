@@ -83,9 +83,43 @@ describe('modelTransactionUnits', () => {
       now: new Date('2026-11-23T10:00:00Z'),
     });
     await ledger.claimAll([claim(1)]);
-    expect(modelTransactionUnits(inputs[0])).toEqual({ units: 12, onIndexes: 6 });
+    expect(modelTransactionUnits(inputs[0])).toEqual({ units: 12, onIndexes: 6, byKind: { check: 2, record: 2, 'fan-in': 2 } });
     await ledger.claimAll([claim(2), claim(3), claim(4)]);
     expect(inputs).toHaveLength(2);
-    expect(modelTransactionUnits(inputs[1])).toEqual({ units: 36, onIndexes: 18 });
+    expect(modelTransactionUnits(inputs[1])).toEqual({ units: 36, onIndexes: 18, byKind: { check: 6, record: 6, 'fan-in': 6 } });
+  });
+});
+
+describe('unitsByUse', () => {
+  it('splits a transaction by item kind and a single write into table and index units', async () => {
+    const { UpdateItemCommand } = await import('@aws-sdk/client-dynamodb');
+    const tally = emptyTally();
+    const transaction = answeringClient({ ConsumedCapacity: [{ TableName: 'ledger', CapacityUnits: 4 }] });
+    countCalls(transaction, 'DynamoDB', tally, { consumedCapacity: true });
+    await transaction.send(
+      new TransactWriteItemsCommand({
+        TransactItems: [
+          { ConditionCheck: { TableName: 'members', Key: {}, ConditionExpression: 'x' } },
+          { Put: { TableName: 'ledger', Item: { pk: { S: 'd1' }, memberId: { S: 'M1' } } } },
+          { Update: { TableName: 'ledger', Key: { pk: { S: 'fanin#h1' } }, UpdateExpression: 'SET seen = :s' } },
+        ],
+      }),
+    );
+    const single = answeringClient({ ConsumedCapacity: { TableName: 'ledger', CapacityUnits: 3, GlobalSecondaryIndexes: { 'by-member': { CapacityUnits: 2 } } } });
+    countCalls(single, 'DynamoDB', tally, { consumedCapacity: true });
+    await single.send(new UpdateItemCommand({ TableName: 'ledger', Key: {}, UpdateExpression: 'SET #s = :s' }));
+    await single.send(new GetItemCommand({ TableName: 'ledger', Key: {} }));
+    // The Put writes the by-member index's partition key: one 2-unit index entry in the model.
+    expect(tally.unitsByUse).toEqual({
+      'TransactWriteItems:check': 2,
+      'TransactWriteItems:record': 2,
+      'TransactWriteItems:fan-in': 2,
+      'TransactWriteItems:indexes': 2,
+      UpdateItem: 1,
+      'UpdateItem:indexes': 2,
+      GetItem: 3,
+    });
+    expect(takeTally(tally).unitsByUse['UpdateItem']).toBe(1);
+    expect(tally.unitsByUse).toEqual({});
   });
 });
