@@ -126,16 +126,19 @@ export const MAX_CONSENTING_OWNERS = 20;
  * registry watch from the stream for raw writes). A proxy onto a mailbox that other members own goes
  * only when every one of them lists the ward in its stored `proxyFor`; a mailbox nobody else owns
  * needs no consent. The claim re-asserts exactly this (the owners, and each consent), atomically.
+ * A proxy without that consent is not an address the member's entry allows: `recipient-mismatch`,
+ * the contract's block reason (the scenario README lists no other); the guard's refusal of the same
+ * row is `proxy-not-consented`.
  */
 export function proxyConsent(
   ward: string,
   registryKey: string,
   mailbox: MailboxOwners,
-): { readonly ok: true; readonly check: ProxyConsentCheck } | { readonly ok: false; readonly reason: typeof BlockReason.ProxyNotConsented } {
+): { readonly ok: true; readonly check: ProxyConsentCheck } | { readonly ok: false; readonly reason: typeof BlockReason.RecipientMismatch } {
   const consentingOwners = mailbox.owners.filter((owner) => owner !== ward);
   // One ConditionCheck per owner must fit the claim's transaction: a mailbox with more owners than
   // that is no sane registry (the guard allows one), and its consent cannot be proved atomically.
-  if (consentingOwners.length > MAX_CONSENTING_OWNERS) return { ok: false, reason: BlockReason.ProxyNotConsented };
-  if (consentingOwners.some((owner) => !(mailbox.consents[owner] ?? []).includes(ward))) return { ok: false, reason: BlockReason.ProxyNotConsented };
+  if (consentingOwners.length > MAX_CONSENTING_OWNERS) return { ok: false, reason: BlockReason.RecipientMismatch };
+  if (consentingOwners.some((owner) => !(mailbox.consents[owner] ?? []).includes(ward))) return { ok: false, reason: BlockReason.RecipientMismatch };
   return { ok: true, check: { registryKey, owners: [...mailbox.owners].sort(), consentingOwners: [...consentingOwners].sort() } };
 }

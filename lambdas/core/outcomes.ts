@@ -24,11 +24,6 @@ export const BlockReason = {
   FanInLimit: 'fan-in-limit',
   /** The recipient reported this (member, address) pair "not for me" (a `suppressions` entry). */
   ReportedNotMine: 'reported-not-mine',
-  /**
-   * The recipient is one of the member's proxies, and that mailbox is another member's own whose
-   * stored `proxyFor` does not list this member (issue 12.3; the registry guard's refusal of the same name).
-   */
-  ProxyNotConsented: 'proxy-not-consented',
 } as const;
 export type BlockReason = (typeof BlockReason)[keyof typeof BlockReason];
 

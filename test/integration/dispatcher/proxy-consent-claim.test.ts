@@ -47,20 +47,20 @@ async function deliveredTo(dispatchId: string): Promise<string[]> {
 }
 
 describe('12.3: the claim proves a proxy onto another member\'s own mailbox is consented', () => {
-  it('12.3: a raw write putting M2\'s own address into M1\'s proxies does not let M1\'s mail reach M2 (blocked proxy-not-consented)', async () => {
+  it('12.3: a raw write putting M2\'s own address into M1\'s proxies does not let M1\'s mail reach M2 (blocked recipient-mismatch)', async () => {
     // The import typo of the finding, written straight to the table (no guard).
     await putMembersRaw(aws.clients.dynamodb, aws.tables.members, [{ memberId: 'M1', email: 'mo@example.org', status: 'active', proxies: ['maria@example.org'] }]);
-    expect(await dispatch('p123-raw', 'M1', 'maria@example.org')).toEqual({ state: 'blocked', reason: 'proxy-not-consented' });
+    expect(await dispatch('p123-raw', 'M1', 'maria@example.org')).toEqual({ state: 'blocked', reason: 'recipient-mismatch' });
     expect(await deliveredTo('p123-raw')).toEqual([]);
     const { Item } = await aws.clients.dynamodb.send(new GetItemCommand({ TableName: aws.tables.ledger, Key: { pk: { S: 'p123-raw' } }, ConsistentRead: true }));
-    expect(unmarshall(Item!)).toMatchObject({ state: 'blocked', reason: 'proxy-not-consented' });
+    expect(unmarshall(Item!)).toMatchObject({ state: 'blocked', reason: 'recipient-mismatch' });
     // M1's own address still works.
     expect(await dispatch('p123-own', 'M1', 'mo@example.org')).toMatchObject({ state: 'sent' });
   });
 
   it('12.3: a +tag of the owner\'s address is the owner\'s mailbox: blocked the same way', async () => {
     await putMembersRaw(aws.clients.dynamodb, aws.tables.members, [{ memberId: 'M3', email: 'm3@example.org', status: 'active', proxies: ['Maria+kids@example.org'] }]);
-    expect(await dispatch('p123-tag', 'M3', 'maria+kids@example.org')).toEqual({ state: 'blocked', reason: 'proxy-not-consented' });
+    expect(await dispatch('p123-tag', 'M3', 'maria+kids@example.org')).toEqual({ state: 'blocked', reason: 'recipient-mismatch' });
     expect(await deliveredTo('p123-tag')).toEqual([]);
   });
 
@@ -72,7 +72,7 @@ describe('12.3: the claim proves a proxy onto another member\'s own mailbox is c
 
   it('12.3: a consent withdrawn by a raw write to the owner blocks the next send', async () => {
     await putMembersRaw(aws.clients.dynamodb, aws.tables.members, [{ memberId: 'G1', email: 'guardian@example.org', status: 'active', proxyFor: [] }]);
-    expect(await dispatch('p123-withdrawn', 'W1', 'guardian@example.org')).toEqual({ state: 'blocked', reason: 'proxy-not-consented' });
+    expect(await dispatch('p123-withdrawn', 'W1', 'guardian@example.org')).toEqual({ state: 'blocked', reason: 'recipient-mismatch' });
   });
 
   it('12.3: a proxy that no member owns (a caregiver without an account) still goes', async () => {
