@@ -114,8 +114,33 @@ export const TABLE_ACCESS = {
     ledgerDeniedKeys: ['control#*', 'registry#*', 'fanin#*'],
   },
   dispatcher: {
-    /** Ledger keys its UpdateItem may never reach (the registry's address index belongs to the registry guard). */
-    ledgerUpdateDeniedKeys: ['registry#*'],
+    /**
+     * Ledger keys its record and counter UpdateItem may never reach: the registry's address index
+     * (the registry guard's), the pause flag (its own statement below), the feedback function's and
+     * the "not for me" page's items.
+     */
+    ledgerUpdateDeniedKeys: ['registry#*', 'control#*', 'softbounce#*', 'notforme#*', 'ratelimit#*'],
+    /** Ledger keys it may not even read: items of other functions it never needs. */
+    ledgerReadDeniedKeys: ['registry#*', 'softbounce#*', 'notforme#*', 'ratelimit#*'],
+    /**
+     * The attributes its claim, settle, blocked/rejected/failed records, duplicates and fan-in
+     * counters write or test (dynamodb:Attributes; `test/integration/security/iam-conformance`
+     * records what the code really sends).
+     */
+    ledgerAttributes: [
+      LEDGER_TABLE.partitionKey,
+      'state', 'reason', 'field', 'dispatchId', 'memberId', 'toHash', 'template', 'claimedAt', 'auditDay', 'updatedAt',
+      'claimToken', 'claimMessageId', 'claimReceiveCount', 'history', 'sentAt', 'sesMessageId', 'lastMessageId', 'duplicateMessageIds',
+      'seen', 'version', 'expiresAt', 'members',
+    ],
+    /** The pause flag: it only ever sets it (a fan-in block, SES pausing the account), never clears it. */
+    pauseFlagKeys: [LedgerKey.pauseFlag],
+    /** What setting the flag writes (`DynamoDbPauseSwitch.pause`): not `resumedBy`/`resumedAt`. */
+    pauseFlagAttributes: [
+      LEDGER_TABLE.partitionKey,
+      'paused', 'reason', 'by', 'at', 'alarmName', 'addressHash', 'pauses', 'version',
+      'lastPauseReason', 'lastPauseBy', 'lastPauseAt', 'repeatedPauses',
+    ],
   },
   breaker: {
     /** The only ledger item the breaker touches. */

@@ -76,6 +76,7 @@ export class Dispatcher extends Construct {
 
     const region = Stack.of(this).region;
     const { members, ledger } = props.tables;
+    const access = TABLE_ACCESS.dispatcher;
 
     this.addressHashSecret = new secretsmanager.Secret(this, 'AddressHashKey', {
       description: 'mail-dispatch: HMAC key for address hashes (the SecretString is the key itself)',
@@ -144,14 +145,32 @@ export class Dispatcher extends Construct {
       // whole items, so no PutItem).
       new iam.PolicyStatement({
         sid: 'ReadLedger',
-        actions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:ConditionCheckItem'],
+        actions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem'],
         resources: [ledger.tableArn],
+        conditions: { 'ForAllValues:StringNotLike': { 'dynamodb:LeadingKeys': [...access.ledgerReadDeniedKeys] } },
       }),
+      // Dispatch records and fan-in counters, only the attributes the code writes (issue 12.11):
+      // never the registry's address index, the pause flag or another function's items.
       new iam.PolicyStatement({
         sid: 'ClaimAndSettleInLedger',
         actions: ['dynamodb:UpdateItem'],
         resources: [ledger.tableArn],
-        conditions: { 'ForAllValues:StringNotLike': { 'dynamodb:LeadingKeys': [...TABLE_ACCESS.dispatcher.ledgerUpdateDeniedKeys] } },
+        conditions: {
+          'ForAllValues:StringNotLike': { 'dynamodb:LeadingKeys': [...access.ledgerUpdateDeniedKeys] },
+          'ForAllValues:StringEquals': { 'dynamodb:Attributes': [...access.ledgerAttributes] },
+          StringEqualsIfExists: { 'dynamodb:ReturnValues': ['NONE', 'UPDATED_OLD', 'UPDATED_NEW'] },
+        },
+      }),
+      // Setting the pause flag (a fan-in block, SES pausing the account): its attributes only, so
+      // not the resume's; IAM cannot tell `paused = true` from `false`, the attributes are the limit.
+      new iam.PolicyStatement({
+        sid: 'SetPauseFlag',
+        actions: ['dynamodb:UpdateItem'],
+        resources: [ledger.tableArn],
+        conditions: {
+          'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [...access.pauseFlagKeys], 'dynamodb:Attributes': [...access.pauseFlagAttributes] },
+          StringEqualsIfExists: { 'dynamodb:ReturnValues': ['NONE', 'UPDATED_OLD', 'UPDATED_NEW'] },
+        },
       }),
       new iam.PolicyStatement({
         sid: 'ReadAddressHashKey',

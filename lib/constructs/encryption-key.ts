@@ -1,7 +1,18 @@
-import { Aws, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Aws, Duration, Fn, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
+
+/**
+ * The name prefix of every log group of this stack: `/mail-dispatch/<stack name>-<stack id UUID>/`.
+ * The UUID is new for every stack created and stable across updates: the groups are retained, so a
+ * redeploy after `cdk destroy` must not meet its old names (AlreadyExists), as the backup vault.
+ */
+export function logGroupPrefix(scope: Construct): string {
+  const stack = Stack.of(scope);
+  const stackUuid = Fn.select(0, Fn.split('-', Fn.select(2, Fn.split('/', stack.stackId))));
+  return `/mail-dispatch/${stack.stackName.slice(0, 60)}-${stackUuid}/`;
+}
 
 export interface EncryptionKeyProps {
   /**
@@ -15,7 +26,7 @@ export interface EncryptionKeyProps {
 /**
  * The one customer-managed KMS key of the pipeline (annual rotation on). Besides IAM grants in the
  * owning constructs, its key policy lets exactly three AWS services use it, each only on behalf of
- * this account: CloudWatch Logs (for this account's log groups), CloudWatch alarms (to publish to
+ * this account: CloudWatch Logs (for this stack's log groups only), CloudWatch alarms (to publish to
  * the encrypted alarm topic) and SES (to publish to the encrypted SES event topic).
  */
 export class EncryptionKey extends Construct {
@@ -35,14 +46,16 @@ export class EncryptionKey extends Construct {
     });
     const region = Stack.of(this).region;
 
+    // Only this stack's log groups (issue 12.11): every ServiceFunction names its group under
+    // `logGroupPrefix`, so no other log group of the account can be encrypted (or read) with the key.
     this.key.addToResourcePolicy(
       new iam.PolicyStatement({
-        sid: 'AllowCloudWatchLogsForThisAccountsLogGroups',
+        sid: 'AllowCloudWatchLogsForThisStacksLogGroups',
         principals: [new iam.ServicePrincipal(`logs.${region}.amazonaws.com`)],
         actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
         resources: ['*'],
         conditions: {
-          ArnLike: { 'kms:EncryptionContext:aws:logs:arn': `arn:${Aws.PARTITION}:logs:${region}:${Aws.ACCOUNT_ID}:log-group:*` },
+          ArnLike: { 'kms:EncryptionContext:aws:logs:arn': `arn:${Aws.PARTITION}:logs:${region}:${Aws.ACCOUNT_ID}:log-group:${logGroupPrefix(this)}*` },
         },
       }),
     );

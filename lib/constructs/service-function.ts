@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, Names, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -7,6 +7,7 @@ import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { logGroupPrefix } from './encryption-key';
 
 /** Why no function reserves concurrency unless the deployment asks for it (docs/deploy.md). */
 const UNRESERVED_BY_DEFAULT =
@@ -85,6 +86,8 @@ export class ServiceFunction extends Construct {
     if (problems.length > 0) throw new Error(`ServiceFunction ${id}: ${problems.join('; ')}`);
 
     this.logGroup = new logs.LogGroup(this, 'Logs', {
+      // Under the stack's prefix: the key policy lets CloudWatch Logs use the key for these groups only.
+      logGroupName: `${logGroupPrefix(this)}${Names.uniqueResourceName(this, { maxLength: 200, separator: '-' })}`,
       encryptionKey: props.encryptionKey,
       retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR,
       removalPolicy: RemovalPolicy.RETAIN,

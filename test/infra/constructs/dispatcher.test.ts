@@ -1,6 +1,6 @@
 import type { Template } from 'aws-cdk-lib/assertions';
 import { Dispatcher } from '../../../lib/constructs/dispatcher';
-import { Env } from '../../../lambdas/tables';
+import { Env, TABLE_ACCESS } from '../../../lambdas/tables';
 import { actionsOf, allActions, logicalIdOf, type Statement, statementsOfRole, synthMailDispatch } from '../support/stack-fixture';
 
 /** `DispatchQueue/Queue` collapses to `DispatchQueue<hash>`. */
@@ -79,14 +79,46 @@ describe('Dispatcher', () => {
     const actionsOn = (resource: unknown) =>
       statements.filter((s) => JSON.stringify(s.Resource) === JSON.stringify(resource)).flatMap(actionsOf).sort();
 
-    it('12.11: has the actions of one TransactWriteItems claim (ConditionCheck + Update) on the ledger, and no PutItem', () => {
-      expect(actionsOn(on('RegistryLedger'))).toEqual(['dynamodb:BatchGetItem', 'dynamodb:ConditionCheckItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem'].sort());
+    it('12.11: has the actions of one TransactWriteItems claim (its ledger items are Updates) on the ledger, and no PutItem or ConditionCheckItem', () => {
+      expect(actionsOn(on('RegistryLedger'))).toEqual(['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:UpdateItem'].sort());
     });
 
-    it("12.11: the dispatcher's UpdateItem cannot reach the registry's address index (registry#*)", () => {
-      const updates = statements.filter((s) => actionsOf(s).includes('dynamodb:UpdateItem'));
-      expect(updates).toHaveLength(1);
-      expect(updates[0].Condition).toEqual({ 'ForAllValues:StringNotLike': { 'dynamodb:LeadingKeys': ['registry#*'] } });
+    const bySid = (sid: string) => {
+      const found = statements.filter((s) => s.Sid === sid);
+      expect(found).toHaveLength(1);
+      return found[0];
+    };
+    const RETURN_VALUES = { 'dynamodb:ReturnValues': ['NONE', 'UPDATED_OLD', 'UPDATED_NEW'] };
+
+    it("12.11: the dispatcher's record and counter UpdateItem reaches neither the registry's address index, the pause flag nor other functions' items, and only the attributes the code writes", () => {
+      expect(statements.filter((s) => actionsOf(s).includes('dynamodb:UpdateItem')).map((s) => s.Sid).sort()).toEqual(['ClaimAndSettleInLedger', 'SetPauseFlag']);
+      expect(bySid('ClaimAndSettleInLedger').Condition).toEqual({
+        'ForAllValues:StringNotLike': { 'dynamodb:LeadingKeys': ['registry#*', 'control#*', 'softbounce#*', 'notforme#*', 'ratelimit#*'] },
+        'ForAllValues:StringEquals': { 'dynamodb:Attributes': [...TABLE_ACCESS.dispatcher.ledgerAttributes] },
+        StringEqualsIfExists: RETURN_VALUES,
+      });
+      for (const attribute of ['email', 'proxies', 'status', 'paused', 'resumedBy', 'suppressions', 'fate', 'reportedNotMineAt']) {
+        expect(TABLE_ACCESS.dispatcher.ledgerAttributes).not.toContain(attribute);
+      }
+    });
+
+    it('12.11: the dispatcher may only set the pause flag: that one item, the attributes a pause writes, never those of a resume', () => {
+      expect(bySid('SetPauseFlag')).toMatchObject({
+        Action: 'dynamodb:UpdateItem',
+        Condition: {
+          'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['control#pause'], 'dynamodb:Attributes': [...TABLE_ACCESS.dispatcher.pauseFlagAttributes] },
+          StringEqualsIfExists: RETURN_VALUES,
+        },
+      });
+      expect(TABLE_ACCESS.dispatcher.pauseFlagAttributes).not.toContain('resumedBy');
+      expect(TABLE_ACCESS.dispatcher.pauseFlagAttributes).not.toContain('resumedAt');
+    });
+
+    it('12.11: reads no ledger item of another function (registry index, soft bounces, "not for me" reports and rate limits)', () => {
+      expect(bySid('ReadLedger')).toMatchObject({
+        Action: ['dynamodb:GetItem', 'dynamodb:BatchGetItem'],
+        Condition: { 'ForAllValues:StringNotLike': { 'dynamodb:LeadingKeys': ['registry#*', 'softbounce#*', 'notforme#*', 'ratelimit#*'] } },
+      });
     });
 
     it('can only read and condition-check the member registry', () => {

@@ -22,6 +22,25 @@ describe('RegistryTables', () => {
     expect(members.Properties.StreamSpecification).toEqual({ StreamViewType: 'NEW_AND_OLD_IMAGES' });
   });
 
+  it.each([['members'], ['ledger']])('12.11: the %s table has a resource policy that refuses every request without TLS', (name) => {
+    const table = name === 'members' ? members : ledger;
+    expect(table.Properties.ResourcePolicy).toEqual({
+      PolicyDocument: {
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Sid: 'DenyRequestsWithoutTls',
+            Effect: 'Deny',
+            Principal: { AWS: '*' },
+            Action: 'dynamodb:*',
+            Resource: '*',
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+          },
+        ],
+      },
+    });
+  });
+
   it('keys the ledger by pk with the three audit indexes and the TTL attribute', () => {
     expect(ledger.Properties.KeySchema).toEqual([{ AttributeName: LEDGER_TABLE.partitionKey, KeyType: 'HASH' }]);
     for (const gsi of [LEDGER_TABLE.byMemberIndex, LEDGER_TABLE.byAddressIndex, LEDGER_TABLE.byDayIndex]) {
