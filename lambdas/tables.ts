@@ -116,12 +116,12 @@ export const TABLE_ACCESS = {
   dispatcher: {
     /**
      * Ledger keys its record and counter UpdateItem may never reach: the registry's address index
-     * (the registry guard's), the pause flag (its own statement below), the feedback function's and
-     * the "not for me" page's items.
+     * (the registry guard's), the pause flag (its own statement below), the feedback function's
+     * (soft bounces, the reputation counters) and the "not for me" page's items.
      */
-    ledgerUpdateDeniedKeys: ['registry#*', 'control#*', 'softbounce#*', 'notforme#*', 'ratelimit#*'],
+    ledgerUpdateDeniedKeys: ['registry#*', 'control#*', 'softbounce#*', 'notforme#*', 'ratelimit#*', 'reputation#*'],
     /** Ledger keys it may not even read: items of other functions it never needs. */
-    ledgerReadDeniedKeys: ['registry#*', 'softbounce#*', 'notforme#*', 'ratelimit#*'],
+    ledgerReadDeniedKeys: ['registry#*', 'softbounce#*', 'notforme#*', 'ratelimit#*', 'reputation#*'],
     /**
      * The attributes its claim, settle, blocked/rejected/failed records, duplicates and fan-in
      * counters write or test (dynamodb:Attributes; `test/integration/security/iam-conformance`

@@ -93,7 +93,7 @@ describe('Dispatcher', () => {
     it("12.11: the dispatcher's record and counter UpdateItem reaches neither the registry's address index, the pause flag nor other functions' items, and only the attributes the code writes", () => {
       expect(statements.filter((s) => actionsOf(s).includes('dynamodb:UpdateItem')).map((s) => s.Sid).sort()).toEqual(['ClaimAndSettleInLedger', 'SetPauseFlag']);
       expect(bySid('ClaimAndSettleInLedger').Condition).toEqual({
-        'ForAllValues:StringNotLike': { 'dynamodb:LeadingKeys': ['registry#*', 'control#*', 'softbounce#*', 'notforme#*', 'ratelimit#*'] },
+        'ForAllValues:StringNotLike': { 'dynamodb:LeadingKeys': ['registry#*', 'control#*', 'softbounce#*', 'notforme#*', 'ratelimit#*', 'reputation#*'] },
         'ForAllValues:StringEquals': { 'dynamodb:Attributes': [...TABLE_ACCESS.dispatcher.ledgerAttributes] },
         StringEqualsIfExists: RETURN_VALUES,
       });
@@ -114,10 +114,10 @@ describe('Dispatcher', () => {
       expect(TABLE_ACCESS.dispatcher.pauseFlagAttributes).not.toContain('resumedAt');
     });
 
-    it('12.11: reads no ledger item of another function (registry index, soft bounces, "not for me" reports and rate limits)', () => {
+    it('12.11: reads no ledger item of another function (registry index, soft bounces, "not for me" reports and rate limits, reputation counters)', () => {
       expect(bySid('ReadLedger')).toMatchObject({
         Action: ['dynamodb:GetItem', 'dynamodb:BatchGetItem'],
-        Condition: { 'ForAllValues:StringNotLike': { 'dynamodb:LeadingKeys': ['registry#*', 'softbounce#*', 'notforme#*', 'ratelimit#*'] } },
+        Condition: { 'ForAllValues:StringNotLike': { 'dynamodb:LeadingKeys': ['registry#*', 'softbounce#*', 'notforme#*', 'ratelimit#*', 'reputation#*'] } },
       });
     });
 
