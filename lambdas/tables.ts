@@ -120,8 +120,8 @@ export const TABLE_ACCESS = {
      * (soft bounces, the reputation counters) and the "not for me" page's items.
      */
     ledgerUpdateDeniedKeys: ['registry#*', 'control#*', 'softbounce#*', 'notforme#*', 'ratelimit#*', 'reputation#*'],
-    /** Ledger keys it may not even read: items of other functions it never needs. */
-    ledgerReadDeniedKeys: ['registry#*', 'softbounce#*', 'notforme#*', 'ratelimit#*', 'reputation#*'],
+    /** Ledger keys it may not even read or condition-check (it reads and checks `registry#` owners for proxy consent, 12.3). */
+    ledgerReadDeniedKeys: ['softbounce#*', 'notforme#*', 'ratelimit#*', 'reputation#*'],
     /**
      * The attributes its claim, settle, blocked/rejected/failed records, duplicates and fan-in
      * counters write or test (dynamodb:Attributes; `test/integration/security/iam-conformance`

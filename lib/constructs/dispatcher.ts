@@ -145,7 +145,7 @@ export class Dispatcher extends Construct {
       // whole items, so no PutItem).
       new iam.PolicyStatement({
         sid: 'ReadLedger',
-        actions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem'],
+        actions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:ConditionCheckItem'],
         resources: [ledger.tableArn],
         conditions: { 'ForAllValues:StringNotLike': { 'dynamodb:LeadingKeys': [...access.ledgerReadDeniedKeys] } },
       }),

@@ -80,7 +80,7 @@ describe('Dispatcher', () => {
       statements.filter((s) => JSON.stringify(s.Resource) === JSON.stringify(resource)).flatMap(actionsOf).sort();
 
     it('12.11: has the actions of one TransactWriteItems claim (its ledger items are Updates) on the ledger, and no PutItem or ConditionCheckItem', () => {
-      expect(actionsOn(on('RegistryLedger'))).toEqual(['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:UpdateItem'].sort());
+      expect(actionsOn(on('RegistryLedger'))).toEqual(['dynamodb:BatchGetItem', 'dynamodb:ConditionCheckItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:UpdateItem'].sort());
     });
 
     const bySid = (sid: string) => {
@@ -116,8 +116,8 @@ describe('Dispatcher', () => {
 
     it('12.11: reads no ledger item of another function (registry index, soft bounces, "not for me" reports and rate limits, reputation counters)', () => {
       expect(bySid('ReadLedger')).toMatchObject({
-        Action: ['dynamodb:GetItem', 'dynamodb:BatchGetItem'],
-        Condition: { 'ForAllValues:StringNotLike': { 'dynamodb:LeadingKeys': ['registry#*', 'softbounce#*', 'notforme#*', 'ratelimit#*', 'reputation#*'] } },
+        Action: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:ConditionCheckItem'],
+        Condition: { 'ForAllValues:StringNotLike': { 'dynamodb:LeadingKeys': ['softbounce#*', 'notforme#*', 'ratelimit#*', 'reputation#*'] } },
       });
     });
 
