@@ -1,3 +1,5 @@
+import { Env } from '../../../lambdas/tables';
+import { DynamoDbMemberRegistry } from '../../../lambdas/adapters/dynamodb-member-registry';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SESv2Client, SESv2ServiceException, TooManyRequestsException } from '@aws-sdk/client-sesv2';
 import type { Template } from 'aws-cdk-lib/assertions';
@@ -143,7 +145,12 @@ beforeAll(async () => {
     ...Array.from({ length: 6 }, (_, n) => ({ memberId: `C${n}`, email: `cal${n}@example.org`, status: 'active', proxies: [] })),
     // Three members on one mailbox with limit 2: the third message is blocked and sets the pause flag.
     ...[0, 1, 2].map((n) => ({ memberId: `S${n}`, email: `shared+${n}@example.org`, status: 'active', proxies: [] })),
+    // A ward whose proxy is another member's own address (12.3): the claim reads and condition-checks the consent.
+    { memberId: 'W0', email: 'ward0@example.org', status: 'active', proxies: ['guardian0@example.org'] },
   ]);
+  // The guardian registered through the guard, which indexes its mailbox (registry#…) with it as owner.
+  const registry = new DynamoDbMemberRegistry({ tables: aws.tables, hashKey: aws.env[Env.addressHashKey], fanInLimit: 2, client: aws.clients.dynamodb });
+  expect((await registry.register({ memberId: 'G0', email: 'guardian0@example.org', status: 'active', proxyFor: ['W0'] })).outcome).toBe('registered');
 });
 afterAll(async () => aws?.stop());
 
@@ -185,6 +192,8 @@ describe('12.11: what the dispatcher code writes is what its IAM statements allo
     });
     await flaky(sqsEvent(sqsRecord(body('cf-released-then-sent', 'C2', 'cal2@example.org'))));
     await flaky(sqsEvent(sqsRecord(body('cf-in-doubt', 'C3', 'cal3@example.org'))));
+    // A consented proxy send: a GetItem of registry#<mailbox>, a BatchGetItem of the owner, their ConditionChecks in the claim.
+    await handler(sqsEvent(sqsRecord(body('cf-proxy', 'W0', 'guardian0@example.org'))));
     // The fan-in limit: the third member of one mailbox is blocked and the dispatcher sets the pause flag.
     await handler(sqsEvent(...[0, 1, 2].map((n) => sqsRecord(body(`cf-fan-in-${n}`, `S${n}`, `shared+${n}@example.org`)))));
     // Paused, on the last receive: failed, with its ledger record.
@@ -203,6 +212,7 @@ describe('12.11: what the dispatcher code writes is what its IAM statements allo
     expect(requests.some((r) => r.what === 'UpdateItem' && r.leadingKey === 'control#pause')).toBe(true);
     expect(requests.some((r) => r.what === 'TransactWriteItems Update' && r.leadingKey.startsWith('fanin#'))).toBe(true);
     expect(requests.some((r) => r.what === 'UpdateItem' && r.leadingKey.startsWith('rejected#'))).toBe(true);
+    expect(requests.some((r) => r.leadingKey.startsWith('registry#') && r.what.includes('ConditionCheck'))).toBe(true);
     const denied = requests.filter((r) => !allowedBy(statements, r, tableIds));
     expect(denied.map((r) => `${r.what} ${r.action} ${r.leadingKey} [${r.attributes?.join(', ') ?? 'every attribute'}]`)).toEqual([]);
     expect(kinds.size).toBeGreaterThan(5);
