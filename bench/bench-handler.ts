@@ -109,7 +109,9 @@ function naiveHandler(outcomes: Record<string, number>, ses: SESv2Client): Handl
             new SendEmailCommand({
               FromEmailAddress: from,
               Destination: { ToAddresses: [m.to] },
-              Content: { Template: { TemplateName: m.template, TemplateData: JSON.stringify({ ...m.data, [DISPATCH_REF_KEY]: m.dispatchId }) } },
+              Content: {
+                Template: { TemplateName: m.template, TemplateData: JSON.stringify({ ...m.data, [DISPATCH_REF_KEY]: m.dispatchId }) },
+              },
               ConfigurationSetName: configurationSet,
               EmailTags: [{ Name: DISPATCH_TAG_NAME, Value: encodeDispatchTag(m.dispatchId) }],
             }),
@@ -138,7 +140,11 @@ export const createLocalHandler: LocalHandlerFactory = async ({ workerData, emit
   const accepted: [string, number][] = [];
   if (init.recordAcceptance) recordAcceptance(ses, accepted);
   const handler =
-    side === 'pipeline' ? pipelineHandler(tally, reporter, ses) : side === 'peer' ? peerHandler(tally, outcomes, ses) : naiveHandler(outcomes, ses);
+    side === 'pipeline'
+      ? pipelineHandler(tally, reporter, ses)
+      : side === 'peer'
+        ? peerHandler(tally, outcomes, ses)
+        : naiveHandler(outcomes, ses);
   return async (event, context) => {
     const started = performance.now();
     try {

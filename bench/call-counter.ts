@@ -20,7 +20,13 @@ export interface CallTally {
 }
 
 export function emptyTally(): CallTally {
-  return { calls: {}, latencyMs: {}, retries: {}, capacity: { readUnits: 0, writeUnits: 0, writeUnitsOnIndexes: 0, reportedCalls: 0 }, unitsByUse: {} };
+  return {
+    calls: {},
+    latencyMs: {},
+    retries: {},
+    capacity: { readUnits: 0, writeUnits: 0, writeUnitsOnIndexes: 0, reportedCalls: 0 },
+    unitsByUse: {},
+  };
 }
 
 /** Returns the tally so far and starts a new one (for per-invocation deltas). */
@@ -53,7 +59,13 @@ export function callsOf(tally: CallTally, service: string, filter: (command: str
     .reduce((sum, [, n]) => sum + n, 0);
 }
 
-const DYNAMODB_WRITES = new Set(['TransactWriteItemsCommand', 'UpdateItemCommand', 'PutItemCommand', 'DeleteItemCommand', 'BatchWriteItemCommand']);
+const DYNAMODB_WRITES = new Set([
+  'TransactWriteItemsCommand',
+  'UpdateItemCommand',
+  'PutItemCommand',
+  'DeleteItemCommand',
+  'BatchWriteItemCommand',
+]);
 const DYNAMODB_READS = new Set(['BatchGetItemCommand', 'GetItemCommand', 'QueryCommand', 'TransactGetItemsCommand', 'ScanCommand']);
 
 export const isDynamoDbWrite = (command: string): boolean => DYNAMODB_WRITES.has(command);
@@ -63,7 +75,10 @@ type Args = { input: Record<string, unknown> };
 type Result = { output: Record<string, unknown> };
 type Handler = (args: Args) => Promise<Result>;
 interface LooseStack {
-  add(middleware: (next: Handler, context: { commandName?: string }) => Handler, options: { step: 'initialize'; name: string; priority: 'high' }): void;
+  add(
+    middleware: (next: Handler, context: { commandName?: string }) => Handler,
+    options: { step: 'initialize'; name: string; priority: 'high' },
+  ): void;
 }
 
 interface ConsumedCapacity {
@@ -85,7 +100,12 @@ export interface CountCallsOptions {
  * Counts every `client.send` at the SDK's `initialize` step (one per API call, before the SDK's
  * own retries, which would add attempts; no call is retried in a clean run).
  */
-export function countCalls(client: DynamoDBClient | SESv2Client | SQSClient, service: string, tally: CallTally, options: CountCallsOptions = {}): void {
+export function countCalls(
+  client: DynamoDBClient | SESv2Client | SQSClient,
+  service: string,
+  tally: CallTally,
+  options: CountCallsOptions = {},
+): void {
   (client.middlewareStack as unknown as LooseStack).add(
     (next, context) => async (args) => {
       const command = context.commandName ?? 'UnknownCommand';
@@ -97,7 +117,8 @@ export function countCalls(client: DynamoDBClient | SESv2Client | SQSClient, ser
         const result = await next(withCapacity ? { ...args, input: { ReturnConsumedCapacity: 'INDEXES', ...args.input } } : args);
         const attempts = (result.output.$metadata as { attempts?: number } | undefined)?.attempts ?? 1;
         if (attempts > 1) tally.retries[key] = (tally.retries[key] ?? 0) + attempts - 1;
-        if (withCapacity) addCapacity(tally, command, result.output.ConsumedCapacity as ConsumedCapacity | ConsumedCapacity[] | undefined, args.input);
+        if (withCapacity)
+          addCapacity(tally, command, result.output.ConsumedCapacity as ConsumedCapacity | ConsumedCapacity[] | undefined, args.input);
         return result;
       } finally {
         tally.latencyMs[key] = (tally.latencyMs[key] ?? 0) + performance.now() - started;
@@ -113,8 +134,15 @@ export function countCalls(client: DynamoDBClient | SESv2Client | SQSClient, ser
  * for a whole transaction (measured: the same 4 units for 1, 3 or 10 ledger items), which
  * undercounts the dispatcher's batched claims; the bench charges the larger of the two.
  */
-export function modelTransactionUnits(input: Record<string, unknown>): { units: number; onIndexes: number; byKind: Record<string, number> } {
-  const items = (input.TransactItems as Record<string, { UpdateExpression?: string; Item?: Record<string, { S?: string }>; Key?: Record<string, { S?: string }> }>[] | undefined) ?? [];
+export function modelTransactionUnits(input: Record<string, unknown>): {
+  units: number;
+  onIndexes: number;
+  byKind: Record<string, number>;
+} {
+  const items =
+    (input.TransactItems as
+      | Record<string, { UpdateExpression?: string; Item?: Record<string, { S?: string }>; Key?: Record<string, { S?: string }> }>[]
+      | undefined) ?? [];
   let units = 0;
   let onIndexes = 0;
   const byKind: Record<string, number> = {};
@@ -137,7 +165,9 @@ export function modelTransactionUnits(input: Record<string, unknown>): { units: 
  * `fan-in` counter (ledger key `fanin#…`, LedgerKey.fanIn), or the dispatch `record` (any other
  * Put/Update/Delete on the ledger).
  */
-export function transactionItemRole(item: Record<string, { Key?: Record<string, { S?: string }>; Item?: Record<string, { S?: string }> }>): 'check' | 'fan-in' | 'record' {
+export function transactionItemRole(
+  item: Record<string, { Key?: Record<string, { S?: string }>; Item?: Record<string, { S?: string }> }>,
+): 'check' | 'fan-in' | 'record' {
   const [kind, body] = Object.entries(item)[0] ?? [];
   if (kind === 'ConditionCheck') return 'check';
   const pk = body?.Key?.[LEDGER_TABLE.partitionKey]?.S ?? body?.Item?.[LEDGER_TABLE.partitionKey]?.S ?? '';
@@ -148,7 +178,12 @@ function addUse(tally: CallTally, key: string, units: number): void {
   if (units > 0) tally.unitsByUse[key] = (tally.unitsByUse[key] ?? 0) + units;
 }
 
-function addCapacity(tally: CallTally, command: string, reported: ConsumedCapacity | ConsumedCapacity[] | undefined, input: Record<string, unknown>): void {
+function addCapacity(
+  tally: CallTally,
+  command: string,
+  reported: ConsumedCapacity | ConsumedCapacity[] | undefined,
+  input: Record<string, unknown>,
+): void {
   if (!reported) return;
   const entries = Array.isArray(reported) ? reported : [reported];
   if (entries.length === 0) return;
@@ -156,7 +191,10 @@ function addCapacity(tally: CallTally, command: string, reported: ConsumedCapaci
   if (command === 'TransactWriteItemsCommand') {
     const modelled = modelTransactionUnits(input);
     const reportedUnits = entries.reduce((sum, entry) => sum + (entry.CapacityUnits ?? 0), 0);
-    const reportedOnIndexes = entries.reduce((sum, entry) => sum + Object.values(entry.GlobalSecondaryIndexes ?? {}).reduce((s, i) => s + (i.CapacityUnits ?? 0), 0), 0);
+    const reportedOnIndexes = entries.reduce(
+      (sum, entry) => sum + Object.values(entry.GlobalSecondaryIndexes ?? {}).reduce((s, i) => s + (i.CapacityUnits ?? 0), 0),
+      0,
+    );
     tally.capacity.writeUnits += Math.max(reportedUnits, modelled.units);
     tally.capacity.writeUnitsOnIndexes += Math.max(reportedOnIndexes, modelled.onIndexes);
     for (const [kind, itemUnits] of Object.entries(modelled.byKind)) addUse(tally, `TransactWriteItems:${kind}`, itemUnits);

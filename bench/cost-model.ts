@@ -37,9 +37,12 @@ export function billedMs(durationsMs: readonly number[]): number {
 /** What 1M e-mails cost at `usage` per e-mail, a function of `memoryMb`, and `prices`. */
 export function costPerMillion(usage: UsagePerEmail, memoryMb: number, prices: Prices = PRICES): CostPerMillion {
   const ses = usage.sesSends * prices.sesPerEmail * MILLION;
-  const dynamoDb = (usage.dynamoDbWriteUnits * prices.dynamoDbPerWriteUnit + usage.dynamoDbReadUnits * prices.dynamoDbPerReadUnit) * MILLION;
+  const dynamoDb =
+    (usage.dynamoDbWriteUnits * prices.dynamoDbPerWriteUnit + usage.dynamoDbReadUnits * prices.dynamoDbPerReadUnit) * MILLION;
   const lambda =
-    usage.lambdaInvocations * (prices.lambdaPerRequest + gbSeconds(usage.lambdaBilledMsPerInvocation, memoryMb) * prices.lambdaPerGbSecond) * MILLION;
+    usage.lambdaInvocations *
+    (prices.lambdaPerRequest + gbSeconds(usage.lambdaBilledMsPerInvocation, memoryMb) * prices.lambdaPerGbSecond) *
+    MILLION;
   const sqs = usage.sqsRequests * prices.sqsPerRequest * MILLION;
   const sns = (usage.snsPublishes ?? 0) * prices.snsPerPublish * MILLION;
   return { ses, dynamoDb, lambda, sqs, sns, total: ses + dynamoDb + lambda + sqs + sns };

@@ -52,14 +52,20 @@ export interface OutcomeFeedAssumptions {
 }
 
 /** The outcome feed's cost per 1M e-mails, by part. */
-export function outcomeFeedCost(a: OutcomeFeedAssumptions = {}, prices: Prices = PRICES): { eventBridge: number; streams: number; lambda: number; total: number } {
+export function outcomeFeedCost(
+  a: OutcomeFeedAssumptions = {},
+  prices: Prices = PRICES,
+): { eventBridge: number; streams: number; lambda: number; total: number } {
   const events = a.eventsPerEmail ?? 2;
   const records = a.streamRecordsPerEmail ?? 3;
   const invocations = records / (a.recordsPerInvocation ?? 10);
   const eventBridge = events * prices.eventBridgePerEvent * MILLION;
   // One GetRecords per invocation at least; free when the reader is Lambda's mapping.
   const streams = invocations * prices.dynamoDbStreamsPerReadByLambda * MILLION;
-  const lambda = invocations * (prices.lambdaPerRequest + gbSeconds(a.billedMsPerInvocation ?? 60, a.memoryMb ?? 256) * prices.lambdaPerGbSecond) * MILLION;
+  const lambda =
+    invocations *
+    (prices.lambdaPerRequest + gbSeconds(a.billedMsPerInvocation ?? 60, a.memoryMb ?? 256) * prices.lambdaPerGbSecond) *
+    MILLION;
   return { eventBridge, streams, lambda, total: eventBridge + streams + lambda };
 }
 
@@ -95,17 +101,37 @@ export function safetyCostRows(
       basis: `member ConditionCheck + ledger record, 2 WRU each: ${f(claimWrites)} WRU; the batch's snapshot read ${f(snapshotReads, 3)} RRU`,
       source: 'measured',
     },
-    { layer: 'fan-in counter', usdPerMillion: wru(fanIn), basis: `mailbox counter write in the claim: ${f(fanIn)} WRU`, source: 'measured' },
-    { layer: 'audit indexes', usdPerMillion: wru(indexes), basis: `3 KEYS_ONLY index entries written by the claim: ${f(indexes)} WRU`, source: 'measured' },
+    {
+      layer: 'fan-in counter',
+      usdPerMillion: wru(fanIn),
+      basis: `mailbox counter write in the claim: ${f(fanIn)} WRU`,
+      source: 'measured',
+    },
+    {
+      layer: 'audit indexes',
+      usdPerMillion: wru(indexes),
+      basis: `3 KEYS_ONLY index entries written by the claim: ${f(indexes)} WRU`,
+      source: 'measured',
+    },
     { layer: 'settle', usdPerMillion: wru(settle), basis: `ledger UpdateItem sent/released: ${f(settle)} WRU`, source: 'measured' },
-    { layer: 'pause-flag reads', usdPerMillion: rru(pause), basis: `strongly consistent GetItem, cached ≤ 1 s per environment: ${f(pause, 3)} RRU`, source: 'measured' },
+    {
+      layer: 'pause-flag reads',
+      usdPerMillion: rru(pause),
+      basis: `strongly consistent GetItem, cached ≤ 1 s per environment: ${f(pause, 3)} RRU`,
+      source: 'measured',
+    },
     {
       layer: 'dispatcher Lambda time',
       usdPerMillion: m.pipeline.lambda - m.naive.lambda,
       basis: `billed GB-s + requests, pipeline − naive ($${f(m.pipeline.lambda)} − $${f(m.naive.lambda)})`,
       source: 'measured',
     },
-    { layer: 'dispatcher SQS calls', usdPerMillion: m.pipeline.sqs - m.naive.sqs, basis: 'receive/delete/DLQ calls, pipeline − naive', source: 'measured' },
+    {
+      layer: 'dispatcher SQS calls',
+      usdPerMillion: m.pipeline.sqs - m.naive.sqs,
+      basis: 'receive/delete/DLQ calls, pipeline − naive',
+      source: 'measured',
+    },
     {
       layer: 'outcome feed',
       usdPerMillion: feed.total,
@@ -144,7 +170,8 @@ export interface SafetyLever {
   readonly savesUsdPerMillion: number;
 }
 
-const rowCost = (rows: readonly SafetyCostRow[], ...layers: SafetyLayer[]) => rows.filter((r) => layers.includes(r.layer)).reduce((s, r) => s + r.usdPerMillion, 0);
+const rowCost = (rows: readonly SafetyCostRow[], ...layers: SafetyLayer[]) =>
+  rows.filter((r) => layers.includes(r.layer)).reduce((s, r) => s + r.usdPerMillion, 0);
 
 /**
  * The safety share's budget and the design changes that would close the gap, each priced from
@@ -155,7 +182,9 @@ const rowCost = (rows: readonly SafetyCostRow[], ...layers: SafetyLayer[]) => ro
 export function safetyBudget(
   rows: readonly SafetyCostRow[],
   naiveTotal: number,
-  options: { readonly maxShare?: number; readonly provisionedUtilisation?: number; readonly dispatcherMemoryMb: number } = { dispatcherMemoryMb: 512 },
+  options: { readonly maxShare?: number; readonly provisionedUtilisation?: number; readonly dispatcherMemoryMb: number } = {
+    dispatcherMemoryMb: 512,
+  },
   prices: Prices = PRICES,
 ): SafetyBudget {
   const maxShare = options.maxShare ?? 0.03;
@@ -177,7 +206,10 @@ export function safetyBudget(
       savesUsdPerMillion: (dynamoWrites - indexes) * (1 - provisionedFactor),
     },
     { change: 'one outcome event per e-mail (the delivery fate only on a bounce or complaint)', savesUsdPerMillion: feedEvents },
-    { change: `dispatcher at 128 MB instead of ${options.dispatcherMemoryMb} MB (I/O-bound: same duration)`, savesUsdPerMillion: Math.max(0, lambda) * (1 - 128 / options.dispatcherMemoryMb) },
+    {
+      change: `dispatcher at 128 MB instead of ${options.dispatcherMemoryMb} MB (I/O-bound: same duration)`,
+      savesUsdPerMillion: Math.max(0, lambda) * (1 - 128 / options.dispatcherMemoryMb),
+    },
   ];
   const after = safety - levers.reduce((s, l) => s + l.savesUsdPerMillion, 0);
   const share = (x: number) => x / (naiveTotal + x);

@@ -2,7 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { resolveConfig } from '../lambdas/core/config';
 import type { BatchContext } from '../lambdas/dispatcher/dispatch-batch';
 import { createHandler } from '../lambdas/dispatcher/handler';
-import { CollectingReporter, InMemoryDispatchLedger, InMemoryPauseSwitch, InMemoryRejectedSink, RecordingMailSender } from '../local/in-memory-ports';
+import {
+  CollectingReporter,
+  InMemoryDispatchLedger,
+  InMemoryPauseSwitch,
+  InMemoryRejectedSink,
+  RecordingMailSender,
+} from '../local/in-memory-ports';
 import { benchMessage, sqsRecordOf } from './messages';
 import { median } from './stats';
 import { deriveReportLinkKeys, ReportLinks } from '../lambdas/core/report-token';
@@ -76,7 +82,8 @@ export async function measureHandlerOverhead(options: HandlerOverheadOptions): P
     const cpu = process.cpuUsage(cpuStart);
     const wall = Number(process.hrtime.bigint() - wallStart) / 1000;
     const messages = perSample * options.batchSize;
-    if (reporter.events.filter((e) => e.outcome.state === 'sent').length !== messages) throw new Error('The in-memory run did not send every message');
+    if (reporter.events.filter((e) => e.outcome.state === 'sent').length !== messages)
+      throw new Error('The in-memory run did not send every message');
     samples.push({ cpu: (cpu.user + cpu.system) / messages, wall: wall / messages });
   }
   return {

@@ -24,7 +24,11 @@ export function awaitedCalls(profile: SideProfile): [string, number][] {
  * What limits the pipeline against the peer, from both sides' profiles (timing of each await):
  * how much each awaits per e-mail, and how many e-mails one environment has in flight at once.
  */
-export function explainPeerGap(pipeline: SideProfile, peer: SideProfile, options: { readonly handlerConcurrency: number; readonly batchSize: number }): string {
+export function explainPeerGap(
+  pipeline: SideProfile,
+  peer: SideProfile,
+  options: { readonly handlerConcurrency: number; readonly batchSize: number },
+): string {
   const list = (p: SideProfile) =>
     awaitedCalls(p)
       .map(([key, value]) => `${key.split(':')[1].replace('Command', '')} ${ms(value)}`)
@@ -62,7 +66,11 @@ export function explainQuota(q: QuotaFigures, drainHandlerMsPerMessage: number):
 }
 
 /** What limits the latency at half the quota, from the latency run's own numbers. */
-export function explainLatency(l: LatencyFigures, q: QuotaFigures, options: { readonly batchSize: number; readonly achievedPerSecond: number; readonly handlerMsPerMessage: number }): string {
+export function explainLatency(
+  l: LatencyFigures,
+  q: QuotaFigures,
+  options: { readonly batchSize: number; readonly achievedPerSecond: number; readonly handlerMsPerMessage: number },
+): string {
   const unmeasured = l.messages - l.measured;
   if (unmeasured > 0 || options.achievedPerSecond < l.publishPerSecond * 0.95) {
     return (

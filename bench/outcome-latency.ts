@@ -14,7 +14,8 @@ import { Env } from '../lambdas/tables';
 import { sesFeedbackEvent } from '../local/feedback-pump';
 import { LocalPipeline } from '../local/local-pipeline';
 
-const quantile = (sorted: readonly number[], q: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
+const quantile = (sorted: readonly number[], q: number) =>
+  sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
 
 async function main(): Promise<void> {
   const emails = Number(process.argv[2] ?? 200);
@@ -24,11 +25,18 @@ async function main(): Promise<void> {
   let consuming = true;
   const consumer = (async () => {
     while (consuming) {
-      const { Messages = [] } = await aws.clients.sqs.send(new ReceiveMessageCommand({ QueueUrl: aws.outcomeQueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
+      const { Messages = [] } = await aws.clients.sqs.send(
+        new ReceiveMessageCommand({ QueueUrl: aws.outcomeQueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
+      );
       const at = Date.now();
       for (const m of Messages) received.push({ at, body: m.Body ?? '' });
       if (Messages.length > 0) {
-        await aws.clients.sqs.send(new DeleteMessageBatchCommand({ QueueUrl: aws.outcomeQueueUrl, Entries: Messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })) }));
+        await aws.clients.sqs.send(
+          new DeleteMessageBatchCommand({
+            QueueUrl: aws.outcomeQueueUrl,
+            Entries: Messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })),
+          }),
+        );
       }
     }
   })();
@@ -41,7 +49,13 @@ async function main(): Promise<void> {
     for (let i = 0; i < ids.length; i += 10) {
       const entries = ids.slice(i, i + 10).map((id, n) => ({
         Id: String(n),
-        MessageBody: JSON.stringify({ dispatchId: `lat-${id}`, memberId: id, to: `${id.toLowerCase()}@example.org`, template: 'advice-nurse-reply', data: {} }),
+        MessageBody: JSON.stringify({
+          dispatchId: `lat-${id}`,
+          memberId: id,
+          to: `${id.toLowerCase()}@example.org`,
+          template: 'advice-nurse-reply',
+          data: {},
+        }),
       }));
       await aws.clients.sqs.send(new SendMessageBatchCommand({ QueueUrl: aws.queueUrl, Entries: entries }));
     }
@@ -67,7 +81,9 @@ async function main(): Promise<void> {
     const sorted = latencies(list);
     return { events: sorted.length, p50Ms: quantile(sorted, 0.5), p99Ms: quantile(sorted, 0.99), maxMs: sorted.at(-1) };
   };
-  const byEvent = Object.fromEntries([...new Set(events.map((e) => e.event))].map((name) => [name, summary(events.filter((e) => e.event === name))]));
+  const byEvent = Object.fromEntries(
+    [...new Set(events.map((e) => e.event))].map((name) => [name, summary(events.filter((e) => e.event === name))]),
+  );
   process.stdout.write(
     `${JSON.stringify(
       {

@@ -33,7 +33,10 @@ export interface PeerSenderOptions {
 export type PeerHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
 
 export function createPeerSender(options: PeerSenderOptions): PeerHandler {
-  const persistenceStore = new DynamoDBPersistenceLayer({ tableName: options.tableName ?? PEER_IDEMPOTENCY_TABLE.name, awsSdkV3Client: options.dynamodb });
+  const persistenceStore = new DynamoDBPersistenceLayer({
+    tableName: options.tableName ?? PEER_IDEMPOTENCY_TABLE.name,
+    awsSdkV3Client: options.dynamodb,
+  });
   // Keyed on the dispatchId, not the SQS messageId: a re-publish of the same dispatch is the duplicate that matters.
   const config = new IdempotencyConfig({ eventKeyJmesPath: 'powertools_json(body).dispatchId' });
   const processor = new BatchProcessor(EventType.SQS);
@@ -47,7 +50,9 @@ export function createPeerSender(options: PeerSenderOptions): PeerHandler {
             FromEmailAddress: options.fromAddress,
             Destination: { ToAddresses: [m.to] },
             // The same request as the other two sides: same template, data, configuration set and tag.
-            Content: { Template: { TemplateName: m.template, TemplateData: JSON.stringify({ ...m.data, [DISPATCH_REF_KEY]: m.dispatchId }) } },
+            Content: {
+              Template: { TemplateName: m.template, TemplateData: JSON.stringify({ ...m.data, [DISPATCH_REF_KEY]: m.dispatchId }) },
+            },
             ConfigurationSetName: options.configurationSet,
             EmailTags: [{ Name: DISPATCH_TAG_NAME, Value: encodeDispatchTag(m.dispatchId) }],
           }),

@@ -55,7 +55,10 @@ export function priceRows(prices: Prices = PRICES): [string, string][] {
     ['SQS standard', `$${(prices.sqsPerRequest * 1e6).toFixed(2)} per 1M requests (64 KB chunks)`],
     ['SNS publish', `$${(prices.snsPerPublish * 1e6).toFixed(2)} per 1M`],
     ['EventBridge custom events', `$${(prices.eventBridgePerEvent * 1e6).toFixed(2)} per 1M (64 KB chunks)`],
-    ['DynamoDB Streams reads', `free for Lambda triggers; $${(prices.dynamoDbStreamsPerReadRequest * 1e5).toFixed(2)} per 100,000 otherwise`],
+    [
+      'DynamoDB Streams reads',
+      `free for Lambda triggers; $${(prices.dynamoDbStreamsPerReadRequest * 1e5).toFixed(2)} per 100,000 otherwise`,
+    ],
     ['DynamoDB provisioned', `$${prices.dynamoDbPerWcuHour} per WCU-hour, $${prices.dynamoDbPerRcuHour} per RCU-hour`],
   ];
 }

@@ -95,7 +95,12 @@ export interface LatencyFigures {
   readonly max: number;
 }
 
-export function latencyFigures(latenciesMs: readonly number[], publishPerSecond: number, messages: number, throttled: number): LatencyFigures {
+export function latencyFigures(
+  latenciesMs: readonly number[],
+  publishPerSecond: number,
+  messages: number,
+  throttled: number,
+): LatencyFigures {
   if (latenciesMs.length === 0) throw new RangeError('The latency run measured no e-mail');
   return {
     publishPerSecond,

@@ -58,7 +58,7 @@ const program = new Command('bench')
   .option('--prime-messages <n>', 'messages of the untimed first run of each side', positiveInt, 300)
   .option('--quota <n>', 'the SES quota Q of the quota run, e-mails/s (10,000 / Q ≈ 100 s keeps the bench under 10 min)', positiveInt, 100)
   .option('--quota-burst <n>', 'sends the quota lets through at once (default Q / 10: stricter than SES\'s "short bursts")', positiveInt)
-  .option('--quota-concurrency <n>', 'pollers in the quota and latency runs (the stack\'s default maxConcurrency)', positiveInt, 10)
+  .option('--quota-concurrency <n>', "pollers in the quota and latency runs (the stack's default maxConcurrency)", positiveInt, 10)
   .option('--backlog <n>', 'messages the quota run drains', positiveInt, 10_000)
   .option('--latency-seconds <n>', 'how long the latency run publishes at Q / 2', positiveInt, 30);
 
@@ -102,7 +102,9 @@ async function main(options: Options): Promise<number> {
   const violations = [...runs, ...quotaRun.runs].flatMap((run) => run.violations.map((v) => `run ${run.run} (${run.side}): ${v}`));
   if (violations.length > 0) throw new Error(`A run sent an e-mail to the wrong place or twice:\n${violations.join('\n')}`);
   // A run cut at its cap is not short of anything: the quota section reports it.
-  const shortfalls = [...runs, ...quotaRun.runs].flatMap((run) => (run.shortfall && !run.cutAt ? [`run ${run.run} (${run.side}): ${run.shortfall}`] : []));
+  const shortfalls = [...runs, ...quotaRun.runs].flatMap((run) =>
+    run.shortfall && !run.cutAt ? [`run ${run.run} (${run.side}): ${run.shortfall}`] : [],
+  );
 
   const naive = summariseSide(runs.filter((run) => run.side === 'naive'));
   const peer = summariseSide(runs.filter((run) => run.side === 'peer'));
@@ -116,7 +118,10 @@ async function main(options: Options): Promise<number> {
   const { quota, latency } = quotaRun;
   const profile = (s: SideSummary) => ({ ...s, invocationsPerSent: s.perSent.lambdaInvocations });
   const quotaLimits = explainQuota(quota, drain.handlerMs.perMessage);
-  const peerGap = explainPeerGap(profile(pipeline), profile(peer), { handlerConcurrency: DEFAULT_CONFIG.handlerConcurrency, batchSize: options.batchSize });
+  const peerGap = explainPeerGap(profile(pipeline), profile(peer), {
+    handlerConcurrency: DEFAULT_CONFIG.handlerConcurrency,
+    batchSize: options.batchSize,
+  });
   const targets = checkTargets({
     messages: options.messages,
     runsPerSide: options.runs,
@@ -223,8 +228,14 @@ async function main(options: Options): Promise<number> {
       2,
     )}\n`,
   );
-  progress(`wrote ${RESULTS_FILE} in ${((Date.now() - started) / 1000).toFixed(0)} s; load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
-  if (!passed) for (const t of targets.filter((check) => !check.met)) progress(`MISSED ${t.name}: ${t.actual} (target ${t.target})${t.reason ? ` — ${t.reason}` : ''}`);
+  progress(
+    `wrote ${RESULTS_FILE} in ${((Date.now() - started) / 1000).toFixed(0)} s; load average ${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')}`,
+  );
+  if (!passed)
+    for (const t of targets.filter((check) => !check.met))
+      progress(`MISSED ${t.name}: ${t.actual} (target ${t.target})${t.reason ? ` — ${t.reason}` : ''}`);
   else progress('all targets met');
   return passed ? 0 : 1;
 }

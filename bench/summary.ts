@@ -51,7 +51,10 @@ export interface SideSummary {
 export function summariseSide(runs: readonly SideRun[]): SideSummary {
   const tally: CallTally = runs.reduce((sum, run) => mergeTally(sum, run.tally), emptyTally());
   const sent = runs.reduce((sum, run) => sum + (run.outcomes.sent ?? 0), 0);
-  const handled = runs.reduce((sum, run) => sum + Object.entries(run.outcomes).reduce((n, [state, count]) => n + (state === 'retry' ? 0 : count), 0), 0);
+  const handled = runs.reduce(
+    (sum, run) => sum + Object.entries(run.outcomes).reduce((n, [state, count]) => n + (state === 'retry' ? 0 : count), 0),
+    0,
+  );
   const durations = runs.flatMap((run) => run.handlerDurationsMs);
   const invocations = runs.reduce((sum, run) => sum + run.invocations, 0);
   const publish = runs.reduce((sum, run) => sum + run.publishRequests, 0);
@@ -80,7 +83,12 @@ export function summariseSide(runs: readonly SideRun[]): SideSummary {
     calls: tally.calls,
     latencyMs: tally.latencyMs,
     perSent,
-    handlerMs: { median: durations.length ? median(durations) : 0, mean, billedMean: billed, perMessage: perUnit(mean * invocations, sent) },
+    handlerMs: {
+      median: durations.length ? median(durations) : 0,
+      mean,
+      billedMean: billed,
+      perMessage: perUnit(mean * invocations, sent),
+    },
     unitsPerSent: Object.fromEntries(Object.entries(tally.unitsByUse).map(([key, n]) => [key, perUnit(n, sent)])),
     callMsPerSent: Object.fromEntries(Object.entries(tally.latencyMs).map(([key, ms]) => [key, perUnit(ms, sent)])),
     usage: {

@@ -89,16 +89,36 @@ export function checkTargets(m: MeasuredFigures, t: Targets = TARGETS): TargetCh
   const unmeasured = m.latencyUnmeasured ?? 0;
   const latency = m.latencyMs;
   const checks: Omit<TargetCheck, 'reason'>[] = [
-    { name: n.sampleSize, target: `≥ ${t.minMessages} messages × ≥ ${t.minRuns} runs per side`, actual: `${m.messages} × ${m.runsPerSide}`, met: m.messages >= t.minMessages && m.runsPerSide >= t.minRuns },
-    { name: n.pipelineToPeer, target: `≥ ${t.minPipelineToPeer.toFixed(1)}`, actual: m.pipelineToPeer.toFixed(3), met: m.pipelineToPeer >= t.minPipelineToPeer },
+    {
+      name: n.sampleSize,
+      target: `≥ ${t.minMessages} messages × ≥ ${t.minRuns} runs per side`,
+      actual: `${m.messages} × ${m.runsPerSide}`,
+      met: m.messages >= t.minMessages && m.runsPerSide >= t.minRuns,
+    },
+    {
+      name: n.pipelineToPeer,
+      target: `≥ ${t.minPipelineToPeer.toFixed(1)}`,
+      actual: m.pipelineToPeer.toFixed(3),
+      met: m.pipelineToPeer >= t.minPipelineToPeer,
+    },
     {
       name: n.writeCalls,
       target: `≤ ${t.maxDynamoDbWriteCallsPerMessage}`,
       actual: m.dynamoDbWriteCallsPerMessage.toFixed(3),
       met: m.dynamoDbWriteCallsPerMessage <= t.maxDynamoDbWriteCallsPerMessage,
     },
-    { name: n.bundle, target: `≤ ${t.maxBundleBytes / 1024} KB`, actual: `${(m.bundleBytes / 1024).toFixed(1)} KB`, met: m.bundleBytes <= t.maxBundleBytes },
-    { name: n.init, target: `≤ ${t.maxInitMs} ms over ≥ ${t.minSpawns} spawns`, actual: `${m.initMs.toFixed(1)} ms over ${m.spawns}`, met: m.initMs <= t.maxInitMs && m.spawns >= t.minSpawns },
+    {
+      name: n.bundle,
+      target: `≤ ${t.maxBundleBytes / 1024} KB`,
+      actual: `${(m.bundleBytes / 1024).toFixed(1)} KB`,
+      met: m.bundleBytes <= t.maxBundleBytes,
+    },
+    {
+      name: n.init,
+      target: `≤ ${t.maxInitMs} ms over ≥ ${t.minSpawns} spawns`,
+      actual: `${m.initMs.toFixed(1)} ms over ${m.spawns}`,
+      met: m.initMs <= t.maxInitMs && m.spawns >= t.minSpawns,
+    },
     { name: n.safetyShare, target: `≤ ${pct(t.maxSafetyShare)}`, actual: pct(m.safetyShare), met: m.safetyShare <= t.maxSafetyShare },
     {
       name: n.quotaUtilisation,
@@ -106,7 +126,12 @@ export function checkTargets(m: MeasuredFigures, t: Targets = TARGETS): TargetCh
       actual: `${m.quotaUtilisation.toFixed(3)} over ${quotaRunSeconds.toFixed(0)} s`,
       met: m.quotaUtilisation >= t.minQuotaUtilisation && quotaRunSeconds >= t.minQuotaRunSeconds,
     },
-    { name: n.throttledShare, target: `≤ ${pct(t.maxThrottledShare)}`, actual: pct(m.throttledShare), met: m.throttledShare <= t.maxThrottledShare },
+    {
+      name: n.throttledShare,
+      target: `≤ ${pct(t.maxThrottledShare)}`,
+      actual: pct(m.throttledShare),
+      met: m.throttledShare <= t.maxThrottledShare,
+    },
     {
       name: n.drain,
       target: `${m.backlog} (≥ ${t.minBacklog}) within ±${t.maxDrainDeviation * 100} % of ${m.idealDrainSeconds.toFixed(1)} s`,

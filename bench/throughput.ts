@@ -1,4 +1,11 @@
-import { BatchWriteItemCommand, CreateTableCommand, type BatchWriteItemCommandOutput, DeleteTableCommand, UpdateTimeToLiveCommand, type WriteRequest } from '@aws-sdk/client-dynamodb';
+import {
+  BatchWriteItemCommand,
+  CreateTableCommand,
+  type BatchWriteItemCommandOutput,
+  DeleteTableCommand,
+  UpdateTimeToLiveCommand,
+  type WriteRequest,
+} from '@aws-sdk/client-dynamodb';
 import { PurgeQueueCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import pLimit from 'p-limit';
@@ -208,7 +215,11 @@ export class ThroughputBench {
       poller.enable();
       const pacedRequests = paced ? await this.publishPaced(messages, paced, record) : 0;
       const deadline = plan.maxSeconds ? started + plan.maxSeconds * 1000 : Number.POSITIVE_INFINITY;
-      await waitFor(() => finishedAt > 0 || performance.now() > deadline, plan.timeoutMs ?? options.runTimeoutMs ?? 300_000, `${label} to send ${options.messages} messages`);
+      await waitFor(
+        () => finishedAt > 0 || performance.now() > deadline,
+        plan.timeoutMs ?? options.runTimeoutMs ?? 300_000,
+        `${label} to send ${options.messages} messages`,
+      );
       let cutAt: SideRun['cutAt'];
       if (finishedAt === 0) {
         finishedAt = performance.now();
@@ -243,7 +254,9 @@ export class ThroughputBench {
         ...(cutAt ? { cutAt } : {}),
       };
       const notes = [...result.violations, ...(result.shortfall ? [result.shortfall] : [])];
-      log(`run ${run}: ${label} ${result.perSecond.toFixed(1)} msg/s (${seconds.toFixed(2)} s)${notes.length ? ` — ${notes.join('; ')}` : ''}`);
+      log(
+        `run ${run}: ${label} ${result.perSecond.toFixed(1)} msg/s (${seconds.toFixed(2)} s)${notes.length ? ` — ${notes.join('; ')}` : ''}`,
+      );
       return result;
     } finally {
       await poller.stop();
@@ -260,7 +273,12 @@ export class ThroughputBench {
       const target = poller.stats.deleted + warm.length;
       await this.publish(warm);
       // Ten cold starts at once on a busy 2-core machine can take a minute by themselves.
-      await waitFor(() => poller.stats.deleted >= target, 180_000, 'the warm-up messages', () => `${poller.stats.deleted}/${target} deleted, ${JSON.stringify(poller.stats)}, ${poller.coldStarts} cold starts`);
+      await waitFor(
+        () => poller.stats.deleted >= target,
+        180_000,
+        'the warm-up messages',
+        () => `${poller.stats.deleted}/${target} deleted, ${JSON.stringify(poller.stats)}, ${poller.coldStarts} cold starts`,
+      );
       if (poller.coldStarts >= concurrency) return;
     }
   }
@@ -271,7 +289,11 @@ export class ThroughputBench {
    * `sent`, e.g. `in-doubt` when an emulator drops a connection mid-send, which the pipeline
    * must never re-send).
    */
-  private verify(messages: readonly BenchMessage[], outcomes: Record<string, number>, stored: Awaited<ReturnType<EmbeddedAws['sesStore']>>): { violations: string[]; shortfall?: string } {
+  private verify(
+    messages: readonly BenchMessage[],
+    outcomes: Record<string, number>,
+    stored: Awaited<ReturnType<EmbeddedAws['sesStore']>>,
+  ): { violations: string[]; shortfall?: string } {
     const violations: string[] = [];
     const expected = new Map(messages.map((m) => [m.dispatchId, m.to]));
     const seen = new Set<string>();
@@ -289,11 +311,17 @@ export class ThroughputBench {
     if (seen.size !== stored.length) violations.push(`${stored.length - seen.size} dispatchIds reached SES more than once`);
     const sent = outcomes.sent ?? 0;
     if (sent !== seen.size) violations.push(`the handler reported ${sent} sent but SES holds ${seen.size} distinct e-mails`);
-    const shortfall = seen.size < messages.length ? `${messages.length - seen.size} of ${messages.length} not sent (outcomes ${JSON.stringify(outcomes)})` : undefined;
+    const shortfall =
+      seen.size < messages.length
+        ? `${messages.length - seen.size} of ${messages.length} not sent (outcomes ${JSON.stringify(outcomes)})`
+        : undefined;
     return { violations, ...(shortfall ? { shortfall } : {}) };
   }
 
-  private async publish(messages: readonly BenchMessage[], published: (batch: readonly BenchMessage[]) => void = () => undefined): Promise<number> {
+  private async publish(
+    messages: readonly BenchMessage[],
+    published: (batch: readonly BenchMessage[]) => void = () => undefined,
+  ): Promise<number> {
     const limit = pLimit(4);
     const chunks = chunk(messages, 10);
     await Promise.all(chunks.map((entries, c) => limit(() => this.publishBatch(entries, c, published))));
@@ -301,7 +329,11 @@ export class ThroughputBench {
   }
 
   /** Publishes 10 at a time on a fixed schedule (`perSecond` messages a second, no catch-up burst beyond one batch). */
-  private async publishPaced(messages: readonly BenchMessage[], perSecond: number, published: (batch: readonly BenchMessage[]) => void): Promise<number> {
+  private async publishPaced(
+    messages: readonly BenchMessage[],
+    perSecond: number,
+    published: (batch: readonly BenchMessage[]) => void,
+  ): Promise<number> {
     const chunks = chunk(messages, 10);
     const intervalMs = (10 / perSecond) * 1000;
     const start = performance.now();
@@ -315,7 +347,11 @@ export class ThroughputBench {
     return chunks.length;
   }
 
-  private async publishBatch(entries: readonly BenchMessage[], c: number, published: (batch: readonly BenchMessage[]) => void): Promise<void> {
+  private async publishBatch(
+    entries: readonly BenchMessage[],
+    c: number,
+    published: (batch: readonly BenchMessage[]) => void,
+  ): Promise<void> {
     const response = await this.aws.clients.sqs.send(
       new SendMessageBatchCommand({
         QueueUrl: this.aws.queueUrl,
@@ -334,7 +370,9 @@ export class ThroughputBench {
           let requests: WriteRequest[] | undefined = part.map((m) => ({ PutRequest: { Item: marshall(memberFor(m)) } }));
           for (let attempt = 0; requests && requests.length > 0; attempt++) {
             if (attempt > 8) throw new Error('DynamoDB Local left member writes unprocessed');
-            const response: BatchWriteItemCommandOutput = await this.aws.clients.dynamodb.send(new BatchWriteItemCommand({ RequestItems: { [this.aws.tables.members]: requests } }));
+            const response: BatchWriteItemCommandOutput = await this.aws.clients.dynamodb.send(
+              new BatchWriteItemCommand({ RequestItems: { [this.aws.tables.members]: requests } }),
+            );
             requests = response.UnprocessedItems?.[this.aws.tables.members];
           }
         }),
@@ -357,7 +395,9 @@ export class ThroughputBench {
         KeySchema: [{ AttributeName: partitionKey, KeyType: 'HASH' }],
       }),
     );
-    await client.send(new UpdateTimeToLiveCommand({ TableName: name, TimeToLiveSpecification: { AttributeName: ttlAttribute, Enabled: true } }));
+    await client.send(
+      new UpdateTimeToLiveCommand({ TableName: name, TimeToLiveSpecification: { AttributeName: ttlAttribute, Enabled: true } }),
+    );
   }
 
   /** A fresh ledger for every pipeline run: the same dispatchIds must be sendable again. */
@@ -366,7 +406,12 @@ export class ThroughputBench {
     const table = this.aws.tables.ledger;
     await client.send(new DeleteTableCommand({ TableName: table }));
     await client.send(new CreateTableCommand(ledgerTableInput(table)));
-    await client.send(new UpdateTimeToLiveCommand({ TableName: table, TimeToLiveSpecification: { AttributeName: LEDGER_TABLE.ttlAttribute, Enabled: true } }));
+    await client.send(
+      new UpdateTimeToLiveCommand({
+        TableName: table,
+        TimeToLiveSpecification: { AttributeName: LEDGER_TABLE.ttlAttribute, Enabled: true },
+      }),
+    );
   }
 }
 

@@ -47,7 +47,13 @@ async function withTarget<T>(program: Command, run: (target: OpsTarget, options:
 
 function progressBar(label: string): { update(done: number, total: number): void; stop(): void } {
   // Not a terminal (a log, CI): one progress line every few seconds instead of nothing.
-  const bar = new SingleBar({ format: `${label} [{bar}] {value}/{total}`, stream: process.stderr, hideCursor: true, noTTYOutput: true, notTTYSchedule: 3000 });
+  const bar = new SingleBar({
+    format: `${label} [{bar}] {value}/{total}`,
+    stream: process.stderr,
+    hideCursor: true,
+    noTTYOutput: true,
+    notTTYSchedule: 3000,
+  });
   let started = false;
   return {
     update(done, total) {
@@ -109,7 +115,9 @@ export function buildProgram(): Command {
     .description('pause the pipeline: set the pause flag and disable the event source (messages wait in the queue)')
     .requiredOption('--reason <text>', 'why (recorded on the pause flag; no addresses or member data)')
     .action(async (opts: { reason: string }) => {
-      const result = await withTarget(program, (target, options) => pausePipeline(target, { reason: opts.reason, operator: operatorOf(options), now: new Date() }));
+      const result = await withTarget(program, (target, options) =>
+        pausePipeline(target, { reason: opts.reason, operator: operatorOf(options), now: new Date() }),
+      );
       output(program, result, render.renderPause);
     });
 
@@ -118,7 +126,9 @@ export function buildProgram(): Command {
     .description('clear the pause flag and re-enable the event source; refuses while FanInSpike is in ALARM or the cause is not understood')
     .option('--force', 'resume despite the refusals (each is reported)')
     .action(async (opts: { force?: boolean }) => {
-      const result = await withTarget(program, (target, options) => resumePipeline(target, { operator: operatorOf(options), force: opts.force, now: new Date() }));
+      const result = await withTarget(program, (target, options) =>
+        resumePipeline(target, { operator: operatorOf(options), force: opts.force, now: new Date() }),
+      );
       output(program, result, render.renderResume);
       if (result.outcome === 'new-pause') setExit(ExitCode.Failed);
     });
@@ -132,7 +142,9 @@ export function buildProgram(): Command {
     .action(async (opts: { dryRun?: boolean; limit?: number; includeRejected?: boolean }) => {
       const bar = progressBar('redrive');
       try {
-        const result = await withTarget(program, (target) => redriveDeadLetters(target, { ...opts, onProgress: (done, total) => bar.update(done, total) }));
+        const result = await withTarget(program, (target) =>
+          redriveDeadLetters(target, { ...opts, onProgress: (done, total) => bar.update(done, total) }),
+        );
         bar.stop();
         output(program, result, render.renderRedrive);
         if (result.failed > 0 || result.notDeleted.length > 0) setExit(ExitCode.Failed);
@@ -143,8 +155,13 @@ export function buildProgram(): Command {
 
   program
     .command('audit')
-    .description('every dispatch for an address, a member or a time range: state, member, address hash, SES message id, time; or, by dispatchId, each record with its history and its fate')
-    .option('--dispatch <dispatchId...>', 'these dispatches: record, history (one line per version) and delivery fate; with --since, rejected bodies that carried them too')
+    .description(
+      'every dispatch for an address, a member or a time range: state, member, address hash, SES message id, time; or, by dispatchId, each record with its history and its fate',
+    )
+    .option(
+      '--dispatch <dispatchId...>',
+      'these dispatches: record, history (one line per version) and delivery fate; with --since, rejected bodies that carried them too',
+    )
     .option('--address <address>', 'the address to look for (hashed with the pipeline key; never stored)')
     .option('--address-hash <hash>', 'the keyed address hash (as the pause flag, `status` and the logs show it)')
     .option('--member <memberId>', 'the member to look for')
@@ -153,61 +170,90 @@ export function buildProgram(): Command {
     .addOption(new Option('--format <format>', 'output format').choices(['table', 'csv', 'json']).default('table'))
     .option('--reveal', 'show addresses in clear: the one typed, or the member’s registered one whose hash matches')
     .option('--out <file>', 'write the result to this file (created owner-only) instead of stdout')
-    .action(async (opts: { dispatch?: string[]; address?: string; addressHash?: string; member?: string; since?: string; until?: string; format: 'table' | 'csv' | 'json'; reveal?: boolean; out?: string }) => {
-      // With --out the result goes to the file, written only once complete: what `npm run` prints stays out of it.
-      const emit = async (text: string): Promise<void> => {
-        if (!opts.out) {
-          print(text);
+    .action(
+      async (opts: {
+        dispatch?: string[];
+        address?: string;
+        addressHash?: string;
+        member?: string;
+        since?: string;
+        until?: string;
+        format: 'table' | 'csv' | 'json';
+        reveal?: boolean;
+        out?: string;
+      }) => {
+        // With --out the result goes to the file, written only once complete: what `npm run` prints stays out of it.
+        const emit = async (text: string): Promise<void> => {
+          if (!opts.out) {
+            print(text);
+            return;
+          }
+          await writeOwnerOnly(opts.out, `${text}\n`);
+          process.stderr.write(`written to ${opts.out}\n`);
+        };
+        const since = instantOption('--since', opts.since);
+        const until = instantOption('--until', opts.until);
+        if (opts.dispatch) {
+          if (opts.address || opts.addressHash || opts.member)
+            throw new UsageError('Give --dispatch alone, or one of --address, --address-hash, --member');
+          if (opts.format === 'csv') throw new UsageError('--dispatch prints a record with its history: use the table or --format json');
+          const dispatchIds = opts.dispatch;
+          const report = await withTarget(program, (target) =>
+            auditDispatchIds(target, { dispatchIds, since, until, reveal: opts.reveal, now: new Date() }),
+          );
+          const json = (program.opts() as GlobalOptions).json || opts.format === 'json';
+          await emit(json ? JSON.stringify(report, null, 2) : render.renderDispatchAudit(report, opts.reveal ?? false));
+          // As grep: found nothing for some of them is exit 1, so a script notices.
+          if (report.summary.notFound.length > 0) setExit(ExitCode.Failed);
           return;
         }
-        await writeOwnerOnly(opts.out, `${text}\n`);
-        process.stderr.write(`written to ${opts.out}\n`);
-      };
-      const since = instantOption('--since', opts.since);
-      const until = instantOption('--until', opts.until);
-      if (opts.dispatch) {
-        if (opts.address || opts.addressHash || opts.member) throw new UsageError('Give --dispatch alone, or one of --address, --address-hash, --member');
-        if (opts.format === 'csv') throw new UsageError('--dispatch prints a record with its history: use the table or --format json');
-        const dispatchIds = opts.dispatch;
-        const report = await withTarget(program, (target) => auditDispatchIds(target, { dispatchIds, since, until, reveal: opts.reveal, now: new Date() }));
+        if ([opts.address, opts.addressHash, opts.member].filter(Boolean).length > 1)
+          throw new UsageError('Give one of --address, --address-hash, --member');
+        const selector: AuditSelector = opts.address
+          ? { by: 'address', address: opts.address }
+          : opts.addressHash
+            ? { by: 'address-hash', addressHash: opts.addressHash }
+            : opts.member
+              ? { by: 'member', memberId: opts.member }
+              : { by: 'time' };
+        const report = await withTarget(program, (target) =>
+          auditDispatches(target, { selector, since, until, reveal: opts.reveal, now: new Date() }),
+        );
+        // The CSV on stdout stays only the CSV; the window it covers goes beside it, on stderr.
+        if (opts.format === 'csv') process.stderr.write(`${render.renderAuditWindow(report)}\n`);
         const json = (program.opts() as GlobalOptions).json || opts.format === 'json';
-        await emit(json ? JSON.stringify(report, null, 2) : render.renderDispatchAudit(report, opts.reveal ?? false));
-        // As grep: found nothing for some of them is exit 1, so a script notices.
-        if (report.summary.notFound.length > 0) setExit(ExitCode.Failed);
-        return;
-      }
-      if ([opts.address, opts.addressHash, opts.member].filter(Boolean).length > 1) throw new UsageError('Give one of --address, --address-hash, --member');
-      const selector: AuditSelector = opts.address
-        ? { by: 'address', address: opts.address }
-        : opts.addressHash
-          ? { by: 'address-hash', addressHash: opts.addressHash }
-          : opts.member
-            ? { by: 'member', memberId: opts.member }
-            : { by: 'time' };
-      const report = await withTarget(program, (target) =>
-        auditDispatches(target, { selector, since, until, reveal: opts.reveal, now: new Date() }),
-      );
-      // The CSV on stdout stays only the CSV; the window it covers goes beside it, on stderr.
-      if (opts.format === 'csv') process.stderr.write(`${render.renderAuditWindow(report)}\n`);
-      const json = (program.opts() as GlobalOptions).json || opts.format === 'json';
-      await emit(json ? JSON.stringify(report, null, 2) : render.renderAudit(report, opts.format === 'csv' ? 'csv' : 'table', opts.reveal ?? false));
-    });
+        await emit(
+          json
+            ? JSON.stringify(report, null, 2)
+            : render.renderAudit(report, opts.format === 'csv' ? 'csv' : 'table', opts.reveal ?? false),
+        );
+      },
+    );
 
-  const inDoubt = program.command('in-doubt').description('dispatches whose send may or may not have happened: list them, release those confirmed never sent');
+  const inDoubt = program
+    .command('in-doubt')
+    .description('dispatches whose send may or may not have happened: list them, release those confirmed never sent');
   inDoubt
     .command('list')
     .description('in-doubt dispatches: age, member, address hash, whether an SES event arrived')
-    .option('--since <time>', 'claimed from this time: ISO 8601, a date (00:00 UTC) or a date-time with Z or an offset [default: 30 days ago]')
+    .option(
+      '--since <time>',
+      'claimed from this time: ISO 8601, a date (00:00 UTC) or a date-time with Z or an offset [default: 30 days ago]',
+    )
     .option('--until <time>', 'claimed up to this time (as --since) [default: now]')
     .option('--include-reconciled', 'also list records that were in doubt and an SES event reconciled to sent')
     .action(async (opts: { since?: string; until?: string; includeReconciled?: boolean }) => {
       const range = { since: instantOption('--since', opts.since), until: instantOption('--until', opts.until) };
-      const list = await withTarget(program, (target) => listInDoubt(target, { ...range, includeReconciled: opts.includeReconciled, now: new Date() }));
+      const list = await withTarget(program, (target) =>
+        listInDoubt(target, { ...range, includeReconciled: opts.includeReconciled, now: new Date() }),
+      );
       output(program, list, render.renderInDoubtList);
     });
   inDoubt
     .command('release')
-    .description('make in-doubt dispatchIds sendable again, once SES and the mailbox show they never went out (a release of a sent e-mail sends it twice)')
+    .description(
+      'make in-doubt dispatchIds sendable again, once SES and the mailbox show they never went out (a release of a sent e-mail sends it twice)',
+    )
     .argument('<dispatchId...>')
     .requiredOption('--reason <ticket>', 'the ticket that records the check (recorded on each record; no addresses or member data)')
     .action(async (dispatchIds: string[], opts: { reason: string }) => {
@@ -218,7 +264,9 @@ export function buildProgram(): Command {
       if (result.refused.length > 0) setExit(ExitCode.Failed);
     });
 
-  const members = program.command('members').description('the member registry, through its guard (shared and over-limit addresses are refused)');
+  const members = program
+    .command('members')
+    .description('the member registry, through its guard (shared and over-limit addresses are refused)');
   members
     .command('put')
     .description('create or update one member')
@@ -226,23 +274,33 @@ export function buildProgram(): Command {
     .requiredOption('--email <address>', "the member's own address")
     .addOption(new Option('--status <status>', 'status').choices(['active', 'suspended', 'closed']).default('active'))
     .option('--proxy <address...>', 'an address the member authorised (guardian, caregiver); repeatable')
-    .option('--proxy-for <memberId...>', "wards this member consents to be the proxy of, at its own address (12.3); repeatable")
+    .option('--proxy-for <memberId...>', 'wards this member consents to be the proxy of, at its own address (12.3); repeatable')
     .addOption(new Option('--suppressed <flag>', 'suppression (default: keep what is stored)').choices(['true', 'false']))
     .option('--allow-shared', "allow an address that is another member's own e-mail (never past the fan-in limit)")
-    .action(async (opts: { memberId: string; email: string; status: string; proxy?: string[]; proxyFor?: string[]; suppressed?: string; allowShared?: boolean }) => {
-      const row = {
-        memberId: opts.memberId,
-        email: opts.email,
-        status: opts.status,
-        proxies: opts.proxy ?? [],
-        proxyFor: opts.proxyFor ?? [],
-        suppressed: opts.suppressed === undefined ? undefined : opts.suppressed === 'true',
-      };
-      const result = await withTarget(program, (target) => putMember(target, row, { allowShared: opts.allowShared }));
-      const json = result.outcome === 'failed' ? { ...result, error: result.error.message } : result;
-      output(program, json, () => render.renderMemberResult(result));
-      if (result.outcome !== 'registered') setExit(ExitCode.Failed);
-    });
+    .action(
+      async (opts: {
+        memberId: string;
+        email: string;
+        status: string;
+        proxy?: string[];
+        proxyFor?: string[];
+        suppressed?: string;
+        allowShared?: boolean;
+      }) => {
+        const row = {
+          memberId: opts.memberId,
+          email: opts.email,
+          status: opts.status,
+          proxies: opts.proxy ?? [],
+          proxyFor: opts.proxyFor ?? [],
+          suppressed: opts.suppressed === undefined ? undefined : opts.suppressed === 'true',
+        };
+        const result = await withTarget(program, (target) => putMember(target, row, { allowShared: opts.allowShared }));
+        const json = result.outcome === 'failed' ? { ...result, error: result.error.message } : result;
+        output(program, json, () => render.renderMemberResult(result));
+        if (result.outcome !== 'registered') setExit(ExitCode.Failed);
+      },
+    );
   members
     .command('get')
     .description('one member: status, addresses (hashed unless --reveal) and how many members use each')
@@ -266,7 +324,9 @@ export function buildProgram(): Command {
     .option('--all', 'lift every address suppression and the member-wide flag')
     .action(async (memberId: string, opts: { addressHash?: string[]; all?: boolean }) => {
       if (Boolean(opts.all) === Boolean(opts.addressHash?.length)) throw new UsageError('Give either --address-hash HASH… or --all');
-      const result = await withTarget(program, (target) => unsuppressMember(target, memberId, { addressHashes: opts.addressHash, all: opts.all }));
+      const result = await withTarget(program, (target) =>
+        unsuppressMember(target, memberId, { addressHashes: opts.addressHash, all: opts.all }),
+      );
       if (!result) {
         process.stderr.write(`No member ${memberId}.\n`);
         if ((program.opts() as GlobalOptions).json) print('null');
@@ -277,13 +337,20 @@ export function buildProgram(): Command {
     });
   members
     .command('clear-report')
-    .description('lift the "not for me" block of a member\'s address once the address was checked with the member (kept on the member with the ticket)')
+    .description(
+      'lift the "not for me" block of a member\'s address once the address was checked with the member (kept on the member with the ticket)',
+    )
     .argument('<memberId>')
     .requiredOption('--reason <ticket>', 'the ticket that records the check (no addresses or member data)')
     .option('--address-hash <hash>', 'only this address (as `members get` shows it) [default: every reported address of the member]')
     .action(async (memberId: string, opts: { reason: string; addressHash?: string }) => {
       const result = await withTarget(program, (target, options) =>
-        clearReport(target, memberId, { ticket: opts.reason, operator: operatorOf(options), addressHash: opts.addressHash, now: new Date() }),
+        clearReport(target, memberId, {
+          ticket: opts.reason,
+          operator: operatorOf(options),
+          addressHash: opts.addressHash,
+          now: new Date(),
+        }),
       );
       output(program, result, render.renderClearReport);
     });
@@ -302,7 +369,9 @@ export function buildProgram(): Command {
       const csv = parseMembersCsv(text);
       const bar = progressBar('import');
       try {
-        const report = await withTarget(program, (target) => importMembers(target, csv, { allowShared: opts.allowShared, onRow: (done, total) => bar.update(done, total) }));
+        const report = await withTarget(program, (target) =>
+          importMembers(target, csv, { allowShared: opts.allowShared, onRow: (done, total) => bar.update(done, total) }),
+        );
         bar.stop();
         output(program, report, render.renderImport);
         if (report.refused.length + report.failed.length > 0) setExit(ExitCode.Failed);
@@ -351,7 +420,9 @@ export async function main(argv: readonly string[] = process.argv): Promise<numb
       } else {
         const message = (error as Error).message ?? String(error);
         const cause = (error as { cause?: { name?: string } }).cause?.name;
-        process.stderr.write(`error: ${message}${cause && !message.includes(cause) && !(error instanceof TargetUnavailableError) ? ` (${cause})` : ''}\n`);
+        process.stderr.write(
+          `error: ${message}${cause && !message.includes(cause) && !(error instanceof TargetUnavailableError) ? ` (${cause})` : ''}\n`,
+        );
         setExit(exitCodeOf(error));
       }
     }

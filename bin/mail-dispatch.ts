@@ -16,7 +16,9 @@ try {
   if (!(error instanceof InvalidSettingsError)) throw error;
   // Wrong context is the operator's input, not a crash: the list, no stack trace, and no synth.
   const count = error.problems.length;
-  process.stderr.write(`Invalid mail-dispatch context (${count} problem${count === 1 ? '' : 's'}):\n${error.problems.map((p) => `  - ${p}`).join('\n')}\n`);
+  process.stderr.write(
+    `Invalid mail-dispatch context (${count} problem${count === 1 ? '' : 's'}):\n${error.problems.map((p) => `  - ${p}`).join('\n')}\n`,
+  );
   process.stderr.write('Fix cdk.json or the -c key=value options; the keys and their ranges are in README.md (Context keys).\n');
   process.exit(1);
 }

@@ -33,7 +33,9 @@ export function lazyStart<T>(start: () => T | Promise<T>): () => Promise<T> {
  * The Lambda entry point: builds the handler with `start` on the first invocation (retried after
  * a failed start, see {@link lazyStart}) and passes every invocation to it.
  */
-export function lambdaEntry<E, R, C = unknown>(start: () => ((event: E, context: C) => Promise<R>) | Promise<(event: E, context: C) => Promise<R>>) {
+export function lambdaEntry<E, R, C = unknown>(
+  start: () => ((event: E, context: C) => Promise<R>) | Promise<(event: E, context: C) => Promise<R>>,
+) {
   const ready = lazyStart(start);
   return async (event: E, context: C): Promise<R> => (await ready())(event, context);
 }

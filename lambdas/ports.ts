@@ -203,7 +203,10 @@ export interface SendPacer {
 
 /** Where a rejected body goes: the DLQ, with its reason as message attributes. */
 export interface RejectedMessageSink {
-  moveRejected(body: string, rejection: { readonly reason: RejectReason; readonly field?: string; readonly dispatchId?: string }): Promise<void>;
+  moveRejected(
+    body: string,
+    rejection: { readonly reason: RejectReason; readonly field?: string; readonly dispatchId?: string },
+  ): Promise<void>;
 }
 
 /** One outcome as it is reported: to metrics, structured logs, and (locally) the scenario runner. */
@@ -359,7 +362,12 @@ export interface NotForMeStore {
    */
   recordReport(report: NotForMeReport): Promise<ReportResult>;
   /** Takes one of `limit` slots of a window for `key`; false when they are all taken. */
-  takeRateSlot(key: { readonly kind: 'token' | 'source'; readonly id: string }, limit: number, windowSeconds: number, now: Date): Promise<boolean>;
+  takeRateSlot(
+    key: { readonly kind: 'token' | 'source'; readonly id: string },
+    limit: number,
+    windowSeconds: number,
+    now: Date,
+  ): Promise<boolean>;
 }
 
 /** What one placement left on a mailbox of the registry's address index. */

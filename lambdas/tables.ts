@@ -54,7 +54,11 @@ export interface LedgerIndex {
 }
 
 /** The ledger's audit indexes, as the stack and the local emulator create them. */
-export const LEDGER_AUDIT_INDEXES: readonly LedgerIndex[] = [LEDGER_TABLE.byMemberIndex, LEDGER_TABLE.byAddressIndex, LEDGER_TABLE.byDayIndex];
+export const LEDGER_AUDIT_INDEXES: readonly LedgerIndex[] = [
+  LEDGER_TABLE.byMemberIndex,
+  LEDGER_TABLE.byAddressIndex,
+  LEDGER_TABLE.byDayIndex,
+];
 
 /**
  * The `auditDay` values of the by-day index: a record claimed on a day lands on one of
@@ -129,17 +133,46 @@ export const TABLE_ACCESS = {
      */
     ledgerAttributes: [
       LEDGER_TABLE.partitionKey,
-      'state', 'reason', 'field', 'dispatchId', 'memberId', 'toHash', 'template', 'claimedAt', 'auditDay', 'updatedAt',
-      'claimToken', 'claimMessageId', 'claimReceiveCount', 'history', 'sentAt', 'sesMessageId', 'lastMessageId', 'duplicateMessageIds',
-      'seen', 'version', 'expiresAt', 'members',
+      'state',
+      'reason',
+      'field',
+      'dispatchId',
+      'memberId',
+      'toHash',
+      'template',
+      'claimedAt',
+      'auditDay',
+      'updatedAt',
+      'claimToken',
+      'claimMessageId',
+      'claimReceiveCount',
+      'history',
+      'sentAt',
+      'sesMessageId',
+      'lastMessageId',
+      'duplicateMessageIds',
+      'seen',
+      'version',
+      'expiresAt',
+      'members',
     ],
     /** The pause flag: it only ever sets it (a fan-in block, SES pausing the account), never clears it. */
     pauseFlagKeys: [LedgerKey.pauseFlag],
     /** What setting the flag writes (`DynamoDbPauseSwitch.pause`): not `resumedBy`/`resumedAt`. */
     pauseFlagAttributes: [
       LEDGER_TABLE.partitionKey,
-      'paused', 'reason', 'by', 'at', 'alarmName', 'addressHash', 'pauses', 'version',
-      'lastPauseReason', 'lastPauseBy', 'lastPauseAt', 'repeatedPauses',
+      'paused',
+      'reason',
+      'by',
+      'at',
+      'alarmName',
+      'addressHash',
+      'pauses',
+      'version',
+      'lastPauseReason',
+      'lastPauseBy',
+      'lastPauseAt',
+      'repeatedPauses',
     ],
   },
   breaker: {

@@ -81,7 +81,11 @@ export class MailDispatchStack extends Stack {
       transientBounceLimit: settings.transientBounceLimit,
       reputation,
     });
-    const outcomes = new OutcomeFeed(this, 'Outcomes', { encryptionKey, ledger: tables.ledger, subscriberArns: settings.outcomeSubscriberArns });
+    const outcomes = new OutcomeFeed(this, 'Outcomes', {
+      encryptionKey,
+      ledger: tables.ledger,
+      subscriberArns: settings.outcomeSubscriberArns,
+    });
     const breaker = new FanInBreaker(this, 'FanInBreaker', {
       encryptionKey,
       dispatcher,
@@ -135,15 +139,31 @@ export class MailDispatchStack extends Stack {
     output(StackOutput.deadLetterQueueUrl, queue.deadLetterQueue.queueUrl, 'Dead-letter queue URL');
     output(StackOutput.membersTableName, tables.members.tableName, 'Member registry table');
     output(StackOutput.ledgerTableName, tables.ledger.tableName, 'Dispatch ledger table');
-    output(StackOutput.eventSourceMappingId, dispatcher.eventSource.eventSourceMappingId, 'Dispatcher event source mapping (disabled = paused)');
+    output(
+      StackOutput.eventSourceMappingId,
+      dispatcher.eventSource.eventSourceMappingId,
+      'Dispatcher event source mapping (disabled = paused)',
+    );
     output(StackOutput.alarmTopicArn, breaker.alarmTopic.topicArn, 'Alarm topic (subscribe on-call here)');
     output(StackOutput.dashboardName, dashboard.dashboardName, 'CloudWatch operations dashboard');
     output(StackOutput.addressHashSecretArn, dispatcher.addressHashSecret.secretArn, 'Address-hash key (ops audit --address)');
     output(StackOutput.fanInAlarmName, breaker.fanInAlarm.alarmName, 'The alarm that pauses the queue');
-    output(StackOutput.fanInLimit, String(settings.fanInLimit), 'Distinct members allowed per address per window (the registry guard uses it too)');
+    output(
+      StackOutput.fanInLimit,
+      String(settings.fanInLimit),
+      'Distinct members allowed per address per window (the registry guard uses it too)',
+    );
     output(StackOutput.configurationSetName, mail.configurationSet.configurationSetName, 'SES configuration set');
     output(StackOutput.notForMePageUrl, notForMe.functionUrl.url, 'The "not for me" page (every e-mail links to it)');
-    output(StackOutput.outcomeBusArn, outcomes.bus.eventBusArn, 'The outcome feed (source mail-dispatch, detail-type Dispatch Outcome): add rules to it for the portal');
-    output(StackOutput.encryptionKeyArn, encryptionKey.keyArn, 'The CMK of the queues, tables and topics (a publisher needs kms:GenerateDataKey and kms:Decrypt on it)');
+    output(
+      StackOutput.outcomeBusArn,
+      outcomes.bus.eventBusArn,
+      'The outcome feed (source mail-dispatch, detail-type Dispatch Outcome): add rules to it for the portal',
+    );
+    output(
+      StackOutput.encryptionKeyArn,
+      encryptionKey.keyArn,
+      'The CMK of the queues, tables and topics (a publisher needs kms:GenerateDataKey and kms:Decrypt on it)',
+    );
   }
 }

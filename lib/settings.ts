@@ -109,7 +109,8 @@ export const SETTING_KEYS = Object.keys(DEFAULT_SETTINGS) as SettingKey[];
 /** An IAM role ARN in any partition, with or without a path. */
 const ROLE_ARN = /^arn:aws(?:-[a-z]+)*:iam::\d{12}:role\/(?:[\w+=,.@-]+\/)*[\w+=,.@-]{1,64}$/;
 /** An SQS queue ARN or an EventBridge bus ARN (the outcome feed's subscribers). */
-export const SUBSCRIBER_ARN = /^arn:aws(?:-[a-z]+)*:(?:sqs:[a-z0-9-]+:\d{12}:[\w-]{1,80}(?:\.fifo)?|events:[a-z0-9-]+:\d{12}:event-bus\/[\w.\-/]{1,256})$/;
+export const SUBSCRIBER_ARN =
+  /^arn:aws(?:-[a-z]+)*:(?:sqs:[a-z0-9-]+:\d{12}:[\w-]{1,80}(?:\.fifo)?|events:[a-z0-9-]+:\d{12}:event-bus\/[\w.\-/]{1,256})$/;
 
 /**
  * Context values come as numbers from cdk.json and as strings from `-c key=value`; a list comes
@@ -117,7 +118,12 @@ export const SUBSCRIBER_ARN = /^arn:aws(?:-[a-z]+)*:(?:sqs:[a-z0-9-]+:\d{12}:[\w
  */
 function coerce(key: SettingKey, raw: unknown): unknown {
   if (Array.isArray(DEFAULT_SETTINGS[key])) {
-    return typeof raw === 'string' ? raw.split(',').map((item) => item.trim()).filter((item) => item !== '') : raw;
+    return typeof raw === 'string'
+      ? raw
+          .split(',')
+          .map((item) => item.trim())
+          .filter((item) => item !== '')
+      : raw;
   }
   const kind = typeof DEFAULT_SETTINGS[key];
   if (typeof raw !== 'string' || kind === 'string') return raw;
@@ -155,7 +161,8 @@ function closestSetting(key: string): SettingKey | undefined {
   let best: { key: SettingKey; distance: number } | undefined;
   for (const candidate of SETTING_KEYS) {
     const distance = editDistance(key.toLowerCase(), candidate.toLowerCase());
-    if (distance <= Math.min(3, Math.floor(candidate.length / 3)) && (!best || distance < best.distance)) best = { key: candidate, distance };
+    if (distance <= Math.min(3, Math.floor(candidate.length / 3)) && (!best || distance < best.distance))
+      best = { key: candidate, distance };
   }
   return best?.key;
 }
@@ -186,7 +193,11 @@ export function readSettings(node: Node, overrides: Partial<DeploymentSettings> 
   // A misspelled key would otherwise be ignored and its setting left at the default, silently.
   const problems: string[] = unknownContextKeys(node.getAllContext() as Record<string, unknown>);
   // Only the settings that have a range (lists, strings and booleans are checked below).
-  const ranged = Object.fromEntries(Object.keys(RANGES).filter((key) => key in merged).map((key) => [key, merged[key]]));
+  const ranged = Object.fromEntries(
+    Object.keys(RANGES)
+      .filter((key) => key in merged)
+      .map((key) => [key, merged[key]]),
+  );
   problems.push(...rangeProblems(ranged));
   const from = typeof merged.fromAddress === 'string' ? parseRecipient(merged.fromAddress) : undefined;
   if (!from?.ok) problems.push(`fromAddress must be one bare e-mail address (got ${JSON.stringify(merged.fromAddress)})`);
@@ -205,7 +216,10 @@ export function readSettings(node: Node, overrides: Partial<DeploymentSettings> 
     problems.push(`publisherRoleArns must be IAM role ARNs, comma-separated (got ${JSON.stringify(publishers)})`);
   } else {
     const invalid = publishers.filter((arn: string) => !ROLE_ARN.test(arn));
-    if (invalid.length > 0) problems.push(`publisherRoleArns must be IAM role ARNs (arn:aws:iam::<account>:role/<name>); not one: ${invalid.map((arn) => JSON.stringify(arn)).join(', ')}`);
+    if (invalid.length > 0)
+      problems.push(
+        `publisherRoleArns must be IAM role ARNs (arn:aws:iam::<account>:role/<name>); not one: ${invalid.map((arn) => JSON.stringify(arn)).join(', ')}`,
+      );
     else merged.publisherRoleArns = [...new Set(publishers as string[])];
   }
   const subscribers = merged.outcomeSubscriberArns;
@@ -213,7 +227,10 @@ export function readSettings(node: Node, overrides: Partial<DeploymentSettings> 
     problems.push(`outcomeSubscriberArns must be SQS queue or EventBridge bus ARNs, comma-separated (got ${JSON.stringify(subscribers)})`);
   } else {
     const invalid = subscribers.filter((arn: string) => !SUBSCRIBER_ARN.test(arn));
-    if (invalid.length > 0) problems.push(`outcomeSubscriberArns must be SQS queue ARNs (arn:aws:sqs:<region>:<account>:<name>) or bus ARNs (arn:aws:events:<region>:<account>:event-bus/<name>); not one: ${invalid.map((arn) => JSON.stringify(arn)).join(', ')}`);
+    if (invalid.length > 0)
+      problems.push(
+        `outcomeSubscriberArns must be SQS queue ARNs (arn:aws:sqs:<region>:<account>:<name>) or bus ARNs (arn:aws:events:<region>:<account>:event-bus/<name>); not one: ${invalid.map((arn) => JSON.stringify(arn)).join(', ')}`,
+      );
     else merged.outcomeSubscriberArns = [...new Set(subscribers as string[])];
   }
 

@@ -7,7 +7,13 @@ export interface AlarmNotification {
   readonly OldStateValue: 'ALARM' | 'OK';
   readonly NewStateReason: string;
   readonly StateChangeTime: string;
-  readonly Trigger: { readonly MetricName: string; readonly Namespace: string; readonly Statistic: 'SUM'; readonly Period: number; readonly Threshold: number };
+  readonly Trigger: {
+    readonly MetricName: string;
+    readonly Namespace: string;
+    readonly Statistic: 'SUM';
+    readonly Period: number;
+    readonly Threshold: number;
+  };
 }
 
 /** The local fan-in alarm's name (the stack's is `<stack>-FanInSpike`). */
@@ -118,7 +124,9 @@ export class MetricAlarm {
   /** Feeds one log line; lines that are not EMF for this metric are ignored. */
   ingestLogLine(line: string): void {
     if (!line.includes('"_aws"') || !line.includes(this.metricName)) return;
-    let emf: Record<string, unknown> & { _aws?: { CloudWatchMetrics?: { Namespace?: string; Dimensions?: string[][]; Metrics?: { Name?: string }[] }[] } };
+    let emf: Record<string, unknown> & {
+      _aws?: { CloudWatchMetrics?: { Namespace?: string; Dimensions?: string[][]; Metrics?: { Name?: string }[] }[] };
+    };
     try {
       emf = JSON.parse(line);
     } catch {
@@ -181,7 +189,13 @@ export class MetricAlarm {
       OldStateValue: previous,
       NewStateReason: reason,
       StateChangeTime: at,
-      Trigger: { MetricName: this.metricName, Namespace: this.namespace, Statistic: 'SUM', Period: this.periodMs / 1000, Threshold: this.threshold },
+      Trigger: {
+        MetricName: this.metricName,
+        Namespace: this.namespace,
+        Statistic: 'SUM',
+        Period: this.periodMs / 1000,
+        Threshold: this.threshold,
+      },
     };
     this.actionsRunning++;
     void Promise.resolve()

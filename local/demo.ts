@@ -34,13 +34,23 @@ function phaseTable(phase: PhaseSummary): string {
 async function main(): Promise<void> {
   quietSdkNodeWarning();
   const scenario = readScenarioFile(DEMO_SCENARIO);
-  const total = scenario.steps.reduce((n, step) => n + ('publish' in step ? step.publish.length : 'publishRaw' in step ? step.publishRaw.length : 0), 0);
+  const total = scenario.steps.reduce(
+    (n, step) => n + ('publish' in step ? step.publish.length : 'publishRaw' in step ? step.publishRaw.length : 0),
+    0,
+  );
   const logFile = join(tmpdir(), `mail-dispatch-demo-${Date.now()}.log`);
   const logs = createWriteStream(logFile);
-  process.stderr.write(`Replaying the 2 Aug 2000 incident: ${total} portal messages through the real dispatcher on the embedded local AWS\n`);
+  process.stderr.write(
+    `Replaying the 2 Aug 2000 incident: ${total} portal messages through the real dispatcher on the embedded local AWS\n`,
+  );
   process.stderr.write(`(function logs: ${logFile})\n`);
   const bar = new SingleBar(
-    { format: ' {bar} {percentage}% | {value}/{total} messages settled | step {step}: {kind} | {duration}s', hideCursor: true, stream: process.stderr, noTTYOutput: false },
+    {
+      format: ' {bar} {percentage}% | {value}/{total} messages settled | step {step}: {kind} | {duration}s',
+      hideCursor: true,
+      stream: process.stderr,
+      noTTYOutput: false,
+    },
     Presets.shades_classic,
   );
   bar.start(total, 0, { step: '-', kind: 'starting the emulators' });
@@ -51,7 +61,8 @@ async function main(): Promise<void> {
       // busy machine from timing out, which would leave its claims in doubt.
       visibilityTimeoutSeconds: 60,
       onLog: (line, source) => logs.write(`${source} ${line}\n`),
-      onProgress: (progress) => bar.update(Math.min(total, progress.settled), { step: `${progress.step}/${progress.steps}`, kind: progress.kind }),
+      onProgress: (progress) =>
+        bar.update(Math.min(total, progress.settled), { step: `${progress.step}/${progress.steps}`, kind: progress.kind }),
     });
   } finally {
     bar.stop();
@@ -77,7 +88,7 @@ async function main(): Promise<void> {
     process.exitCode = 1;
     return;
   }
-  out('\nEvery promise held: no message reached an address that is not its member\'s, and nothing was sent twice.');
+  out("\nEvery promise held: no message reached an address that is not its member's, and nothing was sent twice.");
 }
 
 main().catch((error: unknown) => {

@@ -50,7 +50,9 @@ export const createLocalHandler: LocalHandlerFactory = async ({ workerData, emit
   addDynamoDbFaults(dynamodb, plan);
   addSesFaults(ses, plan);
   const reporter = new ForwardingReporter(new PowertoolsOutcomeReporter(), emit);
-  const handler = createHandler(() => createDispatcherDeps({ clients: { dynamodb, ses, sqs: new SQSClient({}) }, reporter, now: clock.now }));
+  const handler = createHandler(() =>
+    createDispatcherDeps({ clients: { dynamodb, ses, sqs: new SQSClient({}) }, reporter, now: clock.now }),
+  );
   // The context too: the dispatcher checks the invocation's time left before each claim (issue 12.6).
   return (event, context) => handler(event, context);
 };

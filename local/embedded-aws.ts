@@ -79,7 +79,12 @@ export interface EmbeddedAws {
   readonly membersStreamArn: string;
   /** The SQS queue that stands for the outcome bus. */
   readonly outcomeQueueUrl: string;
-  readonly clients: { readonly dynamodb: DynamoDBClient; readonly sqs: SQSClient; readonly ses: SESv2Client; readonly dynamodbStreams: DynamoDBStreamsClient };
+  readonly clients: {
+    readonly dynamodb: DynamoDBClient;
+    readonly sqs: SQSClient;
+    readonly ses: SESv2Client;
+    readonly dynamodbStreams: DynamoDBStreamsClient;
+  };
   sesStore(): Promise<StoredEmail[]>;
   clearSes(): Promise<void>;
   queueDepth(queueUrl?: string): Promise<QueueDepth>;
@@ -117,14 +122,19 @@ export async function startEmbeddedAws(options: EmbeddedAwsOptions = {}): Promis
     // Settled, not Promise.all: when one fails (no Java) the other may still be starting, and an
     // emulator that finishes starting after the failure would keep the process alive forever.
     const [dynamoStart, sqsSesStart] = await Promise.allSettled([
-      startDynamoDbLocal({ port: options.ports?.dynamodb, dbPath: options.dataDir ? keptDir(options.dataDir, 'dynamodb') : undefined }).then((service: DynamoDbLocal) => {
+      startDynamoDbLocal({
+        port: options.ports?.dynamodb,
+        dbPath: options.dataDir ? keptDir(options.dataDir, 'dynamodb') : undefined,
+      }).then((service: DynamoDbLocal) => {
         started.push(service);
         return service;
       }),
-      startSqsSesEmulators({ sqsPort: options.ports?.sqs, sesPort: options.ports?.ses, sesQuota: options.sesQuota }).then((service: SqsSesEmulators) => {
-        started.push(service);
-        return service;
-      }),
+      startSqsSesEmulators({ sqsPort: options.ports?.sqs, sesPort: options.ports?.ses, sesQuota: options.sesQuota }).then(
+        (service: SqsSesEmulators) => {
+          started.push(service);
+          return service;
+        },
+      ),
     ]);
     if (dynamoStart.status === 'rejected') throw dynamoStart.reason;
     if (sqsSesStart.status === 'rejected') throw sqsSesStart.reason;
@@ -241,7 +251,6 @@ export async function startEmbeddedAws(options: EmbeddedAwsOptions = {}): Promis
     throw error;
   }
 }
-
 
 /** A subdirectory of the data directory, created if needed. */
 function keptDir(dataDir: string, name: string): string {

@@ -161,13 +161,17 @@ export class EventSourcePoller {
 
   private async invokeBatch(index: number, messages: Message[]): Promise<void> {
     const records = messages.map((message) => this.toRecord(message));
-    const duplicates = this.options.duplicateDelivery ? records.filter(() => this.options.duplicateDelivery?.()).map((r) => this.secondCopy(r)) : [];
+    const duplicates = this.options.duplicateDelivery
+      ? records.filter(() => this.options.duplicateDelivery?.()).map((r) => this.secondCopy(r))
+      : [];
     const environments = this.environments[index];
     if (duplicates.length > 0 && environments.length < 2) environments.push(new ExecutionEnvironment(this.options.environment));
     await Promise.all([
       this.invokeOn(index, environments[0], records, false),
       // The copy arrives while the first is still being handled: a little later, not at once.
-      duplicates.length > 0 ? sleep(20 + Math.random() * 180).then(() => this.invokeOn(index, environments[1], duplicates, true)) : undefined,
+      duplicates.length > 0
+        ? sleep(20 + Math.random() * 180).then(() => this.invokeOn(index, environments[1], duplicates, true))
+        : undefined,
     ]);
     for (const copy of duplicates) this.duplicateHandles.delete(copy.receiptHandle);
   }

@@ -130,7 +130,8 @@ export class ExecutionEnvironment {
 
   private finish(result: InvocationResult, match: { id?: string; worker?: Worker } = {}): void {
     const pending = this.pending;
-    if (!pending || (match.id !== undefined && pending.id !== match.id) || (match.worker !== undefined && pending.worker !== match.worker)) return;
+    if (!pending || (match.id !== undefined && pending.id !== match.id) || (match.worker !== undefined && pending.worker !== match.worker))
+      return;
     clearTimeout(pending.timer);
     this.pending = undefined;
     pending.resolve(result);
@@ -154,11 +155,20 @@ export class ExecutionEnvironment {
       const lines = createInterface({ input: worker[stream], crlfDelay: Infinity });
       lines.on('line', (line) => this.options.onLogLine?.(line, stream));
     }
-    worker.on('message', (message: { type: string; id?: string; response?: SQSBatchResponse | null; error?: { name: string; message: string }; message?: unknown }) => {
-      if (message.type === 'emit') this.options.onEmit?.(message.message);
-      else if (message.type === 'response') this.finish({ kind: 'response', response: message.response ?? null }, { id: message.id });
-      else if (message.type === 'error' && message.error) this.finish({ kind: 'error', error: message.error }, { id: message.id });
-    });
+    worker.on(
+      'message',
+      (message: {
+        type: string;
+        id?: string;
+        response?: SQSBatchResponse | null;
+        error?: { name: string; message: string };
+        message?: unknown;
+      }) => {
+        if (message.type === 'emit') this.options.onEmit?.(message.message);
+        else if (message.type === 'response') this.finish({ kind: 'response', response: message.response ?? null }, { id: message.id });
+        else if (message.type === 'error' && message.error) this.finish({ kind: 'error', error: message.error }, { id: message.id });
+      },
+    );
     worker.on('error', (error) => {
       this.options.onLogLine?.(`execution environment crashed: ${error.name}: ${error.message}`, 'stderr');
     });

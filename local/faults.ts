@@ -52,9 +52,12 @@ export class FaultPlan {
   /** Validates a `fault` step and adds its `times` to the kind's countdown. */
   arm(spec: FaultSpec): void {
     const kinds: readonly string[] | undefined = FAULT_KINDS[spec.target as FaultTarget];
-    if (!kinds) throw new LocalPipelineError(`Unknown fault target ${JSON.stringify(spec.target)} (one of ${Object.keys(FAULT_KINDS).join(', ')})`);
-    if (!kinds.includes(spec.kind)) throw new LocalPipelineError(`Unknown ${spec.target} fault ${JSON.stringify(spec.kind)} (one of ${kinds.join(', ')})`);
-    if (!Number.isInteger(spec.times) || spec.times < 1) throw new LocalPipelineError(`Fault times must be a positive integer, got ${JSON.stringify(spec.times)}`);
+    if (!kinds)
+      throw new LocalPipelineError(`Unknown fault target ${JSON.stringify(spec.target)} (one of ${Object.keys(FAULT_KINDS).join(', ')})`);
+    if (!kinds.includes(spec.kind))
+      throw new LocalPipelineError(`Unknown ${spec.target} fault ${JSON.stringify(spec.kind)} (one of ${kinds.join(', ')})`);
+    if (!Number.isInteger(spec.times) || spec.times < 1)
+      throw new LocalPipelineError(`Fault times must be a positive integer, got ${JSON.stringify(spec.times)}`);
     Atomics.add(this.remainingView, slot(spec.target, spec.kind), spec.times);
   }
 
@@ -107,7 +110,12 @@ export function sesRefusalError(): Error {
 
 /** A 5xx from SES, as the SDK deserialises an unmodelled server error: the caller cannot know whether SES accepted the mail. */
 export function sesServerError(): Error {
-  return new SESv2ServiceException({ name: 'InternalFailure', $fault: 'server', message: 'Service unavailable (local fault)', $metadata: metadata(503) });
+  return new SESv2ServiceException({
+    name: 'InternalFailure',
+    $fault: 'server',
+    message: 'Service unavailable (local fault)',
+    $metadata: metadata(503),
+  });
 }
 
 /** What the SDK's node HTTP handler throws when the socket times out waiting for the answer. */
@@ -122,7 +130,6 @@ export function dynamoDbThrottleError(): Error {
     $metadata: metadata(400),
   });
 }
-
 
 /**
  * Adds the SES faults to a client. The middleware sits in the `deserialize` step, inside the
@@ -146,7 +153,8 @@ export function addSesFaults(client: SESv2Client, plan: FaultPlan): void {
         throw requestTimeoutError();
       }
       if (plan.take('ses', 'crash-after-send')) {
-        if (isMainThread) throw new LocalPipelineError('crash-after-send ends the process running the handler: run it in an execution environment');
+        if (isMainThread)
+          throw new LocalPipelineError('crash-after-send ends the process running the handler: run it in an execution environment');
         await next(args);
         // In a worker thread this ends only the worker: the handler's "process" dies here,
         // after SES accepted the e-mail and before the ledger records it.
@@ -176,7 +184,9 @@ const CONTENTION_MESSAGES: Record<ContentionCode, string> = {
  * entry, in order, the first entry carrying `code` and every other `{ Code: 'None' }`.
  */
 export function transactionCancelledError(items: number, code: ContentionCode): Error {
-  const reasons = Array.from({ length: Math.max(1, items) }, (_, i) => (i === 0 ? { Code: code, Message: CONTENTION_MESSAGES[code] } : { Code: 'None' }));
+  const reasons = Array.from({ length: Math.max(1, items) }, (_, i) =>
+    i === 0 ? { Code: code, Message: CONTENTION_MESSAGES[code] } : { Code: 'None' },
+  );
   const message = `Transaction cancelled, please refer cancellation reasons for specific reasons [${reasons.map((r) => r.Code).join(', ')}]`;
   return new TransactionCanceledException({ message, Message: message, CancellationReasons: reasons, $metadata: metadata(400) });
 }
@@ -198,7 +208,8 @@ export function addDynamoDbFaults(client: DynamoDBClient, plan: FaultPlan): void
       const command = context.commandName ?? '';
       const transaction = TRANSACTIONS.has(command);
       const items = ((args.input as { TransactItems?: unknown[] }).TransactItems ?? []).length;
-      if (plan.take('dynamodb', 'throttle')) throw transaction ? transactionCancelledError(items, 'ThrottlingError') : dynamoDbThrottleError();
+      if (plan.take('dynamodb', 'throttle'))
+        throw transaction ? transactionCancelledError(items, 'ThrottlingError') : dynamoDbThrottleError();
       if ((transaction || SINGLE_WRITES.has(command)) && plan.take('dynamodb', 'transaction-conflict')) {
         throw transaction ? transactionCancelledError(items, 'TransactionConflict') : dynamoDbTransactionConflictError();
       }

@@ -38,7 +38,10 @@ export class FeedbackPump {
   }
 
   start(): void {
-    this.timer ??= setInterval(() => void this.pumpOnce().catch((error: unknown) => this.options.onError?.(error)), this.options.intervalMs ?? 500);
+    this.timer ??= setInterval(
+      () => void this.pumpOnce().catch((error: unknown) => this.options.onError?.(error)),
+      this.options.intervalMs ?? 500,
+    );
     this.timer.unref();
   }
 
@@ -99,7 +102,12 @@ export const MAILBOX_SIMULATOR: Readonly<Record<string, readonly SesFeedback[]>>
 };
 
 function simulatorFeedback(email: StoredEmail, dispatchId: string): SNSEvent[] {
-  const recipient = email.destination.to.length === 1 ? email.destination.to[0]!.trim().toLowerCase().replace(/\+[^@]*@/, '@') : '';
+  const recipient =
+    email.destination.to.length === 1
+      ? email.destination.to[0]!.trim()
+          .toLowerCase()
+          .replace(/\+[^@]*@/, '@')
+      : '';
   return (MAILBOX_SIMULATOR[recipient] ?? []).map((feedback) => sesFeedbackEvent(feedback, dispatchId, email, new Date()));
 }
 
@@ -135,20 +143,47 @@ export function sesFeedbackEvent(feedback: SesFeedback, dispatchId: string, emai
   const feedbackId = randomUUID();
   const permanent = (feedback.bounceType ?? 'Permanent') === 'Permanent';
   const body: Record<string, unknown> = {
-    Delivery: { delivery: { timestamp, processingTimeMillis: 500, recipients, smtpResponse: '250 2.6.0 Message received', reportingMTA: 'a8-1.smtp-out.amazonses.com' } },
+    Delivery: {
+      delivery: {
+        timestamp,
+        processingTimeMillis: 500,
+        recipients,
+        smtpResponse: '250 2.6.0 Message received',
+        reportingMTA: 'a8-1.smtp-out.amazonses.com',
+      },
+    },
     Bounce: {
       bounce: {
         bounceType: permanent ? 'Permanent' : 'Transient',
         bounceSubType: feedback.bounceSubType ?? (permanent ? 'General' : 'MailboxFull'),
-        bouncedRecipients: recipients.map((emailAddress) => ({ emailAddress, action: 'failed', status: permanent ? '5.1.1' : '4.2.2', diagnosticCode: 'smtp; 550 5.1.1 user unknown' })),
+        bouncedRecipients: recipients.map((emailAddress) => ({
+          emailAddress,
+          action: 'failed',
+          status: permanent ? '5.1.1' : '4.2.2',
+          diagnosticCode: 'smtp; 550 5.1.1 user unknown',
+        })),
         timestamp,
         feedbackId,
         reportingMTA: 'dsn; a8-1.smtp-out.amazonses.com',
       },
     },
-    Complaint: { complaint: { complainedRecipients: recipients.map((emailAddress) => ({ emailAddress })), timestamp, feedbackId, complaintFeedbackType: 'abuse' } },
+    Complaint: {
+      complaint: {
+        complainedRecipients: recipients.map((emailAddress) => ({ emailAddress })),
+        timestamp,
+        feedbackId,
+        complaintFeedbackType: 'abuse',
+      },
+    },
     Reject: { reject: { reason: 'Bad content' } },
-    DeliveryDelay: { deliveryDelay: { timestamp, delayType: 'TransientCommunicationFailure', expirationTime: new Date(at.getTime() + 86_400_000).toISOString(), delayedRecipients: recipients.map((emailAddress) => ({ emailAddress, status: '4.4.1' })) } },
+    DeliveryDelay: {
+      deliveryDelay: {
+        timestamp,
+        delayType: 'TransientCommunicationFailure',
+        expirationTime: new Date(at.getTime() + 86_400_000).toISOString(),
+        delayedRecipients: recipients.map((emailAddress) => ({ emailAddress, status: '4.4.1' })),
+      },
+    },
   }[feedback.type] as Record<string, unknown>;
   return snsEvent({ topic: 'mail-dispatch-ses-events', message: { eventType: feedback.type, mail, ...body }, timestamp });
 }

@@ -35,7 +35,10 @@ export async function startFunctionUrlServer(options: FunctionUrlServerOptions):
         const result = await options.handler(event);
         const shaped = typeof result === 'string' ? { statusCode: 200, body: result } : result;
         const body = shaped.body === undefined ? '' : shaped.isBase64Encoded ? Buffer.from(shaped.body, 'base64') : shaped.body;
-        response.writeHead(shaped.statusCode ?? 200, { ...(shaped.headers ?? {}), 'content-length': String(Buffer.byteLength(body)) } as Record<string, string>);
+        response.writeHead(shaped.statusCode ?? 200, {
+          ...(shaped.headers ?? {}),
+          'content-length': String(Buffer.byteLength(body)),
+        } as Record<string, string>);
         response.end(request.method === 'HEAD' ? undefined : body);
       } catch {
         // The handler answers every failure with a page; this is the server itself failing.
@@ -68,7 +71,9 @@ async function toEvent(request: IncomingMessage): Promise<LambdaFunctionURLEvent
     chunks.push(chunk as Buffer);
   }
   const url = new URL(request.url ?? '/', 'http://127.0.0.1');
-  const headers = Object.fromEntries(Object.entries(request.headers).map(([name, value]) => [name, Array.isArray(value) ? value.join(',') : (value ?? '')]));
+  const headers = Object.fromEntries(
+    Object.entries(request.headers).map(([name, value]) => [name, Array.isArray(value) ? value.join(',') : (value ?? '')]),
+  );
   const body = Buffer.concat(chunks);
   const now = new Date();
   return {

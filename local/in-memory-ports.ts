@@ -56,7 +56,11 @@ export class InMemoryDispatchLedger implements DispatchLedger {
     return new Map(
       keys.map((key) => [
         snapshotId(key),
-        { member: this.members.get(key.memberId), record: this.records.get(key.dispatchId), fanIn: this.fanIn.get(key.fanInKey) ?? EMPTY_FAN_IN },
+        {
+          member: this.members.get(key.memberId),
+          record: this.records.get(key.dispatchId),
+          fanIn: this.fanIn.get(key.fanInKey) ?? EMPTY_FAN_IN,
+        },
       ]),
     );
   }

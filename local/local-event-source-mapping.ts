@@ -31,19 +31,32 @@ interface HttpRequestLike {
  * the next updates answer `ResourceInUseException` (HTTP 400), as one during a transition does.
  */
 export function localMappingClient(target: LocalMappingTarget, faults: FaultPlan, region = 'us-east-1'): LambdaClient {
-  const state = (): MappingState => (target.enabled ? 'Enabled' : target.busy.receiving + target.busy.processing > 0 ? 'Disabling' : 'Disabled');
-  const mapping = (current: MappingState) => ({ UUID: LOCAL_MAPPING_UUID, State: current, StateTransitionReason: 'USER_INITIATED', BatchSize: 10 });
+  const state = (): MappingState =>
+    target.enabled ? 'Enabled' : target.busy.receiving + target.busy.processing > 0 ? 'Disabling' : 'Disabled';
+  const mapping = (current: MappingState) => ({
+    UUID: LOCAL_MAPPING_UUID,
+    State: current,
+    StateTransitionReason: 'USER_INITIATED',
+    BatchSize: 10,
+  });
   const handle = async (request: HttpRequestLike) => {
     const match = /\/event-source-mappings\/([^/?]+)$/.exec(request.path);
     if (!match || decodeURIComponent(match[1]) !== LOCAL_MAPPING_UUID) {
       return answer(404, { Type: 'User', Message: 'The resource you requested does not exist.' }, 'ResourceNotFoundException');
     }
     if (request.method === 'GET') return answer(200, mapping(state()));
-    if (request.method !== 'PUT') return answer(400, { Type: 'User', Message: `${request.method} is not supported locally` }, 'InvalidParameterValueException');
+    if (request.method !== 'PUT')
+      return answer(400, { Type: 'User', Message: `${request.method} is not supported locally` }, 'InvalidParameterValueException');
     if (faults.take('lambda', 'mapping-in-use')) {
-      return answer(400, { Type: 'User', Message: `Cannot update the event source mapping because it is in use. (local fault)` }, 'ResourceInUseException');
+      return answer(
+        400,
+        { Type: 'User', Message: `Cannot update the event source mapping because it is in use. (local fault)` },
+        'ResourceInUseException',
+      );
     }
-    const body = JSON.parse(Buffer.from((request.body as Uint8Array | string | undefined) ?? '{}').toString() || '{}') as { Enabled?: boolean };
+    const body = JSON.parse(Buffer.from((request.body as Uint8Array | string | undefined) ?? '{}').toString() || '{}') as {
+      Enabled?: boolean;
+    };
     if (body.Enabled === true) target.enable();
     if (body.Enabled === false) target.disable();
     // Lambda answers 202 with the transition under way; the state settles afterwards.

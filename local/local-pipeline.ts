@@ -76,14 +76,19 @@ export interface LocalPipelineOptions extends EmbeddedAwsOptions {
 }
 
 /** The local reputation alarms' names (the stack's are `<stack>-BounceRate`, `<stack>-ComplaintRate`). */
-export const LOCAL_REPUTATION_ALARM_NAMES = { bounce: 'mail-dispatch-local-BounceRate', complaint: 'mail-dispatch-local-ComplaintRate' } as const;
+export const LOCAL_REPUTATION_ALARM_NAMES = {
+  bounce: 'mail-dispatch-local-BounceRate',
+  complaint: 'mail-dispatch-local-ComplaintRate',
+} as const;
 
 export type LogSource = 'dispatcher' | 'breaker' | 'feedback' | 'outcome-publisher' | 'not-for-me' | 'registry-watch' | 'pipeline';
 
 /** A small `(message, fields)` logger that sends the Lambdas' logs to `onLog`, never to stdout. */
 function lineLogger(source: Exclude<LogSource, 'dispatcher' | 'pipeline'>, onLog: LocalPipelineOptions['onLog']) {
-  const write = (level: string) => (message: string, ...fields: unknown[]) =>
-    onLog?.(JSON.stringify({ level, message, ...Object.assign({}, ...fields.filter((f) => typeof f === 'object')) }), source);
+  const write =
+    (level: string) =>
+    (message: string, ...fields: unknown[]) =>
+      onLog?.(JSON.stringify({ level, message, ...Object.assign({}, ...fields.filter((f) => typeof f === 'object')) }), source);
   return { info: write('INFO'), warn: write('WARN'), error: write('ERROR') };
 }
 
@@ -142,7 +147,11 @@ export class LocalPipeline {
     const onLog = options.onLog;
     this.pauseSwitch = new DynamoDbPauseSwitch({ ledgerTable: aws.tables.ledger, client: aws.clients.dynamodb });
     // The real adapter, against a Lambda API answered in-process by the poller (faults included).
-    this.eventSource = new LambdaEventSourceSwitch({ mappingId: LOCAL_MAPPING_UUID, client: localMappingClient(poller, faults, aws.region), backoffMs: 100 });
+    this.eventSource = new LambdaEventSourceSwitch({
+      mappingId: LOCAL_MAPPING_UUID,
+      client: localMappingClient(poller, faults, aws.region),
+      backoffMs: 100,
+    });
     this.breakerHandler = createBreakerHandler({
       pauseSwitch: this.pauseSwitch,
       eventSource: this.eventSource,
@@ -154,17 +163,33 @@ export class LocalPipeline {
       mode: options.alarmMode,
       ingestionDelayMs: options.alarmIngestionDelayMs,
       onAlarm: async (notification) => {
-        onLog?.(JSON.stringify({ level: 'WARN', message: 'alarm', alarmName: notification.AlarmName, reason: notification.NewStateReason }), 'pipeline');
+        onLog?.(
+          JSON.stringify({ level: 'WARN', message: 'alarm', alarmName: notification.AlarmName, reason: notification.NewStateReason }),
+          'pipeline',
+        );
         await this.breakerHandler(
-          snsEvent({ topic: 'mail-dispatch-alarms', subject: `ALARM: "${notification.AlarmName}"`, message: notification, timestamp: notification.StateChangeTime }),
+          snsEvent({
+            topic: 'mail-dispatch-alarms',
+            subject: `ALARM: "${notification.AlarmName}"`,
+            message: notification,
+            timestamp: notification.StateChangeTime,
+          }),
         );
       },
       onActionError: (error) => onLog?.(JSON.stringify({ level: 'ERROR', message: 'breaker failed', error: String(error) }), 'pipeline'),
     });
     const fireBreaker = async (notification: { AlarmName: string; NewStateReason: string; StateChangeTime: string }) => {
-      onLog?.(JSON.stringify({ level: 'WARN', message: 'alarm', alarmName: notification.AlarmName, reason: notification.NewStateReason }), 'pipeline');
+      onLog?.(
+        JSON.stringify({ level: 'WARN', message: 'alarm', alarmName: notification.AlarmName, reason: notification.NewStateReason }),
+        'pipeline',
+      );
       await this.breakerHandler(
-        snsEvent({ topic: 'mail-dispatch-alarms', subject: `ALARM: "${notification.AlarmName}"`, message: notification, timestamp: notification.StateChangeTime }),
+        snsEvent({
+          topic: 'mail-dispatch-alarms',
+          subject: `ALARM: "${notification.AlarmName}"`,
+          message: notification,
+          timestamp: notification.StateChangeTime,
+        }),
       );
     };
     this.reputationAlarms = [ReputationRate.Bounce, ReputationRate.Complaint].map(
@@ -178,7 +203,8 @@ export class LocalPipeline {
           mode: options.alarmMode,
           ingestionDelayMs: options.alarmIngestionDelayMs,
           onAlarm: fireBreaker,
-          onActionError: (error) => onLog?.(JSON.stringify({ level: 'ERROR', message: 'breaker failed', error: String(error) }), 'pipeline'),
+          onActionError: (error) =>
+            onLog?.(JSON.stringify({ level: 'ERROR', message: 'breaker failed', error: String(error) }), 'pipeline'),
         }),
     );
     const feedbackLine = (line: string) => {
@@ -192,7 +218,15 @@ export class LocalPipeline {
       configurationSet: aws.env[Env.configurationSet],
       // EMF lines, as the Lambda writes them, go where the functions' logs go.
       metric: (name, [dimension, value]) =>
-        feedbackLine(JSON.stringify({ _aws: { CloudWatchMetrics: [{ Namespace: METRIC_NAMESPACE, Dimensions: [[dimension]], Metrics: [{ Name: name, Unit: 'Count' }] }] }, [dimension]: value, [name]: 1 })),
+        feedbackLine(
+          JSON.stringify({
+            _aws: {
+              CloudWatchMetrics: [{ Namespace: METRIC_NAMESPACE, Dimensions: [[dimension]], Metrics: [{ Name: name, Unit: 'Count' }] }],
+            },
+            [dimension]: value,
+            [name]: 1,
+          }),
+        ),
       reputation: { ...REPUTATION_DEFAULTS, ...options.reputation },
     });
     this.feedbackHandler = feedbackHandler;
@@ -223,9 +257,14 @@ export class LocalPipeline {
       handler: createOutcomePublisherHandler({
         feed: new SqsOutcomeFeed({ queueUrl: aws.outcomeQueueUrl, client: aws.clients.sqs, region: aws.region }),
         logger: lineLogger('outcome-publisher', onLog),
-        onCounts: ({ published, unmapped }) => onLog?.(JSON.stringify({ level: 'INFO', message: 'outcome events published', published, unmapped }), 'outcome-publisher'),
+        onCounts: ({ published, unmapped }) =>
+          onLog?.(JSON.stringify({ level: 'INFO', message: 'outcome events published', published, unmapped }), 'outcome-publisher'),
       }),
-      onError: (error) => onLog?.(JSON.stringify({ level: 'ERROR', message: 'outcome publisher invocation failed', error: String(error) }), 'outcome-publisher'),
+      onError: (error) =>
+        onLog?.(
+          JSON.stringify({ level: 'ERROR', message: 'outcome publisher invocation failed', error: String(error) }),
+          'outcome-publisher',
+        ),
     });
     this.registryWatchEnabled = options.registryWatch !== false;
     this.registryWatch = new DynamoDbStreamPoller({
@@ -243,14 +282,24 @@ export class LocalPipeline {
         // As deployed: the flag, then the breaker (here its handler, which disables the poller).
         pauseSwitch: new BreakerTrippingPauseSwitch(this.pauseSwitch, {
           trip: async (cause) => {
-            const notification = { AlarmName: `${cause.by}:${cause.reason}`, NewStateValue: 'ALARM', NewStateReason: `paused by ${cause.by}`, StateChangeTime: cause.at };
+            const notification = {
+              AlarmName: `${cause.by}:${cause.reason}`,
+              NewStateValue: 'ALARM',
+              NewStateReason: `paused by ${cause.by}`,
+              StateChangeTime: cause.at,
+            };
             await this.breakerHandler(snsEvent({ topic: 'mail-dispatch-breaker', message: notification, timestamp: cause.at }));
           },
         }),
         fanInLimit: aws.config.fanInLimit,
         countFanIn: () => {
           const line = JSON.stringify({
-            _aws: { Timestamp: clock.now().getTime(), CloudWatchMetrics: [{ Namespace: METRIC_NAMESPACE, Dimensions: [['service']], Metrics: [{ Name: MetricName.RegistryFanIn, Unit: 'Count' }] }] },
+            _aws: {
+              Timestamp: clock.now().getTime(),
+              CloudWatchMetrics: [
+                { Namespace: METRIC_NAMESPACE, Dimensions: [['service']], Metrics: [{ Name: MetricName.RegistryFanIn, Unit: 'Count' }] },
+              ],
+            },
             service: 'mail-dispatch',
             [MetricName.RegistryFanIn]: 1,
           });
@@ -259,7 +308,8 @@ export class LocalPipeline {
         logger: lineLogger('registry-watch', onLog),
         now: clock.now,
       }),
-      onError: (error) => onLog?.(JSON.stringify({ level: 'ERROR', message: 'registry watch invocation failed', error: String(error) }), 'registry-watch'),
+      onError: (error) =>
+        onLog?.(JSON.stringify({ level: 'ERROR', message: 'registry watch invocation failed', error: String(error) }), 'registry-watch'),
     });
     this.feedback = new FeedbackPump({
       sesStore: () => aws.sesStore(),
@@ -285,13 +335,28 @@ export class LocalPipeline {
           now: clock.now,
           dynamodb: aws.clients.dynamodb,
           logger: lineLogger('not-for-me', options.onLog),
-          countMetric: (name) => options.onLog?.(JSON.stringify({ _aws: { CloudWatchMetrics: [{ Namespace: 'MailDispatch', Metrics: [{ Name: name, Unit: 'Count' }] }] }, [name]: 1 }), 'not-for-me'),
-          pauseSwitch: new BreakerTrippingPauseSwitch(new DynamoDbPauseSwitch({ ledgerTable: aws.tables.ledger, client: aws.clients.dynamodb }), {
-            trip: async (cause) => {
-              const notification = { AlarmName: `${cause.by}:${cause.reason}`, NewStateValue: 'ALARM', NewStateReason: `paused by ${cause.by}`, StateChangeTime: cause.at };
-              await pipeline?.breakerHandler(snsEvent({ topic: 'mail-dispatch-breaker', message: notification, timestamp: cause.at }));
+          countMetric: (name) =>
+            options.onLog?.(
+              JSON.stringify({
+                _aws: { CloudWatchMetrics: [{ Namespace: 'MailDispatch', Metrics: [{ Name: name, Unit: 'Count' }] }] },
+                [name]: 1,
+              }),
+              'not-for-me',
+            ),
+          pauseSwitch: new BreakerTrippingPauseSwitch(
+            new DynamoDbPauseSwitch({ ledgerTable: aws.tables.ledger, client: aws.clients.dynamodb }),
+            {
+              trip: async (cause) => {
+                const notification = {
+                  AlarmName: `${cause.by}:${cause.reason}`,
+                  NewStateValue: 'ALARM',
+                  NewStateReason: `paused by ${cause.by}`,
+                  StateChangeTime: cause.at,
+                };
+                await pipeline?.breakerHandler(snsEvent({ topic: 'mail-dispatch-breaker', message: notification, timestamp: cause.at }));
+              },
             },
-          }),
+          ),
         }),
       ),
     }).catch(async (error: unknown) => {
@@ -347,14 +412,18 @@ export class LocalPipeline {
 
   /** CloudWatch's `SetAlarmState`, locally: the post-deploy drill's way to fire the alarm action. */
   setAlarmState(name: string, state: 'ALARM' | 'OK', reason: string): void {
-    if (name !== this.alarm.alarmName) throw new MailDispatchError(`No local alarm named ${name} (the local fan-in alarm is ${this.alarm.alarmName})`);
+    if (name !== this.alarm.alarmName)
+      throw new MailDispatchError(`No local alarm named ${name} (the local fan-in alarm is ${this.alarm.alarmName})`);
     this.alarm.setState(state, reason);
   }
 
   /** The local alarms as the ops CLI sees them (`/alarms` of the control endpoint, `status`, `resume`). */
   alarmStatus(): LocalAlarms {
     const { alarmName } = this.alarm;
-    return { fanInAlarmName: alarmName, alarms: [this.alarm, ...this.reputationAlarms].map(({ alarmName: name, state, since }) => ({ name, state, since })) };
+    return {
+      fanInAlarmName: alarmName,
+      alarms: [this.alarm, ...this.reputationAlarms].map(({ alarmName: name, state, since }) => ({ name, state, since })),
+    };
   }
 
   /** Paused: the pause flag is set or the mapping is disabled. */
@@ -402,7 +471,9 @@ export class LocalPipeline {
     await this.outcomePublisher.catchUp();
     const received: OutcomeEventEnvelope[] = [];
     for (;;) {
-      const { Messages = [] } = await this.aws.clients.sqs.send(new ReceiveMessageCommand({ QueueUrl: this.aws.outcomeQueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }));
+      const { Messages = [] } = await this.aws.clients.sqs.send(
+        new ReceiveMessageCommand({ QueueUrl: this.aws.outcomeQueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }),
+      );
       if (Messages.length === 0) return received;
       for (const message of Messages) {
         const parsed = parseOutcomeEvent(message.Body ?? '');
@@ -410,7 +481,10 @@ export class LocalPipeline {
         received.push(JSON.parse(message.Body ?? '') as OutcomeEventEnvelope);
       }
       await this.aws.clients.sqs.send(
-        new DeleteMessageBatchCommand({ QueueUrl: this.aws.outcomeQueueUrl, Entries: Messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })) }),
+        new DeleteMessageBatchCommand({
+          QueueUrl: this.aws.outcomeQueueUrl,
+          Entries: Messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })),
+        }),
       );
     }
   }

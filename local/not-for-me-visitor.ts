@@ -42,10 +42,15 @@ export async function followNotForMeLink(url: string, options: { readonly source
     }
     if (name) fields.append(name, attribute(attrs, 'value') ?? '');
   }
-  if (method !== 'POST' && method !== 'GET') throw new LocalPipelineError(`The page's form has method ${method}, which a browser does not submit`);
+  if (method !== 'POST' && method !== 'GET')
+    throw new LocalPipelineError(`The page's form has method ${method}, which a browser does not submit`);
   const submitted =
     method === 'POST'
-      ? await fetch(action, { method: 'POST', headers: { ...headers, 'content-type': 'application/x-www-form-urlencoded' }, body: fields.toString() })
+      ? await fetch(action, {
+          method: 'POST',
+          headers: { ...headers, 'content-type': 'application/x-www-form-urlencoded' },
+          body: fields.toString(),
+        })
       : await fetch(new URL(`?${fields}`, action), { headers });
   return { opened: openedVisit, confirmed: { status: submitted.status, heading: headingOf(await submitted.text()) } };
 }
@@ -56,9 +61,17 @@ function attribute(attrs: string, name: string): string | undefined {
 }
 
 function headingOf(html: string): string {
-  return decodeEntities(/<h1\b[^>]*>([\s\S]*?)<\/h1>/i.exec(html)?.[1]?.replace(/<[^>]+>/g, '').trim() ?? '');
+  return decodeEntities(
+    /<h1\b[^>]*>([\s\S]*?)<\/h1>/i
+      .exec(html)?.[1]
+      ?.replace(/<[^>]+>/g, '')
+      .trim() ?? '',
+  );
 }
 
 function decodeEntities(text: string): string {
-  return text.replace(/&(amp|lt|gt|quot|#39|#x27);/g, (_, e: string) => ({ amp: '&', lt: '<', gt: '>', quot: '"', '#39': "'", '#x27': "'" })[e] ?? _);
+  return text.replace(
+    /&(amp|lt|gt|quot|#39|#x27);/g,
+    (_, e: string) => ({ amp: '&', lt: '<', gt: '>', quot: '"', '#39': "'", '#x27': "'" })[e] ?? _,
+  );
 }

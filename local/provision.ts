@@ -24,7 +24,10 @@ export function membersTableInput(tableName: string = MEMBERS_TABLE.name): Creat
 
 /** The ledger table with its three audit indexes, projected as `lambdas/tables.ts` says. */
 export function ledgerTableInput(tableName: string = LEDGER_TABLE.name): CreateTableCommandInput {
-  const attributes = new Set<string>([LEDGER_TABLE.partitionKey, ...LEDGER_AUDIT_INDEXES.flatMap((index) => [index.partitionKey, index.sortKey])]);
+  const attributes = new Set<string>([
+    LEDGER_TABLE.partitionKey,
+    ...LEDGER_AUDIT_INDEXES.flatMap((index) => [index.partitionKey, index.sortKey]),
+  ]);
   return {
     TableName: tableName,
     BillingMode: 'PAY_PER_REQUEST',
@@ -55,14 +58,22 @@ export async function createTables(client: DynamoDBClient, names: { members: str
     client.send(new CreateTableCommand(ledgerTableInput(names.ledger))),
   ]);
   await client.send(
-    new UpdateTimeToLiveCommand({ TableName: names.ledger, TimeToLiveSpecification: { AttributeName: LEDGER_TABLE.ttlAttribute, Enabled: true } }),
+    new UpdateTimeToLiveCommand({
+      TableName: names.ledger,
+      TimeToLiveSpecification: { AttributeName: LEDGER_TABLE.ttlAttribute, Enabled: true },
+    }),
   );
-  return { ledgerStreamArn: ledger.TableDescription?.LatestStreamArn ?? '', membersStreamArn: members.TableDescription?.LatestStreamArn ?? '' };
+  return {
+    ledgerStreamArn: ledger.TableDescription?.LatestStreamArn ?? '',
+    membersStreamArn: members.TableDescription?.LatestStreamArn ?? '',
+  };
 }
 
 /** The queue that stands for the outcome bus locally: what an EventBridge rule's SQS target would receive. */
 export async function createOutcomeQueue(client: SQSClient): Promise<{ outcomeQueueUrl: string }> {
-  const queue = await client.send(new CreateQueueCommand({ QueueName: LOCAL_OUTCOME_QUEUE, Attributes: { MessageRetentionPeriod: '1209600' } }));
+  const queue = await client.send(
+    new CreateQueueCommand({ QueueName: LOCAL_OUTCOME_QUEUE, Attributes: { MessageRetentionPeriod: '1209600' } }),
+  );
   return { outcomeQueueUrl: queue.QueueUrl ?? '' };
 }
 
@@ -93,7 +104,9 @@ export interface CreatedQueues {
 export async function createQueues(client: SQSClient, settings: QueueSettings): Promise<CreatedQueues> {
   const arnOf = async (url: string) =>
     (await client.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }))).Attributes?.QueueArn ?? '';
-  const dlq = await client.send(new CreateQueueCommand({ QueueName: QUEUES.deadLetter, Attributes: { MessageRetentionPeriod: '1209600' } }));
+  const dlq = await client.send(
+    new CreateQueueCommand({ QueueName: QUEUES.deadLetter, Attributes: { MessageRetentionPeriod: '1209600' } }),
+  );
   const dlqUrl = dlq.QueueUrl ?? '';
   const dlqArn = await arnOf(dlqUrl);
   const queue = await client.send(

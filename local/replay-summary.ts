@@ -41,14 +41,17 @@ export function summariseReplay(scenario: Scenario, run: ScenarioRun): ReplaySum
   const { report } = run;
   const registered = new Map<string, string>();
   for (const step of scenario.steps) {
-    if ('putMembers' in step) for (const row of step.putMembers) if (typeof row.memberId === 'string' && typeof row.email === 'string') registered.set(row.memberId, normaliseAddress(row.email));
+    if ('putMembers' in step)
+      for (const row of step.putMembers)
+        if (typeof row.memberId === 'string' && typeof row.email === 'string') registered.set(row.memberId, normaliseAddress(row.email));
   }
   const published = scenario.steps.flatMap((step) => ('publish' in step ? [step.publish] : []));
   const publishSteps = run.steps.filter((step) => step.published);
   const problems: string[] = [];
   if (publishSteps.length !== PHASES.length) problems.push(`expected ${PHASES.length} publish steps, found ${publishSteps.length}`);
 
-  const isOwn = (delivery: ReportDelivery) => delivery.memberId !== null && registered.get(delivery.memberId) === normaliseAddress(delivery.to);
+  const isOwn = (delivery: ReportDelivery) =>
+    delivery.memberId !== null && registered.get(delivery.memberId) === normaliseAddress(delivery.to);
   const phases = publishSteps.slice(0, PHASES.length).map((step, phase): PhaseSummary => {
     const range = step.published ?? { from: 0, to: 0 };
     const outcomes = report.outcomes.slice(range.from, range.to);
@@ -65,18 +68,22 @@ export function summariseReplay(scenario: Scenario, run: ScenarioRun): ReplaySum
     const own = deliveries.filter(isOwn).length;
     const phaseProblems: string[] = [];
     const n = outcomes.length;
-    const all = (state: string, reason?: string) => outcomes.every((o) => o.state === state && (reason === undefined || o.reason === reason));
+    const all = (state: string, reason?: string) =>
+      outcomes.every((o) => o.state === state && (reason === undefined || o.reason === reason));
     if (phase === 0) {
-      if (!all(DispatchState.Blocked, BlockReason.RecipientMismatch)) phaseProblems.push(`not all ${n} messages were blocked as recipient-mismatch`);
+      if (!all(DispatchState.Blocked, BlockReason.RecipientMismatch))
+        phaseProblems.push(`not all ${n} messages were blocked as recipient-mismatch`);
       if (deliveries.length !== 0) phaseProblems.push(`${deliveries.length} e-mail(s) were delivered`);
     } else if (phase === 1) {
       if (!all(DispatchState.Sent)) phaseProblems.push(`not all ${n} messages were sent`);
       if (deliveries.length !== n) phaseProblems.push(`${deliveries.length} e-mails delivered for ${n} messages`);
-      if (own !== deliveries.length) phaseProblems.push(`${deliveries.length - own} e-mail(s) went to an address that is not their member's`);
+      if (own !== deliveries.length)
+        phaseProblems.push(`${deliveries.length - own} e-mail(s) went to an address that is not their member's`);
       const ids = new Set(deliveries.map((d) => d.dispatchId));
       if (ids.size !== deliveries.length) phaseProblems.push('a dispatchId was delivered more than once');
       const expected = new Set(outcomes.map((o) => o.dispatchId));
-      if ([...ids].some((id) => !expected.has(id))) phaseProblems.push('an e-mail carries a dispatchId that was not published in this phase');
+      if ([...ids].some((id) => !expected.has(id)))
+        phaseProblems.push('an e-mail carries a dispatchId that was not published in this phase');
     } else {
       if (!all(DispatchState.Duplicate)) phaseProblems.push(`not all ${n} messages were duplicates`);
       if (deliveries.length !== 0) phaseProblems.push(`${deliveries.length} e-mail(s) were delivered again`);

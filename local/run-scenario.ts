@@ -19,9 +19,14 @@ async function main(): Promise<void> {
     .description('Run a scenario (scenarios/README.md) through the real dispatcher on the embedded local AWS')
     .argument('<file>', 'scenario JSON file')
     .option('-c, --concurrency <n>', 'concurrent pollers / execution environments', (v) => Number.parseInt(v, 10), 4)
-    .option('--visibility-timeout <seconds>', "the dispatch queue's visibility timeout (the function timeout is 30 s, or this if longer)", (v) => Number.parseInt(v, 10), 10)
+    .option(
+      '--visibility-timeout <seconds>',
+      "the dispatch queue's visibility timeout (the function timeout is 30 s, or this if longer)",
+      (v) => Number.parseInt(v, 10),
+      10,
+    )
     .option('--out <file>', 'write the JSON report to this file instead of stdout (what `npm run` prints stays out of it)')
-    .option('--logs <file>', 'where the Lambda functions\' logs go', join(tmpdir(), `mail-dispatch-scenario-${Date.now()}.log`))
+    .option('--logs <file>', "where the Lambda functions' logs go", join(tmpdir(), `mail-dispatch-scenario-${Date.now()}.log`))
     .parse();
   const [file] = program.args;
   const options = program.opts<{ concurrency: number; logs: string; out?: string; visibilityTimeout: number }>();

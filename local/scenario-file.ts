@@ -59,7 +59,15 @@ const step = z.union([
 export const scenarioSchema = z
   .object({
     name: z.string().min(1),
-    config: z.object(Object.fromEntries(configKeys.map((key) => [key, positiveInt.optional()])) as Record<(typeof configKeys)[number], z.ZodOptional<typeof positiveInt>>).strict().optional(),
+    config: z
+      .object(
+        Object.fromEntries(configKeys.map((key) => [key, positiveInt.optional()])) as Record<
+          (typeof configKeys)[number],
+          z.ZodOptional<typeof positiveInt>
+        >,
+      )
+      .strict()
+      .optional(),
     steps: z.array(step),
   })
   .strict();

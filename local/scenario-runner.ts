@@ -122,7 +122,9 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
   const config = scenarioConfig(scenario);
   const pipeline = await LocalPipeline.start({ ...options, config });
   const startupMs = Date.now() - wallStart;
-  log(`local pipeline up in ${startupMs} ms (DynamoDB ${pipeline.aws.endpoints.dynamodb}, SQS ${pipeline.aws.endpoints.sqs}, SES ${pipeline.aws.endpoints.ses})`);
+  log(
+    `local pipeline up in ${startupMs} ms (DynamoDB ${pipeline.aws.endpoints.dynamodb}, SQS ${pipeline.aws.endpoints.sqs}, SES ${pipeline.aws.endpoints.ses})`,
+  );
   try {
     const tracker = new OutcomeTracker();
     pipeline.onOutcome((event) => tracker.record(event));
@@ -132,7 +134,13 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
     const steps: StepRecord[] = [];
     const refusedMembers: { memberId: string; reason: string }[] = [];
     const progress = (index: number, kind: string) =>
-      options.onProgress?.({ step: index + 1, steps: scenario.steps.length, kind, published: tracker.published.length, settled: tracker.settledCount() });
+      options.onProgress?.({
+        step: index + 1,
+        steps: scenario.steps.length,
+        kind,
+        published: tracker.published.length,
+        settled: tracker.settledCount(),
+      });
     pipeline.onOutcome(() => progress(Math.max(0, steps.length), 'drain'));
 
     for (const [index, step] of scenario.steps.entries()) {
@@ -145,14 +153,24 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
         refusedMembers.push(...(await putMembers(pipeline, step.putMembers, step.raw ?? false, config.fanInLimit)));
         // The registry watch has seen every write before the next step (in AWS the stream lags by
         // well under a second): a mailbox past the limit has paused the pipeline by then.
-        if (pipeline.registryWatchEnabled && !(await pipeline.registryWatch.catchUp())) log('  the registry watch did not catch up with the members stream');
+        if (pipeline.registryWatchEnabled && !(await pipeline.registryWatch.catchUp()))
+          log('  the registry watch did not catch up with the members stream');
       } else if ('clock' in step) {
         if ('set' in step.clock) pipeline.clock.set(new Date(step.clock.set));
         else pipeline.clock.advance(step.clock.advanceSeconds);
         log(`  pipeline clock at ${pipeline.clock.now().toISOString()}`);
-      }
-      else if ('publish' in step) await publish(pipeline, tracker, step.publish.map((message) => ({ body: JSON.stringify(message), ...idsOf(message) })));
-      else if ('publishRaw' in step) await publish(pipeline, tracker, step.publishRaw.map((body) => ({ body, ...idsOfBody(body) })));
+      } else if ('publish' in step)
+        await publish(
+          pipeline,
+          tracker,
+          step.publish.map((message) => ({ body: JSON.stringify(message), ...idsOf(message) })),
+        );
+      else if ('publishRaw' in step)
+        await publish(
+          pipeline,
+          tracker,
+          step.publishRaw.map((body) => ({ body, ...idsOfBody(body) })),
+        );
       else if ('drain' in step) drained = await pipeline.drain(step.drain.maxSeconds ?? 300, () => progress(index, kind));
       else if ('fault' in step) pipeline.faults.arm(step.fault);
       else if ('sesFeedback' in step) await reportSesFeedback(pipeline, step.sesFeedback, log);
@@ -161,20 +179,32 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
         // An operator's act: `ops resume --force` (a scenario cannot wait for an alarm to clear),
         // which still records who resumed and reports what it overrode.
         const result = await resumePipeline(pipeline.opsTarget, { operator: 'scenario', force: true, now: pipeline.clock.now() });
-        if (result.outcome === 'new-pause') log(`  NOT resumed: a new pause arrived (${result.newCause?.by ?? 'unknown'}: ${result.newCause?.reason ?? 'unknown'})`);
+        if (result.outcome === 'new-pause')
+          log(`  NOT resumed: a new pause arrived (${result.newCause?.by ?? 'unknown'}: ${result.newCause?.reason ?? 'unknown'})`);
         else log(`  resumed by ${result.resumedBy}${result.overridden.length > 0 ? `, overriding: ${result.overridden.join('; ')}` : ''}`);
       } else if ('redriveDlq' in step) {
         // `ops redrive`, following each message to its copy in the queue.
-        const result = await redriveDeadLetters(pipeline.opsTarget, { onMoved: (deadLetterId, queueId) => tracker.alias(queueId, deadLetterId) });
+        const result = await redriveDeadLetters(pipeline.opsTarget, {
+          onMoved: (deadLetterId, queueId) => tracker.alias(queueId, deadLetterId),
+        });
         const kept = Object.values(result.keptRejected).reduce((sum, n) => sum + n, 0);
-        log(`  redrove ${result.moved} message(s); ${kept} rejected stay in the DLQ${result.failed > 0 ? `; ${result.failed} could not be sent and stay too` : ''}`);
+        log(
+          `  redrove ${result.moved} message(s); ${kept} rejected stay in the DLQ${result.failed > 0 ? `; ${result.failed} could not be sent and stay too` : ''}`,
+        );
       } else if ('releaseInDoubt' in step) {
         // `ops in-doubt release`. SES publishes its Send events within seconds, long before an
         // operator acts: they are delivered first, so an e-mail that did go out is reconciled to
         // `sent` and its release refused, exactly as the conditional write refuses it in AWS.
         await pipeline.feedback.pumpOnce();
-        const result = await releaseInDoubt(pipeline.opsTarget, { dispatchIds: step.releaseInDoubt.dispatchIds, reason: 'scenario', operator: 'scenario', now: new Date() });
-        log(`  released ${result.released.length}${result.refused.map((r) => `; not ${r.dispatchId}: ${r.why}${r.state ? ` (${r.state})` : ''}`).join('')}`);
+        const result = await releaseInDoubt(pipeline.opsTarget, {
+          dispatchIds: step.releaseInDoubt.dispatchIds,
+          reason: 'scenario',
+          operator: 'scenario',
+          now: new Date(),
+        });
+        log(
+          `  released ${result.released.length}${result.refused.map((r) => `; not ${r.dispatchId}: ${r.why}${r.state ? ` (${r.state})` : ''}`).join('')}`,
+        );
       }
       const record: StepRecord = {
         index,
@@ -185,7 +215,9 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
         ...(drained ? { drained } : {}),
       };
       steps.push(record);
-      log(`step ${index + 1}/${scenario.steps.length} ${kind}: ${describeStep(step, record)} in ${record.durationMs} ms${invocationSummary(durations)}`);
+      log(
+        `step ${index + 1}/${scenario.steps.length} ${kind}: ${describeStep(step, record)} in ${record.durationMs} ms${invocationSummary(durations)}`,
+      );
       durations = [];
       progress(index, kind);
       await options.afterStep?.(index, pipeline);
@@ -195,7 +227,9 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
     const fired = Object.entries(pipeline.faults.fired()).filter(([, n]) => n > 0);
     if (fired.length > 0) log(`faults fired: ${fired.map(([name, n]) => `${name} x${n}`).join(', ')}`);
     const stats = pipeline.poller.stats;
-    log(`invocations ${stats.invocations} (errors ${stats.errors}, crashes ${stats.crashed}, timeouts ${stats.timeouts}), cold starts ${pipeline.poller.coldStarts}`);
+    log(
+      `invocations ${stats.invocations} (errors ${stats.errors}, crashes ${stats.crashed}, timeouts ${stats.timeouts}), cold starts ${pipeline.poller.coldStarts}`,
+    );
     return { report, steps, startupMs, wallMs: Date.now() - wallStart, faultsFired: Object.fromEntries(fired) };
   } finally {
     await pipeline.stop();
@@ -207,7 +241,11 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
  * `Send` events of everything accepted so far (SES publishes those at once), then each event of
  * the step, in order, through the real feedback handler.
  */
-async function reportSesFeedback(pipeline: LocalPipeline, feedback: readonly (SesFeedback & { dispatchId: string })[], log: (message: string) => void): Promise<void> {
+async function reportSesFeedback(
+  pipeline: LocalPipeline,
+  feedback: readonly (SesFeedback & { dispatchId: string })[],
+  log: (message: string) => void,
+): Promise<void> {
   await pipeline.feedback.pumpOnce();
   const accepted = new Map<string, StoredEmail>();
   for (const email of await pipeline.aws.sesStore()) {
@@ -273,7 +311,8 @@ function describeStep(step: ScenarioStep, record: StepRecord): string {
   if ('drain' in step) return `ended ${record.drained}`;
   if ('fault' in step) return `${step.fault.target} ${step.fault.kind} x${step.fault.times}`;
   if ('clock' in step) return 'set' in step.clock ? `set ${step.clock.set}` : `+${step.clock.advanceSeconds} s`;
-  if ('sesFeedback' in step) return step.sesFeedback.map((f) => `${f.dispatchId} ${f.type}${f.bounceType ? `/${f.bounceType}` : ''}`).join(', ');
+  if ('sesFeedback' in step)
+    return step.sesFeedback.map((f) => `${f.dispatchId} ${f.type}${f.bounceType ? `/${f.bounceType}` : ''}`).join(', ');
   if ('reportNotForMe' in step) return `${step.reportNotForMe.length} link(s) followed`;
   return 'done';
 }
@@ -288,7 +327,9 @@ function idsOf(message: Record<string, unknown>): { dispatchId: string | null; m
 function idsOfBody(body: string): { dispatchId: string | null; memberId: string | null } {
   try {
     const json: unknown = JSON.parse(body);
-    return typeof json === 'object' && json !== null && !Array.isArray(json) ? idsOf(json as Record<string, unknown>) : { dispatchId: null, memberId: null };
+    return typeof json === 'object' && json !== null && !Array.isArray(json)
+      ? idsOf(json as Record<string, unknown>)
+      : { dispatchId: null, memberId: null };
   } catch {
     return { dispatchId: null, memberId: null };
   }
@@ -390,7 +431,9 @@ async function putMembers(pipeline: LocalPipeline, rows: readonly Record<string,
     rows.map((row) =>
       limit(async () => {
         try {
-          await aws.clients.dynamodb.send(new PutItemCommand({ TableName: aws.tables.members, Item: marshall(row, { removeUndefinedValues: true }) }));
+          await aws.clients.dynamodb.send(
+            new PutItemCommand({ TableName: aws.tables.members, Item: marshall(row, { removeUndefinedValues: true }) }),
+          );
         } catch (error) {
           refused.push({ memberId: String(row.memberId ?? ''), reason: `store-rejected: ${(error as Error).name}` });
         }
@@ -426,8 +469,16 @@ export function groupRowsByAddress(rows: readonly Record<string, unknown>[]): nu
   return [...groups.values()];
 }
 
-async function publish(pipeline: LocalPipeline, tracker: OutcomeTracker, messages: { body: string; dispatchId: string | null; memberId: string | null }[]): Promise<void> {
-  const ids = await sendInOrder(pipeline.aws.clients.sqs, pipeline.aws.queueUrl, messages.map((m) => m.body));
+async function publish(
+  pipeline: LocalPipeline,
+  tracker: OutcomeTracker,
+  messages: { body: string; dispatchId: string | null; memberId: string | null }[],
+): Promise<void> {
+  const ids = await sendInOrder(
+    pipeline.aws.clients.sqs,
+    pipeline.aws.queueUrl,
+    messages.map((m) => m.body),
+  );
   messages.forEach((message, i) => tracker.add({ messageId: ids[i], dispatchId: message.dispatchId, memberId: message.memberId }));
 }
 
@@ -472,7 +523,14 @@ async function readLedger(pipeline: LocalPipeline, dispatchIds: readonly string[
         while (keys.length > 0) {
           const result = await aws.clients.dynamodb.send(
             new BatchGetItemCommand({
-              RequestItems: { [aws.tables.ledger]: { Keys: keys, ConsistentRead: true, ProjectionExpression: 'pk, #s, claimMessageId, memberId', ExpressionAttributeNames: { '#s': 'state' } } },
+              RequestItems: {
+                [aws.tables.ledger]: {
+                  Keys: keys,
+                  ConsistentRead: true,
+                  ProjectionExpression: 'pk, #s, claimMessageId, memberId',
+                  ExpressionAttributeNames: { '#s': 'state' },
+                },
+              },
             }),
           );
           for (const item of result.Responses?.[aws.tables.ledger] ?? []) {
@@ -495,13 +553,20 @@ async function buildReport(
   elapsedMs: number,
 ): Promise<ScenarioReport> {
   const { aws } = pipeline;
-  const [queued, dead, emails, paused] = await Promise.all([aws.inspectQueue(QUEUES.dispatch), aws.inspectQueue(QUEUES.deadLetter), aws.sesStore(), pipeline.paused()]);
-  const outcomeEvents = (await pipeline.receiveOutcomeEvents()).map(({ detail }): ReportOutcomeEvent => ({
-    dispatchId: detail.dispatchId,
-    memberId: detail.memberId,
-    event: detail.event,
-    ...(detail.reason !== undefined ? { reason: detail.reason } : {}),
-  }));
+  const [queued, dead, emails, paused] = await Promise.all([
+    aws.inspectQueue(QUEUES.dispatch),
+    aws.inspectQueue(QUEUES.deadLetter),
+    aws.sesStore(),
+    pipeline.paused(),
+  ]);
+  const outcomeEvents = (await pipeline.receiveOutcomeEvents()).map(
+    ({ detail }): ReportOutcomeEvent => ({
+      dispatchId: detail.dispatchId,
+      memberId: detail.memberId,
+      event: detail.event,
+      ...(detail.reason !== undefined ? { reason: detail.reason } : {}),
+    }),
+  );
   const dispatchIds = [...new Set(tracker.published.flatMap((p) => (p.dispatchId ? [p.dispatchId] : [])))];
   const ledger = await readLedger(pipeline, dispatchIds);
   const inQueue = new Set(queued.map((m) => m.messageId));
@@ -515,18 +580,21 @@ async function buildReport(
     const claimedByThis = record?.claimMessageId !== undefined && ids.includes(record.claimMessageId);
     if (claimedByThis && record?.state === DispatchState.Sent) return { ...base, state: DispatchState.Sent };
     if (inQueue.has(latest)) return { ...base, state: DispatchState.Pending };
-    if (claimedByThis && (record?.state === DispatchState.InDoubt || record?.state === 'claimed')) return { ...base, state: DispatchState.InDoubt };
+    if (claimedByThis && (record?.state === DispatchState.InDoubt || record?.state === 'claimed'))
+      return { ...base, state: DispatchState.InDoubt };
     const terminal = tracker.terminal(message.messageId);
     if (terminal) {
       const outcome = terminal.outcome;
       return { ...base, state: outcome.state as ReportState, ...('reason' in outcome ? { reason: outcome.reason } : {}) };
     }
-    if (deadLettered.has(latest)) return { ...base, state: DispatchState.Failed, reason: tracker.retryReason(message.messageId) ?? 'unexpected-error' };
+    if (deadLettered.has(latest))
+      return { ...base, state: DispatchState.Failed, reason: tracker.retryReason(message.messageId) ?? 'unexpected-error' };
     return { ...base, state: DispatchState.Pending };
   });
 
   const memberOfDispatch = new Map<string, string>();
-  for (const message of tracker.published) if (message.dispatchId && message.memberId) memberOfDispatch.set(message.dispatchId, message.memberId);
+  for (const message of tracker.published)
+    if (message.dispatchId && message.memberId) memberOfDispatch.set(message.dispatchId, message.memberId);
   const deliveries = emails.map((email): ReportDelivery => {
     const dispatchId = dispatchRefFromText(email.body.text ?? '') ?? null;
     const memberId = (dispatchId && (ledger.get(dispatchId)?.memberId ?? memberOfDispatch.get(dispatchId))) || null;

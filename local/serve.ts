@@ -32,7 +32,16 @@ async function main(): Promise<void> {
     .option('--emf', 'also print the EMF metric lines of the functions')
     .option('--data <dir>', 'keep the member registry, the ledger and the address hash key in <dir> across restarts (not the queues)')
     .parse()
-    .opts<{ dynamodbPort: number; sqsPort: number; sesPort: number; controlPort: number; concurrency: number; visibilityTimeout: number; emf?: boolean; data?: string }>();
+    .opts<{
+      dynamodbPort: number;
+      sqsPort: number;
+      sesPort: number;
+      controlPort: number;
+      concurrency: number;
+      visibilityTimeout: number;
+      emf?: boolean;
+      data?: string;
+    }>();
 
   const err = (text: string) => process.stderr.write(`${text}\n`);
   // Before anything starts: a busy fixed port is named with its holder and the flag that moves it.
@@ -53,12 +62,10 @@ async function main(): Promise<void> {
     alarms: () => pipeline.alarmStatus(),
     setAlarmState: (name, state, reason) => pipeline.setAlarmState(name, state, reason),
     port: options.controlPort,
-  }).catch(
-    async (error: unknown) => {
-      await pipeline.stop();
-      throw error;
-    },
-  );
+  }).catch(async (error: unknown) => {
+    await pipeline.stop();
+    throw error;
+  });
   const { aws } = pipeline;
   const variables = { ...aws.env, [Env.reportPageUrl]: pipeline.reportPage.url, [LOCAL_CONTROL_URL_ENV]: control.url };
   const exports = Object.entries(variables).map(([name, value]) => `export ${name}=${JSON.stringify(value)}`);

@@ -43,7 +43,8 @@ export class SendQuota {
     settings: SesQuotaSettings,
     private readonly clock: () => number = () => performance.now(),
   ) {
-    if (!(settings.perSecond > 0) || !Number.isFinite(settings.perSecond)) throw new RangeError(`SES quota perSecond must be a positive number, got ${settings.perSecond}`);
+    if (!(settings.perSecond > 0) || !Number.isFinite(settings.perSecond))
+      throw new RangeError(`SES quota perSecond must be a positive number, got ${settings.perSecond}`);
     const burst = settings.burst ?? Math.max(1, settings.perSecond / 10);
     if (!(burst >= 1) || !Number.isFinite(burst)) throw new RangeError(`SES quota burst must be at least 1, got ${burst}`);
     this.perSecond = settings.perSecond;
@@ -80,7 +81,11 @@ const SEND_PATH = '/v2/email/outbound-emails';
 
 /** SES v2's answer to a send over the account's rate, as the SDK's restJson1 deserialiser reads it. */
 function throttle(res: ServerResponse): void {
-  res.writeHead(429, { 'content-type': 'application/json', 'x-amzn-errortype': 'TooManyRequestsException', 'x-amzn-requestid': `local-quota-${Date.now()}` });
+  res.writeHead(429, {
+    'content-type': 'application/json',
+    'x-amzn-errortype': 'TooManyRequestsException',
+    'x-amzn-requestid': `local-quota-${Date.now()}`,
+  });
   res.end(JSON.stringify({ message: 'Maximum sending rate exceeded.' }));
 }
 
@@ -94,7 +99,9 @@ function json(res: ServerResponse, status: number, body: unknown): void {
  * answered 429 before the emulator sees it (nothing stored, as SES accepts nothing); everything
  * else goes on to `next`. No quota is set until one is PUT.
  */
-export function createSesQuotaGate(next: (req: IncomingMessage, res: ServerResponse) => void): (req: IncomingMessage, res: ServerResponse) => void {
+export function createSesQuotaGate(
+  next: (req: IncomingMessage, res: ServerResponse) => void,
+): (req: IncomingMessage, res: ServerResponse) => void {
   let quota: SendQuota | undefined;
   return (req, res) => {
     const path = (req.url ?? '').split('?')[0];
@@ -112,7 +119,10 @@ export function createSesQuotaGate(next: (req: IncomingMessage, res: ServerRespo
       req.on('end', () => {
         try {
           const settings = JSON.parse(body) as SesQuotaSettings;
-          quota = new SendQuota({ perSecond: Number(settings.perSecond), ...(settings.burst === undefined ? {} : { burst: Number(settings.burst) }) });
+          quota = new SendQuota({
+            perSecond: Number(settings.perSecond),
+            ...(settings.burst === undefined ? {} : { burst: Number(settings.burst) }),
+          });
           json(res, 200, quota.stats());
         } catch (error) {
           json(res, 400, { message: `Invalid SES quota: ${(error as Error).message}` });

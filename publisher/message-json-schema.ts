@@ -13,7 +13,8 @@ type JsonSchema = Record<string, unknown>;
 const ATOM = "[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+";
 const LABEL = '[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?';
 const RECIPIENT_PATTERN =
-  `^[ \\t]*(?=[!-~]{1,64}@)(?=[!-~]{1,254}[ \\t]*$)` + `${ATOM}(?:\\.${ATOM})*@(?:${LABEL}\\.)+(?:[A-Za-z]{2,63}|xn--[A-Za-z0-9-]{1,59})[ \\t]*$`;
+  `^[ \\t]*(?=[!-~]{1,64}@)(?=[!-~]{1,254}[ \\t]*$)` +
+  `${ATOM}(?:\\.${ATOM})*@(?:${LABEL}\\.)+(?:[A-Za-z]{2,63}|xn--[A-Za-z0-9-]{1,59})[ \\t]*$`;
 
 /**
  * The message contract as JSON Schema (draft 2020-12), for portals not written in TypeScript.
@@ -27,7 +28,10 @@ export function dispatchMessageJsonSchema(): JsonSchema {
   const described = (name: string, description: string, patch: JsonSchema = {}) => {
     properties[name] = { description, ...properties[name], ...patch };
   };
-  described('dispatchId', 'Idempotency key: one dispatchId is sent at most once, ever. A blocked or rejected one may be published again, corrected.');
+  described(
+    'dispatchId',
+    'Idempotency key: one dispatchId is sent at most once, ever. A blocked or rejected one may be published again, corrected.',
+  );
   described('memberId', 'The member the message is for, as registered in the member registry.');
   described(
     'to',
@@ -41,7 +45,10 @@ export function dispatchMessageJsonSchema(): JsonSchema {
   });
   delete properties.template?.minLength;
   delete properties.template?.maxLength;
-  described('data', `Flat map of string values; only the keys the template declares (see allOf). \`${DISPATCH_REF_KEY}\` is set by the dispatcher, never by a publisher.`);
+  described(
+    'data',
+    `Flat map of string values; only the keys the template declares (see allOf). \`${DISPATCH_REF_KEY}\` is set by the dispatcher, never by a publisher.`,
+  );
   described('requestedAt', 'When the portal queued the message (ISO-8601 with an offset). Informational.');
 
   return {

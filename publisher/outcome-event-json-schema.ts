@@ -1,5 +1,10 @@
 import { z } from 'zod';
-import { OUTCOME_EVENT_DETAIL_TYPE, OUTCOME_EVENT_SCHEMA_VERSION, OUTCOME_EVENT_SOURCE, outcomeEventEnvelopeSchema } from '../lambdas/core/outcome-event';
+import {
+  OUTCOME_EVENT_DETAIL_TYPE,
+  OUTCOME_EVENT_SCHEMA_VERSION,
+  OUTCOME_EVENT_SOURCE,
+  outcomeEventEnvelopeSchema,
+} from '../lambdas/core/outcome-event';
 
 type JsonSchema = Record<string, unknown>;
 
@@ -12,7 +17,10 @@ type JsonSchema = Record<string, unknown>;
 export function outcomeEventJsonSchema(): JsonSchema {
   const generated = z.toJSONSchema(outcomeEventEnvelopeSchema, { io: 'input', target: 'draft-2020-12' }) as JsonSchema;
   const properties = { ...(generated.properties as Record<string, JsonSchema>) };
-  properties.id = { description: "EventBridge's id of this delivery (differs between redeliveries: deduplicate on detail.outcomeId).", ...properties.id };
+  properties.id = {
+    description: "EventBridge's id of this delivery (differs between redeliveries: deduplicate on detail.outcomeId).",
+    ...properties.id,
+  };
   properties.time = { description: 'When the bus received the event.', ...properties.time };
   properties.detail = {
     description: 'The outcome: identifiers, states, reasons and times only; never an address, an address hash or template data.',

@@ -37,13 +37,21 @@ export async function publishDispatches(messages: readonly DispatchMessageInput[
   const lastRetry = new Map<number, string>();
   for (let attempt = 1; pending.length > 0 && attempt <= settings.maxAttempts; attempt++) {
     if (attempt > 1) await sleep(backoffMs(attempt - 1, settings.baseDelayMs));
-    const outcomes = await mapWithConcurrency(batchEntries(pending), settings.concurrency, (batch) => sendBatch(client, options.queueUrl, batch));
+    const outcomes = await mapWithConcurrency(batchEntries(pending), settings.concurrency, (batch) =>
+      sendBatch(client, options.queueUrl, batch),
+    );
     const merged = new Map<number, EntryOutcome>(outcomes.flatMap((byIndex) => [...byIndex]));
     const again: SerialisedDispatch[] = [];
     for (const entry of pending) {
       const outcome = merged.get(entry.index) as EntryOutcome;
       if (outcome.kind === 'accepted') {
-        results[entry.index] = { index: entry.index, dispatchId: entry.dispatchId, ok: true, messageId: outcome.messageId, attempts: attempt };
+        results[entry.index] = {
+          index: entry.index,
+          dispatchId: entry.dispatchId,
+          ok: true,
+          messageId: outcome.messageId,
+          attempts: attempt,
+        };
       } else if (outcome.kind === 'refused') {
         results[entry.index] = {
           index: entry.index,

@@ -13,7 +13,11 @@ export type EntryOutcome =
  * One SendMessageBatch call. Never throws: a failed call becomes one outcome per entry. Entry ids
  * are positions (`m<index>`), never dispatchIds, which may hold characters batch ids may not.
  */
-export async function sendBatch(client: SQSClient, queueUrl: string, batch: readonly SerialisedDispatch[]): Promise<Map<number, EntryOutcome>> {
+export async function sendBatch(
+  client: SQSClient,
+  queueUrl: string,
+  batch: readonly SerialisedDispatch[],
+): Promise<Map<number, EntryOutcome>> {
   const outcomes = new Map<number, EntryOutcome>();
   try {
     const response = await client.send(
@@ -36,7 +40,9 @@ export async function sendBatch(client: SQSClient, queueUrl: string, batch: read
     // An entry the response does not mention was not confirmed: try it again rather than guess.
     for (const entry of batch) if (!outcomes.has(entry.index)) outcomes.set(entry.index, { kind: 'retry', code: 'MissingFromResponse' });
   } catch (error) {
-    const outcome: EntryOutcome = isRetryable(error) ? { kind: 'retry', code: errorCode(error) } : { kind: 'refused', code: errorCode(error) };
+    const outcome: EntryOutcome = isRetryable(error)
+      ? { kind: 'retry', code: errorCode(error) }
+      : { kind: 'refused', code: errorCode(error) };
     for (const entry of batch) outcomes.set(entry.index, outcome);
   }
   return outcomes;

@@ -16,6 +16,8 @@ export async function loadAddressHashKey(env: NodeJS.ProcessEnv, client?: Secret
     return SecretString;
   } catch (error) {
     if (error instanceof ConfigurationError) throw error;
-    throw new ConfigurationError(`Cannot read the address hash secret (${(error as { name?: string })?.name ?? 'Error'})`, { cause: error });
+    throw new ConfigurationError(`Cannot read the address hash secret (${(error as { name?: string })?.name ?? 'Error'})`, {
+      cause: error,
+    });
   }
 }

@@ -28,6 +28,8 @@ export function groupClaims(requests: readonly ClaimRequest[], maxPerGroup = MAX
 }
 
 function claimKeys(r: ClaimRequest): string[] {
-  const consent = r.proxyConsent ? [`registry:${r.proxyConsent.registryKey}`, ...r.proxyConsent.consentingOwners.map((id) => `member:${id}`)] : [];
+  const consent = r.proxyConsent
+    ? [`registry:${r.proxyConsent.registryKey}`, ...r.proxyConsent.consentingOwners.map((id) => `member:${id}`)]
+    : [];
   return [`member:${r.message.memberId}`, `dispatch:${r.message.dispatchId}`, `fan-in:${r.fanInKey}`, ...consent];
 }

@@ -23,11 +23,18 @@ export interface BatchGetOptions {
  * returned every key it holds (`UnprocessedKeys` are asked for again). Items come back by table,
  * in no particular order; keys without an item are left out.
  */
-export async function batchGetItems(client: DynamoDBClient, keys: readonly ItemKey[], options: BatchGetOptions = {}): Promise<Map<string, Record<string, unknown>[]>> {
+export async function batchGetItems(
+  client: DynamoDBClient,
+  keys: readonly ItemKey[],
+  options: BatchGetOptions = {},
+): Promise<Map<string, Record<string, unknown>[]>> {
   const retries = options.unprocessedRetries ?? 8;
   const found = new Map<string, Record<string, unknown>[]>();
   for (let i = 0; i < keys.length; i += MAX_KEYS_PER_BATCH_GET) {
-    let request: Record<string, KeysAndAttributes> | undefined = groupByTable(keys.slice(i, i + MAX_KEYS_PER_BATCH_GET), options.attributes);
+    let request: Record<string, KeysAndAttributes> | undefined = groupByTable(
+      keys.slice(i, i + MAX_KEYS_PER_BATCH_GET),
+      options.attributes,
+    );
     for (let attempt = 0; request && Object.keys(request).length > 0; attempt++) {
       if (attempt > retries) throw wrapStoreError('read', Object.assign(new Error('unprocessed keys'), { name: 'ThrottlingException' }));
       if (attempt > 0) await sleep(10 * 2 ** attempt * Math.random());

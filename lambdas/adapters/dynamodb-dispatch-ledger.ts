@@ -1,4 +1,12 @@
-import { DynamoDBClient, GetItemCommand, TransactWriteItemsCommand, UpdateItemCommand, type AttributeValue, type TransactWriteItem, type Update } from '@aws-sdk/client-dynamodb';
+import {
+  DynamoDBClient,
+  GetItemCommand,
+  TransactWriteItemsCommand,
+  UpdateItemCommand,
+  type AttributeValue,
+  type TransactWriteItem,
+  type Update,
+} from '@aws-sdk/client-dynamodb';
 import { EMPTY_FAN_IN, type FanInState } from '../core/fan-in';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { CLAIMABLE_LEDGER_STATES, DispatchState, LedgerState } from '../core/outcomes';
@@ -18,7 +26,13 @@ import type {
 import { snapshotId } from '../ports';
 import { batchGetItems } from './dynamodb-batch-get';
 import { groupClaims } from './claim-groups';
-import { classifyCancellation, contentionDelayMs, isConditionalCheckFailed, sendRetryingConflicts, wrapStoreError } from './dynamodb-errors';
+import {
+  classifyCancellation,
+  contentionDelayMs,
+  isConditionalCheckFailed,
+  sendRetryingConflicts,
+  wrapStoreError,
+} from './dynamodb-errors';
 import { notSuppressedCondition } from './suppression-condition';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -39,7 +53,10 @@ const CLAIMABLE_IN = `(${CLAIMABLE.map(([name]) => name).join(', ')})`;
  */
 const CLAIM_ITEMS = ['member', 'ledger', 'fan-in'] as const;
 type ClaimItem = (typeof CLAIM_ITEMS)[number] | 'proxy-consent';
-const itemsOf = (r: ClaimRequest): ClaimItem[] => [...CLAIM_ITEMS, ...(r.proxyConsent ? ['proxy-consent' as const, ...r.proxyConsent.consentingOwners.map(() => 'proxy-consent' as const)] : [])];
+const itemsOf = (r: ClaimRequest): ClaimItem[] => [
+  ...CLAIM_ITEMS,
+  ...(r.proxyConsent ? ['proxy-consent' as const, ...r.proxyConsent.consentingOwners.map(() => 'proxy-consent' as const)] : []),
+];
 const UNAVAILABLE: ClaimResult = { claimed: false, unavailable: true };
 
 /** Ledger, registry reads and fan-in counters on DynamoDB. */
@@ -180,7 +197,8 @@ export class DynamoDbDispatchLedger implements DispatchLedger {
   async recordUnsent(record: UnsentRecord): Promise<void> {
     const at = record.now.toISOString();
     // Rejected bodies get a record per SQS message; blocked and failed ones share the dispatchId's record.
-    const pk = record.state === LedgerState.Rejected ? LedgerKey.rejected(record.sqsMessageId) : LedgerKey.dispatch(record.dispatchId ?? '');
+    const pk =
+      record.state === LedgerState.Rejected ? LedgerKey.rejected(record.sqsMessageId) : LedgerKey.dispatch(record.dispatchId ?? '');
     const fields: Record<string, unknown> = {
       ':state': record.state,
       ':reason': record.reason,
@@ -191,13 +209,23 @@ export class DynamoDbDispatchLedger implements DispatchLedger {
       ':empty': [],
     };
     const sets = ['#state = :state', 'reason = :reason', 'claimedAt = :at', 'auditDay = :day', 'lastMessageId = :sqs', 'updatedAt = :at'];
-    const optional = { dispatchId: record.dispatchId, memberId: record.memberId, toHash: record.toHash, template: record.template, field: record.field };
+    const optional = {
+      dispatchId: record.dispatchId,
+      memberId: record.memberId,
+      toHash: record.toHash,
+      template: record.template,
+      field: record.field,
+    };
     for (const [name, value] of Object.entries(optional)) {
       if (value === undefined) continue;
       sets.push(`#${name} = :${name}`);
       fields[`:${name}`] = value;
     }
-    const names = Object.fromEntries(Object.keys(optional).filter((n) => optional[n as keyof typeof optional] !== undefined).map((n) => [`#${n}`, n]));
+    const names = Object.fromEntries(
+      Object.keys(optional)
+        .filter((n) => optional[n as keyof typeof optional] !== undefined)
+        .map((n) => [`#${n}`, n]),
+    );
     const update = `SET ${sets.join(', ')}, history = list_append(if_not_exists(history, :empty), :entry)`;
     if (record.state === LedgerState.Rejected) {
       await this.conditionalUpdate('record', pk, update, undefined, fields, names);
@@ -218,7 +246,14 @@ export class DynamoDbDispatchLedger implements DispatchLedger {
       LedgerKey.dispatch(dispatchId),
       'SET updatedAt = :at, history = list_append(if_not_exists(history, :empty), :entry) ADD duplicateMessageIds :sqsSet',
       '#state = :sent AND claimMessageId <> :sqs AND NOT contains(duplicateMessageIds, :sqs)',
-      { ':at': at, ':empty': [], ':entry': [{ state: DispatchState.Duplicate, at, sqsMessageId }], ':sent': LedgerState.Sent, ':sqs': sqsMessageId, ':sqsSet': new Set([sqsMessageId]) },
+      {
+        ':at': at,
+        ':empty': [],
+        ':entry': [{ state: DispatchState.Duplicate, at, sqsMessageId }],
+        ':sent': LedgerState.Sent,
+        ':sqs': sqsMessageId,
+        ':sqsSet': new Set([sqsMessageId]),
+      },
     );
   }
 
@@ -228,7 +263,9 @@ export class DynamoDbDispatchLedger implements DispatchLedger {
     const notSuppressed = notSuppressedCondition(r.toHash);
     const memberCondition =
       `#status = :active AND ${notSuppressed.expression} AND ` +
-      (r.matched.via === 'email' ? 'email = :value' : '(attribute_type(proxies, :typeL) OR attribute_type(proxies, :typeSS)) AND contains(proxies, :value)');
+      (r.matched.via === 'email'
+        ? 'email = :value'
+        : '(attribute_type(proxies, :typeL) OR attribute_type(proxies, :typeSS)) AND contains(proxies, :value)');
     const memberValues: Record<string, unknown> = { ':active': 'active', ':value': r.matched.value };
     if (r.matched.via === 'proxy') Object.assign(memberValues, { ':typeL': 'L', ':typeSS': 'SS' });
     return [
@@ -317,16 +354,18 @@ export class DynamoDbDispatchLedger implements DispatchLedger {
     try {
       // A claim transaction on the same item (a concurrent duplicate's) refuses this write with
       // TransactionConflictException for the few milliseconds it runs: wait it out.
-      await sendRetryingConflicts(() => this.client.send(
-        new UpdateItemCommand({
-          TableName: this.options.ledgerTable,
-          Key: { [LEDGER_TABLE.partitionKey]: { S: pk } },
-          UpdateExpression: update,
-          ConditionExpression: condition,
-          ExpressionAttributeNames: { '#state': 'state', ...names },
-          ExpressionAttributeValues: marshall(values, { removeUndefinedValues: true }),
-        }),
-      ));
+      await sendRetryingConflicts(() =>
+        this.client.send(
+          new UpdateItemCommand({
+            TableName: this.options.ledgerTable,
+            Key: { [LEDGER_TABLE.partitionKey]: { S: pk } },
+            UpdateExpression: update,
+            ConditionExpression: condition,
+            ExpressionAttributeNames: { '#state': 'state', ...names },
+            ExpressionAttributeValues: marshall(values, { removeUndefinedValues: true }),
+          }),
+        ),
+      );
     } catch (error) {
       // The record moved on (a concurrent attempt settled it): the ledger already holds the truth.
       if (isConditionalCheckFailed(error)) return;
@@ -341,7 +380,9 @@ export class DynamoDbDispatchLedger implements DispatchLedger {
  * conditioned on the version the count was made from, so two concurrent joins cannot both take
  * the last place, and a join onto an empty (or pre-span, versionless) counter writes it whole.
  */
-function fanInUpdate(r: ClaimRequest): Pick<Update, 'UpdateExpression' | 'ConditionExpression' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues'> {
+function fanInUpdate(
+  r: ClaimRequest,
+): Pick<Update, 'UpdateExpression' | 'ConditionExpression' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues'> {
   const claim = r.fanIn;
   const at = { N: String(claim.atMs) };
   const exp = { N: String(r.fanInExpiresAt) };
@@ -367,14 +408,22 @@ function fanInUpdate(r: ClaimRequest): Pick<Update, 'UpdateExpression' | 'Condit
     UpdateExpression: `SET seen.#m = :at, version = :next, expiresAt = :exp${remove}`,
     ConditionExpression: 'version = :version',
     ExpressionAttributeNames: names,
-    ExpressionAttributeValues: { ':at': at, ':exp': exp, ':version': { N: String(claim.version) }, ':next': { N: String(claim.version + 1) } },
+    ExpressionAttributeValues: {
+      ':at': at,
+      ':exp': exp,
+      ':version': { N: String(claim.version) },
+      ':next': { N: String(claim.version + 1) },
+    },
   };
 }
 
 function toFanInState(item: Record<string, unknown> | undefined): FanInState {
   if (!item || typeof item.version !== 'number') return EMPTY_FAN_IN;
   const seen = typeof item.seen === 'object' && item.seen !== null ? (item.seen as Record<string, unknown>) : {};
-  return { version: item.version, seen: Object.fromEntries(Object.entries(seen).filter((e): e is [string, number] => typeof e[1] === 'number')) };
+  return {
+    version: item.version,
+    seen: Object.fromEntries(Object.entries(seen).filter((e): e is [string, number] => typeof e[1] === 'number')),
+  };
 }
 
 function toDispatchRecord(item: Record<string, unknown> | undefined): DispatchRecord | undefined {

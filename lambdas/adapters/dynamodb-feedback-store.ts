@@ -1,4 +1,10 @@
-import { DynamoDBClient, GetItemCommand, UpdateItemCommand, type AttributeValue, type UpdateItemCommandInput } from '@aws-sdk/client-dynamodb';
+import {
+  DynamoDBClient,
+  GetItemCommand,
+  UpdateItemCommand,
+  type AttributeValue,
+  type UpdateItemCommandInput,
+} from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { DeliveryFate, LedgerState } from '../core/outcomes';
 import { LEDGER_TABLE, LedgerKey, MEMBERS_TABLE } from '../tables';
@@ -74,7 +80,18 @@ export class DynamoDbFeedbackStore implements FeedbackStore {
           UpdateExpression: `SET ${fate}, fateAt = :at, updatedAt = :now, history = list_append(if_not_exists(history, :empty), :entry) ADD feedbackKeys :keys`,
           ConditionExpression: 'sesMessageId = :sesId AND NOT contains(feedbackKeys, :key)',
           ExpressionAttributeValues: {
-            ...marshall({ ':fate': f.fate, ':at': f.at ?? now, ':now': now, ':empty': [], ':entry': [entry], ':sesId': f.sesMessageId, ':key': f.eventKey }, { removeUndefinedValues: true }),
+            ...marshall(
+              {
+                ':fate': f.fate,
+                ':at': f.at ?? now,
+                ':now': now,
+                ':empty': [],
+                ':entry': [entry],
+                ':sesId': f.sesMessageId,
+                ':key': f.eventKey,
+              },
+              { removeUndefinedValues: true },
+            ),
             ':keys': { SS: [f.eventKey] },
           },
           ReturnValues: 'ALL_NEW',
@@ -126,7 +143,8 @@ export class DynamoDbFeedbackStore implements FeedbackStore {
         new UpdateItemCommand({
           TableName: this.options.ledgerTable,
           Key: key,
-          UpdateExpression: 'SET prevSends = :s, prevBounces = :b, prevComplaints = :c, closedAt = :now ADD curSends :ms, curBounces :mb, curComplaints :mc',
+          UpdateExpression:
+            'SET prevSends = :s, prevBounces = :b, prevComplaints = :c, closedAt = :now ADD curSends :ms, curBounces :mb, curComplaints :mc',
           ConditionExpression: 'curSends >= :s AND curBounces >= :b AND curComplaints >= :c',
           ExpressionAttributeValues: marshall({
             ':s': counts.sends,
@@ -158,7 +176,8 @@ export class DynamoDbFeedbackStore implements FeedbackStore {
       ),
     );
     const record = Item ? unmarshall(Item) : undefined;
-    if (!record || record.sesMessageId !== bounce.sesMessageId || typeof record.memberId !== 'string' || typeof record.toHash !== 'string') return undefined;
+    if (!record || record.sesMessageId !== bounce.sesMessageId || typeof record.memberId !== 'string' || typeof record.toHash !== 'string')
+      return undefined;
     const key = { [LEDGER_TABLE.partitionKey]: { S: LedgerKey.transientBounces(record.toHash, record.memberId) } };
     try {
       const { Attributes } = await this.client.send(
@@ -169,7 +188,12 @@ export class DynamoDbFeedbackStore implements FeedbackStore {
           // A replayed bounce is not one more in the row.
           ConditionExpression: 'NOT contains(eventKeys, :key)',
           ExpressionAttributeValues: {
-            ...marshall({ ':one': 1, ':at': bounce.now.toISOString(), ':exp': this.expiresAt(bounce.now), ':key': `${bounce.dispatchId}/${bounce.eventKey}` }),
+            ...marshall({
+              ':one': 1,
+              ':at': bounce.now.toISOString(),
+              ':exp': this.expiresAt(bounce.now),
+              ':key': `${bounce.dispatchId}/${bounce.eventKey}`,
+            }),
             ':keys': { SS: [`${bounce.dispatchId}/${bounce.eventKey}`] },
           },
           ReturnValues: 'ALL_NEW',
@@ -240,7 +264,11 @@ export class DynamoDbFeedbackStore implements FeedbackStore {
    * `version` goes up so that a registry write that read the member before this one is refused
    * by its version condition and reads again, instead of putting the old item back.
    */
-  private async suppressPair(memberId: string, toHash: string, entry: SuppressionEntry): Promise<{ outcome: 'suppressed' | 'already-suppressed' | 'unknown' }> {
+  private async suppressPair(
+    memberId: string,
+    toHash: string,
+    entry: SuppressionEntry,
+  ): Promise<{ outcome: 'suppressed' | 'already-suppressed' | 'unknown' }> {
     const map = SUPPRESSION_RULE.perAddress.attribute;
     const key = { [MEMBERS_TABLE.partitionKey]: { S: memberId } };
     const writes: Omit<UpdateItemCommandInput, 'TableName' | 'Key'>[] = [

@@ -147,7 +147,12 @@ export class DynamoDbMemberRegistry {
         }
         const decision = decideRegistration(member, await this.readHolders(addresses), this.options);
         if (!decision.ok) {
-          return { outcome: 'refused', memberId, reason: decision.reason, detail: `address ${this.hash(decision.address)}: ${decision.reason}` };
+          return {
+            outcome: 'refused',
+            memberId,
+            reason: decision.reason,
+            detail: `address ${this.hash(decision.address)}: ${decision.reason}`,
+          };
         }
         const version = typeof stored?.version === 'number' ? stored.version + 1 : 1;
         if (await this.write(member, stored, version, decision)) return { outcome: 'registered', memberId, version };
@@ -204,7 +209,12 @@ export class DynamoDbMemberRegistry {
   }
 
   /** One transaction; `false` when a condition failed (a concurrent write: read again and decide again). */
-  private async write(member: RegistryMember, stored: StoredMember | undefined, version: number, decision: RegistrationPlan): Promise<boolean> {
+  private async write(
+    member: RegistryMember,
+    stored: StoredMember | undefined,
+    version: number,
+    decision: RegistrationPlan,
+  ): Promise<boolean> {
     return this.transact(this.writeItems(member, stored, version, decision), 'register member');
   }
 
@@ -229,7 +239,12 @@ export class DynamoDbMemberRegistry {
   }
 
   /** The member Put (conditional on the version read) and one conditional Update per address index item. */
-  private writeItems(member: RegistryMember, stored: StoredMember | undefined, version: number, decision: RegistrationPlan): TransactWriteItem[] {
+  private writeItems(
+    member: RegistryMember,
+    stored: StoredMember | undefined,
+    version: number,
+    decision: RegistrationPlan,
+  ): TransactWriteItem[] {
     const item: Record<string, unknown> = {
       // Attributes other writers keep on the member (suppression details from SES feedback) survive.
       ...stored,
@@ -324,9 +339,18 @@ export class DynamoDbMemberRegistry {
         continue;
       }
       keys.forEach((key) => touched.add(key));
-      const decision = decideRegistration(member, new Map(addresses.map((a) => [a, holders.get(a) ?? { members: [], owners: [] }])), this.options);
+      const decision = decideRegistration(
+        member,
+        new Map(addresses.map((a) => [a, holders.get(a) ?? { members: [], owners: [] }])),
+        this.options,
+      );
       if (!decision.ok) {
-        results[index] = { outcome: 'refused', memberId: member.memberId, reason: decision.reason, detail: `address ${this.hash(decision.address)}: ${decision.reason}` };
+        results[index] = {
+          outcome: 'refused',
+          memberId: member.memberId,
+          reason: decision.reason,
+          detail: `address ${this.hash(decision.address)}: ${decision.reason}`,
+        };
         continue;
       }
       // A consent check reads another member's item, which a row of the same batch may write: alone.
@@ -368,12 +392,16 @@ export class DynamoDbMemberRegistry {
     const found = new Map<string, StoredMember>();
     const table = this.options.tables.members;
     for (let start = 0; start < memberIds.length; start += 100) {
-      let keys: Record<string, AttributeValue>[] = memberIds.slice(start, start + 100).map((id) => ({ [MEMBERS_TABLE.partitionKey]: { S: id } }));
+      let keys: Record<string, AttributeValue>[] = memberIds
+        .slice(start, start + 100)
+        .map((id) => ({ [MEMBERS_TABLE.partitionKey]: { S: id } }));
       for (let round = 0; keys.length > 0; round++) {
         if (round > 8) throw new RegistryWriteError('member reads kept coming back unprocessed');
         if (round > 0) await sleep(25 * 2 ** round);
         try {
-          const response = await this.client.send(new BatchGetItemCommand({ RequestItems: { [table]: { Keys: keys, ConsistentRead: true } } }));
+          const response = await this.client.send(
+            new BatchGetItemCommand({ RequestItems: { [table]: { Keys: keys, ConsistentRead: true } } }),
+          );
           for (const raw of response.Responses?.[table] ?? []) {
             const item = unmarshall(raw) as StoredMember;
             found.set(item.memberId, item);
@@ -407,7 +435,9 @@ export class DynamoDbMemberRegistry {
       Update: {
         TableName: this.options.tables.ledger,
         Key: { [LEDGER_TABLE.partitionKey]: { S: LedgerKey.registry(this.hash(change.address)) } },
-        UpdateExpression: [add.length ? `ADD ${add.join(', ')}` : '', remove.length ? `DELETE ${remove.join(', ')}` : ''].filter(Boolean).join(' '),
+        UpdateExpression: [add.length ? `ADD ${add.join(', ')}` : '', remove.length ? `DELETE ${remove.join(', ')}` : '']
+          .filter(Boolean)
+          .join(' '),
         ...(conditions.length ? { ConditionExpression: conditions.join(' AND ') } : {}),
         ExpressionAttributeValues: values,
       },
@@ -442,7 +472,12 @@ export async function getMember(
   memberId: string,
   options: { readonly tables: Pick<MemberRegistryTables, 'members'>; readonly client?: DynamoDBClient },
 ): Promise<StoredMember | undefined> {
-  const registry = new DynamoDbMemberRegistry({ tables: { members: options.tables.members, ledger: '' }, hashKey: '', fanInLimit: 1, client: options.client });
+  const registry = new DynamoDbMemberRegistry({
+    tables: { members: options.tables.members, ledger: '' },
+    hashKey: '',
+    fanInLimit: 1,
+    client: options.client,
+  });
   return registry.get(memberId);
 }
 

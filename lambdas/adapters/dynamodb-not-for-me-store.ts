@@ -67,7 +67,8 @@ export class DynamoDbNotForMeStore implements NotForMeStore {
               Update: {
                 TableName: this.options.ledgerTable,
                 Key: { [LEDGER_TABLE.partitionKey]: { S: LedgerKey.dispatch(report.dispatchId) } },
-                UpdateExpression: 'SET reportedNotMineAt = :at, updatedAt = :at, history = list_append(if_not_exists(history, :empty), :entry)',
+                UpdateExpression:
+                  'SET reportedNotMineAt = :at, updatedAt = :at, history = list_append(if_not_exists(history, :empty), :entry)',
                 ConditionExpression: 'attribute_exists(pk) AND toHash = :hash AND attribute_not_exists(reportedNotMineAt)',
                 ExpressionAttributeValues: marshall({
                   ':at': at,
@@ -108,7 +109,11 @@ export class DynamoDbNotForMeStore implements NotForMeStore {
           Key: { [LEDGER_TABLE.partitionKey]: { S: LedgerKey.rateLimit(key.kind, key.id, bucket) } },
           UpdateExpression: 'ADD hits :one SET expiresAt = if_not_exists(expiresAt, :exp)',
           ConditionExpression: 'attribute_not_exists(hits) OR hits < :limit',
-          ExpressionAttributeValues: { ':one': { N: '1' }, ':limit': { N: String(limit) }, ':exp': { N: String((bucket + 1) * windowSeconds) } },
+          ExpressionAttributeValues: {
+            ':one': { N: '1' },
+            ':limit': { N: String(limit) },
+            ':exp': { N: String((bucket + 1) * windowSeconds) },
+          },
         }),
       );
       return true;
@@ -141,25 +146,37 @@ export class DynamoDbNotForMeStore implements NotForMeStore {
     try {
       for (let attempt = 0; attempt < 3; attempt++) {
         try {
-          await update('SET #sup.#hash = if_not_exists(#sup.#hash, :entry)', 'attribute_exists(memberId) AND attribute_type(#sup, :map)', { '#sup': 'suppressions', '#hash': toHash }, {
-            ':entry': entry,
-            ':map': { S: 'M' },
-          });
+          await update(
+            'SET #sup.#hash = if_not_exists(#sup.#hash, :entry)',
+            'attribute_exists(memberId) AND attribute_type(#sup, :map)',
+            { '#sup': 'suppressions', '#hash': toHash },
+            {
+              ':entry': entry,
+              ':map': { S: 'M' },
+            },
+          );
           return true;
         } catch (error) {
           if (!isConditionalCheckFailed(error)) throw error;
         }
         try {
-          await update('SET #sup = :sup', 'attribute_exists(memberId) AND (attribute_not_exists(#sup) OR NOT attribute_type(#sup, :map))', { '#sup': 'suppressions' }, {
-            ':sup': { M: { [toHash]: entry } },
-            ':map': { S: 'M' },
-          });
+          await update(
+            'SET #sup = :sup',
+            'attribute_exists(memberId) AND (attribute_not_exists(#sup) OR NOT attribute_type(#sup, :map))',
+            { '#sup': 'suppressions' },
+            {
+              ':sup': { M: { [toHash]: entry } },
+              ':map': { S: 'M' },
+            },
+          );
           return true;
         } catch (error) {
           if (!isConditionalCheckFailed(error)) throw error;
         }
         // Either the member is gone, or a concurrent writer created the map between the two: look.
-        const { Item } = await this.client.send(new GetItemCommand({ TableName: this.options.membersTable, Key: key, ProjectionExpression: 'memberId', ConsistentRead: true }));
+        const { Item } = await this.client.send(
+          new GetItemCommand({ TableName: this.options.membersTable, Key: key, ProjectionExpression: 'memberId', ConsistentRead: true }),
+        );
         if (!Item) return false;
       }
     } catch (error) {
@@ -171,7 +188,10 @@ export class DynamoDbNotForMeStore implements NotForMeStore {
   /** Distinct dispatches reported in the last `windowSeconds`: this bucket and the one before. */
   private async countReports(bucket: number, report: NotForMeReport): Promise<number> {
     const since = report.at.getTime() - report.windowSeconds * 1000;
-    const keys = [bucket, bucket - 1].map((b) => ({ table: this.options.ledgerTable, key: { [LEDGER_TABLE.partitionKey]: { S: LedgerKey.reportWindow(b) } } }));
+    const keys = [bucket, bucket - 1].map((b) => ({
+      table: this.options.ledgerTable,
+      key: { [LEDGER_TABLE.partitionKey]: { S: LedgerKey.reportWindow(b) } },
+    }));
     const items = (await batchGetItems(this.client, keys, { attributes: ['reports'] })).get(this.options.ledgerTable) ?? [];
     const dispatches = new Set<string>();
     for (const item of items) {

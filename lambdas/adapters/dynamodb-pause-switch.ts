@@ -30,8 +30,14 @@ export class DynamoDbPauseSwitch implements PauseSwitch {
       const version = typeof item?.version === 'number' ? { version: item.version } : {};
       if (!item?.paused) return { paused: false, ...version };
       const { reason, by, at, alarmName, addressHash } = item as Record<string, string | undefined>;
-      const hashes = item.registryFanInHashes instanceof Set ? { registryFanInHashes: [...(item.registryFanInHashes as Set<string>)].sort() } : {};
-      return { paused: true, cause: { reason: reason ?? 'unknown', by: by ?? 'unknown', at: at ?? '', alarmName, addressHash }, ...version, ...hashes };
+      const hashes =
+        item.registryFanInHashes instanceof Set ? { registryFanInHashes: [...(item.registryFanInHashes as Set<string>)].sort() } : {};
+      return {
+        paused: true,
+        cause: { reason: reason ?? 'unknown', by: by ?? 'unknown', at: at ?? '', alarmName, addressHash },
+        ...version,
+        ...hashes,
+      };
     } catch (error) {
       throw wrapStoreError('read pause flag', error);
     }
@@ -62,7 +68,8 @@ export class DynamoDbPauseSwitch implements PauseSwitch {
       try {
         await this.update(
           'SET paused = :true, reason = :reason, #by = :by, #at = :at, alarmName = :alarm, addressHash = :hash, ' +
-            'pauses = if_not_exists(pauses, :zero) + :one, version = if_not_exists(version, :zero) + :one' + registry,
+            'pauses = if_not_exists(pauses, :zero) + :one, version = if_not_exists(version, :zero) + :one' +
+            registry,
           // The first cause is the one on-call needs: a later pause does not overwrite it.
           'attribute_not_exists(paused) OR paused = :false',
           values,
@@ -74,7 +81,8 @@ export class DynamoDbPauseSwitch implements PauseSwitch {
       try {
         await this.update(
           'SET lastPauseReason = :reason, lastPauseBy = :by, lastPauseAt = :at, ' +
-            'repeatedPauses = if_not_exists(repeatedPauses, :zero) + :one, version = if_not_exists(version, :zero) + :one' + registry,
+            'repeatedPauses = if_not_exists(repeatedPauses, :zero) + :one, version = if_not_exists(version, :zero) + :one' +
+            registry,
           'paused = :true',
           values,
         );
@@ -99,7 +107,11 @@ export class DynamoDbPauseSwitch implements PauseSwitch {
       if (expected.version !== undefined) values[':version'] = expected.version;
     }
     try {
-      await this.update('SET paused = :false, resumedBy = :by, resumedAt = :at, version = if_not_exists(version, :zero) + :one REMOVE registryFanInHashes', condition, values);
+      await this.update(
+        'SET paused = :false, resumedBy = :by, resumedAt = :at, version = if_not_exists(version, :zero) + :one REMOVE registryFanInHashes',
+        condition,
+        values,
+      );
       return 'cleared';
     } catch (error) {
       if (isConditionalCheckFailed(error)) return 'changed';
@@ -118,7 +130,9 @@ export class DynamoDbPauseSwitch implements PauseSwitch {
         ConditionExpression: condition,
         // DynamoDB refuses placeholders an expression does not use (and an empty map).
         ExpressionAttributeNames: Object.keys(names).length > 0 ? names : undefined,
-        ExpressionAttributeValues: marshall(Object.fromEntries(Object.entries(values).filter(([name]) => new RegExp(`${name}\\b`).test(`${expression} ${condition ?? ''}`)))),
+        ExpressionAttributeValues: marshall(
+          Object.fromEntries(Object.entries(values).filter(([name]) => new RegExp(`${name}\\b`).test(`${expression} ${condition ?? ''}`))),
+        ),
       }),
     );
   }

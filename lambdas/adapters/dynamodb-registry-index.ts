@@ -57,7 +57,9 @@ export class DynamoDbRegistryIndex implements RegistryIndex {
         new UpdateItemCommand({
           TableName: this.options.ledgerTable,
           Key: { [LEDGER_TABLE.partitionKey]: { S: LedgerKey.registry(mailboxHash) } },
-          UpdateExpression: [add.length ? `ADD ${add.join(', ')}` : '', remove.length ? `DELETE ${remove.join(', ')}` : ''].filter(Boolean).join(' '),
+          UpdateExpression: [add.length ? `ADD ${add.join(', ')}` : '', remove.length ? `DELETE ${remove.join(', ')}` : '']
+            .filter(Boolean)
+            .join(' '),
           ExpressionAttributeValues: { ':m': { SS: [memberId] } },
           // The sets before the write (whether this write put the member there); UPDATED_OLD, not
           // ALL_OLD, so the role's attribute-level IAM condition holds (TABLE_ACCESS.registryWatch).

@@ -22,10 +22,23 @@ export class LambdaBreakerTrigger implements BreakerTrigger {
   }
 
   async trip(cause: PauseCause): Promise<void> {
-    const notification = { AlarmName: `${cause.by}:${cause.reason}`, NewStateValue: 'ALARM', NewStateReason: `paused by ${cause.by}: ${cause.reason}`, StateChangeTime: cause.at };
-    const event = { Records: [{ EventSource: 'mail-dispatch:dispatcher', Sns: { Message: JSON.stringify(notification), Timestamp: cause.at } }] };
+    const notification = {
+      AlarmName: `${cause.by}:${cause.reason}`,
+      NewStateValue: 'ALARM',
+      NewStateReason: `paused by ${cause.by}: ${cause.reason}`,
+      StateChangeTime: cause.at,
+    };
+    const event = {
+      Records: [{ EventSource: 'mail-dispatch:dispatcher', Sns: { Message: JSON.stringify(notification), Timestamp: cause.at } }],
+    };
     try {
-      await this.client.send(new InvokeCommand({ FunctionName: this.options.functionName, InvocationType: 'Event', Payload: Buffer.from(JSON.stringify(event)) }));
+      await this.client.send(
+        new InvokeCommand({
+          FunctionName: this.options.functionName,
+          InvocationType: 'Event',
+          Payload: Buffer.from(JSON.stringify(event)),
+        }),
+      );
     } catch (error) {
       throw new Error(`Cannot invoke the breaker (${(error as { name?: string })?.name ?? 'Error'})`, { cause: error });
     }

@@ -40,7 +40,8 @@ export class PowertoolsOutcomeReporter implements OutcomeReporter {
       sesMessageId: outcome.state === DispatchState.Sent ? outcome.sesMessageId : undefined,
       error: event.error,
     };
-    if (outcome.state === 'retry' || outcome.state === DispatchState.InDoubt || outcome.state === DispatchState.Failed) this.logger.warn('dispatch outcome', line);
+    if (outcome.state === 'retry' || outcome.state === DispatchState.InDoubt || outcome.state === DispatchState.Failed)
+      this.logger.warn('dispatch outcome', line);
     else this.logger.info('dispatch outcome', line);
 
     // Every state is counted under `service` alone (what the dashboard's outcome lines and the

@@ -40,7 +40,11 @@ export function createSesClient(config: SESv2ClientConfig = {}): SESv2Client {
   return new SESv2Client({
     maxAttempts: 1,
     // smithy only logs a warning on requestTimeout unless throwOnRequestTimeout is set.
-    requestHandler: { connectionTimeout: SES_TIMEOUTS.connectionTimeoutMs, requestTimeout: SES_TIMEOUTS.requestTimeoutMs, throwOnRequestTimeout: true },
+    requestHandler: {
+      connectionTimeout: SES_TIMEOUTS.connectionTimeoutMs,
+      requestTimeout: SES_TIMEOUTS.requestTimeoutMs,
+      throwOnRequestTimeout: true,
+    },
     ...config,
   });
 }
@@ -64,7 +68,12 @@ export class SesV2MailSender implements MailSender {
         new SendEmailCommand({
           FromEmailAddress: this.options.fromAddress,
           Destination: { ToAddresses: [mail.to] },
-          Content: { Template: { TemplateName: sesTemplateName(mail.template, this.options.templatePrefix), TemplateData: JSON.stringify({ ...mail.data, [DISPATCH_REF_KEY]: mail.dispatchId, [REPORT_URL_KEY]: mail.reportUrl }) } },
+          Content: {
+            Template: {
+              TemplateName: sesTemplateName(mail.template, this.options.templatePrefix),
+              TemplateData: JSON.stringify({ ...mail.data, [DISPATCH_REF_KEY]: mail.dispatchId, [REPORT_URL_KEY]: mail.reportUrl }),
+            },
+          },
           ConfigurationSetName: this.options.configurationSet,
           EmailTags: [{ Name: DISPATCH_TAG_NAME, Value: encodeDispatchTag(mail.dispatchId) }],
         }),
@@ -90,10 +99,13 @@ export function classifySendError(error: unknown): Error {
   const status = e?.$metadata?.httpStatusCode;
   if (status === 429) return new SendRefusedError(`SES throttled the send (${name}, 429)`, 'throttled', { cause: error });
   const clientError = status !== undefined && status >= 400 && status < 500 && name !== 'Unknown';
-  if (clientError && ACCOUNT_PAUSED.has(name)) return new SendRefusedError(`SES sending is paused for the account (${name})`, 'account-paused', { cause: error });
-  if (clientError && THROTTLED.has(name)) return new SendRefusedError(`SES throttled the send (${name}, ${status})`, 'throttled', { cause: error });
+  if (clientError && ACCOUNT_PAUSED.has(name))
+    return new SendRefusedError(`SES sending is paused for the account (${name})`, 'account-paused', { cause: error });
+  if (clientError && THROTTLED.has(name))
+    return new SendRefusedError(`SES throttled the send (${name}, ${status})`, 'throttled', { cause: error });
   if (clientError) return new SendRefusedError(`SES refused the send (${name}, ${status})`, 'refused', { cause: error });
-  if (status === undefined && NOT_CONNECTED_CODES.has(e?.code ?? '')) return new SendRefusedError(`SES was not reached (${e.code})`, 'refused', { cause: error });
+  if (status === undefined && NOT_CONNECTED_CODES.has(e?.code ?? ''))
+    return new SendRefusedError(`SES was not reached (${e.code})`, 'refused', { cause: error });
   if (status === undefined && name === 'TimeoutError' && e?.code === undefined && CONNECTION_TIMEOUT.test(e?.message ?? '')) {
     return new SendRefusedError('SES was not reached (connection timeout)', 'refused', { cause: error });
   }

@@ -31,7 +31,10 @@ export class SqsOutcomeFeed implements OutcomeFeed {
         const result = await this.client.send(
           new SendMessageBatchCommand({
             QueueUrl: this.options.queueUrl,
-            Entries: chunk.map((detail, position) => ({ Id: String(position), MessageBody: JSON.stringify(envelope(detail, this.options.region ?? 'us-east-1')) })),
+            Entries: chunk.map((detail, position) => ({
+              Id: String(position),
+              MessageBody: JSON.stringify(envelope(detail, this.options.region ?? 'us-east-1')),
+            })),
           }),
         );
         return (result.Failed ?? []).map((failure) => Number(failure.Id));

@@ -18,11 +18,15 @@ export class SqsRejectedMessageSink implements RejectedMessageSink {
   }
 
   async moveRejected(body: string, rejection: { reason: RejectReason; field?: string; dispatchId?: string }): Promise<void> {
-    const attributes: Record<string, MessageAttributeValue> = { [RejectAttribute.reason]: { DataType: 'String', StringValue: rejection.reason } };
+    const attributes: Record<string, MessageAttributeValue> = {
+      [RejectAttribute.reason]: { DataType: 'String', StringValue: rejection.reason },
+    };
     if (rejection.field) attributes[RejectAttribute.field] = { DataType: 'String', StringValue: rejection.field };
     if (rejection.dispatchId) attributes[RejectAttribute.dispatchId] = { DataType: 'String', StringValue: rejection.dispatchId };
     try {
-      await this.client.send(new SendMessageCommand({ QueueUrl: this.options.deadLetterQueueUrl, MessageBody: body, MessageAttributes: attributes }));
+      await this.client.send(
+        new SendMessageCommand({ QueueUrl: this.options.deadLetterQueueUrl, MessageBody: body, MessageAttributes: attributes }),
+      );
     } catch (error) {
       throw new Error(`SQS move to DLQ failed (${(error as { name?: string })?.name ?? 'Error'})`, { cause: error });
     }

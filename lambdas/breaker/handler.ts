@@ -45,7 +45,12 @@ export function createBreakerHandler(deps: BreakerDeps) {
     const failures: unknown[] = [];
     await deps.pauseSwitch
       // A reputation alarm records its own reason (bounce-rate, complaint-rate), so `status` and `resume` say what to check.
-      .pause({ reason: pauseReasonOfAlarm(alarm.AlarmName ?? ''), by: PausedBy.Breaker, at: now().toISOString(), alarmName: alarm.AlarmName ?? 'unknown' })
+      .pause({
+        reason: pauseReasonOfAlarm(alarm.AlarmName ?? ''),
+        by: PausedBy.Breaker,
+        at: now().toISOString(),
+        alarmName: alarm.AlarmName ?? 'unknown',
+      })
       .catch((error: unknown) => failures.push(error));
     await deps.eventSource.disable().catch((error: unknown) => failures.push(error));
     if (failures.length > 0) throw new AggregateError(failures, 'The breaker could not fully pause the pipeline');

@@ -91,9 +91,7 @@ export function isAbandoned(record: NonNullable<DispatchSnapshot['record']>, lea
   return Number.isNaN(claimedAt) || now.getTime() - claimedAt > leaseSeconds * 1000;
 }
 
-type RecipientMatch =
-  | { readonly matched: { readonly via: 'email' | 'proxy'; readonly value: string } }
-  | { readonly reason: BlockReason };
+type RecipientMatch = { readonly matched: { readonly via: 'email' | 'proxy'; readonly value: string } } | { readonly reason: BlockReason };
 
 /**
  * Is `to` (already normalised) the member's registered address or an authorised proxy, and not
@@ -134,11 +132,14 @@ export function proxyConsent(
   ward: string,
   registryKey: string,
   mailbox: MailboxOwners,
-): { readonly ok: true; readonly check: ProxyConsentCheck } | { readonly ok: false; readonly reason: typeof BlockReason.RecipientMismatch } {
+):
+  | { readonly ok: true; readonly check: ProxyConsentCheck }
+  | { readonly ok: false; readonly reason: typeof BlockReason.RecipientMismatch } {
   const consentingOwners = mailbox.owners.filter((owner) => owner !== ward);
   // One ConditionCheck per owner must fit the claim's transaction: a mailbox with more owners than
   // that is no sane registry (the guard allows one), and its consent cannot be proved atomically.
   if (consentingOwners.length > MAX_CONSENTING_OWNERS) return { ok: false, reason: BlockReason.RecipientMismatch };
-  if (consentingOwners.some((owner) => !(mailbox.consents[owner] ?? []).includes(ward))) return { ok: false, reason: BlockReason.RecipientMismatch };
+  if (consentingOwners.some((owner) => !(mailbox.consents[owner] ?? []).includes(ward)))
+    return { ok: false, reason: BlockReason.RecipientMismatch };
   return { ok: true, check: { registryKey, owners: [...mailbox.owners].sort(), consentingOwners: [...consentingOwners].sort() } };
 }

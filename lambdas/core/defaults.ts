@@ -83,7 +83,10 @@ export function rangeProblem(key: string, value: unknown, range: IntegerRange): 
 }
 
 /** Every key of `values` that has a range and is outside it (keys whose value is undefined are skipped). */
-export function rangeProblems(values: Readonly<Partial<Record<RangedKey, unknown>>>, ranges: Readonly<Record<RangedKey, IntegerRange>> = RANGES): string[] {
+export function rangeProblems(
+  values: Readonly<Partial<Record<RangedKey, unknown>>>,
+  ranges: Readonly<Record<RangedKey, IntegerRange>> = RANGES,
+): string[] {
   return (Object.keys(values) as RangedKey[])
     .filter((key) => key in ranges && values[key] !== undefined)
     .map((key) => rangeProblem(key, values[key], ranges[key]))
@@ -111,7 +114,9 @@ export function relatedSettingProblems(s: RelatedSettings): string[] {
   // The dispatcher's metrics are standard resolution (one datapoint a minute): a shorter period
   // would leave the alarm in INSUFFICIENT_DATA instead of paging.
   if (isInt(s.fanInAlarmPeriodSeconds) && s.fanInAlarmPeriodSeconds % 60 !== 0) {
-    problems.push(`fanInAlarmPeriodSeconds must be a multiple of 60 (got ${s.fanInAlarmPeriodSeconds}): the metrics are standard resolution`);
+    problems.push(
+      `fanInAlarmPeriodSeconds must be a multiple of 60 (got ${s.fanInAlarmPeriodSeconds}): the metrics are standard resolution`,
+    );
   }
   const reserved = s.dispatcherReservedConcurrency;
   const concurrency = s.maxConcurrency ?? DEFAULTS.maxConcurrency;

@@ -48,11 +48,17 @@ export function membersInSpan(state: FanInState, now: Date, windowSeconds: numbe
 }
 
 /** Counts `memberId` into the span ending at `now`, and says what the claim must write. */
-export function planFanIn(state: FanInState, memberId: string, now: Date, config: { fanInLimit: number; fanInWindowSeconds: number }): FanInPlan {
+export function planFanIn(
+  state: FanInState,
+  memberId: string,
+  now: Date,
+  config: { fanInLimit: number; fanInWindowSeconds: number },
+): FanInPlan {
   const atMs = now.getTime();
   const cutoffMs = atMs - config.fanInWindowSeconds * 1000;
   const live = membersInSpan(state, now, config.fanInWindowSeconds);
-  if (live.includes(memberId)) return { count: live.length, allowed: live.length <= config.fanInLimit, claim: { kind: 'refresh', cutoffMs, atMs } };
+  if (live.includes(memberId))
+    return { count: live.length, allowed: live.length <= config.fanInLimit, claim: { kind: 'refresh', cutoffMs, atMs } };
   const prune = Object.keys(state.seen).filter((id) => id !== memberId && !live.includes(id));
   const count = live.length + 1;
   return { count, allowed: count <= config.fanInLimit, claim: { kind: 'join', version: state.version, atMs, prune } };

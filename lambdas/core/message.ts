@@ -61,7 +61,7 @@ export function parseDispatchMessage(body: string): MessageParse {
   const result = dispatchMessageSchema.safeParse(json);
   if (!result.success) {
     const issue = result.error.issues[0];
-    const field = issue?.path.length ? String(issue.path[0]) : unknownKeyOf(issue) ?? 'body';
+    const field = issue?.path.length ? String(issue.path[0]) : (unknownKeyOf(issue) ?? 'body');
     return { ok: false, reason: RejectReason.InvalidMessage, field, detail: describeIssue(issue, field, json), ...ids };
   }
   const recipient = parseRecipient(result.data.to);
@@ -72,9 +72,22 @@ export function parseDispatchMessage(body: string): MessageParse {
   const fields: Record<string, { maxLength: number; required?: boolean }> = TEMPLATES[message.template].fields;
   for (const [key, value] of Object.entries(message.data)) {
     const spec = key === DISPATCH_REF_KEY ? undefined : fields[key];
-    if (!spec) return { ok: false, reason: RejectReason.InvalidMessage, field: 'data', detail: `data has a key the template does not accept`, ...ids };
+    if (!spec)
+      return {
+        ok: false,
+        reason: RejectReason.InvalidMessage,
+        field: 'data',
+        detail: `data has a key the template does not accept`,
+        ...ids,
+      };
     if (value.length > spec.maxLength) {
-      return { ok: false, reason: RejectReason.InvalidMessage, field: 'data', detail: `data value is longer than ${spec.maxLength}`, ...ids };
+      return {
+        ok: false,
+        reason: RejectReason.InvalidMessage,
+        field: 'data',
+        detail: `data value is longer than ${spec.maxLength}`,
+        ...ids,
+      };
     }
   }
   const missing = Object.entries(fields).find(([key, spec]) => spec.required && !(key in message.data));
@@ -105,7 +118,8 @@ function describeIssue(issue: z.core.$ZodIssue | undefined, field: string, json:
     return `${field} must be ${/^[aeiou]/.test(expected) ? 'an' : 'a'} ${expected}`;
   }
   if (issue.message && issue.message !== 'Invalid input') return `${field} ${issue.message}`;
-  if (issue.code === 'invalid_format') return `${field} is not a valid ${issue.format === 'datetime' ? 'ISO 8601 date-time with an offset' : issue.format}`;
+  if (issue.code === 'invalid_format')
+    return `${field} is not a valid ${issue.format === 'datetime' ? 'ISO 8601 date-time with an offset' : issue.format}`;
   if (issue.code === 'too_small' || issue.code === 'too_big') return `${field} is too ${issue.code === 'too_small' ? 'short' : 'long'}`;
   return `${field} is invalid`;
 }

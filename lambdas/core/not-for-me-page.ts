@@ -90,7 +90,10 @@ const TEXT: Record<PageKind, PageText> = {
   expired: {
     status: 410,
     title: 'This link has expired',
-    paragraphs: ['Links in our e-mails work for a limited time. Nothing has been changed.', 'If you received an e-mail from us that you were not expecting, you can delete it.'],
+    paragraphs: [
+      'Links in our e-mails work for a limited time. Nothing has been changed.',
+      'If you received an e-mail from us that you were not expecting, you can delete it.',
+    ],
   },
   'too-many': {
     status: 429,
@@ -127,5 +130,9 @@ export function renderPage(kind: PageKind): RenderedPage {
     '<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">' +
     `<meta name="robots" content="noindex, nofollow"><meta name="referrer" content="no-referrer"><title>${text.title}</title><style>${STYLE}</style></head>` +
     `<body><main><h1>${text.title}</h1>${text.paragraphs.map((p) => `<p>${p}</p>`).join('')}${form}</main></body></html>`;
-  return { statusCode: text.status, headers: { ...PAGE_HEADERS, ...(kind === PageKind.MethodNotAllowed ? { allow: 'GET, POST' } : {}) }, body };
+  return {
+    statusCode: text.status,
+    headers: { ...PAGE_HEADERS, ...(kind === PageKind.MethodNotAllowed ? { allow: 'GET, POST' } : {}) },
+    body,
+  };
 }

@@ -26,17 +26,37 @@ export const KNOWN_OUTCOME_EVENTS = Object.values(OutcomeEventType) as [OutcomeE
 export const outcomeEventDetailSchema = z
   .object({
     schemaVersion: z.literal(OUTCOME_EVENT_SCHEMA_VERSION),
-    outcomeId: z.string().regex(/^[A-Za-z0-9._:#-]{1,200}$/).describe('Stable id of this event: the ledger record key and its version. The same change is always the same id: deduplicate on it.'),
-    version: z.number().int().positive().describe("The record's version this event describes (1 = its first ledger write); orders one dispatch's events."),
-    dispatchId: z.string().regex(/^[A-Za-z0-9._:-]{1,128}$/).nullable().describe('null for a rejected body that had no readable dispatchId.'),
-    memberId: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/).nullable(),
+    outcomeId: z
+      .string()
+      .regex(/^[A-Za-z0-9._:#-]{1,200}$/)
+      .describe(
+        'Stable id of this event: the ledger record key and its version. The same change is always the same id: deduplicate on it.',
+      ),
+    version: z
+      .number()
+      .int()
+      .positive()
+      .describe("The record's version this event describes (1 = its first ledger write); orders one dispatch's events."),
+    dispatchId: z
+      .string()
+      .regex(/^[A-Za-z0-9._:-]{1,128}$/)
+      .nullable()
+      .describe('null for a rejected body that had no readable dispatchId.'),
+    memberId: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]{1,64}$/)
+      .nullable(),
     event: z
       .union([z.enum(KNOWN_OUTCOME_EVENTS), z.string().regex(EVENT_NAME)])
       .describe(
         'A dispatch state the ledger recorded (sent, blocked, rejected, duplicate, in-doubt, failed) or what SES reported after accepting ' +
           '(delivered, bounced, complained, ses-rejected, delayed). Consumers must accept (and may ignore) names added later.',
       ),
-    reason: safe.optional().describe('blocked/rejected/failed: the reason; bounced: permanent | transient | undetermined; ses-rejected: reject | rendering-failure.'),
+    reason: safe
+      .optional()
+      .describe(
+        'blocked/rejected/failed: the reason; bounced: permanent | transient | undetermined; ses-rejected: reject | rendering-failure.',
+      ),
     field: safe.optional().describe('rejected invalid-message: the offending field.'),
     template: safe.optional(),
     at: iso.describe('When it happened (for SES events: when SES says so).'),
@@ -45,7 +65,10 @@ export const outcomeEventDetailSchema = z
     sentAt: iso.optional(),
     sqsMessageId: safe.optional().describe('The SQS message (the publish) this outcome is about, for blocked, rejected and duplicate.'),
     bounceSubType: safe.optional().describe("SES's bounce sub-type (General, NoEmail, MailboxFull, …)."),
-    treatedAsPermanent: z.boolean().optional().describe('A transient bounce that completed a run of transient bounces: the address is suppressed.'),
+    treatedAsPermanent: z
+      .boolean()
+      .optional()
+      .describe('A transient bounce that completed a run of transient bounces: the address is suppressed.'),
     delayType: safe.optional(),
     complaintType: safe.optional(),
   })
@@ -64,7 +87,9 @@ export const outcomeEventEnvelopeSchema = z.object({
 
 export type OutcomeEventEnvelope = z.infer<typeof outcomeEventEnvelopeSchema>;
 
-export type OutcomeEventParse = { readonly ok: true; readonly event: OutcomeEventDetail } | { readonly ok: false; readonly problems: readonly string[] };
+export type OutcomeEventParse =
+  | { readonly ok: true; readonly event: OutcomeEventDetail }
+  | { readonly ok: false; readonly problems: readonly string[] };
 
 /**
  * Parses one outcome event as a consumer receives it: the EventBridge envelope (as an SQS target
@@ -81,6 +106,10 @@ export function parseOutcomeEvent(input: unknown): OutcomeEventParse {
   }
   const isEnvelope = typeof value === 'object' && value !== null && 'detail' in value;
   const result = isEnvelope ? outcomeEventEnvelopeSchema.safeParse(value) : outcomeEventDetailSchema.safeParse(value);
-  if (result.success) return { ok: true, event: 'detail' in result.data ? (result.data as OutcomeEventEnvelope).detail : (result.data as OutcomeEventDetail) };
+  if (result.success)
+    return {
+      ok: true,
+      event: 'detail' in result.data ? (result.data as OutcomeEventEnvelope).detail : (result.data as OutcomeEventDetail),
+    };
   return { ok: false, problems: result.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`) };
 }

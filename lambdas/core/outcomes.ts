@@ -101,7 +101,6 @@ export interface FateDetail {
   readonly complaintType?: string;
 }
 
-
 /**
  * The events of the outcome feed (the portal's view): a dispatch state the ledger recorded, or a
  * delivery fate. Claims and releases are ledger versions too, but not fates: they are not published.

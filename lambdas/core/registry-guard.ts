@@ -209,7 +209,8 @@ export function decideRegistration(
       if (owner) {
         // Everyone already using this mailbox as a proxy must be a ward this member consents to.
         const proxyUsers = current.members.filter((id) => id !== member.memberId && !current.owners.includes(id));
-        if (proxyUsers.some((id) => !member.proxyFor.includes(id))) return { ok: false, reason: RegistryRefusal.ProxyNotConsented, address };
+        if (proxyUsers.some((id) => !member.proxyFor.includes(id)))
+          return { ok: false, reason: RegistryRefusal.ProxyNotConsented, address };
         expectMembers = current.members;
       } else if (otherOwners.length > 0) {
         // A proxy onto another member's own mailbox: every owner must list this member in proxyFor.

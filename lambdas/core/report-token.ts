@@ -52,13 +52,19 @@ export function deriveReportLinkKeys(secret: string): ReportLinkKeys {
 export function createReportToken(keys: ReportLinkKeys, claims: ReportClaims): string {
   if (!DISPATCH_ID.test(claims.dispatchId)) throw new RangeError('dispatchId is not a contract dispatchId');
   if (!TO_HASH.test(claims.toHash)) throw new RangeError('toHash is not an address hash');
-  if (!Number.isInteger(claims.expiresAt) || claims.expiresAt < 0 || claims.expiresAt > 0xffffffff) throw new RangeError('expiresAt out of range');
+  if (!Number.isInteger(claims.expiresAt) || claims.expiresAt < 0 || claims.expiresAt > 0xffffffff)
+    throw new RangeError('expiresAt out of range');
   const plain = Buffer.alloc(4 + HASH_BYTES);
   plain.writeUInt32BE(claims.expiresAt, 0);
   Buffer.from(claims.toHash, 'hex').copy(plain, 4);
   const iv = randomBytes(IV_BYTES);
   const cipher = createCipheriv('aes-256-ctr', keys.encryption, iv);
-  const body = Buffer.concat([Buffer.from([VERSION]), iv, cipher.update(Buffer.concat([plain, Buffer.from(claims.dispatchId, 'ascii')])), cipher.final()]);
+  const body = Buffer.concat([
+    Buffer.from([VERSION]),
+    iv,
+    cipher.update(Buffer.concat([plain, Buffer.from(claims.dispatchId, 'ascii')])),
+    cipher.final(),
+  ]);
   return Buffer.concat([body, tag(keys, body)]).toString('base64url');
 }
 
@@ -75,7 +81,11 @@ export function checkReportToken(keys: ReportLinkKeys, token: string, now: Date)
   if (!timingSafeEqual(given, tag(keys, body))) return { ok: false, reason: 'forged' };
   const decipher = createDecipheriv('aes-256-ctr', keys.encryption, body.subarray(1, 1 + IV_BYTES));
   const plain = Buffer.concat([decipher.update(body.subarray(1 + IV_BYTES)), decipher.final()]);
-  const claims = { expiresAt: plain.readUInt32BE(0), toHash: plain.subarray(4, 4 + HASH_BYTES).toString('hex'), dispatchId: plain.subarray(4 + HASH_BYTES).toString('ascii') };
+  const claims = {
+    expiresAt: plain.readUInt32BE(0),
+    toHash: plain.subarray(4, 4 + HASH_BYTES).toString('hex'),
+    dispatchId: plain.subarray(4 + HASH_BYTES).toString('ascii'),
+  };
   // Authentic but not something we make (a key shared with a buggy writer): refuse it all the same.
   if (!DISPATCH_ID.test(claims.dispatchId)) return { ok: false, reason: 'malformed' };
   if (claims.expiresAt * 1000 <= now.getTime()) return { ok: false, reason: 'expired' };
@@ -99,7 +109,8 @@ export class ReportLinks {
     private readonly baseUrl: string,
     private readonly ttlSeconds: number = DEFAULT_REPORT_LINK_TTL_SECONDS,
   ) {
-    if (!/^https?:\/\/[^\s/?#]+(\/[^\s?#]*)?$/.test(baseUrl)) throw new RangeError('The report page base URL must be an http(s) URL without query or fragment');
+    if (!/^https?:\/\/[^\s/?#]+(\/[^\s?#]*)?$/.test(baseUrl))
+      throw new RangeError('The report page base URL must be an http(s) URL without query or fragment');
     if (!Number.isInteger(ttlSeconds) || ttlSeconds < 60) throw new RangeError('The report link lifetime must be at least 60 seconds');
   }
 

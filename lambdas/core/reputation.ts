@@ -79,7 +79,9 @@ export function checkReputationSettings(settings: ReputationSettings): string[] 
     const value = settings[key];
     const integer = key === 'windowSends';
     const ok = typeof value === 'number' && Number.isFinite(value) && value >= min && value <= max && (!integer || Number.isInteger(value));
-    return ok ? [] : [`reputation ${key} must be ${integer ? 'an integer' : 'a number'} from ${min} to ${max} (got ${JSON.stringify(value)})`];
+    return ok
+      ? []
+      : [`reputation ${key} must be ${integer ? 'an integer' : 'a number'} from ${min} to ${max} (got ${JSON.stringify(value)})`];
   });
 }
 

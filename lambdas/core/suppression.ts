@@ -56,7 +56,10 @@ export function isSuppressed(value: unknown): boolean {
  * not. `suppressions` counts only as a map (a DynamoDB document path into anything else does not
  * exist); any value under the key, even NULL, is an entry.
  */
-export function suppressionOf(member: { readonly suppressed?: unknown; readonly suppressions?: unknown }, toHash: string): BlockReason | undefined {
+export function suppressionOf(
+  member: { readonly suppressed?: unknown; readonly suppressions?: unknown },
+  toHash: string,
+): BlockReason | undefined {
   const map = member.suppressions;
   if (map !== null && typeof map === 'object' && !Array.isArray(map) && !(map instanceof Set) && Object.hasOwn(map, toHash)) {
     return blockReasonOf((map as Record<string, unknown>)[toHash]);

@@ -58,7 +58,10 @@ export async function createDispatcherDeps(options: DispatcherDepsOptions = {}):
       client: options.clients?.ses ?? createSesClient(),
     }),
     pacer: new SendRateLimiter(Number.isFinite(sendRate) ? sendRate : 0),
-    rejectedSink: new SqsRejectedMessageSink({ deadLetterQueueUrl: requiredEnv(Env.deadLetterQueueUrl, env), client: options.clients?.sqs ?? new SQSClient({}) }),
+    rejectedSink: new SqsRejectedMessageSink({
+      deadLetterQueueUrl: requiredEnv(Env.deadLetterQueueUrl, env),
+      client: options.clients?.sqs ?? new SQSClient({}),
+    }),
     reporter: options.reporter ?? new PowertoolsOutcomeReporter(),
     hashKey: await loadAddressHashKey(env),
     reportLinks: await reportLinksFromEnv(env),

@@ -7,7 +7,17 @@ import { parseDispatchMessage, type MessageParse } from '../core/message';
 import { DispatchState, LedgerState, RetryReason, type DispatchOutcome } from '../core/outcomes';
 import type { DispatchSnapshot, OutcomeReporter, RejectedMessageSink } from '../ports';
 import { snapshotId } from '../ports';
-import { completeMessage, planMessage, prepareMessage, retry, type Delivery, type MessageContext, type MessageResult, type Plan, type Prepared } from './dispatch-message';
+import {
+  completeMessage,
+  planMessage,
+  prepareMessage,
+  retry,
+  type Delivery,
+  type MessageContext,
+  type MessageResult,
+  type Plan,
+  type Prepared,
+} from './dispatch-message';
 
 export interface BatchContext extends Omit<MessageContext, 'batch'> {
   readonly rejectedSink: RejectedMessageSink;
@@ -56,7 +66,9 @@ export async function dispatchBatch(records: readonly SQSRecord[], ctx: BatchCon
   );
 
   await Promise.all(
-    items.map((item, i) => recordFailedEnd(item, results[i], ctx, (error) => causes.has(i) || causes.set(i, describeError(error, secretsOf(item))))),
+    items.map((item, i) =>
+      recordFailedEnd(item, results[i], ctx, (error) => causes.has(i) || causes.set(i, describeError(error, secretsOf(item)))),
+    ),
   );
 
   const batchItemFailures: SQSBatchResponse['batchItemFailures'] = [];
@@ -67,7 +79,12 @@ export async function dispatchBatch(records: readonly SQSRecord[], ctx: BatchCon
       sqsMessageId: item.delivery.record.messageId,
       receiveCount: item.delivery.receiveCount,
       ...('prepared' in item
-        ? { dispatchId: item.prepared.message.dispatchId, memberId: item.prepared.message.memberId, toHash: item.prepared.toHash, template: item.prepared.message.template }
+        ? {
+            dispatchId: item.prepared.message.dispatchId,
+            memberId: item.prepared.message.memberId,
+            toHash: item.prepared.toHash,
+            template: item.prepared.message.template,
+          }
         : { dispatchId: item.rejection.dispatchId, memberId: item.rejection.memberId }),
       outcome: finalOutcome(result, item.delivery, ctx),
       fanInCount: result.fanInCount,
@@ -131,11 +148,7 @@ async function recordFailedEnd(item: Item, result: MessageResult, ctx: BatchCont
   }
 }
 
-async function completeSafely(
-  plan: Plan,
-  ctx: MessageContext,
-  onUnexpected: (error: unknown) => void,
-): Promise<MessageResult> {
+async function completeSafely(plan: Plan, ctx: MessageContext, onUnexpected: (error: unknown) => void): Promise<MessageResult> {
   try {
     return await completeMessage(plan, ctx);
   } catch (error) {
@@ -156,10 +169,17 @@ async function reject(delivery: Delivery, rejection: Rejection, ctx: BatchContex
       sqsMessageId: delivery.record.messageId,
       now: ctx.now(),
     });
-    await ctx.rejectedSink.moveRejected(delivery.record.body, { reason: rejection.reason, field: rejection.field, dispatchId: rejection.dispatchId });
+    await ctx.rejectedSink.moveRejected(delivery.record.body, {
+      reason: rejection.reason,
+      field: rejection.field,
+      dispatchId: rejection.dispatchId,
+    });
   } catch {
     // Not recorded or not moved: keep it in the queue rather than lose it.
     return retry(RetryReason.StoreThrottled);
   }
-  return { outcome: { state: DispatchState.Rejected, reason: rejection.reason, ...(rejection.field ? { field: rejection.field } : {}) }, retry: false };
+  return {
+    outcome: { state: DispatchState.Rejected, reason: rejection.reason, ...(rejection.field ? { field: rejection.field } : {}) },
+    retry: false,
+  };
 }

@@ -217,7 +217,12 @@ function decide(p: Prepared, snapshot: DispatchSnapshot, delivery: Delivery, ctx
   });
 }
 
-async function applyDecision(decision: Exclude<Decision, { action: 'claim' }>, p: Prepared, delivery: Delivery, ctx: MessageContext): Promise<MessageResult> {
+async function applyDecision(
+  decision: Exclude<Decision, { action: 'claim' }>,
+  p: Prepared,
+  delivery: Delivery,
+  ctx: MessageContext,
+): Promise<MessageResult> {
   switch (decision.action) {
     case 'duplicate':
       // Recorded, so the outcome feed tells the portal; a store that cannot record it now gets the message back.
@@ -245,9 +250,19 @@ async function applyDecision(decision: Exclude<Decision, { action: 'claim' }>, p
       if (pausedPipeline) {
         // Stop at once: the alarm and the breaker follow, but no second message should wait for them.
         ctx.batch.paused = true;
-        await ctx.pauseSwitch.pause({ reason: PauseReason.FanInLimit, by: PausedBy.Dispatcher, at: ctx.now().toISOString(), addressHash: p.toHash });
+        await ctx.pauseSwitch.pause({
+          reason: PauseReason.FanInLimit,
+          by: PausedBy.Dispatcher,
+          at: ctx.now().toISOString(),
+          addressHash: p.toHash,
+        });
       }
-      return { outcome: { state: DispatchState.Blocked, reason: decision.reason }, retry: false, fanInCount: decision.fanInCount, pausedPipeline };
+      return {
+        outcome: { state: DispatchState.Blocked, reason: decision.reason },
+        retry: false,
+        fanInCount: decision.fanInCount,
+        pausedPipeline,
+      };
   }
 }
 
@@ -255,12 +270,24 @@ async function applyDecision(decision: Exclude<Decision, { action: 'claim' }>, p
  * Sends on a claim just answered and settles it. A refusal before the last try releases the claim
  * and asks for another try (`try-again`); the caller claims afresh.
  */
-async function sendClaimed(p: Prepared, claimToken: string, delivery: Delivery, ctx: MessageContext, lastTry: boolean): Promise<MessageResult | 'try-again'> {
+async function sendClaimed(
+  p: Prepared,
+  claimToken: string,
+  delivery: Delivery,
+  ctx: MessageContext,
+  lastTry: boolean,
+): Promise<MessageResult | 'try-again'> {
   let sesMessageId: string;
   try {
     // The link is made here, synchronously: nothing is awaited between the claim's answer and the send.
     const reportUrl = ctx.reportLinks.urlFor(p.message.dispatchId, p.toHash, ctx.now());
-    ({ messageId: sesMessageId } = await ctx.sender.send({ dispatchId: p.message.dispatchId, to: p.message.to, template: p.message.template, data: p.message.data, reportUrl }));
+    ({ messageId: sesMessageId } = await ctx.sender.send({
+      dispatchId: p.message.dispatchId,
+      to: p.message.to,
+      template: p.message.template,
+      data: p.message.data,
+      reportUrl,
+    }));
   } catch (error) {
     if (error instanceof SendRefusedError) {
       if (lastTry || error.kind === 'account-paused') return refused(error, p, claimToken, delivery, ctx);
@@ -277,10 +304,20 @@ async function sendClaimed(p: Prepared, claimToken: string, delivery: Delivery, 
 }
 
 function retryReasonOf(error: SendRefusedError): RetryReason {
-  return error.kind === 'throttled' ? RetryReason.SesThrottled : error.kind === 'account-paused' ? RetryReason.SesAccountPaused : RetryReason.SesRefused;
+  return error.kind === 'throttled'
+    ? RetryReason.SesThrottled
+    : error.kind === 'account-paused'
+      ? RetryReason.SesAccountPaused
+      : RetryReason.SesRefused;
 }
 
-async function refused(error: SendRefusedError, p: Prepared, claimToken: string, delivery: Delivery, ctx: MessageContext): Promise<MessageResult> {
+async function refused(
+  error: SendRefusedError,
+  p: Prepared,
+  claimToken: string,
+  delivery: Delivery,
+  ctx: MessageContext,
+): Promise<MessageResult> {
   const reason = retryReasonOf(error);
   // On the last try SQS moves the message to the DLQ after this failure: the ledger says so.
   // The release must land: a claim left behind would make the redelivery call this never-sent
@@ -294,7 +331,13 @@ async function refused(error: SendRefusedError, p: Prepared, claimToken: string,
   return { ...retry(reason), pausedPipeline: error.kind === 'account-paused', recorded: lastTry };
 }
 
-async function settleWithRetries(ctx: MessageContext, p: Prepared, claimToken: string, settlement: Parameters<DispatchLedger['settle']>[2], tries = 4): Promise<void> {
+async function settleWithRetries(
+  ctx: MessageContext,
+  p: Prepared,
+  claimToken: string,
+  settlement: Parameters<DispatchLedger['settle']>[2],
+  tries = 4,
+): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await ctx.ledger.settle(p.message.dispatchId, claimToken, settlement, ctx.now());
@@ -311,7 +354,12 @@ async function ownsClaim(p: Prepared, claimToken: string, ctx: MessageContext): 
   return record?.state === LedgerState.Claimed && record.claimToken === claimToken;
 }
 
-async function settleQuietly(ctx: MessageContext, p: Prepared, claimToken: string, settlement: Parameters<DispatchLedger['settle']>[2]): Promise<void> {
+async function settleQuietly(
+  ctx: MessageContext,
+  p: Prepared,
+  claimToken: string,
+  settlement: Parameters<DispatchLedger['settle']>[2],
+): Promise<void> {
   try {
     await ctx.ledger.settle(p.message.dispatchId, claimToken, settlement, ctx.now());
   } catch {

@@ -71,22 +71,42 @@ async function applyToLedger(feedback: Feedback, ctx: ApplyContext): Promise<App
   let inARow: number | undefined;
   if (transient) {
     inARow = await store.countTransientBounce({ dispatchId, sesMessageId, eventKey, now });
-    if (inARow === undefined && (reconciled = (await reconcile()) === 'reconciled')) inARow = await store.countTransientBounce({ dispatchId, sesMessageId, eventKey, now });
+    if (inARow === undefined && (reconciled = (await reconcile()) === 'reconciled'))
+      inARow = await store.countTransientBounce({ dispatchId, sesMessageId, eventKey, now });
   }
   const treatedAsPermanent = inARow !== undefined && inARow >= ctx.transientBounceLimit;
-  const fate = { dispatchId, sesMessageId, fate: feedback.fate, at: feedback.at, eventKey, detail: feedback.detail, treatedAsPermanent, now };
+  const fate = {
+    dispatchId,
+    sesMessageId,
+    fate: feedback.fate,
+    at: feedback.at,
+    eventKey,
+    detail: feedback.detail,
+    treatedAsPermanent,
+    now,
+  };
   let recorded = await store.recordFate(fate);
-  if (recorded.result === 'unknown-message-id' && !reconciled && (await reconcile()) === 'reconciled') recorded = await store.recordFate(fate);
+  if (recorded.result === 'unknown-message-id' && !reconciled && (await reconcile()) === 'reconciled')
+    recorded = await store.recordFate(fate);
   if (recorded.result === 'replayed') return { kind: 'ignored', why: FeedbackIgnoredWhy.Replayed };
   if (recorded.result === 'unknown-message-id') return { kind: 'ignored', why: FeedbackIgnoredWhy.UnknownMessageId };
 
-  if (feedback.fate === DeliveryFate.Delivered && recorded.memberId && recorded.toHash) await store.resetTransientBounces(recorded.memberId, recorded.toHash, now);
-  const suppress = feedback.fate === DeliveryFate.Complained || (feedback.fate === DeliveryFate.Bounced && (!transient || treatedAsPermanent));
+  if (feedback.fate === DeliveryFate.Delivered && recorded.memberId && recorded.toHash)
+    await store.resetTransientBounces(recorded.memberId, recorded.toHash, now);
+  const suppress =
+    feedback.fate === DeliveryFate.Complained || (feedback.fate === DeliveryFate.Bounced && (!transient || treatedAsPermanent));
   const reason = feedback.fate === DeliveryFate.Complained ? 'complaint' : 'bounce';
   // The pair of this dispatch (the ledger record's member and address hash), not the member's current address.
   const result = suppress ? await store.suppressAddressOf(dispatchId, reason, now) : undefined;
   if (result?.outcome === 'suppressed') {
-    return { kind: 'fate', fate: feedback.fate, suppressed: true, treatedAsPermanent, memberId: result.memberId, addressHash: result.toHash };
+    return {
+      kind: 'fate',
+      fate: feedback.fate,
+      suppressed: true,
+      treatedAsPermanent,
+      memberId: result.memberId,
+      addressHash: result.toHash,
+    };
   }
   return { kind: 'fate', fate: feedback.fate, suppressed: false, treatedAsPermanent };
 }

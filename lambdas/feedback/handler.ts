@@ -65,7 +65,12 @@ export function createFeedbackHandler(deps: FeedbackDeps) {
       for (const rate of applied.reputation?.breaches ?? []) {
         metric(MetricName.ReputationBreached, ['Rate', rate]);
         const { sends, bounceRatePercent, complaintRatePercent } = applied.reputation ?? {};
-        logger.warn('reputation guard: rate at or above its threshold over the last sends', { rate, sends, bounceRatePercent, complaintRatePercent });
+        logger.warn('reputation guard: rate at or above its threshold over the last sends', {
+          rate,
+          sends,
+          bounceRatePercent,
+          complaintRatePercent,
+        });
       }
       const ids = feedback.kind === 'ignored' ? {} : { dispatchId: feedback.dispatchId, sesMessageId: feedback.sesMessageId };
       if (applied.kind === 'ignored') {

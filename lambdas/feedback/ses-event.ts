@@ -9,8 +9,18 @@ export interface SesEventRecord {
   /** SES notifications (not event publishing) use `notificationType`. */
   readonly notificationType?: string;
   readonly mail?: { readonly messageId?: string; readonly timestamp?: string; readonly tags?: Record<string, readonly string[]> };
-  readonly bounce?: { readonly bounceType?: string; readonly bounceSubType?: string; readonly feedbackId?: string; readonly timestamp?: string };
-  readonly complaint?: { readonly feedbackId?: string; readonly timestamp?: string; readonly complaintFeedbackType?: string; readonly complaintSubType?: string };
+  readonly bounce?: {
+    readonly bounceType?: string;
+    readonly bounceSubType?: string;
+    readonly feedbackId?: string;
+    readonly timestamp?: string;
+  };
+  readonly complaint?: {
+    readonly feedbackId?: string;
+    readonly timestamp?: string;
+    readonly complaintFeedbackType?: string;
+    readonly complaintSubType?: string;
+  };
   readonly delivery?: { readonly timestamp?: string };
   readonly deliveryDelay?: { readonly timestamp?: string; readonly delayType?: string };
   readonly reject?: { readonly reason?: string };
@@ -55,9 +65,11 @@ export interface ClassifyOptions {
 
 const PLAIN_WORD = /^[A-Za-z][A-Za-z0-9]{0,39}$/;
 /** Keeps SES's enumerated words; anything else (free text could hold an address) becomes `Other`. */
-const word = (value: string | undefined): string | undefined => (value === undefined ? undefined : PLAIN_WORD.test(value) ? value : 'Other');
+const word = (value: string | undefined): string | undefined =>
+  value === undefined ? undefined : PLAIN_WORD.test(value) ? value : 'Other';
 const SAFE_ID = /^[A-Za-z0-9._:+=-]{1,200}$/;
-const isoOrUndefined = (value: string | undefined) => (value !== undefined && !Number.isNaN(Date.parse(value)) ? new Date(value).toISOString() : undefined);
+const isoOrUndefined = (value: string | undefined) =>
+  value !== undefined && !Number.isNaN(Date.parse(value)) ? new Date(value).toISOString() : undefined;
 
 /** Classifies one SES event: what, if anything, it means for the ledger and the registry. */
 export function classifySesEvent(record: SesEventRecord, options: ClassifyOptions = {}): Feedback {
@@ -72,7 +84,8 @@ export function classifySesEvent(record: SesEventRecord, options: ClassifyOption
   const encoded = tags?.[DISPATCH_TAG_NAME]?.[0];
   const dispatchId = typeof encoded === 'string' ? decodeDispatchTag(encoded) : undefined;
   const sesMessageId = record.mail?.messageId;
-  if (!dispatchId || typeof sesMessageId !== 'string' || !SAFE_ID.test(sesMessageId)) return { kind: 'ignored', why: FeedbackIgnoredWhy.Untagged };
+  if (!dispatchId || typeof sesMessageId !== 'string' || !SAFE_ID.test(sesMessageId))
+    return { kind: 'ignored', why: FeedbackIgnoredWhy.Untagged };
   const mailAt = isoOrUndefined(record.mail?.timestamp);
   const fate = (fate: DeliveryFate, at: string | undefined, key: string | undefined, detail: FateDetail = {}): Feedback => ({
     kind: 'fate',

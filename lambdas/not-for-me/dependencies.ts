@@ -101,6 +101,7 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv): NotForMeSettings {
     windowSeconds: read(Env.reportWindowSeconds, DEFAULT_NOT_FOR_ME_SETTINGS.windowSeconds),
   };
   const bad = Object.entries(settings).filter(([, value]) => !Number.isInteger(value) || value < 1);
-  if (bad.length > 0) throw new ConfigurationError(`Invalid "not for me" settings: ${bad.map(([key]) => `${key} must be a positive integer`).join('; ')}`);
+  if (bad.length > 0)
+    throw new ConfigurationError(`Invalid "not for me" settings: ${bad.map(([key]) => `${key} must be a positive integer`).join('; ')}`);
   return settings;
 }

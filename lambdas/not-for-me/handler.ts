@@ -46,10 +46,12 @@ async function confirm(token: string, event: LambdaFunctionURLEvent, d: NotForMe
   const { settings: s } = d;
   // Every POST counts against its source first, forged ones included: guessing tokens costs slots.
   const source = event.requestContext?.http?.sourceIp ?? 'unknown';
-  if (!(await d.store.takeRateSlot({ kind: 'source', id: pseudonymOf(d.keys, source) }, s.perSourceLimit, s.rateWindowSeconds, now))) return PageKind.TooMany;
+  if (!(await d.store.takeRateSlot({ kind: 'source', id: pseudonymOf(d.keys, source) }, s.perSourceLimit, s.rateWindowSeconds, now)))
+    return PageKind.TooMany;
   const check = checkReportToken(d.keys, token, now);
   if (!check.ok) return check.reason === 'expired' ? PageKind.Expired : PageKind.Invalid;
-  if (!(await d.store.takeRateSlot({ kind: 'token', id: check.tokenId }, s.perTokenLimit, s.rateWindowSeconds, now))) return PageKind.TooMany;
+  if (!(await d.store.takeRateSlot({ kind: 'token', id: check.tokenId }, s.perTokenLimit, s.rateWindowSeconds, now)))
+    return PageKind.TooMany;
   // A POST without the button's field (a prefetcher, a bare replay) is asked again, not acted on.
   if (formField(event, CONFIRM_FIELD.name) !== CONFIRM_FIELD.value) return PageKind.Confirm;
 

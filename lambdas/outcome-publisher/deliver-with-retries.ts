@@ -15,7 +15,12 @@ export type BatchCall<T> = (entries: readonly T[]) => Promise<readonly number[]>
  * partial failure such as PutEvents' `FailedEntryCount`, or a call that threw) with jittered
  * back-off. Returns the indexes still refused after every try.
  */
-export async function deliverWithRetries<T>(entries: readonly T[], maxPerCall: number, call: BatchCall<T>, options: RetryOptions = {}): Promise<number[]> {
+export async function deliverWithRetries<T>(
+  entries: readonly T[],
+  maxPerCall: number,
+  call: BatchCall<T>,
+  options: RetryOptions = {},
+): Promise<number[]> {
   const attempts = options.attempts ?? 6;
   const base = options.baseDelayMs ?? 100;
   let pending = entries.map((_, index) => index);

@@ -25,7 +25,11 @@ export function createOutcomePublisherHandler(deps: OutcomePublisherDeps) {
   return async (event: DynamoDBStreamEvent) => {
     const response = await publishLedgerChanges(event.Records ?? [], { feed: deps.feed, onCounts });
     const failed = response.batchItemFailures[0]?.itemIdentifier;
-    if (failed) logger.warn('outcome events refused by the bus: the batch is retried from this record', { sequenceNumber: failed, records: event.Records.length });
+    if (failed)
+      logger.warn('outcome events refused by the bus: the batch is retried from this record', {
+        sequenceNumber: failed,
+        records: event.Records.length,
+      });
     return response;
   };
 }

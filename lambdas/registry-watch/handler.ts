@@ -61,7 +61,12 @@ async function watchRecord(record: DynamoDBRecord, deps: RegistryWatchDeps, logg
       memberId,
     });
     deps.countFanIn();
-    await deps.pauseSwitch.pause({ reason: PauseReason.RegistryFanIn, by: PausedBy.RegistryWatch, at: now().toISOString(), addressHash: count.mailboxHash });
+    await deps.pauseSwitch.pause({
+      reason: PauseReason.RegistryFanIn,
+      by: PausedBy.RegistryWatch,
+      at: now().toISOString(),
+      addressHash: count.mailboxHash,
+    });
     pause = await deps.pauseSwitch.read();
   }
 }

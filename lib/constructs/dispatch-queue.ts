@@ -46,7 +46,8 @@ export class DispatchQueue extends Construct {
     const deadLetterRetentionPeriod = props.deadLetterRetentionPeriod ?? Duration.days(DEFAULTS.deadLetterRetentionDays);
     const problems = rangeProblems({ maxReceiveCount: this.maxReceiveCount });
     if (visibilityTimeout.toSeconds() > 43_200) problems.push('visibilityTimeout must be at most 12 hours');
-    if (retentionPeriod.toSeconds() < 60 || retentionPeriod.toSeconds() > 1_209_600) problems.push('retentionPeriod must be 1 minute to 14 days');
+    if (retentionPeriod.toSeconds() < 60 || retentionPeriod.toSeconds() > 1_209_600)
+      problems.push('retentionPeriod must be 1 minute to 14 days');
     if (deadLetterRetentionPeriod.toSeconds() > 1_209_600) problems.push('deadLetterRetentionPeriod must be at most 14 days');
     if (deadLetterRetentionPeriod.toSeconds() <= retentionPeriod.toSeconds()) {
       problems.push('deadLetterRetentionPeriod must exceed retentionPeriod (SQS keeps the first enqueue time in the DLQ)');
@@ -86,7 +87,12 @@ export class DispatchQueue extends Construct {
    * `addGrantsToResources: true`, or CDK drops its grants without a word.
    */
   public grantPublish(grantee: iam.IGrantable): iam.Grant {
-    const send = iam.Grant.addToPrincipalOrResource({ grantee, actions: ['sqs:SendMessage'], resourceArns: [this.queue.queueArn], resource: this.queue });
+    const send = iam.Grant.addToPrincipalOrResource({
+      grantee,
+      actions: ['sqs:SendMessage'],
+      resourceArns: [this.queue.queueArn],
+      resource: this.queue,
+    });
     const useKey = iam.Grant.addToPrincipalOrResource({
       grantee,
       actions: ['kms:GenerateDataKey', 'kms:Decrypt'],

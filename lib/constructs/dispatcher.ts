@@ -70,7 +70,12 @@ export class Dispatcher extends Construct {
     const problems = [
       ...rangeProblems({ fanInLimit, fanInWindowSeconds, batchSize, maxConcurrency, maxSendRatePerSecond, handlerConcurrency }),
       ...rangeProblems({ dispatcherReservedConcurrency: reserved }),
-      ...relatedSettingProblems({ batchSize, maxBatchingWindowSeconds: maxBatchingWindow.toSeconds(), maxConcurrency, dispatcherReservedConcurrency: reserved }),
+      ...relatedSettingProblems({
+        batchSize,
+        maxBatchingWindowSeconds: maxBatchingWindow.toSeconds(),
+        maxConcurrency,
+        dispatcherReservedConcurrency: reserved,
+      }),
     ];
     if (problems.length > 0) throw new Error(`Dispatcher ${id}: ${problems.join('; ')}`);
 
@@ -98,7 +103,8 @@ export class Dispatcher extends Construct {
       timeout: Dispatcher.TIMEOUT,
       memorySize: props.memorySize,
       reservedConcurrentExecutions: reserved,
-      unreservedReason: 'The event source mapping caps the dispatcher at maxConcurrency; if the account is saturated, messages wait safely in the queue.',
+      unreservedReason:
+        'The event source mapping caps the dispatcher at maxConcurrency; if the account is saturated, messages wait safely in the queue.',
       environment: {
         [Env.membersTable]: members.tableName,
         [Env.ledgerTable]: ledger.tableName,
@@ -122,7 +128,8 @@ export class Dispatcher extends Construct {
     const fn = this.service.function;
     Validations.of(fn).acknowledge({
       id: 'HIPAA.Security-LambdaDLQ',
-      reason: 'The dispatcher is only invoked synchronously by its SQS event source mapping, where a function DLQ is never used: failed messages go to the dispatch queue\'s redrive DLQ (maxReceiveCount) and rejected ones are moved there by the dispatcher itself.',
+      reason:
+        "The dispatcher is only invoked synchronously by its SQS event source mapping, where a function DLQ is never used: failed messages go to the dispatch queue's redrive DLQ (maxReceiveCount) and rejected ones are moved there by the dispatcher itself.",
     });
 
     this.service.allow(
@@ -168,7 +175,10 @@ export class Dispatcher extends Construct {
         actions: ['dynamodb:UpdateItem'],
         resources: [ledger.tableArn],
         conditions: {
-          'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [...access.pauseFlagKeys], 'dynamodb:Attributes': [...access.pauseFlagAttributes] },
+          'ForAllValues:StringEquals': {
+            'dynamodb:LeadingKeys': [...access.pauseFlagKeys],
+            'dynamodb:Attributes': [...access.pauseFlagAttributes],
+          },
           StringEqualsIfExists: { 'dynamodb:ReturnValues': ['NONE', 'UPDATED_OLD', 'UPDATED_NEW'] },
         },
       }),

@@ -10,7 +10,13 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import { DEFAULTS, rangeProblems, relatedSettingProblems } from '../../lambdas/core/defaults';
 import { BlockReason, METRIC_NAMESPACE, MetricName } from '../../lambdas/core/outcomes';
-import { REPUTATION_DEFAULTS, ReputationRate, checkReputationSettings, type ReputationAlarm, type ReputationSettings } from '../../lambdas/core/reputation';
+import {
+  REPUTATION_DEFAULTS,
+  ReputationRate,
+  checkReputationSettings,
+  type ReputationAlarm,
+  type ReputationSettings,
+} from '../../lambdas/core/reputation';
 import { Env, TABLE_ACCESS } from '../../lambdas/tables';
 import { dispatchMetric } from '../dispatch-metrics';
 import type { Dispatcher } from './dispatcher';
@@ -105,7 +111,14 @@ export class FanInBreaker extends Construct {
         resources: [this.alarmTopic.topicArn],
         conditions: {
           StringEquals: { 'aws:SourceAccount': stack.account },
-          ArnLike: { 'aws:SourceArn': stack.formatArn({ service: 'cloudwatch', resource: 'alarm', resourceName: alarmName('*'), arnFormat: ArnFormat.COLON_RESOURCE_NAME }) },
+          ArnLike: {
+            'aws:SourceArn': stack.formatArn({
+              service: 'cloudwatch',
+              resource: 'alarm',
+              resourceName: alarmName('*'),
+              arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+            }),
+          },
         },
       }),
     );
@@ -146,7 +159,8 @@ export class FanInBreaker extends Construct {
         statistic: 'Sum',
         period: Duration.minutes(1),
       });
-    const sesReputation = (metricName: string) => new cloudwatch.Metric({ namespace: 'AWS/SES', metricName, statistic: 'Maximum', period: Duration.minutes(15) });
+    const sesReputation = (metricName: string) =>
+      new cloudwatch.Metric({ namespace: 'AWS/SES', metricName, statistic: 'Maximum', period: Duration.minutes(15) });
     this.reputationAlarms = {
       BounceRate: reputationAlarm(
         'BounceRate',
@@ -184,14 +198,16 @@ export class FanInBreaker extends Construct {
     this.breaker = new ServiceFunction(this, 'Breaker', {
       entry: 'lambdas/breaker/handler.ts',
       functionName: breakerName,
-      description: 'mail-dispatch: on FanInSpike or a reputation alarm, disables the dispatcher event source mapping and sets the pause flag',
+      description:
+        'mail-dispatch: on FanInSpike or a reputation alarm, disables the dispatcher event source mapping and sets the pause flag',
       encryptionKey: props.encryptionKey,
       timeout: Duration.seconds(30),
       memorySize: 256,
       // None reserved by default: the dispatcher sets the pause flag itself before it invokes the
       // breaker, and Lambda retries a throttled asynchronous invocation (SNS, the dispatcher's).
       reservedConcurrentExecutions: props.reservedConcurrentExecutions ?? DEFAULTS.breakerReservedConcurrency,
-      unreservedReason: 'The dispatcher sets the pause flag itself, and checks it before every claim, before it invokes the breaker; a throttled asynchronous invocation is retried by Lambda.',
+      unreservedReason:
+        'The dispatcher sets the pause flag itself, and checks it before every claim, before it invokes the breaker; a throttled asynchronous invocation is retried by Lambda.',
       asyncFailureQueue: true,
       environment: {
         [Env.ledgerTable]: props.ledger.tableName,
@@ -226,7 +242,9 @@ export class FanInBreaker extends Construct {
       new iam.PolicyStatement({
         sid: 'TripTheBreaker',
         actions: ['lambda:InvokeFunction'],
-        resources: [stack.formatArn({ service: 'lambda', resource: 'function', resourceName: breakerName, arnFormat: ArnFormat.COLON_RESOURCE_NAME })],
+        resources: [
+          stack.formatArn({ service: 'lambda', resource: 'function', resourceName: breakerName, arnFormat: ArnFormat.COLON_RESOURCE_NAME }),
+        ],
       }),
     );
     // Only FanInSpike and the reputation alarms going into ALARM reach the breaker; every other notification is for people.
@@ -251,20 +269,23 @@ export class FanInBreaker extends Construct {
       BlockedSpike: new cloudwatch.Alarm(this, 'BlockedSpike', {
         ...atLeastOnce,
         alarmName: alarmName('BlockedSpike'),
-        alarmDescription: 'Many messages addressed to someone other than the member: a broken or compromised publisher. Nothing was sent to those addresses.',
+        alarmDescription:
+          'Many messages addressed to someone other than the member: a broken or compromised publisher. Nothing was sent to those addresses.',
         metric: dispatchMetric(MetricName.Blocked, { reason: BlockReason.RecipientMismatch, period: fiveMinutes }),
         threshold: blockedSpikeThreshold,
       }),
       DeadLetterQueueNotEmpty: new cloudwatch.Alarm(this, 'DeadLetterQueueNotEmpty', {
         ...atLeastOnce,
         alarmName: alarmName('DeadLetterQueueNotEmpty'),
-        alarmDescription: 'Messages were rejected or failed after maxReceiveCount tries. Inspect with `ops status`, fix, then `ops redrive`.',
+        alarmDescription:
+          'Messages were rejected or failed after maxReceiveCount tries. Inspect with `ops status`, fix, then `ops redrive`.',
         metric: props.queue.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: Duration.minutes(1) }),
       }),
       InDoubt: new cloudwatch.Alarm(this, 'InDoubt', {
         ...atLeastOnce,
         alarmName: alarmName('InDoubt'),
-        alarmDescription: 'A send may or may not have happened (timeout after the request left, or a crash before the outcome was recorded). It will never be re-sent automatically; the SES send event reconciles it.',
+        alarmDescription:
+          'A send may or may not have happened (timeout after the request left, or a crash before the outcome was recorded). It will never be re-sent automatically; the SES send event reconciles it.',
         metric: dispatchMetric(MetricName.InDoubt),
       }),
       DispatcherErrors: new cloudwatch.Alarm(this, 'DispatcherErrors', {
@@ -276,7 +297,8 @@ export class FanInBreaker extends Construct {
       DispatcherThrottles: new cloudwatch.Alarm(this, 'DispatcherThrottles', {
         ...atLeastOnce,
         alarmName: alarmName('DispatcherThrottles'),
-        alarmDescription: 'The dispatcher was throttled: the account\'s unreserved concurrency is exhausted (or a reservation below maxConcurrency). Messages wait in the queue.',
+        alarmDescription:
+          "The dispatcher was throttled: the account's unreserved concurrency is exhausted (or a reservation below maxConcurrency). Messages wait in the queue.",
         metric: fn.metricThrottles({ period: fiveMinutes, statistic: 'Sum' }),
       }),
       OldestMessageAge: new cloudwatch.Alarm(this, 'OldestMessageAge', {

@@ -46,7 +46,8 @@ export class Feedback extends Construct {
       description: 'mail-dispatch: SES events -> ledger reconcile (in-doubt -> sent) and member suppression',
       encryptionKey: props.encryptionKey,
       reservedConcurrentExecutions: props.reservedConcurrentExecutions ?? DEFAULTS.feedbackReservedConcurrency,
-      unreservedReason: 'SES events reach it through SNS, which retries a throttled delivery; a late event only delays a reconcile or a suppression.',
+      unreservedReason:
+        'SES events reach it through SNS, which retries a throttled delivery; a late event only delays a reconcile or a suppression.',
       asyncFailureQueue: true,
       environment: {
         [Env.membersTable]: members.tableName,
@@ -80,7 +81,10 @@ export class Feedback extends Construct {
         resources: [members.tableArn],
         conditions: {
           'ForAllValues:StringEquals': { 'dynamodb:Attributes': [...TABLE_ACCESS.feedback.memberAttributes] },
-          StringEqualsIfExists: { 'dynamodb:Select': 'SPECIFIC_ATTRIBUTES', 'dynamodb:ReturnValues': ['NONE', 'UPDATED_OLD', 'UPDATED_NEW'] },
+          StringEqualsIfExists: {
+            'dynamodb:Select': 'SPECIFIC_ATTRIBUTES',
+            'dynamodb:ReturnValues': ['NONE', 'UPDATED_OLD', 'UPDATED_NEW'],
+          },
         },
       }),
       new iam.PolicyStatement({

@@ -64,7 +64,8 @@ export class MailIdentity extends Construct {
     this.fromAddress = props.fromAddress;
     if (!/^[^@\s]+@[^@\s]+$/.test(props.fromAddress)) throw new Error(`MailIdentity ${id}: fromAddress must be one bare address`);
     this.templatePrefix = props.namePrefix ?? Stack.of(this).stackName.slice(0, 40);
-    if (!/^[A-Za-z0-9_-]{1,40}$/.test(this.templatePrefix)) throw new Error(`MailIdentity ${id}: namePrefix must be 1-40 letters, digits, - or _`);
+    if (!/^[A-Za-z0-9_-]{1,40}$/.test(this.templatePrefix))
+      throw new Error(`MailIdentity ${id}: namePrefix must be 1-40 letters, digits, - or _`);
 
     this.configurationSet = new ses.ConfigurationSet(this, 'ConfigurationSet', {
       configurationSetName: props.configurationSetName ?? this.templatePrefix,

@@ -114,7 +114,10 @@ export class NotForMePage extends Construct {
         // Only those attributes, and never a whole item back (AWS's pattern for attribute-level access).
         conditions: {
           'ForAllValues:StringEquals': { 'dynamodb:Attributes': ['memberId', 'suppressions', 'updatedAt'] },
-          StringEqualsIfExists: { 'dynamodb:Select': 'SPECIFIC_ATTRIBUTES', 'dynamodb:ReturnValues': ['NONE', 'UPDATED_OLD', 'UPDATED_NEW'] },
+          StringEqualsIfExists: {
+            'dynamodb:Select': 'SPECIFIC_ATTRIBUTES',
+            'dynamodb:ReturnValues': ['NONE', 'UPDATED_OLD', 'UPDATED_NEW'],
+          },
         },
       }),
       new iam.PolicyStatement({
@@ -126,7 +129,9 @@ export class NotForMePage extends Construct {
         sid: 'UseKeyThroughDynamoDbSecretsManager',
         actions: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'],
         resources: [props.encryptionKey.keyArn],
-        conditions: { StringEquals: { 'kms:ViaService': ['dynamodb', 'secretsmanager'].map((service) => `${service}.${stack.region}.amazonaws.com`) } },
+        conditions: {
+          StringEquals: { 'kms:ViaService': ['dynamodb', 'secretsmanager'].map((service) => `${service}.${stack.region}.amazonaws.com`) },
+        },
       }),
     );
     if (props.breakerFunctionName) {
@@ -134,13 +139,23 @@ export class NotForMePage extends Construct {
         new iam.PolicyStatement({
           sid: 'TripTheBreaker',
           actions: ['lambda:InvokeFunction'],
-          resources: [stack.formatArn({ service: 'lambda', resource: 'function', resourceName: props.breakerFunctionName, arnFormat: ArnFormat.COLON_RESOURCE_NAME })],
+          resources: [
+            stack.formatArn({
+              service: 'lambda',
+              resource: 'function',
+              resourceName: props.breakerFunctionName,
+              arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+            }),
+          ],
         }),
       );
     }
 
     // Public on purpose: the recipient has no account; the signed, expiring token is the credential.
-    this.functionUrl = this.service.function.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.NONE, invokeMode: lambda.InvokeMode.BUFFERED });
+    this.functionUrl = this.service.function.addFunctionUrl({
+      authType: lambda.FunctionUrlAuthType.NONE,
+      invokeMode: lambda.InvokeMode.BUFFERED,
+    });
     Validations.of(this.service.function).acknowledge({
       id: 'HIPAA.Security-LambdaFunctionPublicAccessProhibited',
       reason:
@@ -166,6 +181,10 @@ export class NotForMePage extends Construct {
 
   /** What a sender needs to make links: read the link key (the stack also gives it the page URL). */
   public readLinkKeyStatement(): iam.PolicyStatement {
-    return new iam.PolicyStatement({ sid: 'ReadReportLinkKey', actions: ['secretsmanager:GetSecretValue'], resources: [this.linkKeySecret.secretArn] });
+    return new iam.PolicyStatement({
+      sid: 'ReadReportLinkKey',
+      actions: ['secretsmanager:GetSecretValue'],
+      resources: [this.linkKeySecret.secretArn],
+    });
   }
 }

@@ -71,31 +71,53 @@ export class OperationsDashboard extends Construct {
       ),
       graph(
         'Is the mapping polling? (0 polled while messages wait = paused)',
-        [mappingMetric('PolledEventCount', 'Polled'), mappingMetric('InvokedEventCount', 'Invoked'), mappingMetric('FailedInvokeEventCount', 'Failed invoke')],
+        [
+          mappingMetric('PolledEventCount', 'Polled'),
+          mappingMetric('InvokedEventCount', 'Invoked'),
+          mappingMetric('FailedInvokeEventCount', 'Failed invoke'),
+        ],
         { right: [dispatchMetric(MetricName.PausedByDispatcher, { label: 'Paused by dispatcher' })] },
       ),
     );
     this.dashboard.addWidgets(
-      graph('Blocked by reason', Object.values(BlockReason).map((reason) => dispatchMetric(MetricName.Blocked, { reason, label: reason }))),
-      graph('Rejected by reason', Object.values(RejectReason).map((reason) => dispatchMetric(MetricName.Rejected, { reason, label: reason }))),
+      graph(
+        'Blocked by reason',
+        Object.values(BlockReason).map((reason) => dispatchMetric(MetricName.Blocked, { reason, label: reason })),
+      ),
+      graph(
+        'Rejected by reason',
+        Object.values(RejectReason).map((reason) => dispatchMetric(MetricName.Rejected, { reason, label: reason })),
+      ),
     );
     this.dashboard.addWidgets(
       graph('Fan-in: most members seen for one address', [dispatchMetric(MetricName.MaxMembersPerAddress, { statistic: 'Maximum' })], {
         right: [dispatchMetric(MetricName.FanInBlocked)],
         leftAnnotations: [{ value: fanInLimit, label: 'fanInLimit', color: cloudwatch.Color.RED }],
       }),
-      graph('Queue and DLQ', [
-        props.queue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: minute, label: 'Queue visible' }),
-        props.queue.metricApproximateNumberOfMessagesNotVisible({ statistic: 'Maximum', period: minute, label: 'Queue in flight' }),
-        props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: minute, label: 'DLQ visible' }),
-      ], { right: [props.queue.metricApproximateAgeOfOldestMessage({ statistic: 'Maximum', period: minute, label: 'Oldest message age (s)' })] }),
+      graph(
+        'Queue and DLQ',
+        [
+          props.queue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: minute, label: 'Queue visible' }),
+          props.queue.metricApproximateNumberOfMessagesNotVisible({ statistic: 'Maximum', period: minute, label: 'Queue in flight' }),
+          props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: minute, label: 'DLQ visible' }),
+        ],
+        {
+          right: [
+            props.queue.metricApproximateAgeOfOldestMessage({ statistic: 'Maximum', period: minute, label: 'Oldest message age (s)' }),
+          ],
+        },
+      ),
     );
     this.dashboard.addWidgets(
-      graph('Dispatcher function', [
-        props.dispatcher.metricInvocations({ period: minute }),
-        props.dispatcher.metricErrors({ period: minute }),
-        props.dispatcher.metricThrottles({ period: minute }),
-      ], { right: [props.dispatcher.metricDuration({ statistic: 'p99', period: minute })] }),
+      graph(
+        'Dispatcher function',
+        [
+          props.dispatcher.metricInvocations({ period: minute }),
+          props.dispatcher.metricErrors({ period: minute }),
+          props.dispatcher.metricThrottles({ period: minute }),
+        ],
+        { right: [props.dispatcher.metricDuration({ statistic: 'p99', period: minute })] },
+      ),
       new cloudwatch.TextWidget({
         width,
         height: 6,

@@ -52,7 +52,9 @@ export class OutcomeFeed extends Construct {
 
     // Ids, states, reasons and times only (lambdas/core/outcome-event.ts): the bus holds no
     // personal data, so AWS's own encryption at rest is the right key for it.
-    this.bus = new events.EventBus(this, 'Bus', { description: 'mail-dispatch outcome feed: one Dispatch Outcome event per ledger change' });
+    this.bus = new events.EventBus(this, 'Bus', {
+      description: 'mail-dispatch outcome feed: one Dispatch Outcome event per ledger change',
+    });
     this.failedRecords = new sqs.Queue(this, 'FailedRecords', {
       encryption: sqs.QueueEncryption.KMS,
       encryptionMasterKey: props.encryptionKey,
@@ -66,7 +68,8 @@ export class OutcomeFeed extends Construct {
       encryptionKey: props.encryptionKey,
       timeout: Duration.seconds(60),
       memorySize: 256,
-      unreservedReason: 'The stream keeps every record for 24 hours and the mapping retries: a throttled publisher delays events, it loses none.',
+      unreservedReason:
+        'The stream keeps every record for 24 hours and the mapping retries: a throttled publisher delays events, it loses none.',
       environment: {
         [Env.outcomeBusName]: this.bus.eventBusName,
         POWERTOOLS_SERVICE_NAME: 'mail-dispatch-outcome-publisher',
@@ -100,12 +103,12 @@ export class OutcomeFeed extends Construct {
     Validations.of(this.failedRecords).acknowledge({
       id: 'AwsSolutions-SQS3',
       reason:
-        'This queue is itself a dead-letter destination: the stream mapping\'s on-failure destination, holding the stream position of a ledger record it gave up on (OutcomeFeedFailedRecords alarms on it). A queue behind it would have nothing to catch.',
+        "This queue is itself a dead-letter destination: the stream mapping's on-failure destination, holding the stream position of a ledger record it gave up on (OutcomeFeedFailedRecords alarms on it). A queue behind it would have nothing to catch.",
     });
     Validations.of(this.service.function).acknowledge({
       id: 'HIPAA.Security-LambdaDLQ',
       reason:
-        'The publisher is only invoked synchronously by its DynamoDB stream mapping, where a function DLQ is never used: the mapping retries, bisects and then sends the failed record\'s stream position to its on-failure queue (FailedRecords), which is alarmed on.',
+        "The publisher is only invoked synchronously by its DynamoDB stream mapping, where a function DLQ is never used: the mapping retries, bisects and then sends the failed record's stream position to its on-failure queue (FailedRecords), which is alarmed on.",
     });
     Validations.of(this.service.policy).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
@@ -125,7 +128,12 @@ export class OutcomeFeed extends Construct {
       onFailure: new sources.SqsDlq(this.failedRecords),
       // Only dispatch records carry a state: fan-in counters, the pause flag, registry index items
       // and deletions (TTL) never invoke the function.
-      filters: [lambda.FilterCriteria.filter({ eventName: lambda.FilterRule.or('INSERT', 'MODIFY'), dynamodb: { NewImage: { state: { S: lambda.FilterRule.exists() } } } })],
+      filters: [
+        lambda.FilterCriteria.filter({
+          eventName: lambda.FilterRule.or('INSERT', 'MODIFY'),
+          dynamodb: { NewImage: { state: { S: lambda.FilterRule.exists() } } },
+        }),
+      ],
     });
     // The grants are the statements above; the mapping would otherwise add broader ones to the role.
     this.service.function.addEventSource(this.eventSource);
@@ -144,6 +152,7 @@ export class OutcomeFeed extends Construct {
 
 /** A rule target for a subscriber's queue or bus, imported by ARN (it belongs to the portal). */
 function subscriberTarget(scope: Construct, id: string, arn: string): events.IRuleTarget {
-  if (arn.includes(':sqs:')) return new targets.SqsQueue(sqs.Queue.fromQueueArn(scope, id, arn), { retryAttempts: 185, maxEventAge: Duration.hours(24) });
+  if (arn.includes(':sqs:'))
+    return new targets.SqsQueue(sqs.Queue.fromQueueArn(scope, id, arn), { retryAttempts: 185, maxEventAge: Duration.hours(24) });
   return new targets.EventBus(events.EventBus.fromEventBusArn(scope, id, arn));
 }

@@ -144,7 +144,7 @@ export class RegistryTables extends Construct {
     Validations.of(selection).acknowledge({
       id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup]',
       reason:
-        'The role is assumable only by backup.amazonaws.com and carries AWS\'s own service-role policy for AWS Backup, which AWS keeps current as the service changes; a hand-written copy would drift. Restores are not granted (allowRestores: false).',
+        "The role is assumable only by backup.amazonaws.com and carries AWS's own service-role policy for AWS Backup, which AWS keeps current as the service changes; a hand-written copy would drift. Restores are not granted (allowRestores: false).",
     });
     return plan;
   }

@@ -53,7 +53,8 @@ export class RegistryWatch extends Construct {
 
   constructor(scope: Construct, id: string, props: RegistryWatchProps) {
     super(scope, id);
-    if (!Number.isInteger(props.fanInLimit) || props.fanInLimit < 1) throw new Error(`RegistryWatch ${id}: fanInLimit must be a positive integer`);
+    if (!Number.isInteger(props.fanInLimit) || props.fanInLimit < 1)
+      throw new Error(`RegistryWatch ${id}: fanInLimit must be a positive integer`);
     const stack = Stack.of(this);
     const streamArn = props.members.tableStreamArn;
     if (!streamArn) throw new Error('RegistryWatch: the members table has no stream (set `stream` on it)');
@@ -71,7 +72,7 @@ export class RegistryWatch extends Construct {
       timeout: Duration.seconds(60),
       memorySize: 256,
       unreservedReason:
-        'The stream keeps every record for 24 hours and the mapping retries: a throttled watch counts late, it loses nothing; the dispatcher\'s own fan-in guard holds meanwhile.',
+        "The stream keeps every record for 24 hours and the mapping retries: a throttled watch counts late, it loses nothing; the dispatcher's own fan-in guard holds meanwhile.",
       environment: {
         [Env.membersTable]: props.members.tableName,
         [Env.ledgerTable]: props.ledger.tableName,
@@ -116,12 +117,18 @@ export class RegistryWatch extends Construct {
         resources: [props.ledger.tableArn],
         conditions: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [...access.pauseKeys] } },
       }),
-      new iam.PolicyStatement({ sid: 'ReadAddressHashKey', actions: ['secretsmanager:GetSecretValue'], resources: [props.addressHashSecret.secretArn] }),
+      new iam.PolicyStatement({
+        sid: 'ReadAddressHashKey',
+        actions: ['secretsmanager:GetSecretValue'],
+        resources: [props.addressHashSecret.secretArn],
+      }),
       new iam.PolicyStatement({
         sid: 'UseKeyThroughDynamoDbSecretsManager',
         actions: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'],
         resources: [props.encryptionKey.keyArn],
-        conditions: { StringEquals: { 'kms:ViaService': ['dynamodb', 'secretsmanager'].map((service) => `${service}.${stack.region}.amazonaws.com`) } },
+        conditions: {
+          StringEquals: { 'kms:ViaService': ['dynamodb', 'secretsmanager'].map((service) => `${service}.${stack.region}.amazonaws.com`) },
+        },
       }),
       new iam.PolicyStatement({ sid: 'KeepFailedRecordPositions', actions: ['sqs:SendMessage'], resources: [this.failedRecords.queueArn] }),
       new iam.PolicyStatement({
@@ -136,7 +143,14 @@ export class RegistryWatch extends Construct {
         new iam.PolicyStatement({
           sid: 'TripTheBreaker',
           actions: ['lambda:InvokeFunction'],
-          resources: [stack.formatArn({ service: 'lambda', resource: 'function', resourceName: props.breakerFunctionName, arnFormat: ArnFormat.COLON_RESOURCE_NAME })],
+          resources: [
+            stack.formatArn({
+              service: 'lambda',
+              resource: 'function',
+              resourceName: props.breakerFunctionName,
+              arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+            }),
+          ],
         }),
       );
     }
@@ -144,12 +158,12 @@ export class RegistryWatch extends Construct {
     Validations.of(this.failedRecords).acknowledge({
       id: 'AwsSolutions-SQS3',
       reason:
-        'This queue is itself a dead-letter destination: the members stream mapping\'s on-failure destination, holding the stream position of a registry record the watch gave up on (RegistryWatchFailedRecords alarms on it). A queue behind it would have nothing to catch.',
+        "This queue is itself a dead-letter destination: the members stream mapping's on-failure destination, holding the stream position of a registry record the watch gave up on (RegistryWatchFailedRecords alarms on it). A queue behind it would have nothing to catch.",
     });
     Validations.of(this.service.function).acknowledge({
       id: 'HIPAA.Security-LambdaDLQ',
       reason:
-        'The watch is only invoked synchronously by its DynamoDB stream mapping, where a function DLQ is never used: the mapping retries, bisects and then sends the failed record\'s stream position to its on-failure queue (FailedRecords), which is alarmed on.',
+        "The watch is only invoked synchronously by its DynamoDB stream mapping, where a function DLQ is never used: the mapping retries, bisects and then sends the failed record's stream position to its on-failure queue (FailedRecords), which is alarmed on.",
     });
     Validations.of(this.service.policy).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',

@@ -81,7 +81,8 @@ export class ServiceFunction extends Construct {
     const problems: string[] = [];
     if (timeout.toSeconds() < 1 || timeout.toSeconds() > 900) problems.push('timeout must be 1-900 seconds');
     if (!Number.isInteger(memorySize) || memorySize < 128 || memorySize > 10_240) problems.push('memorySize must be 128-10240 MB');
-    if (!Number.isInteger(reserved) || reserved < 0 || reserved > 1000) problems.push('reservedConcurrentExecutions must be an integer from 0 (none) to 1000');
+    if (!Number.isInteger(reserved) || reserved < 0 || reserved > 1000)
+      problems.push('reservedConcurrentExecutions must be an integer from 0 (none) to 1000');
     if (path.isAbsolute(props.entry)) problems.push('entry must be relative to the repository root');
     if (problems.length > 0) throw new Error(`ServiceFunction ${id}: ${problems.join('; ')}`);
 

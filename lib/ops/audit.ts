@@ -56,7 +56,19 @@ export interface AuditReport {
 /** The longest `--since` range: each day is 9 queries (its 8 `by-day` shards and the pre-sharding key). */
 export const MAX_AUDIT_DAYS = 400;
 
-export const AUDIT_COLUMNS = ['claimedAt', 'dispatchId', 'state', 'reason', 'memberId', 'addressHash', 'address', 'template', 'sesMessageId', 'sentAt', 'reportedNotMineAt'] as const;
+export const AUDIT_COLUMNS = [
+  'claimedAt',
+  'dispatchId',
+  'state',
+  'reason',
+  'memberId',
+  'addressHash',
+  'address',
+  'template',
+  'sesMessageId',
+  'sentAt',
+  'reportedNotMineAt',
+] as const;
 
 /** Every dispatch for an address, a member or a time range, from the audit indexes (never a Scan). */
 export async function auditDispatches(target: OpsTarget, request: AuditRequest): Promise<AuditReport> {
@@ -79,21 +91,35 @@ export async function auditDispatches(target: OpsTarget, request: AuditRequest):
     selector = { by: 'address', addressHash: hash };
     await forEachLedgerRecord(client, table, { index: LEDGER_TABLE.byAddressIndex, partitions: [hash], range }, collect);
   } else if (request.selector.by === 'address-hash') {
-    if (!/^[0-9a-f]{32}$/.test(request.selector.addressHash)) throw new UsageError('--address-hash must be 32 hex digits (as `status` and the logs show it)');
+    if (!/^[0-9a-f]{32}$/.test(request.selector.addressHash))
+      throw new UsageError('--address-hash must be 32 hex digits (as `status` and the logs show it)');
     selector = request.selector;
-    await forEachLedgerRecord(client, table, { index: LEDGER_TABLE.byAddressIndex, partitions: [request.selector.addressHash], range }, collect);
+    await forEachLedgerRecord(
+      client,
+      table,
+      { index: LEDGER_TABLE.byAddressIndex, partitions: [request.selector.addressHash], range },
+      collect,
+    );
   } else if (request.selector.by === 'member') {
     selector = request.selector;
-    await forEachLedgerRecord(client, table, { index: LEDGER_TABLE.byMemberIndex, partitions: [request.selector.memberId], range }, collect);
+    await forEachLedgerRecord(
+      client,
+      table,
+      { index: LEDGER_TABLE.byMemberIndex, partitions: [request.selector.memberId], range },
+      collect,
+    );
   } else {
     if (!request.since) throw new UsageError('Give --address, --address-hash, --member or --since');
     selector = request.selector;
     const days = auditDays(request.since, until);
     if (days.length > MAX_AUDIT_DAYS) throw new UsageError(`--since covers ${days.length} days; at most ${MAX_AUDIT_DAYS} at once`);
-    for (const day of days) await forEachLedgerRecord(client, table, { index: LEDGER_TABLE.byDayIndex, partitions: AuditDay.partitions(day), range }, collect);
+    for (const day of days)
+      await forEachLedgerRecord(client, table, { index: LEDGER_TABLE.byDayIndex, partitions: AuditDay.partitions(day), range }, collect);
   }
 
-  let rows = items.map(toRow).sort((a, b) => a.claimedAt.localeCompare(b.claimedAt) || String(a.dispatchId).localeCompare(String(b.dispatchId)));
+  let rows = items
+    .map(toRow)
+    .sort((a, b) => a.claimedAt.localeCompare(b.claimedAt) || String(a.dispatchId).localeCompare(String(b.dispatchId)));
   if (request.reveal) rows = await reveal(target, rows, typed);
   return {
     selector,
@@ -130,7 +156,12 @@ function toRow(item: Record<string, unknown>): AuditRow {
  */
 async function reveal(target: OpsTarget, rows: AuditRow[], typed: { address: string; hash: string } | undefined): Promise<AuditRow[]> {
   const key = await target.hashKey();
-  const registry = new DynamoDbMemberRegistry({ tables: target.tables, hashKey: key, fanInLimit: target.fanInLimit, client: target.clients.dynamodb });
+  const registry = new DynamoDbMemberRegistry({
+    tables: target.tables,
+    hashKey: key,
+    fanInLimit: target.fanInLimit,
+    client: target.clients.dynamodb,
+  });
   const byMember = new Map<string, Map<string, string>>();
   for (const memberId of new Set(rows.map((row) => row.memberId).filter((id): id is string => id !== null))) {
     const addresses = storedAddresses(await registry.get(memberId));
@@ -188,7 +219,10 @@ export interface DispatchAudit {
   /** `null` until SES reports something after accepting (and for records that were never sent). */
   readonly fate: AuditFate | null;
   /** Rejected bodies found in the `since` window that carried this dispatchId, each with its history. */
-  readonly rejected: readonly { readonly record: AuditRow & { readonly ledgerKey: string }; readonly history: readonly AuditHistoryEntry[] }[];
+  readonly rejected: readonly {
+    readonly record: AuditRow & { readonly ledgerKey: string };
+    readonly history: readonly AuditHistoryEntry[];
+  }[];
 }
 
 export interface DispatchAuditReport {
@@ -207,7 +241,8 @@ export interface DispatchAuditReport {
 export async function auditDispatchIds(target: OpsTarget, request: DispatchAuditRequest): Promise<DispatchAuditReport> {
   const dispatchIds = [...new Set(request.dispatchIds)];
   if (dispatchIds.length === 0) throw new UsageError('--dispatch needs at least one dispatchId');
-  if (dispatchIds.length > MAX_AUDIT_DISPATCH_IDS) throw new UsageError(`--dispatch takes at most ${MAX_AUDIT_DISPATCH_IDS} dispatchIds at once`);
+  if (dispatchIds.length > MAX_AUDIT_DISPATCH_IDS)
+    throw new UsageError(`--dispatch takes at most ${MAX_AUDIT_DISPATCH_IDS} dispatchIds at once`);
   // Never echo a malformed id: it may be an address pasted in the wrong place.
   const malformed = dispatchIds.filter((id) => !DISPATCH_ID_PATTERN.test(id)).length;
   if (malformed > 0) throw new UsageError(`${malformed} --dispatch value(s) are not dispatchIds (1-128 characters of [A-Za-z0-9._:-])`);
@@ -215,7 +250,13 @@ export async function auditDispatchIds(target: OpsTarget, request: DispatchAudit
   if (request.since && request.since.getTime() > until.getTime()) throw new UsageError('--since is after --until');
   const { client, table } = { client: target.clients.dynamodb, table: target.tables.ledger };
 
-  const items = (await batchGetItems(client, dispatchIds.map((id) => ({ table, key: { [LEDGER_TABLE.partitionKey]: { S: LedgerKey.dispatch(id) } } })))).get(table) ?? [];
+  const items =
+    (
+      await batchGetItems(
+        client,
+        dispatchIds.map((id) => ({ table, key: { [LEDGER_TABLE.partitionKey]: { S: LedgerKey.dispatch(id) } } })),
+      )
+    ).get(table) ?? [];
   const byId = new Map(items.map((item) => [String(item[LEDGER_TABLE.partitionKey]), item]));
   const rejected = new Map<string, Record<string, unknown>[]>();
   let range: TimeRange | undefined;
@@ -225,18 +266,25 @@ export async function auditDispatchIds(target: OpsTarget, request: DispatchAudit
     if (days.length > MAX_AUDIT_DAYS) throw new UsageError(`--since covers ${days.length} days; at most ${MAX_AUDIT_DAYS} at once`);
     const wanted = new Set(dispatchIds);
     for (const day of days) {
-      await forEachLedgerRecord(client, table, { index: LEDGER_TABLE.byDayIndex, partitions: AuditDay.partitions(day), range }, (records) => {
-        for (const record of records) {
-          const pk = String(record[LEDGER_TABLE.partitionKey]);
-          const id = record.dispatchId;
-          if (!pk.startsWith('rejected#') || typeof id !== 'string' || !wanted.has(id)) continue;
-          rejected.set(id, [...(rejected.get(id) ?? []), record]);
-        }
-      });
+      await forEachLedgerRecord(
+        client,
+        table,
+        { index: LEDGER_TABLE.byDayIndex, partitions: AuditDay.partitions(day), range },
+        (records) => {
+          for (const record of records) {
+            const pk = String(record[LEDGER_TABLE.partitionKey]);
+            const id = record.dispatchId;
+            if (!pk.startsWith('rejected#') || typeof id !== 'string' || !wanted.has(id)) continue;
+            rejected.set(id, [...(rejected.get(id) ?? []), record]);
+          }
+        },
+      );
     }
   }
 
-  const records = dispatchIds.flatMap((id) => [byId.get(id), ...(rejected.get(id) ?? [])]).filter((item): item is Record<string, unknown> => item !== undefined);
+  const records = dispatchIds
+    .flatMap((id) => [byId.get(id), ...(rejected.get(id) ?? [])])
+    .filter((item): item is Record<string, unknown> => item !== undefined);
   let rows = records.map(toRow);
   if (request.reveal) rows = await reveal(target, rows, undefined);
   // reveal() keeps the order: each row pairs back with its record.
@@ -248,12 +296,20 @@ export async function auditDispatchIds(target: OpsTarget, request: DispatchAudit
     return {
       dispatchId,
       record: item
-        ? { ...(rowOf.get(item) as AuditRow), ledgerKey: String(item[LEDGER_TABLE.partitionKey]), version: history.length, updatedAt: typeof item.updatedAt === 'string' ? item.updatedAt : null }
+        ? {
+            ...(rowOf.get(item) as AuditRow),
+            ledgerKey: String(item[LEDGER_TABLE.partitionKey]),
+            version: history.length,
+            updatedAt: typeof item.updatedAt === 'string' ? item.updatedAt : null,
+          }
         : null,
       history,
       fate: item ? fateOf(item, history) : null,
       rejected: (rejected.get(dispatchId) ?? [])
-        .map((record) => ({ record: { ...(rowOf.get(record) as AuditRow), ledgerKey: String(record[LEDGER_TABLE.partitionKey]) }, history: historyOf(record) }))
+        .map((record) => ({
+          record: { ...(rowOf.get(record) as AuditRow), ledgerKey: String(record[LEDGER_TABLE.partitionKey]) },
+          history: historyOf(record),
+        }))
         .sort((a, b) => a.record.claimedAt.localeCompare(b.record.claimedAt)),
     };
   });
@@ -289,7 +345,12 @@ function historyOf(item: Record<string, unknown>): AuditHistoryEntry[] {
         .filter(([key]) => key !== 'at' && !(ENTRY_NAMES as readonly string[]).includes(key))
         .map(([key, value]) => [key, redacted(value)]),
     );
-    return { version: index + 1, event: typeof name === 'string' ? String(redacted(name)) : 'unknown', at: typeof entry.at === 'string' ? entry.at : null, detail };
+    return {
+      version: index + 1,
+      event: typeof name === 'string' ? String(redacted(name)) : 'unknown',
+      at: typeof entry.at === 'string' ? entry.at : null,
+      detail,
+    };
   });
 }
 

@@ -34,7 +34,13 @@ export interface AwsFailure {
 }
 
 const EXPIRED = new Set(['ExpiredToken', 'ExpiredTokenException', 'TokenRefreshRequired', 'RequestExpired']);
-const INVALID = new Set(['UnrecognizedClientException', 'InvalidClientTokenId', 'SignatureDoesNotMatch', 'InvalidSignatureException', 'IncompleteSignature']);
+const INVALID = new Set([
+  'UnrecognizedClientException',
+  'InvalidClientTokenId',
+  'SignatureDoesNotMatch',
+  'InvalidSignatureException',
+  'IncompleteSignature',
+]);
 const DENIED = new Set(['AccessDenied', 'AccessDeniedException', 'UnauthorizedOperation', 'AuthorizationError']);
 const NETWORK = new Set(['ENOTFOUND', 'EAI_AGAIN', 'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH']);
 
@@ -47,7 +53,8 @@ function sdkError(error: unknown): { name: string; message: string; code?: strin
   let current = error as { name?: string; message?: string; code?: string; cause?: unknown } | undefined;
   for (let depth = 0; current && depth < 5; depth++) {
     const ours = (current as unknown) instanceof MailDispatchError;
-    if (!ours || current.cause === undefined) return { name: current.name ?? 'Error', message: String(current.message ?? ''), code: current.code };
+    if (!ours || current.cause === undefined)
+      return { name: current.name ?? 'Error', message: String(current.message ?? ''), code: current.code };
     current = current.cause as typeof current;
   }
   return { name: 'Error', message: '' };
@@ -73,7 +80,10 @@ export function explainAwsFailure(error: unknown, context: AwsFailureContext): A
     return { kind: AwsFailureKind.NoCredentials, message: `${cannot}: no AWS credentials were found. ${capitalise(CREDENTIALS_FIX)}` };
   }
   if (EXPIRED.has(e.name)) {
-    return { kind: AwsFailureKind.ExpiredCredentials, message: `${cannot}: the AWS credentials have expired (${e.name}). Log in again (\`aws sso login\`) or renew the keys` };
+    return {
+      kind: AwsFailureKind.ExpiredCredentials,
+      message: `${cannot}: the AWS credentials have expired (${e.name}). Log in again (\`aws sso login\`) or renew the keys`,
+    };
   }
   if (INVALID.has(e.name)) {
     return {

@@ -56,7 +56,19 @@ export interface InDoubtList {
   readonly rows: readonly InDoubtRow[];
 }
 
-const READ = ['pk', 'dispatchId', 'state', 'memberId', 'toHash', 'template', 'claimedAt', 'auditDay', 'sesMessageId', 'reconciledAt', 'history'];
+const READ = [
+  'pk',
+  'dispatchId',
+  'state',
+  'memberId',
+  'toHash',
+  'template',
+  'claimedAt',
+  'auditDay',
+  'sesMessageId',
+  'reconciledAt',
+  'history',
+];
 
 /** Every record claimed in the range that is in doubt now (oldest first), from the by-day index (never a Scan). */
 export async function listInDoubt(target: OpsTarget, request: InDoubtListRequest): Promise<InDoubtList> {
@@ -81,7 +93,9 @@ export async function listInDoubt(target: OpsTarget, request: InDoubtListRequest
 }
 
 function history(record: Record<string, unknown>): Record<string, unknown>[] {
-  return Array.isArray(record.history) ? (record.history.filter((e) => e !== null && typeof e === 'object') as Record<string, unknown>[]) : [];
+  return Array.isArray(record.history)
+    ? (record.history.filter((e) => e !== null && typeof e === 'object') as Record<string, unknown>[])
+    : [];
 }
 
 function wasInDoubt(record: Record<string, unknown>): boolean {
@@ -135,7 +149,8 @@ export interface ReleaseResult {
 /** Checks the release reason the way the pause reason is checked: short, printable, no address. */
 export function validateReleaseReason(reason: string): string {
   const trimmed = reason.trim();
-  if (trimmed.length === 0) throw new UsageError('--reason is required: the ticket that records why these e-mails are known not to have gone out');
+  if (trimmed.length === 0)
+    throw new UsageError('--reason is required: the ticket that records why these e-mails are known not to have gone out');
   if (trimmed.length > 200) throw new UsageError('--reason is longer than 200 characters');
   if (/[\u0000-\u001f\u007f]/.test(trimmed)) throw new UsageError('--reason must be one line of printable text');
   if (trimmed.includes('@')) throw new UsageError('--reason must not contain an address: give the ticket, not the recipient');
@@ -194,7 +209,13 @@ async function whyNotReleased(target: OpsTarget, key: Record<string, { S: string
   let item: Record<string, unknown> | undefined;
   try {
     const { Item } = await target.clients.dynamodb.send(
-      new GetItemCommand({ TableName: target.tables.ledger, Key: key, ProjectionExpression: '#state, sesMessageId', ExpressionAttributeNames: { '#state': 'state' }, ConsistentRead: true }),
+      new GetItemCommand({
+        TableName: target.tables.ledger,
+        Key: key,
+        ProjectionExpression: '#state, sesMessageId',
+        ExpressionAttributeNames: { '#state': 'state' },
+        ConsistentRead: true,
+      }),
     );
     item = Item ? unmarshall(Item) : undefined;
   } catch (error) {

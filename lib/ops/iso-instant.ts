@@ -27,7 +27,8 @@ export function parseIsoInstant(value: string): InstantParse {
   if (hours > 23 || minutes > 59 || seconds > 59) return { ok: false, why: 'is not a time of day (00:00:00 to 23:59:59)' };
   if (rest === '') return { ok: false, why: 'has no offset: add Z for UTC (2026-02-03T09:00:00Z) or the zone offset (+01:00)' };
   const offset = OFFSET.exec(rest);
-  if (!offset || Number(offset[1] ?? 0) > 23 || Number(offset[2] ?? 0) > 59) return { ok: false, why: `is not a valid offset (${rest}): use Z or ±HH:MM` };
+  if (!offset || Number(offset[1] ?? 0) > 23 || Number(offset[2] ?? 0) > 59)
+    return { ok: false, why: `is not a valid offset (${rest}): use Z or ±HH:MM` };
   const sign = rest.startsWith('-') ? -1 : 1;
   const offsetMinutes = offset[1] === undefined ? 0 : sign * (Number(offset[1]) * 60 + Number(offset[2]));
   const millis = fraction ? Math.floor(Number(`0.${fraction}`) * 1000) : 0;

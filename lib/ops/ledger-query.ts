@@ -35,7 +35,14 @@ export async function forEachLedgerRecord(
   await Promise.all(
     query.partitions.map(async (partition) => {
       for await (const keys of queryKeys(client, table, index, partition, range)) {
-        const records = (await batchGetItems(client, keys.map((key) => ({ table, key })), { attributes })).get(table) ?? [];
+        const records =
+          (
+            await batchGetItems(
+              client,
+              keys.map((key) => ({ table, key })),
+              { attributes },
+            )
+          ).get(table) ?? [];
         // The index is eventually consistent: a record read after it may have been claimed
         // again since (a new `claimedAt`, another day), or be gone. Keep what the index promised.
         onRecords(records.filter((record) => record[index.partitionKey] === partition && inRange(record[index.sortKey], range)));
@@ -75,7 +82,11 @@ async function* queryKeys(
           IndexName: index.name,
           KeyConditionExpression: condition,
           // DynamoDB refuses a name the expressions do not use: `#s` only with a range.
-          ExpressionAttributeNames: { '#p': index.partitionKey, ...(range.from || range.to ? { '#s': index.sortKey } : {}), '#pk': LEDGER_TABLE.partitionKey },
+          ExpressionAttributeNames: {
+            '#p': index.partitionKey,
+            ...(range.from || range.to ? { '#s': index.sortKey } : {}),
+            '#pk': LEDGER_TABLE.partitionKey,
+          },
           ProjectionExpression: '#pk',
           ExpressionAttributeValues: values,
           ExclusiveStartKey,

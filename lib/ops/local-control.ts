@@ -112,8 +112,14 @@ export class HttpEventSourceSwitch implements EventSourceSwitch {
   }
 
   private async eventSource(method: 'GET' | 'PUT', enabled?: boolean): Promise<{ enabled: boolean }> {
-    const body = await callControl<{ enabled?: unknown }>(this.baseUrl, LocalControlPath.eventSource, method, enabled === undefined ? undefined : { enabled });
-    if (typeof body?.enabled !== 'boolean') throw new MailDispatchError(`The local control endpoint gave no state for ${LocalControlPath.eventSource}`);
+    const body = await callControl<{ enabled?: unknown }>(
+      this.baseUrl,
+      LocalControlPath.eventSource,
+      method,
+      enabled === undefined ? undefined : { enabled },
+    );
+    if (typeof body?.enabled !== 'boolean')
+      throw new MailDispatchError(`The local control endpoint gave no state for ${LocalControlPath.eventSource}`);
     return { enabled: body.enabled };
   }
 }
@@ -128,7 +134,13 @@ export async function setLocalAlarmState(baseUrl: string, name: string, state: '
   await callControl(baseUrl, LocalControlPath.alarms, 'PUT', { name, state, reason });
 }
 
-async function callControl<T>(baseUrl: string, path: string, method: 'GET' | 'PUT', body: unknown, missingOk = false): Promise<T | undefined> {
+async function callControl<T>(
+  baseUrl: string,
+  path: string,
+  method: 'GET' | 'PUT',
+  body: unknown,
+  missingOk = false,
+): Promise<T | undefined> {
   let response: Response;
   try {
     response = await fetch(`${baseUrl.replace(/\/+$/, '')}${path}`, {

@@ -66,13 +66,19 @@ export interface MemberView {
 }
 
 /** One member with its addresses (hashed unless `reveal`) and how shared each one is. */
-export async function getMemberView(target: OpsTarget, memberId: string, options: { readonly reveal?: boolean } = {}): Promise<MemberView | undefined> {
+export async function getMemberView(
+  target: OpsTarget,
+  memberId: string,
+  options: { readonly reveal?: boolean } = {},
+): Promise<MemberView | undefined> {
   const registry = await registryFor(target);
   const stored = await registry.get(memberId);
   if (!stored) return undefined;
   const key = await target.hashKey();
   const email = typeof stored.email === 'string' ? normaliseAddress(stored.email) : undefined;
-  const proxies = Array.isArray(stored.proxies) ? stored.proxies.filter((p): p is string => typeof p === 'string').map(normaliseAddress) : [];
+  const proxies = Array.isArray(stored.proxies)
+    ? stored.proxies.filter((p): p is string => typeof p === 'string').map(normaliseAddress)
+    : [];
   const roles: { role: 'email' | 'proxy'; address: string }[] = [
     ...(email ? [{ role: 'email' as const, address: email }] : []),
     ...proxies.map((address) => ({ role: 'proxy' as const, address })),
@@ -132,7 +138,11 @@ export interface UnsuppressResult {
  * Lifts suppressions of a member (after the address was confirmed to work again). The member's
  * `version` goes up, so a registry write racing this one reads again rather than restoring them.
  */
-export async function unsuppressMember(target: OpsTarget, memberId: string, request: UnsuppressRequest): Promise<UnsuppressResult | undefined> {
+export async function unsuppressMember(
+  target: OpsTarget,
+  memberId: string,
+  request: UnsuppressRequest,
+): Promise<UnsuppressResult | undefined> {
   const registry = await registryFor(target);
   const stored = await registry.get(memberId);
   if (!stored) return undefined;
@@ -141,7 +151,8 @@ export async function unsuppressMember(target: OpsTarget, memberId: string, requ
   const present = entries.filter((s) => s.reason !== REPORTED_NOT_MINE).map((s) => s.addressHash);
   const asked = request.all ? entries.map((s) => s.addressHash) : (request.addressHashes ?? []);
   const keptReports = entries.filter((s) => s.reason === REPORTED_NOT_MINE && asked.includes(s.addressHash)).map((s) => s.addressHash);
-  if (!request.all && (request.addressHashes ?? []).length === 0) throw new UsageError('Say which suppressions to lift: --address-hash HASH… or --all');
+  if (!request.all && (request.addressHashes ?? []).length === 0)
+    throw new UsageError('Say which suppressions to lift: --address-hash HASH… or --all');
   // Only entries that exist: a document path into a missing map is an error, not a no-op.
   const hashes = request.all ? present : [...new Set(request.addressHashes)].filter((hash) => present.includes(hash));
   const flag = SUPPRESSION_RULE.legacyFlag.attribute;
@@ -216,7 +227,9 @@ export interface MembersCsv {
  */
 export function parseMembersCsv(text: string): MembersCsv {
   if (text.replace(/^\ufeff/, '').trim() === '') {
-    throw new UsageError(`The CSV file is empty: nothing to import (expected a header ${CSV_COLUMNS.required.join(',')} and one row per member)`);
+    throw new UsageError(
+      `The CSV file is empty: nothing to import (expected a header ${CSV_COLUMNS.required.join(',')} and one row per member)`,
+    );
   }
   let header: string[] = [];
   const malformed: RefusedRow[] = [];
@@ -236,14 +249,20 @@ export function parseMembersCsv(text: string): MembersCsv {
       },
     }) as typeof records;
   } catch (error) {
-    throw new UsageError(`The CSV file cannot be read (${(error as { code?: string }).code ?? 'parse error'} ${lineOf(error)})`.trim(), { cause: error });
+    throw new UsageError(`The CSV file cannot be read (${(error as { code?: string }).code ?? 'parse error'} ${lineOf(error)})`.trim(), {
+      cause: error,
+    });
   }
   const known: readonly string[] = [...CSV_COLUMNS.required, ...CSV_COLUMNS.optional];
   const missing = CSV_COLUMNS.required.filter((column) => !header.includes(column));
   const unknown = header.filter((column) => !known.includes(column));
   if (missing.length > 0 || unknown.length > 0) {
     throw new UsageError(
-      [missing.length ? `missing column(s) ${missing.join(', ')}` : '', unknown.length ? `unknown column(s) ${unknown.join(', ')}` : '', `expected ${known.join(',')}`]
+      [
+        missing.length ? `missing column(s) ${missing.join(', ')}` : '',
+        unknown.length ? `unknown column(s) ${unknown.join(', ')}` : '',
+        `expected ${known.join(',')}`,
+      ]
         .filter(Boolean)
         .join('; '),
     );
@@ -341,7 +360,8 @@ export async function importMembers(
     results.forEach((result, i) => {
       const { line } = batch[i];
       if (result.outcome === 'registered') registered.push({ line, memberId: result.memberId });
-      else if (result.outcome === 'refused') refused.push({ line, memberId: result.memberId, reason: result.reason, detail: result.detail });
+      else if (result.outcome === 'refused')
+        refused.push({ line, memberId: result.memberId, reason: result.reason, detail: result.detail });
       else failed.push({ line, memberId: result.memberId, error: result.error.message });
     });
     done += batch.length;
@@ -376,22 +396,33 @@ export interface ClearReportRequest {
  * complaint stays); each removal is conditional on it still being that reason, and is kept on the
  * member item (`clearedReports`) with the ticket and who cleared it.
  */
-export async function clearReport(target: OpsTarget, memberId: string, request: ClearReportRequest): Promise<{ memberId: string; cleared: ClearedReport[] }> {
+export async function clearReport(
+  target: OpsTarget,
+  memberId: string,
+  request: ClearReportRequest,
+): Promise<{ memberId: string; cleared: ClearedReport[] }> {
   if (!request.ticket.trim()) throw new UsageError('--reason must name the ticket that records the check');
   const registry = await registryFor(target);
   const stored = (await registry.get(memberId)) as (Record<string, unknown> & { suppressions?: unknown }) | undefined;
   if (!stored) throw new OperationRefusedError(`No member ${memberId}`);
-  const map = stored.suppressions !== null && typeof stored.suppressions === 'object' && !(stored.suppressions instanceof Set) ? (stored.suppressions as Record<string, unknown>) : {};
+  const map =
+    stored.suppressions !== null && typeof stored.suppressions === 'object' && !(stored.suppressions instanceof Set)
+      ? (stored.suppressions as Record<string, unknown>)
+      : {};
   const reported = Object.entries(map).filter(
-    ([hash, entry]) => (request.addressHash === undefined || hash === request.addressHash) && (entry as { reason?: unknown } | null)?.reason === REPORTED_NOT_MINE,
+    ([hash, entry]) =>
+      (request.addressHash === undefined || hash === request.addressHash) &&
+      (entry as { reason?: unknown } | null)?.reason === REPORTED_NOT_MINE,
   );
   if (reported.length === 0) {
-    throw new OperationRefusedError(`Member ${memberId} has no "not for me" report to clear${request.addressHash ? ` for address ${request.addressHash}` : ''}`);
+    throw new OperationRefusedError(
+      `Member ${memberId} has no "not for me" report to clear${request.addressHash ? ` for address ${request.addressHash}` : ''}`,
+    );
   }
   const at = request.now.toISOString();
   const cleared: ClearedReport[] = reported.map(([addressHash, entry]) => ({
     addressHash,
-    reportedAt: typeof (entry as { at?: unknown }).at === 'string' ? ((entry as { at: string }).at) : null,
+    reportedAt: typeof (entry as { at?: unknown }).at === 'string' ? (entry as { at: string }).at : null,
     clearedAt: at,
     clearedBy: `${PausedBy.OperatorPrefix}${request.operator}`,
     ticket: request.ticket,

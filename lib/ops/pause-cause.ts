@@ -5,9 +5,9 @@ export { PausedBy };
 
 /** What on-call must have checked before resuming after "not for me" reports paused the pipeline. */
 export const NOT_FOR_ME_CHECKS =
-  'the registry may point members at someone else\'s mailbox (the 2000 pattern). Before resuming: ' +
+  "the registry may point members at someone else's mailbox (the 2000 pattern). Before resuming: " +
   '(1) list the reported dispatches (`audit --since <the pause time>`, column reportedNotMineAt); ' +
-  '(2) for each, check the member\'s registered address with the member (`members get <memberId> --reveal`) and fix it; ' +
+  "(2) for each, check the member's registered address with the member (`members get <memberId> --reveal`) and fix it; " +
   '(3) audit every other member on the same addresses (`audit --address-hash <hash>`): the same fault may hold them too; ' +
   '(4) only then resume (`resume --force`). Each reported (member, address) pair stays blocked until `members clear-report <memberId> --reason <ticket>`';
 
@@ -43,7 +43,11 @@ export function explainPause(cause: PauseCause | undefined, knownAlarmNames: rea
   if (cause.by === PausedBy.RegistryWatch && cause.reason === PauseReason.RegistryFanIn) {
     return `the registry points more than fanInLimit members at mailbox ${cause.addressHash ?? 'unknown'}: ${REGISTRY_FAN_IN_CHECKS}`;
   }
-  if (cause.by === PausedBy.Breaker && (cause.reason === PauseReason.BounceRate || cause.reason === PauseReason.ComplaintRate) && cause.alarmName) {
+  if (
+    cause.by === PausedBy.Breaker &&
+    (cause.reason === PauseReason.BounceRate || cause.reason === PauseReason.ComplaintRate) &&
+    cause.alarmName
+  ) {
     if (knownAlarmNames !== undefined && !knownAlarmNames.includes(cause.alarmName)) return undefined;
     const what = cause.reason === PauseReason.BounceRate ? 'hard-bounce' : 'complaint';
     const whose = /-SesAccount\w+$/.test(cause.alarmName) ? "SES's account-level" : "the pipeline's own (over its last sends)";
@@ -51,7 +55,8 @@ export function explainPause(cause: PauseCause | undefined, knownAlarmNames: rea
   }
   if (cause.by === PausedBy.Breaker && cause.reason === PauseReason.Alarm && cause.alarmName) {
     // Locally there is no CloudWatch: any alarm name the breaker recorded is taken as given.
-    if (knownAlarmNames === undefined || knownAlarmNames.includes(cause.alarmName)) return `alarm ${cause.alarmName} fired and the breaker paused the queue`;
+    if (knownAlarmNames === undefined || knownAlarmNames.includes(cause.alarmName))
+      return `alarm ${cause.alarmName} fired and the breaker paused the queue`;
     return undefined;
   }
   if (cause.by.startsWith(PausedBy.OperatorPrefix) && cause.by.length > PausedBy.OperatorPrefix.length && cause.reason) {

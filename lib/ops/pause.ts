@@ -28,9 +28,12 @@ const ADDRESS_LIKE = /[^\s@<>]+@[^\s@<>]+/;
  */
 export function checkPauseReason(reason: string): string {
   const trimmed = reason.trim();
-  if (trimmed === '') throw new UsageError('--reason is empty: say why (a ticket number, "SES complaint spike"); resume shows it to the next on-call');
+  if (trimmed === '')
+    throw new UsageError('--reason is empty: say why (a ticket number, "SES complaint spike"); resume shows it to the next on-call');
   if (ADDRESS_LIKE.test(trimmed)) {
-    throw new UsageError('--reason looks like an e-mail address: it is stored in the ledger and shown by status, so never put an address, a name or message content in it; use a ticket number');
+    throw new UsageError(
+      '--reason looks like an e-mail address: it is stored in the ledger and shown by status, so never put an address, a name or message content in it; use a ticket number',
+    );
   }
   return trimmed;
 }
@@ -49,7 +52,10 @@ export async function pausePipeline(target: OpsTarget, request: PauseRequest): P
     try {
       await target.eventSource.disable();
     } catch (error) {
-      throw new MailDispatchError('The pause flag is set (the dispatcher sends nothing), but the event source could not be disabled: retry `pause`', { cause: error });
+      throw new MailDispatchError(
+        'The pause flag is set (the dispatcher sends nothing), but the event source could not be disabled: retry `pause`',
+        { cause: error },
+      );
     }
   }
   return { newlyPaused: !before.paused, cause: after.cause ?? cause, mapping: target.eventSource ? 'disabled' : 'not-reachable' };

@@ -51,7 +51,9 @@ const REJECT_ATTRIBUTES = new Set<string>(Object.values(RejectAttribute));
 export async function redriveDeadLetters(target: OpsTarget, options: RedriveOptions = {}): Promise<RedriveResult> {
   const sqs = target.clients.sqs;
   const limit = options.limit ?? Number.POSITIVE_INFINITY;
-  const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: target.deadLetterQueueUrl, AttributeNames: ['ApproximateNumberOfMessages'] }));
+  const { Attributes } = await sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: target.deadLetterQueueUrl, AttributeNames: ['ApproximateNumberOfMessages'] }),
+  );
   const total = Math.min(Number(Attributes?.ApproximateNumberOfMessages ?? 0), limit);
   const keptRejected: Record<string, number> = {};
   const keep: string[] = [];
@@ -99,7 +101,11 @@ export async function redriveDeadLetters(target: OpsTarget, options: RedriveOpti
         const { Successful = [], Failed = [] } = await sqs.send(
           new SendMessageBatchCommand({
             QueueUrl: target.queueUrl,
-            Entries: toMove.map((message, i) => ({ Id: String(i), MessageBody: message.Body ?? '', MessageAttributes: keptAttributes(message) })),
+            Entries: toMove.map((message, i) => ({
+              Id: String(i),
+              MessageBody: message.Body ?? '',
+              MessageAttributes: keptAttributes(message),
+            })),
           }),
         );
         const sent = Successful.map((entry) => {
@@ -111,7 +117,11 @@ export async function redriveDeadLetters(target: OpsTarget, options: RedriveOpti
         failed += Failed.length;
         if (sent.length > 0) {
           // DeleteMessageBatch answers 200 with `Failed` entries: each one is a copy left behind.
-          const deleted = await deleteMessages(sqs, target.deadLetterQueueUrl, sent.map((message) => message.ReceiptHandle ?? ''));
+          const deleted = await deleteMessages(
+            sqs,
+            target.deadLetterQueueUrl,
+            sent.map((message) => message.ReceiptHandle ?? ''),
+          );
           notDeleted.push(...deleted.failed.map((f) => sent[f.index].MessageId ?? ''));
         }
         moved += sent.length;

@@ -22,7 +22,8 @@ export function renderStatus(report: StatusReport): string {
   const where = report.target.kind === report.target.name ? report.target.kind : `${report.target.kind} ${report.target.name}`;
   const out: string[] = [`mail-dispatch status: ${where} at ${report.at}`];
   const queues = table(['queue', 'visible', 'in flight', 'delayed', 'oldest (s)']);
-  for (const q of [report.queue, report.deadLetterQueue]) queues.push([q.name, q.visible, q.inFlight, q.delayed, show(q.oldestMessageAgeSeconds)]);
+  for (const q of [report.queue, report.deadLetterQueue])
+    queues.push([q.name, q.visible, q.inFlight, q.delayed, show(q.oldestMessageAgeSeconds)]);
   out.push(queues.toString());
 
   const pipeline = table(['pipeline', '']);
@@ -35,8 +36,15 @@ export function renderStatus(report: StatusReport): string {
     pipeline.push(['  reason', show(p.reason)]);
     if (p.alarmName) pipeline.push(['  alarm', p.alarmName]);
     if (p.addressHash) pipeline.push(['  address hash', p.addressHash]);
-    const cause = p.by && p.reason ? { by: p.by, reason: p.reason, at: p.at ?? '', alarmName: p.alarmName, addressHash: p.addressHash } : undefined;
-    pipeline.push(['  meaning', explainPause(cause, report.alarms?.map((a) => a.name)) ?? 'NOT UNDERSTOOD: resume needs --force']);
+    const cause =
+      p.by && p.reason ? { by: p.by, reason: p.reason, at: p.at ?? '', alarmName: p.alarmName, addressHash: p.addressHash } : undefined;
+    pipeline.push([
+      '  meaning',
+      explainPause(
+        cause,
+        report.alarms?.map((a) => a.name),
+      ) ?? 'NOT UNDERSTOOD: resume needs --force',
+    ]);
   } else {
     pipeline.push(['pause flag', 'not paused']);
     if (p.resumedBy) pipeline.push(['  last resume', `${p.resumedBy} at ${show(p.resumedAt)}`]);
@@ -60,13 +68,19 @@ export function renderStatus(report: StatusReport): string {
 export function renderPause(result: PauseResult): string {
   const cause = `by ${result.cause.by} at ${result.cause.at}: ${result.cause.reason}`;
   const head = result.newlyPaused ? `Paused ${cause}.` : `Already paused ${cause} (the first cause is kept).`;
-  const mapping = result.mapping === 'disabled' ? 'Event source disabled.' : 'Event source not reachable from here: the pause flag alone holds the dispatcher.';
+  const mapping =
+    result.mapping === 'disabled'
+      ? 'Event source disabled.'
+      : 'Event source not reachable from here: the pause flag alone holds the dispatcher.';
   return `${head}\n${mapping}`;
 }
 
 export function renderResume(result: ResumeResult): string {
   if (result.outcome === 'new-pause') {
-    const what = result.mapping === 'disabled-again' ? 'the event source was enabled, then disabled again' : 'the flag was left set, the event source left as it was';
+    const what =
+      result.mapping === 'disabled-again'
+        ? 'the event source was enabled, then disabled again'
+        : 'the flag was left set, the event source left as it was';
     const by = result.newCause ? ` by ${result.newCause.by} (${result.newCause.reason}) at ${result.newCause.at}` : '';
     return `NOT resumed: a new pause arrived while resuming${by}; ${what}. Check \`status\` before resuming again.`;
   }
@@ -83,7 +97,10 @@ export function renderResume(result: ResumeResult): string {
 export function renderRedrive(result: RedriveResult): string {
   const kept = Object.entries(result.keptRejected);
   const lines = [`${result.dryRun ? 'Would move' : 'Moved'} ${result.moved} message(s) from the DLQ to the dispatch queue.`];
-  if (kept.length > 0) lines.push(`Kept ${kept.reduce((n, [, c]) => n + c, 0)} rejected message(s) in the DLQ (${kept.map(([r, c]) => `${r}: ${c}`).join(', ')}); --include-rejected moves them.`);
+  if (kept.length > 0)
+    lines.push(
+      `Kept ${kept.reduce((n, [, c]) => n + c, 0)} rejected message(s) in the DLQ (${kept.map(([r, c]) => `${r}: ${c}`).join(', ')}); --include-rejected moves them.`,
+    );
   if (result.failed > 0) lines.push(`${result.failed} message(s) could not be sent to the queue and stay in the DLQ.`);
   if (result.notDeleted.length > 0) {
     lines.push(
@@ -97,7 +114,10 @@ export function renderRedrive(result: RedriveResult): string {
 export function renderAudit(report: AuditReport, format: 'table' | 'csv', reveal: boolean): string {
   const columns = AUDIT_COLUMNS.filter((c) => reveal || c !== 'address');
   if (format === 'csv') {
-    return stringify(report.rows.map((row) => columns.map((c) => (row as unknown as Record<string, unknown>)[c] ?? '')), { header: true, columns: [...columns] }).trimEnd();
+    return stringify(
+      report.rows.map((row) => columns.map((c) => (row as unknown as Record<string, unknown>)[c] ?? '')),
+      { header: true, columns: [...columns] },
+    ).trimEnd();
   }
   const rows = table([...columns]);
   for (const row of report.rows) rows.push(columns.map((c) => show((row as unknown as Record<string, unknown>)[c])));
@@ -110,7 +130,9 @@ export function renderDispatchAudit(report: DispatchAuditReport, reveal: boolean
   const out: string[] = [];
   for (const d of report.dispatches) {
     if (!d.record && d.rejected.length === 0) {
-      const hint = report.range ? ' in the window searched' : ' (a rejected body is recorded under its SQS message id: add --since to search those)';
+      const hint = report.range
+        ? ' in the window searched'
+        : ' (a rejected body is recorded under its SQS message id: add --since to search those)';
       out.push(`${d.dispatchId}: no ledger record${hint}`);
       continue;
     }
@@ -119,7 +141,14 @@ export function renderDispatchAudit(report: DispatchAuditReport, reveal: boolean
       const head = table(['dispatch', d.dispatchId]);
       head.push(
         ['state', `${r.state}${r.reason ? ` (${r.reason})` : ''}`],
-        ['fate', d.fate ? `${d.fate.fate}${details(d.fate.detail, ['recordedAt'])} at ${show(d.fate.at)}` : r.state === 'sent' ? 'none reported by SES yet' : '-'],
+        [
+          'fate',
+          d.fate
+            ? `${d.fate.fate}${details(d.fate.detail, ['recordedAt'])} at ${show(d.fate.at)}`
+            : r.state === 'sent'
+              ? 'none reported by SES yet'
+              : '-',
+        ],
         ['member', show(r.memberId)],
         ['address hash', show(r.addressHash)],
         ...(reveal ? [['address', show(r.address)]] : []),
@@ -131,10 +160,16 @@ export function renderDispatchAudit(report: DispatchAuditReport, reveal: boolean
       );
       out.push(head.toString(), renderHistory(d.history));
     }
-    for (const rejected of d.rejected) out.push(`${d.dispatchId}: rejected body ${rejected.record.ledgerKey} (${show(rejected.record.reason)})`, renderHistory(rejected.history));
+    for (const rejected of d.rejected)
+      out.push(
+        `${d.dispatchId}: rejected body ${rejected.record.ledgerKey} (${show(rejected.record.reason)})`,
+        renderHistory(rejected.history),
+      );
   }
   const s = report.summary;
-  out.push(`${s.found} of ${s.asked} dispatch(es) found, ${s.sent} sent${s.notFound.length > 0 ? `; not found: ${s.notFound.join(', ')}` : ''}`);
+  out.push(
+    `${s.found} of ${s.asked} dispatch(es) found, ${s.sent} sent${s.notFound.length > 0 ? `; not found: ${s.notFound.join(', ')}` : ''}`,
+  );
   return out.join('\n');
 }
 
@@ -172,8 +207,15 @@ export function renderMember(view: MemberView): string {
     ['updated', show(view.updatedAt)],
   );
   const reveal = view.addresses.some((a) => a.address !== undefined);
-  const addresses = table(['role', 'address hash', ...(reveal ? ['address'] : []), `members on address (limit ${view.fanInLimit})`, 'suppressed']);
-  for (const a of view.addresses) addresses.push([a.role, a.addressHash, ...(reveal ? [show(a.address)] : []), a.membersOnAddress, a.suppressed ?? 'no']);
+  const addresses = table([
+    'role',
+    'address hash',
+    ...(reveal ? ['address'] : []),
+    `members on address (limit ${view.fanInLimit})`,
+    'suppressed',
+  ]);
+  for (const a of view.addresses)
+    addresses.push([a.role, a.addressHash, ...(reveal ? [show(a.address)] : []), a.membersOnAddress, a.suppressed ?? 'no']);
   const current = new Set(view.addresses.map((a) => a.addressHash));
   const former = view.suppressions.filter((s) => !current.has(s.addressHash));
   if (former.length === 0) return `${head.toString()}\n${addresses.toString()}`;
@@ -185,12 +227,17 @@ export function renderMember(view: MemberView): string {
 export function renderUnsuppress(result: UnsuppressResult): string {
   const parts = [`${result.lifted.length} address suppression(s) lifted for ${result.memberId}`];
   if (result.liftedMemberFlag) parts.push('the member-wide flag removed');
-  if (result.keptReports?.length) parts.push(`${result.keptReports.length} "not for me" report(s) kept: lift those with \`members clear-report ${result.memberId} --reason <ticket>\``);
+  if (result.keptReports?.length)
+    parts.push(
+      `${result.keptReports.length} "not for me" report(s) kept: lift those with \`members clear-report ${result.memberId} --reason <ticket>\``,
+    );
   return `${parts.join('; ')}.`;
 }
 
 export function renderImport(report: ImportReport): string {
-  const lines = [`${report.registered.length} of ${report.rows} row(s) registered, ${report.refused.length} refused, ${report.failed.length} failed.`];
+  const lines = [
+    `${report.registered.length} of ${report.rows} row(s) registered, ${report.refused.length} refused, ${report.failed.length} failed.`,
+  ];
   if (report.refused.length + report.failed.length > 0) {
     const problems = table(['line', 'memberId', 'outcome', 'why']);
     for (const r of report.refused) problems.push([r.line, r.memberId, r.reason, r.detail]);
@@ -204,14 +251,25 @@ export function renderInDoubtList(list: InDoubtList): string {
   if (list.rows.length === 0) return `No in-doubt dispatches claimed between ${list.range.from} and ${list.range.to}.`;
   const rows = table(['dispatchId', 'state', 'in doubt since', 'age', 'memberId', 'address hash', 'template', 'SES event']);
   for (const r of list.rows) {
-    rows.push([r.dispatchId, r.state, r.inDoubtSince, humanAge(r.ageSeconds), show(r.memberId), show(r.addressHash), show(r.template), r.sesEvent === 'arrived' ? `arrived (${show(r.sesMessageId)})` : 'none']);
+    rows.push([
+      r.dispatchId,
+      r.state,
+      r.inDoubtSince,
+      humanAge(r.ageSeconds),
+      show(r.memberId),
+      show(r.addressHash),
+      show(r.template),
+      r.sesEvent === 'arrived' ? `arrived (${show(r.sesMessageId)})` : 'none',
+    ]);
   }
   const open = list.rows.filter((r) => r.state === 'in-doubt').length;
   return `${rows.toString()}\n${open} in doubt. Before releasing one, check SES (and, where you can, the recipient): a release of an e-mail that did go out sends it twice.`;
 }
 
 export function renderRelease(result: ReleaseResult): string {
-  const lines = [`${result.released.length} released by ${result.releasedBy}${result.released.length > 0 ? `: ${result.released.join(', ')}` : ''}.`];
+  const lines = [
+    `${result.released.length} released by ${result.releasedBy}${result.released.length > 0 ? `: ${result.released.join(', ')}` : ''}.`,
+  ];
   for (const r of result.refused) lines.push(`Not released ${r.dispatchId}: ${r.why}${r.state ? ` (state ${r.state})` : ''}.`);
   return lines.join('\n');
 }

@@ -43,20 +43,24 @@ export const RESUME_SWITCH_PATIENCE_MS = 120_000;
 export async function resumeRefusals(
   target: OpsTarget,
 ): Promise<{ refusals: string[]; cause?: PauseCause; explanation?: string; version?: number }> {
-  const [state, alarms, mappingEnabled] = await Promise.all([
-    target.pauseSwitch.read(),
-    target.alarms(),
-    target.eventSource?.isEnabled(),
-  ]);
+  const [state, alarms, mappingEnabled] = await Promise.all([target.pauseSwitch.read(), target.alarms(), target.eventSource?.isEnabled()]);
   const refusals: string[] = [];
   if (target.fanInAlarmName) {
     const fanIn = alarms?.find((alarm) => alarm.name === target.fanInAlarmName);
     if (!fanIn) refusals.push(`cannot read alarm ${target.fanInAlarmName}`);
-    else if (fanIn.state === 'ALARM') refusals.push(`alarm ${fanIn.name} is in ALARM (since ${fanIn.since ?? 'unknown'}): fan-in is still being blocked`);
+    else if (fanIn.state === 'ALARM')
+      refusals.push(`alarm ${fanIn.name} is in ALARM (since ${fanIn.since ?? 'unknown'}): fan-in is still being blocked`);
   }
-  const explanation = state.paused ? explainPause(state.cause, alarms?.map((alarm) => alarm.name)) : undefined;
+  const explanation = state.paused
+    ? explainPause(
+        state.cause,
+        alarms?.map((alarm) => alarm.name),
+      )
+    : undefined;
   if (state.paused && !explanation) {
-    refusals.push(`the pause flag's cause is not understood (by ${state.cause?.by ?? 'unknown'}, reason ${state.cause?.reason ?? 'unknown'})`);
+    refusals.push(
+      `the pause flag's cause is not understood (by ${state.cause?.by ?? 'unknown'}, reason ${state.cause?.reason ?? 'unknown'})`,
+    );
   }
   // Recipients said the registry is wrong: nobody resumes without saying they checked it (--force).
   if (state.paused && state.cause?.by === PausedBy.NotForMePage && state.cause.reason === PauseReason.NotForMeReports) {
@@ -65,7 +69,9 @@ export async function resumeRefusals(
   // The registry watch paused: each mailbox it paused for must hold no more than fanInLimit members
   // again, also when another cause holds the flag (an operator's pause during an import, 12.2c review).
   const byWatch = state.paused && state.cause?.by === PausedBy.RegistryWatch && state.cause.reason === PauseReason.RegistryFanIn;
-  const mailboxes = state.paused ? [...new Set([...(byWatch ? [state.cause?.addressHash] : []), ...(state.registryFanInHashes ?? [])])] : [];
+  const mailboxes = state.paused
+    ? [...new Set([...(byWatch ? [state.cause?.addressHash] : []), ...(state.registryFanInHashes ?? [])])]
+    : [];
   for (const mailboxHash of mailboxes) {
     const members = await mailboxMembers(target, mailboxHash);
     if (members === undefined || members > target.fanInLimit) {
@@ -134,7 +140,9 @@ export async function resumePipeline(target: OpsTarget, request: ResumeRequest):
     // every delivery is handed back (paused) and walks towards the DLQ. Found by the harness (issue 13).
     await target.eventSource.disable({ patienceMs: RESUME_SWITCH_PATIENCE_MS });
   } catch (error) {
-    throw new MailDispatchError('A new pause arrived while resuming and the event source could not be disabled again: run `pause` now', { cause: error });
+    throw new MailDispatchError('A new pause arrived while resuming and the event source could not be disabled again: run `pause` now', {
+      cause: error,
+    });
   }
   return { ...base, outcome: 'new-pause', newCause: after.cause, mapping: 'disabled-again' };
 }

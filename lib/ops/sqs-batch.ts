@@ -18,7 +18,10 @@ export interface BatchOutcome {
   readonly failed: readonly BatchEntryFailure[];
 }
 
-type BatchAnswer = { readonly Successful?: readonly { Id?: string }[]; readonly Failed?: readonly { Id?: string; Code?: string; SenderFault?: boolean }[] };
+type BatchAnswer = {
+  readonly Successful?: readonly { Id?: string }[];
+  readonly Failed?: readonly { Id?: string; Code?: string; SenderFault?: boolean }[];
+};
 
 /**
  * Runs one SQS batch action over any number of entries, 10 per call, and reads every answer's
@@ -26,7 +29,11 @@ type BatchAnswer = { readonly Successful?: readonly { Id?: string }[]; readonly 
  * through no fault of the sender (`SenderFault: false`, or the whole call failed) are tried again
  * up to `tries` times; what still failed is returned, never dropped.
  */
-export async function runSqsBatch(count: number, call: (indexes: readonly number[]) => Promise<BatchAnswer>, tries = 3): Promise<BatchOutcome> {
+export async function runSqsBatch(
+  count: number,
+  call: (indexes: readonly number[]) => Promise<BatchAnswer>,
+  tries = 3,
+): Promise<BatchOutcome> {
   const succeeded: number[] = [];
   const failed: BatchEntryFailure[] = [];
   let pending = Array.from({ length: count }, (_, i) => i);
@@ -45,7 +52,11 @@ export async function runSqsBatch(count: number, call: (indexes: readonly number
 }
 
 /** One pass over `pending`, 10 per call; the entry Ids are the indexes themselves. */
-async function oneRound(pending: readonly number[], call: (indexes: readonly number[]) => Promise<BatchAnswer>, succeeded: number[]): Promise<BatchEntryFailure[]> {
+async function oneRound(
+  pending: readonly number[],
+  call: (indexes: readonly number[]) => Promise<BatchAnswer>,
+  succeeded: number[],
+): Promise<BatchEntryFailure[]> {
   const failed: BatchEntryFailure[] = [];
   for (let start = 0; start < pending.length; start += SQS_MAX_BATCH_ENTRIES) {
     const chunk = pending.slice(start, start + SQS_MAX_BATCH_ENTRIES);
@@ -78,12 +89,22 @@ async function oneRound(pending: readonly number[], call: (indexes: readonly num
 /** Deletes received messages by receipt handle, 10 per call, reporting every entry SQS refused. */
 export function deleteMessages(sqs: SQSClient, queueUrl: string, receiptHandles: readonly string[]): Promise<BatchOutcome> {
   return runSqsBatch(receiptHandles.length, (indexes) =>
-    sqs.send(new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: indexes.map((i) => ({ Id: String(i), ReceiptHandle: receiptHandles[i] })) })),
+    sqs.send(
+      new DeleteMessageBatchCommand({
+        QueueUrl: queueUrl,
+        Entries: indexes.map((i) => ({ Id: String(i), ReceiptHandle: receiptHandles[i] })),
+      }),
+    ),
   );
 }
 
 /** Sets the visibility timeout of received messages, 10 per call, reporting every entry SQS refused. */
-export function changeVisibility(sqs: SQSClient, queueUrl: string, receiptHandles: readonly string[], visibilityTimeout: number): Promise<BatchOutcome> {
+export function changeVisibility(
+  sqs: SQSClient,
+  queueUrl: string,
+  receiptHandles: readonly string[],
+  visibilityTimeout: number,
+): Promise<BatchOutcome> {
   return runSqsBatch(receiptHandles.length, (indexes) =>
     sqs.send(
       new ChangeMessageVisibilityBatchCommand({

@@ -54,7 +54,16 @@ export async function readStatus(target: OpsTarget, now: Date = new Date()): Pro
     target.alarms().then((a) => a ?? null),
     countLastHour(target, now),
   ]);
-  return { target: { kind: target.kind, name: target.name }, at: now.toISOString(), queue, deadLetterQueue, mapping, pause, alarms, lastHour };
+  return {
+    target: { kind: target.kind, name: target.name },
+    at: now.toISOString(),
+    queue,
+    deadLetterQueue,
+    mapping,
+    pause,
+    alarms,
+    lastHour,
+  };
 }
 
 async function queueStatus(target: OpsTarget, queueUrl: string): Promise<QueueStatus> {
@@ -77,7 +86,11 @@ async function queueStatus(target: OpsTarget, queueUrl: string): Promise<QueueSt
 }
 
 async function mappingStatus(target: OpsTarget): Promise<StatusReport['mapping']> {
-  if (!target.eventSource) return { enabled: null, note: 'no local control endpoint (MAIL_DISPATCH_LOCAL_CONTROL_URL): the pause flag alone holds the dispatcher' };
+  if (!target.eventSource)
+    return {
+      enabled: null,
+      note: 'no local control endpoint (MAIL_DISPATCH_LOCAL_CONTROL_URL): the pause flag alone holds the dispatcher',
+    };
   return { enabled: await target.eventSource.isEnabled() };
 }
 
@@ -85,7 +98,11 @@ async function mappingStatus(target: OpsTarget): Promise<StatusReport['mapping']
 export async function readPauseFlag(target: OpsTarget): Promise<PauseFlagStatus> {
   try {
     const { Item } = await target.clients.dynamodb.send(
-      new GetItemCommand({ TableName: target.tables.ledger, Key: { [LEDGER_TABLE.partitionKey]: { S: LedgerKey.pauseFlag } }, ConsistentRead: true }),
+      new GetItemCommand({
+        TableName: target.tables.ledger,
+        Key: { [LEDGER_TABLE.partitionKey]: { S: LedgerKey.pauseFlag } },
+        ConsistentRead: true,
+      }),
     );
     if (!Item) return { paused: false };
     const item = unmarshall(Item);
@@ -112,7 +129,12 @@ async function countLastHour(target: OpsTarget, now: Date): Promise<StatusReport
   let total = 0;
   // An hour that spans midnight (UTC) touches yesterday's partition too.
   for (const day of auditDays(since, now)) {
-    const query = { index: LEDGER_TABLE.byDayIndex, partitions: AuditDay.partitions(day), range: { from: since.toISOString() }, attributes: ['state'] };
+    const query = {
+      index: LEDGER_TABLE.byDayIndex,
+      partitions: AuditDay.partitions(day),
+      range: { from: since.toISOString() },
+      attributes: ['state'],
+    };
     await forEachLedgerRecord(target.clients.dynamodb, target.tables.ledger, query, (records) => {
       for (const record of records) {
         const state = record.state as LedgerState;

@@ -4,7 +4,13 @@
  * asks where a resource lives.
  */
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
-import { CloudWatchClient, DescribeAlarmsCommand, GetMetricDataCommand, SetAlarmStateCommand, type MetricAlarm } from '@aws-sdk/client-cloudwatch';
+import {
+  CloudWatchClient,
+  DescribeAlarmsCommand,
+  GetMetricDataCommand,
+  SetAlarmStateCommand,
+  type MetricAlarm,
+} from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -74,19 +80,26 @@ export interface TargetDeps {
 }
 
 /** Picks and builds the target: `--stack`, `--local`, or what the environment says. */
-export async function resolveTarget(options: TargetOptions, env: NodeJS.ProcessEnv = process.env, deps: TargetDeps = {}): Promise<OpsTarget> {
+export async function resolveTarget(
+  options: TargetOptions,
+  env: NodeJS.ProcessEnv = process.env,
+  deps: TargetDeps = {},
+): Promise<OpsTarget> {
   if (options.stack && options.local) throw new UsageError('Give either --stack NAME or --local, not both');
   if (options.local) return localTarget(env, options.region);
   const stack = options.stack ?? env[STACK_ENV];
   if (stack) return stackTarget(stack, options.region, deps);
   if (env.AWS_ENDPOINT_URL_DYNAMODB && env[Env.ledgerTable]) return localTarget(env, options.region);
-  throw new UsageError(`Say where: --stack NAME (a deployed stack, or set ${STACK_ENV}) or --local (with the variables \`npm run local\` prints)`);
+  throw new UsageError(
+    `Say where: --stack NAME (a deployed stack, or set ${STACK_ENV}) or --local (with the variables \`npm run local\` prints)`,
+  );
 }
 
 async function localTarget(env: NodeJS.ProcessEnv, region: string | undefined): Promise<OpsTarget> {
   const names = [Env.membersTable, Env.ledgerTable, LOCAL_QUEUE_URL_ENV, Env.deadLetterQueueUrl, Env.addressHashKey];
   const missing = names.filter((name) => !env[name]);
-  if (missing.length > 0) throw new TargetUnavailableError(`--local needs the variables \`npm run local\` prints; missing: ${missing.join(', ')}`);
+  if (missing.length > 0)
+    throw new TargetUnavailableError(`--local needs the variables \`npm run local\` prints; missing: ${missing.join(', ')}`);
   const config = { region: region ?? env.AWS_REGION ?? 'us-east-1' };
   const dynamodb = new DynamoDBClient(config);
   const sqs = new SQSClient(config);
@@ -108,7 +121,8 @@ async function localTarget(env: NodeJS.ProcessEnv, region: string | undefined): 
     eventSource: controlUrl ? new HttpEventSourceSwitch(controlUrl) : undefined,
     fanInAlarmName: localAlarms?.fanInAlarmName,
     hashKey: () => loadAddressHashKey(env),
-    alarms: async () => (controlUrl && localAlarms ? ((await fetchLocalAlarms(controlUrl))?.alarms ?? []).map((a) => ({ ...a })) : undefined),
+    alarms: async () =>
+      controlUrl && localAlarms ? ((await fetchLocalAlarms(controlUrl))?.alarms ?? []).map((a) => ({ ...a })) : undefined,
     setAlarmState: controlUrl && localAlarms ? (name, state, reason) => setLocalAlarmState(controlUrl, name, state, reason) : undefined,
     oldestMessageAgeSeconds: (queueUrl) => (sqsEndpoint ? fauxqsOldestAge(sqsEndpoint, queueUrl) : Promise.resolve(undefined)),
     close() {
@@ -133,7 +147,8 @@ async function stackTarget(stackName: string, region: string | undefined, deps: 
   }
   const required = (key: StackOutputKey) => {
     const value = outputs.get(StackOutput[key]);
-    if (!value) throw new TargetUnavailableError(`Stack ${stackName} has no output ${StackOutput[key]}: is it a mail-dispatch stack, deployed?`);
+    if (!value)
+      throw new TargetUnavailableError(`Stack ${stackName} has no output ${StackOutput[key]}: is it a mail-dispatch stack, deployed?`);
     return value;
   };
   // Every output is read before any client is built, so a missing one leaves nothing to close.
@@ -201,7 +216,11 @@ async function sqsOldestAge(client: CloudWatchClient, queueUrl: string): Promise
         {
           Id: 'age',
           MetricStat: {
-            Metric: { Namespace: 'AWS/SQS', MetricName: 'ApproximateAgeOfOldestMessage', Dimensions: [{ Name: 'QueueName', Value: queueName(queueUrl) }] },
+            Metric: {
+              Namespace: 'AWS/SQS',
+              MetricName: 'ApproximateAgeOfOldestMessage',
+              Dimensions: [{ Name: 'QueueName', Value: queueName(queueUrl) }],
+            },
             Period: 60,
             Stat: 'Maximum',
           },
@@ -215,10 +234,16 @@ async function sqsOldestAge(client: CloudWatchClient, queueUrl: string): Promise
 /** fauxqs lets a queue be inspected without receiving (which would count as a delivery). */
 async function fauxqsOldestAge(endpoint: string, queueUrl: string): Promise<number | undefined> {
   try {
-    const response = await fetch(`${endpoint.replace(/\/+$/, '')}/_fauxqs/queues/${encodeURIComponent(queueName(queueUrl))}`, { signal: AbortSignal.timeout(5000) });
+    const response = await fetch(`${endpoint.replace(/\/+$/, '')}/_fauxqs/queues/${encodeURIComponent(queueName(queueUrl))}`, {
+      signal: AbortSignal.timeout(5000),
+    });
     if (!response.ok) return undefined;
     const { messages } = (await response.json()) as {
-      messages: { ready: { sentTimestamp?: number }[]; delayed: { sentTimestamp?: number }[]; inflight: { message: { sentTimestamp?: number } }[] };
+      messages: {
+        ready: { sentTimestamp?: number }[];
+        delayed: { sentTimestamp?: number }[];
+        inflight: { message: { sentTimestamp?: number } }[];
+      };
     };
     const sent = [...messages.ready, ...messages.delayed, ...messages.inflight.map((entry) => entry.message)]
       .map((m) => m.sentTimestamp)

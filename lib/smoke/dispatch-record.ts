@@ -14,9 +14,17 @@ export interface DispatchRecordView {
 }
 
 /** Reads one dispatch record (consistent read); `undefined` while there is none. */
-export async function readDispatchRecord(client: DynamoDBClient, ledgerTable: string, dispatchId: string): Promise<DispatchRecordView | undefined> {
+export async function readDispatchRecord(
+  client: DynamoDBClient,
+  ledgerTable: string,
+  dispatchId: string,
+): Promise<DispatchRecordView | undefined> {
   const { Item } = await client.send(
-    new GetItemCommand({ TableName: ledgerTable, Key: { [LEDGER_TABLE.partitionKey]: { S: LedgerKey.dispatch(dispatchId) } }, ConsistentRead: true }),
+    new GetItemCommand({
+      TableName: ledgerTable,
+      Key: { [LEDGER_TABLE.partitionKey]: { S: LedgerKey.dispatch(dispatchId) } },
+      ConsistentRead: true,
+    }),
   );
   if (!Item) return undefined;
   const item = unmarshall(Item);

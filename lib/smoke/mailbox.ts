@@ -42,7 +42,9 @@ export function sesEmulatorMailbox(endpoint: string): Mailbox {
   return {
     description: `the SES emulator store (${url})`,
     async sent() {
-      const store = (await getJson(url, 'the SES emulator')) as { emails?: { destination?: { to?: string[] }; body?: { text?: string } }[] };
+      const store = (await getJson(url, 'the SES emulator')) as {
+        emails?: { destination?: { to?: string[] }; body?: { text?: string } }[];
+      };
       return (store.emails ?? []).map((email) => ({
         dispatchId: dispatchRefFromText(email.body?.text ?? ''),
         to: (email.destination?.to ?? []).map(normaliseAddress),

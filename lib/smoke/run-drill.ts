@@ -101,8 +101,17 @@ export async function runDrill(smoke: SmokeTarget, ops: OpsTarget, options: RunD
     members.map((m) => ({ memberId: m.memberId, email: m.email, status: 'active', proxies: [] })),
     { tables: smoke.tables, hashKey: await smoke.hashKey(), fanInLimit: smoke.fanInLimit, client: smoke.clients.dynamodb },
   );
-  const refused = [...registration.refused.map((r) => `${r.memberId}: ${r.reason}`), ...registration.failed.map((f) => `${f.memberId}: ${f.error}`)];
-  if (!step('drill members registered', registration.registered.length === members.length, refused.join('; ') || members.map((m) => m.memberId).join(', '))) {
+  const refused = [
+    ...registration.refused.map((r) => `${r.memberId}: ${r.reason}`),
+    ...registration.failed.map((f) => `${f.memberId}: ${f.error}`),
+  ];
+  if (
+    !step(
+      'drill members registered',
+      registration.registered.length === members.length,
+      refused.join('; ') || members.map((m) => m.memberId).join(', '),
+    )
+  ) {
     return report();
   }
   for (const { memberId } of members) await clearSuppression(smoke, memberId);
@@ -110,9 +119,21 @@ export async function runDrill(smoke: SmokeTarget, ops: OpsTarget, options: RunD
     return report();
   }
 
-  const sent = await waitFor(() => Promise.all(DRILL_KINDS.map((m) => record(dispatchId(m)))), (records) => records.every((r) => r?.state === LedgerState.Sent), wait);
+  const sent = await waitFor(
+    () => Promise.all(DRILL_KINDS.map((m) => record(dispatchId(m)))),
+    (records) => records.every((r) => r?.state === LedgerState.Sent),
+    wait,
+  );
   const states = (sent.value ?? []).map((r, i) => `${DRILL_KINDS[i]}: ${r?.state ?? 'no record'}`).join(', ');
-  if (!step('SES accepted both (Send)', sent.met, sent.met ? states : `${states} after ${timeoutMs / 1000} s: check the dispatcher (DispatcherErrors, its log) and the SES identity and sandbox`)) {
+  if (
+    !step(
+      'SES accepted both (Send)',
+      sent.met,
+      sent.met
+        ? states
+        : `${states} after ${timeoutMs / 1000} s: check the dispatcher (DispatcherErrors, its log) and the SES identity and sandbox`,
+    )
+  ) {
     return report();
   }
 
@@ -121,16 +142,37 @@ export async function runDrill(smoke: SmokeTarget, ops: OpsTarget, options: RunD
     [dispatchId('bounce'), 'bounced'],
     [dispatchId('complaint'), 'complained'],
   ] as const) {
-    const got = await waitFor(() => record(id), (r) => r?.fate === fate, wait);
-    if (!step(`feedback: ${fate}`, got.met, got.met ? `${id}: ${fate}` : `${id}: fate ${got.value?.fate ?? 'none'} after ${timeoutMs / 1000} s: check ${FEEDBACK_CHAIN}`)) {
+    const got = await waitFor(
+      () => record(id),
+      (r) => r?.fate === fate,
+      wait,
+    );
+    if (
+      !step(
+        `feedback: ${fate}`,
+        got.met,
+        got.met ? `${id}: ${fate}` : `${id}: fate ${got.value?.fate ?? 'none'} after ${timeoutMs / 1000} s: check ${FEEDBACK_CHAIN}`,
+      )
+    ) {
       return report();
     }
   }
 
   if (!step('published after the bounce', await publish('bounce', 2), dispatchId('bounce', 2))) return report();
-  const blocked = await waitFor(() => record(dispatchId('bounce', 2)), (r) => r !== undefined && r.state !== LedgerState.Claimed, wait);
-  const suppressed = blocked.value?.state === LedgerState.Blocked && blocked.value.reason === BlockReason.Suppressed && blocked.value.sentCount === 0;
-  if (!step('suppression took effect', suppressed, `${dispatchId('bounce', 2)}: ${describe(blocked.value)}${suppressed ? ', nothing sent' : ': the bounce did not suppress the address'}`)) {
+  const blocked = await waitFor(
+    () => record(dispatchId('bounce', 2)),
+    (r) => r !== undefined && r.state !== LedgerState.Claimed,
+    wait,
+  );
+  const suppressed =
+    blocked.value?.state === LedgerState.Blocked && blocked.value.reason === BlockReason.Suppressed && blocked.value.sentCount === 0;
+  if (
+    !step(
+      'suppression took effect',
+      suppressed,
+      `${dispatchId('bounce', 2)}: ${describe(blocked.value)}${suppressed ? ', nothing sent' : ': the bounce did not suppress the address'}`,
+    )
+  ) {
     return report();
   }
 
@@ -144,16 +186,46 @@ export async function runDrill(smoke: SmokeTarget, ops: OpsTarget, options: RunD
     (s) => !s.enabled && s.flag.paused,
     wait,
   );
-  const pausedDetail = paused.value ? `mapping ${paused.value.enabled ? 'still enabled' : 'disabled'}, pause flag ${paused.value.flag.paused ? `set by ${paused.value.flag.cause?.by ?? '?'}` : 'clear'}` : 'unknown';
-  if (!step('alarm action paused the pipeline', paused.met, paused.met ? pausedDetail : `${pausedDetail} after ${timeoutMs / 1000} s: check ${ALARM_CHAIN}`)) return report();
+  const pausedDetail = paused.value
+    ? `mapping ${paused.value.enabled ? 'still enabled' : 'disabled'}, pause flag ${paused.value.flag.paused ? `set by ${paused.value.flag.cause?.by ?? '?'}` : 'clear'}`
+    : 'unknown';
+  if (
+    !step(
+      'alarm action paused the pipeline',
+      paused.met,
+      paused.met ? pausedDetail : `${pausedDetail} after ${timeoutMs / 1000} s: check ${ALARM_CHAIN}`,
+    )
+  )
+    return report();
 
   // CloudWatch moves the alarm back at its next evaluation (no data is not breaching): wait for it,
   // so the resume refuses nothing, rather than forcing it.
-  const cleared = await waitFor(async () => (await ops.alarms())?.find((a) => a.name === ops.fanInAlarmName)?.state, (state) => state !== 'ALARM', wait);
-  if (!step('alarm back to OK', cleared.met, cleared.met ? `${ops.fanInAlarmName}: ${cleared.value}` : `${ops.fanInAlarmName} still in ALARM after ${timeoutMs / 1000} s`)) return report();
+  const cleared = await waitFor(
+    async () => (await ops.alarms())?.find((a) => a.name === ops.fanInAlarmName)?.state,
+    (state) => state !== 'ALARM',
+    wait,
+  );
+  if (
+    !step(
+      'alarm back to OK',
+      cleared.met,
+      cleared.met ? `${ops.fanInAlarmName}: ${cleared.value}` : `${ops.fanInAlarmName} still in ALARM after ${timeoutMs / 1000} s`,
+    )
+  )
+    return report();
   await resumePipeline(ops, { operator: options.operator ?? 'drill', now: new Date() });
-  const resumed = await waitFor(async () => ({ enabled: await ops.eventSource!.isEnabled(), paused: (await ops.pauseSwitch.read()).paused }), (s) => s.enabled && !s.paused, wait);
-  step('resumed', resumed.met, resumed.met ? 'mapping enabled, pause flag clear' : `mapping ${resumed.value?.enabled ? 'enabled' : 'disabled'}, flag ${resumed.value?.paused ? 'set' : 'clear'}`);
+  const resumed = await waitFor(
+    async () => ({ enabled: await ops.eventSource!.isEnabled(), paused: (await ops.pauseSwitch.read()).paused }),
+    (s) => s.enabled && !s.paused,
+    wait,
+  );
+  step(
+    'resumed',
+    resumed.met,
+    resumed.met
+      ? 'mapping enabled, pause flag clear'
+      : `mapping ${resumed.value?.enabled ? 'enabled' : 'disabled'}, flag ${resumed.value?.paused ? 'set' : 'clear'}`,
+  );
   return report();
 }
 

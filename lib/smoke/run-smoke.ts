@@ -63,26 +63,51 @@ export async function runSmoke(target: SmokeTarget, plan: SmokePlan, options: Ru
     elapsedMs: Date.now() - started,
   });
   const record = (dispatchId: string) => readDispatchRecord(target.clients.dynamodb, target.tables.ledger, dispatchId);
-  const publish = (messages: Parameters<typeof publishDispatches>[0]) => publishDispatches(messages, { queueUrl: target.queueUrl, client: target.clients.sqs });
+  const publish = (messages: Parameters<typeof publishDispatches>[0]) =>
+    publishDispatches(messages, { queueUrl: target.queueUrl, client: target.clients.sqs });
 
   progress(`smoke run ${plan.runId} on ${target.name}`);
-  const registration = await registerMembers([{ memberId: plan.member.memberId, email: plan.member.email, status: 'active', proxies: [] }], {
-    tables: target.tables,
-    hashKey: await target.hashKey(),
-    fanInLimit: target.fanInLimit,
-    client: target.clients.dynamodb,
-  });
+  const registration = await registerMembers(
+    [{ memberId: plan.member.memberId, email: plan.member.email, status: 'active', proxies: [] }],
+    {
+      tables: target.tables,
+      hashKey: await target.hashKey(),
+      fanInLimit: target.fanInLimit,
+      client: target.clients.dynamodb,
+    },
+  );
   const why = [...registration.refused.map((r) => r.reason), ...registration.failed.map((f) => f.error)].join('; ');
-  if (!check('member registered', registration.registered.length === 1, registration.registered.length === 1 ? plan.member.memberId : `${plan.member.memberId}: ${why}`)) return report();
+  if (
+    !check(
+      'member registered',
+      registration.registered.length === 1,
+      registration.registered.length === 1 ? plan.member.memberId : `${plan.member.memberId}: ${why}`,
+    )
+  )
+    return report();
 
   if (!check('published', publishedAll(await publish([plan.good, plan.wrongAddress])), `${good}, ${wrong}`)) return report();
 
-  const sent = await waitFor(() => record(good), (r) => isSettled(r), wait);
-  if (!check('good message sent', sent.value?.state === LedgerState.Sent && !!sent.value.sesMessageId, describe(good, sent.value, sent.met, timeoutMs))) {
+  const sent = await waitFor(
+    () => record(good),
+    (r) => isSettled(r),
+    wait,
+  );
+  if (
+    !check(
+      'good message sent',
+      sent.value?.state === LedgerState.Sent && !!sent.value.sesMessageId,
+      describe(good, sent.value, sent.met, timeoutMs),
+    )
+  ) {
     return report();
   }
   const sesMessageId = sent.value?.sesMessageId;
-  const blocked = await waitFor(() => record(wrong), (r) => isSettled(r), wait);
+  const blocked = await waitFor(
+    () => record(wrong),
+    (r) => isSettled(r),
+    wait,
+  );
   check(
     'wrong address blocked',
     blocked.value?.state === LedgerState.Blocked && blocked.value.reason === BlockReason.RecipientMismatch && blocked.value.sentCount === 0,
@@ -90,7 +115,11 @@ export async function runSmoke(target: SmokeTarget, plan: SmokePlan, options: Ru
   );
 
   if (!check('duplicate published', publishedAll(await publish([plan.duplicate])), `${good} again`)) return report();
-  const drained = await waitFor(() => queueDepth(target), (depth) => depth === 0, wait);
+  const drained = await waitFor(
+    () => queueDepth(target),
+    (depth) => depth === 0,
+    wait,
+  );
   const after = await record(good);
   check(
     'duplicate not sent again',
@@ -104,7 +133,11 @@ export async function runSmoke(target: SmokeTarget, plan: SmokePlan, options: Ru
     const address = normaliseAddress(plan.member.email);
     const wrongAddress = normaliseAddress(String(plan.wrongAddress.to));
     // The feedback loop or a slow emulator may lag the ledger: wait for the one expected e-mail.
-    const mail = await waitFor(() => target.mailbox!.sent(), (all) => all.some((m) => m.dispatchId === good), wait);
+    const mail = await waitFor(
+      () => target.mailbox!.sent(),
+      (all) => all.some((m) => m.dispatchId === good),
+      wait,
+    );
     const all = mail.value ?? [];
     const forGood = all.filter((m) => m.dispatchId === good);
     const forWrong = all.filter((m) => m.dispatchId === wrong || m.to.includes(wrongAddress));
@@ -143,5 +176,9 @@ async function queueDepth(target: SmokeTarget): Promise<number> {
       AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'],
     }),
   );
-  return Number(a.ApproximateNumberOfMessages ?? 0) + Number(a.ApproximateNumberOfMessagesNotVisible ?? 0) + Number(a.ApproximateNumberOfMessagesDelayed ?? 0);
+  return (
+    Number(a.ApproximateNumberOfMessages ?? 0) +
+    Number(a.ApproximateNumberOfMessagesNotVisible ?? 0) +
+    Number(a.ApproximateNumberOfMessagesDelayed ?? 0)
+  );
 }

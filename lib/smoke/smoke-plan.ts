@@ -28,9 +28,21 @@ export interface SmokePlan {
 }
 
 /** The three messages of one smoke run; dispatchIds are unique per run. */
-export function planSmoke(member: SmokeMember = DEFAULT_SMOKE_MEMBER, now: Date = new Date(), random: string = randomBytes(3).toString('hex')): SmokePlan {
-  const runId = `smoke-${now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${random}`;
-  const base = { memberId: member.memberId, template: 'advice-nurse-reply', data: { firstName: 'Smoke' }, requestedAt: now.toISOString() } as const;
+export function planSmoke(
+  member: SmokeMember = DEFAULT_SMOKE_MEMBER,
+  now: Date = new Date(),
+  random: string = randomBytes(3).toString('hex'),
+): SmokePlan {
+  const runId = `smoke-${now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z')}-${random}`;
+  const base = {
+    memberId: member.memberId,
+    template: 'advice-nurse-reply',
+    data: { firstName: 'Smoke' },
+    requestedAt: now.toISOString(),
+  } as const;
   const good: DispatchMessageInput = { ...base, dispatchId: `${runId}-good`, to: member.email };
   return {
     runId,

@@ -66,16 +66,29 @@ export async function resolveSmokeTarget(options: SmokeTargetOptions, env: NodeJ
   if (options.target === 'localstack') {
     const endpoint = (options.endpoint ?? env.LOCALSTACK_ENDPOINT ?? DEFAULT_LOCALSTACK_ENDPOINT).replace(/\/+$/, '');
     // LocalStack accepts any credentials; `test` is its convention. Never fall back to real ones.
-    const config = { region: options.region ?? env.AWS_REGION ?? 'us-east-1', endpoint, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } };
+    const config = {
+      region: options.region ?? env.AWS_REGION ?? 'us-east-1',
+      endpoint,
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    };
     return stackTarget('localstack', stack, config, localStackMailbox(endpoint));
   }
   return stackTarget('aws', stack, options.region ? { region: options.region } : {}, undefined);
 }
 
 function localTarget(options: SmokeTargetOptions, env: NodeJS.ProcessEnv): SmokeTarget {
-  const names = ['AWS_ENDPOINT_URL_SQS', 'AWS_ENDPOINT_URL_DYNAMODB', 'AWS_ENDPOINT_URL_SESV2', LOCAL_QUEUE_URL_ENV, Env.membersTable, Env.ledgerTable, Env.addressHashKey];
+  const names = [
+    'AWS_ENDPOINT_URL_SQS',
+    'AWS_ENDPOINT_URL_DYNAMODB',
+    'AWS_ENDPOINT_URL_SESV2',
+    LOCAL_QUEUE_URL_ENV,
+    Env.membersTable,
+    Env.ledgerTable,
+    Env.addressHashKey,
+  ];
   const missing = names.filter((name) => !env[name]);
-  if (missing.length > 0) throw new TargetUnavailableError(`--target local needs the variables \`npm run local\` prints; missing: ${missing.join(', ')}`);
+  if (missing.length > 0)
+    throw new TargetUnavailableError(`--target local needs the variables \`npm run local\` prints; missing: ${missing.join(', ')}`);
   const config = {
     region: options.region ?? env.AWS_REGION ?? 'us-east-1',
     credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID ?? 'local', secretAccessKey: env.AWS_SECRET_ACCESS_KEY ?? 'local' },
@@ -100,7 +113,12 @@ function localTarget(options: SmokeTargetOptions, env: NodeJS.ProcessEnv): Smoke
 
 type ClientConfig = { region?: string; endpoint?: string; credentials?: { accessKeyId: string; secretAccessKey: string } };
 
-async function stackTarget(kind: 'localstack' | 'aws', stack: string, config: ClientConfig, mailbox: Mailbox | undefined): Promise<SmokeTarget> {
+async function stackTarget(
+  kind: 'localstack' | 'aws',
+  stack: string,
+  config: ClientConfig,
+  mailbox: Mailbox | undefined,
+): Promise<SmokeTarget> {
   const cloudFormation = new CloudFormationClient(config);
   let outputs: Map<string, string>;
   try {
@@ -113,7 +131,8 @@ async function stackTarget(kind: 'localstack' | 'aws', stack: string, config: Cl
     cloudFormation.destroy();
   }
   const missing = Object.values(SMOKE_STACK_OUTPUTS).filter((key) => !outputs.get(key));
-  if (missing.length > 0) throw new TargetUnavailableError(`Stack ${stack} has no output ${missing.join(', ')}: is it a deployed mail-dispatch stack?`);
+  if (missing.length > 0)
+    throw new TargetUnavailableError(`Stack ${stack} has no output ${missing.join(', ')}: is it a deployed mail-dispatch stack?`);
   const output = (key: keyof typeof SMOKE_STACK_OUTPUTS) => outputs.get(SMOKE_STACK_OUTPUTS[key]) as string;
   const sqs = new SQSClient(config);
   const dynamodb = new DynamoDBClient(config);
@@ -130,7 +149,9 @@ async function stackTarget(kind: 'localstack' | 'aws', stack: string, config: Cl
     hashKey: () => {
       if (!hashKey) {
         const secrets = new SecretsManagerClient(config);
-        hashKey = loadAddressHashKey({ [Env.addressHashSecretArn]: output('addressHashSecretArn') }, secrets).finally(() => secrets.destroy());
+        hashKey = loadAddressHashKey({ [Env.addressHashSecretArn]: output('addressHashSecretArn') }, secrets).finally(() =>
+          secrets.destroy(),
+        );
       }
       return hashKey;
     },

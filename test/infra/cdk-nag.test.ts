@@ -33,7 +33,11 @@ function acknowledgements(app: App): Acknowledgement[] {
 
 const findings = (app: App) =>
   packs(app).flatMap((pack) =>
-    pack.validateScope(app).violations.flatMap((v) => v.violatingResources.map((r) => ({ rule: v.ruleName, severity: v.severity, path: r.constructPath ?? '' }))),
+    pack
+      .validateScope(app)
+      .violations.flatMap((v) =>
+        v.violatingResources.map((r) => ({ rule: v.ruleName, severity: v.severity, path: r.constructPath ?? '' })),
+      ),
   );
 
 /** Runs the packs again as if nothing were acknowledged: each acknowledgement must hide a real finding. */
@@ -80,7 +84,8 @@ describe('cdk-nag (AwsSolutions + HIPAA Security)', () => {
     const report = JSON.parse(readFileSync(path.join(app.outdir, 'validation-report.json'), 'utf8')) as {
       pluginReports: { pluginName: string; conclusion: string; violations: unknown[] }[];
     };
-    for (const plugin of report.pluginReports) expect({ plugin: plugin.pluginName, violations: plugin.violations }).toEqual({ plugin: plugin.pluginName, violations: [] });
+    for (const plugin of report.pluginReports)
+      expect({ plugin: plugin.pluginName, violations: plugin.violations }).toEqual({ plugin: plugin.pluginName, violations: [] });
   });
 
   it('acknowledges only findings that exist, each with a reason', () => {

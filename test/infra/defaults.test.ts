@@ -44,7 +44,9 @@ describe('one home for every default and range (lambdas/core/defaults.ts)', () =
   it('the context and the Dispatcher construct refuse the same send rate and fan-in window', () => {
     const tooFast = RANGES.maxSendRatePerSecond.max + 1;
     const tooLong = RANGES.fanInWindowSeconds.max + 1;
-    expect(settingsWith({ maxSendRatePerSecond: tooFast, fanInWindowSeconds: tooLong })).toThrow(/maxSendRatePerSecond.*fanInWindowSeconds|fanInWindowSeconds.*maxSendRatePerSecond/);
+    expect(settingsWith({ maxSendRatePerSecond: tooFast, fanInWindowSeconds: tooLong })).toThrow(
+      /maxSendRatePerSecond.*fanInWindowSeconds|fanInWindowSeconds.*maxSendRatePerSecond/,
+    );
     expect(buildDispatcher({ maxSendRatePerSecond: tooFast, fanInWindowSeconds: tooLong })).toThrow(
       /fanInWindowSeconds must be an integer from 60 .*maxSendRatePerSecond must be an integer from 1 to 100000/,
     );

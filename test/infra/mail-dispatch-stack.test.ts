@@ -30,7 +30,8 @@ describe('MailDispatchStack', () => {
   it('encrypts every table with that key', () => {
     const tables = Object.values(template.findResources('AWS::DynamoDB::Table'));
     expect(tables).toHaveLength(2);
-    for (const table of tables) expect(table.Properties.SSESpecification).toEqual({ SSEEnabled: true, SSEType: 'KMS', KMSMasterKeyId: keyArn });
+    for (const table of tables)
+      expect(table.Properties.SSESpecification).toEqual({ SSEEnabled: true, SSEType: 'KMS', KMSMasterKeyId: keyArn });
   });
 
   it.each([
@@ -73,9 +74,21 @@ describe('MailDispatchStack', () => {
   });
 
   it('18.1: reserves what the settings ask for, per function', () => {
-    const reserved = synthMailDispatch({ maxConcurrency: 4, dispatcherReservedConcurrency: 4, breakerReservedConcurrency: 1, feedbackReservedConcurrency: 2 }).template;
-    const byFunction = Object.entries(reserved.findResources('AWS::Lambda::Function')).map(([id, fn]) => [id.replace(/[0-9A-F]{8}$/, ''), fn.Properties.ReservedConcurrentExecutions]);
-    expect(Object.fromEntries(byFunction)).toMatchObject({ DispatcherServiceFunction: 4, FanInBreakerFunction: 1, FeedbackServiceFunction: 2 });
+    const reserved = synthMailDispatch({
+      maxConcurrency: 4,
+      dispatcherReservedConcurrency: 4,
+      breakerReservedConcurrency: 1,
+      feedbackReservedConcurrency: 2,
+    }).template;
+    const byFunction = Object.entries(reserved.findResources('AWS::Lambda::Function')).map(([id, fn]) => [
+      id.replace(/[0-9A-F]{8}$/, ''),
+      fn.Properties.ReservedConcurrentExecutions,
+    ]);
+    expect(Object.fromEntries(byFunction)).toMatchObject({
+      DispatcherServiceFunction: 4,
+      FanInBreakerFunction: 1,
+      FeedbackServiceFunction: 2,
+    });
   });
 
   it('keeps a received message invisible for six function timeouts plus the batching window', () => {
@@ -85,7 +98,9 @@ describe('MailDispatchStack', () => {
 
   it('outputs what the ops CLI needs', () => {
     for (const name of Object.values(StackOutput)) template.hasOutput(name, { Value: Match.anyValue() });
-    template.hasOutput(StackOutput.eventSourceMappingId, { Value: { Ref: logicalIdOf(template, 'AWS::Lambda::EventSourceMapping', 'DispatcherServiceFunctionSqsEventSource') } });
+    template.hasOutput(StackOutput.eventSourceMappingId, {
+      Value: { Ref: logicalIdOf(template, 'AWS::Lambda::EventSourceMapping', 'DispatcherServiceFunctionSqsEventSource') },
+    });
     template.hasOutput(StackOutput.encryptionKeyArn, { Value: keyArn });
   });
 
@@ -112,17 +127,23 @@ describe('MailDispatchStack with publisherRoleArns and enableBackupPlan=false', 
   });
 
   it('has no AWS Backup resource, and still both tables with point-in-time recovery', () => {
-    expect(Object.values(template.toJSON().Resources as Record<string, { Type: string }>).filter((r) => r.Type.startsWith('AWS::Backup::'))).toEqual([]);
-    template.resourcePropertiesCountIs('AWS::DynamoDB::Table', { PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true } }, 2);
+    expect(
+      Object.values(template.toJSON().Resources as Record<string, { Type: string }>).filter((r) => r.Type.startsWith('AWS::Backup::')),
+    ).toEqual([]);
+    template.resourcePropertiesCountIs(
+      'AWS::DynamoDB::Table',
+      { PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true } },
+      2,
+    );
   });
 
   it.each([PORTAL, OTHER])('lets %s send to the dispatch queue and use the key for that through SQS, nothing else', (arn) => {
     const queueId = logicalIdOf(template, 'AWS::SQS::Queue', /^DispatchQueue[0-9A-F]{8}$/);
     const keyId = logicalIdOf(template, 'AWS::KMS::Key', 'EncryptionKey');
     // Every place the template names the role: only the dispatch queue's policy and the key policy.
-    const naming = Object.entries(template.toJSON().Resources as Record<string, { Type: string; Properties: Record<string, unknown> }>).filter(
-      ([, resource]) => JSON.stringify(resource).includes(arn),
-    );
+    const naming = Object.entries(
+      template.toJSON().Resources as Record<string, { Type: string; Properties: Record<string, unknown> }>,
+    ).filter(([, resource]) => JSON.stringify(resource).includes(arn));
     expect(naming.map(([, resource]) => resource.Type).sort()).toEqual(['AWS::KMS::Key', 'AWS::SQS::QueuePolicy']);
     const [, queuePolicy] = naming.find(([, resource]) => resource.Type === 'AWS::SQS::QueuePolicy')!;
     expect(queuePolicy.Properties.Queues).toEqual([{ Ref: queueId }]);

@@ -1,7 +1,15 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Template } from 'aws-cdk-lib/assertions';
 import { PowertoolsOutcomeReporter } from '../../lambdas/adapters/powertools-outcome-reporter';
-import { BlockReason, DispatchState, METRIC_NAMESPACE, MetricName, RejectReason, RetryReason, type DispatchOutcome } from '../../lambdas/core/outcomes';
+import {
+  BlockReason,
+  DispatchState,
+  METRIC_NAMESPACE,
+  MetricName,
+  RejectReason,
+  RetryReason,
+  type DispatchOutcome,
+} from '../../lambdas/core/outcomes';
 import { powertoolsCounter } from '../../lambdas/not-for-me/dependencies';
 import { registryFanInCounter } from '../../lambdas/registry-watch/dependencies';
 import { powertoolsMetric } from '../../lambdas/feedback/handler';
@@ -25,7 +33,11 @@ interface EmfLine {
 function emittedMetrics(): Set<MetricKey> {
   const lines: string[] = [];
   const write = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    lines.push(...String(chunk).split('\n').filter((line) => line.trim() !== ''));
+    lines.push(
+      ...String(chunk)
+        .split('\n')
+        .filter((line) => line.trim() !== ''),
+    );
     return true;
   });
   try {
@@ -36,10 +48,21 @@ function emittedMetrics(): Set<MetricKey> {
       { state: DispatchState.InDoubt },
       ...Object.values(BlockReason).map((reason) => ({ state: DispatchState.Blocked, reason }) as const),
       ...Object.values(RejectReason).map((reason) => ({ state: DispatchState.Rejected, reason }) as const),
-      ...Object.values(RetryReason).flatMap((reason) => [{ state: 'retry', reason } as const, { state: DispatchState.Failed, reason } as const]),
+      ...Object.values(RetryReason).flatMap((reason) => [
+        { state: 'retry', reason } as const,
+        { state: DispatchState.Failed, reason } as const,
+      ]),
     ];
     outcomes.forEach((outcome, i) =>
-      reporter.report({ sqsMessageId: `m${i}`, receiveCount: 1, dispatchId: `d${i}`, memberId: 'M1', outcome, fanInCount: 2, pausedPipeline: true }),
+      reporter.report({
+        sqsMessageId: `m${i}`,
+        receiveCount: 1,
+        dispatchId: `d${i}`,
+        memberId: 'M1',
+        outcome,
+        fanInCount: 2,
+        pausedPipeline: true,
+      }),
     );
     reporter.flush();
     // The "not for me" page's metric, as its deployed handler counts it.
@@ -75,7 +98,13 @@ function alarmMetrics(template: Template): MetricKey[] {
   return Object.values(template.findResources('AWS::CloudWatch::Alarm'))
     .map((alarm) => alarm.Properties)
     .filter((p) => p.Namespace === METRIC_NAMESPACE)
-    .map((p) => keyOf(p.Namespace, p.MetricName, Object.fromEntries((p.Dimensions ?? []).map((d: { Name: string; Value: string }) => [d.Name, d.Value]))));
+    .map((p) =>
+      keyOf(
+        p.Namespace,
+        p.MetricName,
+        Object.fromEntries((p.Dimensions ?? []).map((d: { Name: string; Value: string }) => [d.Name, d.Value])),
+      ),
+    );
 }
 
 /** The project's metrics every dashboard widget draws (the body is a Fn::Join around tokens). */
@@ -83,7 +112,10 @@ function dashboardMetrics(template: Template): MetricKey[] {
   const keys: MetricKey[] = [];
   for (const dashboard of Object.values(template.findResources('AWS::CloudWatch::Dashboard'))) {
     const body = dashboard.Properties.DashboardBody;
-    const text = typeof body === 'string' ? body : (body['Fn::Join'][1] as unknown[]).map((part) => (typeof part === 'string' ? part : 'TOKEN')).join('');
+    const text =
+      typeof body === 'string'
+        ? body
+        : (body['Fn::Join'][1] as unknown[]).map((part) => (typeof part === 'string' ? part : 'TOKEN')).join('');
     const widgets = (JSON.parse(text) as { widgets: { properties: { metrics?: unknown[][] } }[] }).widgets;
     for (const metric of widgets.flatMap((w) => w.properties.metrics ?? [])) {
       const parts = metric.filter((part): part is string => typeof part === 'string');

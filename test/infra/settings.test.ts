@@ -13,7 +13,9 @@ describe('readSettings', () => {
   });
 
   it('reads numbers given as strings on the command line (-c key=value)', () => {
-    const settings = readSettings(nodeWith({ fanInLimit: '5', maxConcurrency: '20', createEmailIdentity: 'true', enableBackupPlan: 'false' }));
+    const settings = readSettings(
+      nodeWith({ fanInLimit: '5', maxConcurrency: '20', createEmailIdentity: 'true', enableBackupPlan: 'false' }),
+    );
     expect(settings).toMatchObject({ fanInLimit: 5, maxConcurrency: 20, createEmailIdentity: true, enableBackupPlan: false });
   });
 
@@ -25,7 +27,10 @@ describe('readSettings', () => {
   it('reads publisherRoleArns comma-separated from the command line, or as a list from cdk.json', () => {
     const portal = 'arn:aws:iam::111122223333:role/portal-publisher';
     const withPath = 'arn:aws-us-gov:iam::444455556666:role/service/portal.dr';
-    expect(readSettings(nodeWith({ publisherRoleArns: ` ${portal} , ${withPath},${portal}` })).publisherRoleArns).toEqual([portal, withPath]);
+    expect(readSettings(nodeWith({ publisherRoleArns: ` ${portal} , ${withPath},${portal}` })).publisherRoleArns).toEqual([
+      portal,
+      withPath,
+    ]);
     expect(readSettings(nodeWith({ publisherRoleArns: [portal] })).publisherRoleArns).toEqual([portal]);
     expect(readSettings(nodeWith({ publisherRoleArns: '' })).publisherRoleArns).toEqual([]);
   });
@@ -58,19 +63,49 @@ describe('readSettings', () => {
         return (error as Error).message;
       }
     })();
-    for (const key of ['fromAddress', 'maxConcurrency', 'maxReceiveCount', 'fanInAlarmPeriodSeconds', 'alarmEmail', 'batchSize above 10', 'enableBackupPlan must be true or false (got "no")']) {
+    for (const key of [
+      'fromAddress',
+      'maxConcurrency',
+      'maxReceiveCount',
+      'fanInAlarmPeriodSeconds',
+      'alarmEmail',
+      'batchSize above 10',
+      'enableBackupPlan must be true or false (got "no")',
+    ]) {
       expect(message).toContain(key);
     }
-    expect(message).toContain('publisherRoleArns must be IAM role ARNs (arn:aws:iam::<account>:role/<name>); not one: "arn:aws:iam::111122223333:user/alice", "portal"');
+    expect(message).toContain(
+      'publisherRoleArns must be IAM role ARNs (arn:aws:iam::<account>:role/<name>); not one: "arn:aws:iam::111122223333:user/alice", "portal"',
+    );
   });
 
   it.each([
     ['18.4: a sub-minute alarm period', { fanInAlarmPeriodSeconds: 30 }, /fanInAlarmPeriodSeconds must be an integer from 60/],
-    ['18.4: an alarm period that is not whole minutes', { fanInAlarmPeriodSeconds: 90 }, /fanInAlarmPeriodSeconds must be a multiple of 60/],
-    ['18.1: a dispatcher reservation below maxConcurrency', { maxConcurrency: 10, dispatcherReservedConcurrency: 5 }, /dispatcherReservedConcurrency must be 0 \(none\) or at least maxConcurrency \(10\)/],
-    ['18.5: a DLQ retention not above the queue retention', { queueRetentionDays: 7, deadLetterRetentionDays: 7 }, /deadLetterRetentionDays \(7\) must exceed queueRetentionDays \(7\)/],
-    ['a bounce threshold at AWS\'s review rate', { reputationBounceRatePercent: 5 }, /reputationBounceRatePercent must be a number from 0.5 to 4.9 \(got 5\)/],
-    ['a complaint threshold at AWS\'s review rate', { reputationComplaintRatePercent: '0.1' }, /reputationComplaintRatePercent must be a number from 0.01 to 0.09 \(got 0.1\)/],
+    [
+      '18.4: an alarm period that is not whole minutes',
+      { fanInAlarmPeriodSeconds: 90 },
+      /fanInAlarmPeriodSeconds must be a multiple of 60/,
+    ],
+    [
+      '18.1: a dispatcher reservation below maxConcurrency',
+      { maxConcurrency: 10, dispatcherReservedConcurrency: 5 },
+      /dispatcherReservedConcurrency must be 0 \(none\) or at least maxConcurrency \(10\)/,
+    ],
+    [
+      '18.5: a DLQ retention not above the queue retention',
+      { queueRetentionDays: 7, deadLetterRetentionDays: 7 },
+      /deadLetterRetentionDays \(7\) must exceed queueRetentionDays \(7\)/,
+    ],
+    [
+      "a bounce threshold at AWS's review rate",
+      { reputationBounceRatePercent: 5 },
+      /reputationBounceRatePercent must be a number from 0.5 to 4.9 \(got 5\)/,
+    ],
+    [
+      "a complaint threshold at AWS's review rate",
+      { reputationComplaintRatePercent: '0.1' },
+      /reputationComplaintRatePercent must be a number from 0.01 to 0.09 \(got 0.1\)/,
+    ],
     ['a window of too few sends', { reputationWindowSends: 10 }, /reputationWindowSends must be an integer from 100 to 1000000 \(got 10\)/],
     ['a fractional window', { reputationWindowSends: 150.5 }, /reputationWindowSends must be an integer/],
   ])('refuses %s', (_name, context, message) => {
@@ -78,7 +113,11 @@ describe('readSettings', () => {
   });
 
   it('18.1: accepts no reservations (the default) and a dispatcher reservation of at least maxConcurrency', () => {
-    expect(DEFAULT_SETTINGS).toMatchObject({ dispatcherReservedConcurrency: 0, breakerReservedConcurrency: 0, feedbackReservedConcurrency: 0 });
+    expect(DEFAULT_SETTINGS).toMatchObject({
+      dispatcherReservedConcurrency: 0,
+      breakerReservedConcurrency: 0,
+      feedbackReservedConcurrency: 0,
+    });
     expect(readSettings(nodeWith({ maxConcurrency: 4, dispatcherReservedConcurrency: 4 })).dispatcherReservedConcurrency).toBe(4);
   });
 
@@ -91,7 +130,9 @@ describe('readSettings', () => {
       "one batch cannot finish in the dispatcher's 30 s timeout: batchSize (10) × maxConcurrency (10) / maxSendRatePerSecond (1) = 100 s of pacing, " +
         "plus 11 s for the last message's claim, send and settle; lower batchSize to at most 1, or raise maxSendRatePerSecond to at least 6 if the SES quota allows",
     );
-    expect(() => readSettings(nodeWith({ batchSize: 100, maxBatchingWindowSeconds: 5 }))).toThrow(/lower maxConcurrency to at most 2, or lower batchSize to at most 26/);
+    expect(() => readSettings(nodeWith({ batchSize: 100, maxBatchingWindowSeconds: 5 }))).toThrow(
+      /lower maxConcurrency to at most 2, or lower batchSize to at most 26/,
+    );
   });
 
   it('12.6: accepts the defaults and the SES sandbox combination docs/deploy.md gives', () => {
@@ -100,7 +141,11 @@ describe('readSettings', () => {
     const example = /cdk deploy MailDispatch -c maxSendRatePerSecond=1 -c maxConcurrency=(\d+) -c batchSize=(\d+)/.exec(guide);
     expect(example).not.toBeNull();
     const [maxConcurrency, batchSize] = [Number(example![1]), Number(example![2])];
-    expect(readSettings(nodeWith({ maxSendRatePerSecond: 1, maxConcurrency, batchSize }))).toMatchObject({ maxSendRatePerSecond: 1, maxConcurrency, batchSize });
+    expect(readSettings(nodeWith({ maxSendRatePerSecond: 1, maxConcurrency, batchSize }))).toMatchObject({
+      maxSendRatePerSecond: 1,
+      maxConcurrency,
+      batchSize,
+    });
   });
 
   it('takes the domain of an address', () => {
@@ -111,7 +156,11 @@ describe('readSettings', () => {
 describe('the context keys', () => {
   it('are all in cdk.json, at their defaults, so a newcomer sees every one', () => {
     const { context } = JSON.parse(readFileSync(path.join(ROOT, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> };
-    expect(Object.keys(context).filter((key) => key !== 'cli-telemetry').sort()).toEqual([...SETTING_KEYS].sort());
+    expect(
+      Object.keys(context)
+        .filter((key) => key !== 'cli-telemetry')
+        .sort(),
+    ).toEqual([...SETTING_KEYS].sort());
     expect(readSettings(nodeWith(context))).toEqual(DEFAULT_SETTINGS);
   });
 

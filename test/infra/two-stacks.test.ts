@@ -19,7 +19,9 @@ const isReference = (value: unknown) => typeof value === 'object' && value !== n
 
 function physicalNames(template: Template): Map<string, string> {
   const names = new Map<string, string>();
-  for (const [id, resource] of Object.entries(template.toJSON().Resources as Record<string, { Type: string; Properties?: Record<string, any> }>)) {
+  for (const [id, resource] of Object.entries(
+    template.toJSON().Resources as Record<string, { Type: string; Properties?: Record<string, any> }>,
+  )) {
     const properties = resource.Properties ?? {};
     const found = Object.entries(properties)
       .filter(([key]) => (key === 'Name' || key.endsWith('Name')) && !NOT_PHYSICAL.has(key))

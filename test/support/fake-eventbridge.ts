@@ -28,7 +28,12 @@ export interface FakeEventBridge {
  * talk to it. There is no EventBridge emulator among the project's embedded ones.
  */
 export async function startFakeEventBridge(): Promise<FakeEventBridge> {
-  const state = { accepted: [] as FakeEventBridge['accepted'], script: [] as PutEventsBehaviour[], fallback: { kind: 'accept' } as PutEventsBehaviour, calls: 0 };
+  const state = {
+    accepted: [] as FakeEventBridge['accepted'],
+    script: [] as PutEventsBehaviour[],
+    fallback: { kind: 'accept' } as PutEventsBehaviour,
+    calls: 0,
+  };
   const server: Server = createServer((request, response) => {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));

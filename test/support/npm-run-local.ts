@@ -4,7 +4,8 @@ import { join } from 'node:path';
 const ROOT = join(__dirname, '..', '..');
 
 /** The environment of a shell with no AWS settings, as a newcomer's. */
-export const cleanEnv = (): NodeJS.ProcessEnv => Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('AWS_')));
+export const cleanEnv = (): NodeJS.ProcessEnv =>
+  Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('AWS_')));
 
 export interface NpmRunLocal {
   readonly child: ChildProcess;
@@ -18,11 +19,15 @@ export interface NpmRunLocal {
 
 /** Starts `npm run local` (local/serve.ts, without npm's banner) on any free ports. */
 export async function startNpmRunLocal(): Promise<NpmRunLocal> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'local', 'serve.ts'), '--dynamodb-port', '0', '--sqs-port', '0', '--ses-port', '0'], {
-    cwd: ROOT,
-    env: cleanEnv(),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(ROOT, 'local', 'serve.ts'), '--dynamodb-port', '0', '--sqs-port', '0', '--ses-port', '0'],
+    {
+      cwd: ROOT,
+      env: cleanEnv(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let stdout = '';
   let stderr = '';
   child.stderr?.on('data', (chunk) => (stderr = `${stderr}${chunk}`.slice(-4000)));
@@ -33,7 +38,10 @@ export async function startNpmRunLocal(): Promise<NpmRunLocal> {
       stdout += chunk;
       if (!stdout.includes('Ctrl-C stops everything.')) return;
       clearTimeout(timer);
-      const pairs = [...stdout.matchAll(/^export ([A-Z0-9_]+)=(".*")$/gm)].map((m) => [m[1] as string, JSON.parse(m[2] as string) as string]);
+      const pairs = [...stdout.matchAll(/^export ([A-Z0-9_]+)=(".*")$/gm)].map((m) => [
+        m[1] as string,
+        JSON.parse(m[2] as string) as string,
+      ]);
       resolve(Object.fromEntries(pairs));
     });
   });

@@ -27,13 +27,17 @@ export function sqsWithBatchRules(config: { region: string; endpoint: string }, 
       const input = args.input as { Entries?: Entries };
       if (!BATCH_COMMANDS.has(command)) return next(args);
       if ((input.Entries?.length ?? 0) > 10) {
-        throw new TooManyEntriesInBatchRequest({ message: `Maximum number of entries per request are 10. You have sent ${input.Entries?.length}.`, $metadata: { httpStatusCode: 400 } });
+        throw new TooManyEntriesInBatchRequest({
+          message: `Maximum number of entries per request are 10. You have sent ${input.Entries?.length}.`,
+          $metadata: { httpStatusCode: 400 },
+        });
       }
       if (command !== 'DeleteMessageBatchCommand' || !options.refuseDelete) return next(args);
       const refused: { Id: string; Code: string; SenderFault: boolean; Message: string }[] = [];
       const kept = (input.Entries ?? []).filter((entry) => {
         const refusal = options.refuseDelete?.(entry.ReceiptHandle ?? '');
-        if (refusal) refused.push({ Id: entry.Id ?? '', Code: refusal.code, SenderFault: refusal.senderFault, Message: `${refusal.code} (test)` });
+        if (refusal)
+          refused.push({ Id: entry.Id ?? '', Code: refusal.code, SenderFault: refusal.senderFault, Message: `${refusal.code} (test)` });
         return !refusal;
       });
       const result =

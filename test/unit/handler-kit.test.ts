@@ -79,7 +79,10 @@ describe('lambdaEntry', () => {
 describe('a deployed handler built with the kit (the breaker)', () => {
   const saved = { ledger: process.env[Env.ledgerTable], mapping: process.env[Env.eventSourceMappingId] };
   afterAll(() => {
-    for (const [name, value] of [[Env.ledgerTable, saved.ledger], [Env.eventSourceMappingId, saved.mapping]] as const) {
+    for (const [name, value] of [
+      [Env.ledgerTable, saved.ledger],
+      [Env.eventSourceMappingId, saved.mapping],
+    ] as const) {
       if (value === undefined) delete process.env[name];
       else process.env[name] = value;
     }

@@ -6,13 +6,17 @@ describe('AuditDay', () => {
 
   it('puts a record on one of the shards of the day it was claimed, the same one every time', () => {
     fc.assert(
-      fc.property(fc.string({ minLength: 1, maxLength: 64 }), fc.date({ min: new Date('2000-01-01'), max: new Date('2099-12-31'), noInvalidDate: true }), (pk, at) => {
-        const iso = at.toISOString();
-        const partition = AuditDay.of(iso, pk);
-        expect(AuditDay.partitions(iso.slice(0, 10))).toContain(partition);
-        expect(partition).not.toBe(iso.slice(0, 10));
-        expect(AuditDay.of(iso, pk)).toBe(partition);
-      }),
+      fc.property(
+        fc.string({ minLength: 1, maxLength: 64 }),
+        fc.date({ min: new Date('2000-01-01'), max: new Date('2099-12-31'), noInvalidDate: true }),
+        (pk, at) => {
+          const iso = at.toISOString();
+          const partition = AuditDay.of(iso, pk);
+          expect(AuditDay.partitions(iso.slice(0, 10))).toContain(partition);
+          expect(partition).not.toBe(iso.slice(0, 10));
+          expect(AuditDay.of(iso, pk)).toBe(partition);
+        },
+      ),
     );
   });
 

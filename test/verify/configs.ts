@@ -92,7 +92,10 @@ export const EXHAUSTIVE_LONG: readonly WorldConfig[] = [
   }),
   config('one dispatchId published twice, two environments', { messages: [{ ...d1, copies: 2 }], environments: 2 }),
   config('one operator pause (flag, then mapping) racing one message', { messages: [d1], injections: [{ kind: 'operator-pause' }] }),
-  config('one pause (the breaker trips, the mapping goes through Disabling) racing one message', { messages: [d1], injections: [{ kind: 'breaker-alarm' }] }),
+  config('one pause (the breaker trips, the mapping goes through Disabling) racing one message', {
+    messages: [d1],
+    injections: [{ kind: 'breaker-alarm' }],
+  }),
 ];
 
 /**
@@ -101,32 +104,43 @@ export const EXHAUSTIVE_LONG: readonly WorldConfig[] = [
  * pointing two members at one mailbox (one by a sub-address) that only the dispatcher's fan-in guard
  * stops; a proxy removed while its mail is under way; an operator releasing an in-doubt dispatch.
  */
-export const REGISTRY_PATHS = config('the registry guard vs raw writes pointing members at one mailbox, a proxy removed, an in-doubt release', {
-  members: [
-    { memberId: 'M1', email: 'pat@example.org', proxies: ['kim@example.org'] },
-    { memberId: 'M2', email: 'sam@example.org' },
-    { memberId: 'M3', email: 'lee@example.org' },
-  ],
-  messages: [
-    { dispatchId: 'd1', memberId: 'M1', to: 'pat@example.org' },
-    { dispatchId: 'd2', memberId: 'M2', to: 'sam@example.org' },
-    { dispatchId: 'd3', memberId: 'M3', to: 'lee@example.org' },
-    { dispatchId: 'd4', memberId: 'M1', to: 'kim@example.org' },
-  ],
-  environments: 2,
-  fanInLimit: 1,
-  registryIndex: true,
-  sesAnswers: [SesAnswer.Accepted, SesAnswer.TimeoutNotAccepted, SesAnswer.ServerErrorAccepted],
-  injections: [
-    { kind: 'guarded-registry-write', label: 'M2 moves to pat@example.org (refused: the mailbox is at its limit)', row: { memberId: 'M2', email: 'pat@example.org', status: 'active' } },
-    { kind: 'guarded-registry-write', label: 'M3 moves to lee.new@example.org', row: { memberId: 'M3', email: 'lee.new@example.org', status: 'active' } },
-    { kind: 'registry-write', label: 'M2 pointed at pat@example.org', memberId: 'M2', set: { email: 'pat@example.org' } },
-    { kind: 'registry-write', label: 'M3 pointed at Pat+x@example.org', memberId: 'M3', set: { email: 'Pat+x@example.org' } },
-    { kind: 'registry-write', label: "M1's proxy kim@example.org removed", memberId: 'M1', set: { proxies: [] } },
-    { kind: 'release', dispatchId: 'd1' },
-  ],
-  maxSteps: 200,
-});
+export const REGISTRY_PATHS = config(
+  'the registry guard vs raw writes pointing members at one mailbox, a proxy removed, an in-doubt release',
+  {
+    members: [
+      { memberId: 'M1', email: 'pat@example.org', proxies: ['kim@example.org'] },
+      { memberId: 'M2', email: 'sam@example.org' },
+      { memberId: 'M3', email: 'lee@example.org' },
+    ],
+    messages: [
+      { dispatchId: 'd1', memberId: 'M1', to: 'pat@example.org' },
+      { dispatchId: 'd2', memberId: 'M2', to: 'sam@example.org' },
+      { dispatchId: 'd3', memberId: 'M3', to: 'lee@example.org' },
+      { dispatchId: 'd4', memberId: 'M1', to: 'kim@example.org' },
+    ],
+    environments: 2,
+    fanInLimit: 1,
+    registryIndex: true,
+    sesAnswers: [SesAnswer.Accepted, SesAnswer.TimeoutNotAccepted, SesAnswer.ServerErrorAccepted],
+    injections: [
+      {
+        kind: 'guarded-registry-write',
+        label: 'M2 moves to pat@example.org (refused: the mailbox is at its limit)',
+        row: { memberId: 'M2', email: 'pat@example.org', status: 'active' },
+      },
+      {
+        kind: 'guarded-registry-write',
+        label: 'M3 moves to lee.new@example.org',
+        row: { memberId: 'M3', email: 'lee.new@example.org', status: 'active' },
+      },
+      { kind: 'registry-write', label: 'M2 pointed at pat@example.org', memberId: 'M2', set: { email: 'pat@example.org' } },
+      { kind: 'registry-write', label: 'M3 pointed at Pat+x@example.org', memberId: 'M3', set: { email: 'Pat+x@example.org' } },
+      { kind: 'registry-write', label: "M1's proxy kim@example.org removed", memberId: 'M1', set: { proxies: [] } },
+      { kind: 'release', dispatchId: 'd1' },
+    ],
+    maxSteps: 200,
+  },
+);
 
 /** Configurations sampled by randomised schedules in `npm test`. */
 export const RANDOM: readonly WorldConfig[] = [

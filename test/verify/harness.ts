@@ -42,7 +42,11 @@ function hash(text: string): string {
   return `${(h1 >>> 0).toString(36)}${(h2 >>> 0).toString(36)}`;
 }
 
-export async function runSchedule(config: WorldConfig, system: LoadedSystem, choices: ChoiceSource): Promise<{ result: RunResult; world: World }> {
+export async function runSchedule(
+  config: WorldConfig,
+  system: LoadedSystem,
+  choices: ChoiceSource,
+): Promise<{ result: RunResult; world: World }> {
   const world = new World(config, system, choices);
   const result = await world.run();
   return { result, world };

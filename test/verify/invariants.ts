@@ -67,9 +67,11 @@ export function checkAfterStep(world: World, final = false): number {
     const inDlq = world.sqs.messages.some((x) => x.queue === 'dlq' && !x.deleted && x.body === m.body);
     if (inDlq) continue;
     if (!record || !TERMINAL.has(String(record.state))) {
-      world.violate('d-nothing-vanishes', `${m.messageId} (${dispatchId}) was deleted from the queue, but the ledger holds ${record ? `state ${record.state}` : 'no record'}`, [
-        'it is not in the DLQ either: nothing will ever send it or say what became of it',
-      ]);
+      world.violate(
+        'd-nothing-vanishes',
+        `${m.messageId} (${dispatchId}) was deleted from the queue, but the ledger holds ${record ? `state ${record.state}` : 'no record'}`,
+        ['it is not in the DLQ either: nothing will ever send it or say what became of it'],
+      );
       return checks;
     }
   }
@@ -87,10 +89,16 @@ export function checkAfterStep(world: World, final = false): number {
     const stillLive = claimant && claimant.alive && !claimant.done;
     if (stillLive && !final) continue;
     if (claim.explained.length > 0) continue;
-    const how = claimant?.alive ? `${claim.actorId} was alive (a race between two copies)` : `${claim.actorId} ${claimant?.death} while awaiting "${lastAwait(claimant)}"`;
-    world.violate('e-in-doubt-explained', `${claim.dispatchId} is in-doubt, SES never accepted it, and no ambiguous answer explains it: ${how}`, [
-      `claim ${token} committed at step ${claim.step} by ${claim.actorId}; SES request ${claim.sesIssued ? 'was' : 'was never'} made for it`,
-    ]);
+    const how = claimant?.alive
+      ? `${claim.actorId} was alive (a race between two copies)`
+      : `${claim.actorId} ${claimant?.death} while awaiting "${lastAwait(claimant)}"`;
+    world.violate(
+      'e-in-doubt-explained',
+      `${claim.dispatchId} is in-doubt, SES never accepted it, and no ambiguous answer explains it: ${how}`,
+      [
+        `claim ${token} committed at step ${claim.step} by ${claim.actorId}; SES request ${claim.sesIssued ? 'was' : 'was never'} made for it`,
+      ],
+    );
     return checks;
   }
 
@@ -112,7 +120,11 @@ export function checkAfterStep(world: World, final = false): number {
     const flagSet = world.pausedSince !== undefined;
     const mappingOn = world.mapping.state === 'Enabled' || world.mapping.state === 'Enabling';
     if (!flagSet || mappingOn) {
-      world.violate('f-resume-keeps-new-pause', `a pause by ${during.map((p) => p.by).join(', ')} landed during ${actor.id}'s resume, yet afterwards the flag is ${flagSet ? 'set' : 'CLEAR'} and the mapping ${world.mapping.state}`, []);
+      world.violate(
+        'f-resume-keeps-new-pause',
+        `a pause by ${during.map((p) => p.by).join(', ')} landed during ${actor.id}'s resume, yet afterwards the flag is ${flagSet ? 'set' : 'CLEAR'} and the mapping ${world.mapping.state}`,
+        [],
+      );
       return checks;
     }
   }

@@ -66,7 +66,10 @@ const ModelDate = class extends Date {
   clearTimeout: (h: unknown) => runtime().clearTimeout(h),
   random: () => runtime().random(),
   timersPromises: {
-    setTimeout: (ms: number, value?: unknown) => runtime().sleep(Number(ms) || 0).then(() => value),
+    setTimeout: (ms: number, value?: unknown) =>
+      runtime()
+        .sleep(Number(ms) || 0)
+        .then(() => value),
     setImmediate: (value?: unknown) => Promise.resolve(value),
   },
   uuid: () => runtime().uuid(),
@@ -184,7 +187,14 @@ async function bundle(contents: string, plugin: esbuild.Plugin): Promise<Bundle>
   });
   // Compiled in the caller's realm (jest runs tests in a vm context of its own), once.
   // eslint-disable-next-line @typescript-eslint/no-implied-eval
-  return new Function('exports', 'require', 'module', '__filename', '__dirname', `${result.outputFiles[0].text}\n//# sourceURL=verify-bundle.js`) as Bundle;
+  return new Function(
+    'exports',
+    'require',
+    'module',
+    '__filename',
+    '__dirname',
+    `${result.outputFiles[0].text}\n//# sourceURL=verify-bundle.js`,
+  ) as Bundle;
 }
 
 type Bundle = (...args: unknown[]) => void;
@@ -205,7 +215,9 @@ async function build(patches: readonly SourcePatch[]): Promise<LoadedSystem> {
       .map(([name, file]) => `export * as ${name} from ${JSON.stringify(`./${file.replace(/\.ts$/, '')}`)};`)
       .join('\n');
   const applied = new Set<SourcePatch>();
-  const coreFiles = readdirSync(CORE_DIR).filter((f) => f.endsWith('.ts')).map((f) => f.replace(/\.ts$/, ''));
+  const coreFiles = readdirSync(CORE_DIR)
+    .filter((f) => f.endsWith('.ts'))
+    .map((f) => f.replace(/\.ts$/, ''));
   const coreEntry = coreFiles.map((f, i) => `export * as m${i} from './lambdas/core/${f}';`).join('\n');
   const coreScript = await bundle(coreEntry, shimPlugin(patches, applied, false));
   const envScript = await bundle(entryOf(DISPATCHER_MODULES), shimPlugin(patches, applied, true));

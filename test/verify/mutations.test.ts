@@ -13,7 +13,11 @@ describe('verification harness: every reopened hole is caught', () => {
     it(`catches "${m.hole}" and passes the same configuration on the real code`, async () => {
       const search = (patches: typeof m.patches) =>
         m.search === 'random'
-          ? randomSchedules({ config: m.config, runs: 600, seed: 13, patches }).then((r) => ({ ...r, orderings: r.stats.schedules, complete: true }))
+          ? randomSchedules({ config: m.config, runs: 600, seed: 13, patches }).then((r) => ({
+              ...r,
+              orderings: r.stats.schedules,
+              complete: true,
+            }))
           : exhaustiveSchedules(m.config, { patches, limit: 20_000 });
       const control = await search([]);
       if (control.failure) throw new Error(`the real code fails the mutation's configuration:\n${control.failure}`);

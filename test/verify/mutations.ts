@@ -95,7 +95,8 @@ export const MUTATIONS: readonly Mutation[] = [
       {
         file: 'lambdas/core/decision.ts',
         find: 'return isAbandoned(record, config.claimLeaseSeconds, now)',
-        replace: 'return (record.claimMessageId === delivery.sqsMessageId && (record.claimReceiveCount ?? 0) < delivery.receiveCount) || isAbandoned(record, config.claimLeaseSeconds, now)',
+        replace:
+          'return (record.claimMessageId === delivery.sqsMessageId && (record.claimReceiveCount ?? 0) < delivery.receiveCount) || isAbandoned(record, config.claimLeaseSeconds, now)',
       },
     ],
     config: config('an AWS-style duplicate while the first copy sends, SES accepts or throttles', {
@@ -172,8 +173,8 @@ export const MUTATIONS: readonly Mutation[] = [
     patches: [
       {
         file: 'lib/ops/resume.ts',
-        find: 'if ((await target.pauseSwitch.resume(resumedBy, request.now, { version })) === \'changed\') {',
-        replace: 'if ((await target.pauseSwitch.resume(resumedBy, request.now)) === \'changed\') {',
+        find: "if ((await target.pauseSwitch.resume(resumedBy, request.now, { version })) === 'changed') {",
+        replace: "if ((await target.pauseSwitch.resume(resumedBy, request.now)) === 'changed') {",
       },
       {
         file: 'lib/ops/resume.ts',

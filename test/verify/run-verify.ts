@@ -17,8 +17,10 @@ async function main(): Promise<void> {
   const stats = newStats();
   const report = () => {
     const wall = ((Date.now() - started) / 1000).toFixed(1);
-    return `schedules explored ${stats.schedules}, distinct interleavings ${stats.interleavings.size}, steps ${stats.steps}, ` +
-      `invariant checks ${stats.checks}, violations ${stats.violations}, truncated ${stats.truncated}, wall time ${wall} s`;
+    return (
+      `schedules explored ${stats.schedules}, distinct interleavings ${stats.interleavings.size}, steps ${stats.steps}, ` +
+      `invariant checks ${stats.checks}, violations ${stats.violations}, truncated ${stats.truncated}, wall time ${wall} s`
+    );
   };
   for (const c of [...EXHAUSTIVE, ...EXHAUSTIVE_LONG]) {
     const before = stats.schedules;

@@ -42,7 +42,13 @@ export interface MessageSeed {
 /** Something the scheduler may make happen once, at any step. */
 export type Injection =
   /** A raw write to the members table (the console, a script): no guard, no address index. */
-  | { readonly kind: 'registry-write'; readonly label: string; readonly memberId: string; readonly set?: Record<string, unknown>; readonly remove?: readonly string[] }
+  | {
+      readonly kind: 'registry-write';
+      readonly label: string;
+      readonly memberId: string;
+      readonly set?: Record<string, unknown>;
+      readonly remove?: readonly string[];
+    }
   /** The same change through the registry guard (the real `DynamoDbMemberRegistry.register`), as an actor. */
   | { readonly kind: 'guarded-registry-write'; readonly label: string; readonly row: Record<string, unknown> }
   | { readonly kind: 'operator-pause' }
@@ -181,7 +187,10 @@ export class World {
     this.now = config.startAt;
     this.mapping = new MappingModel(config.instantMapping ?? false, () => this.now);
     this.dynamo = new DynamoModel(() => this.now);
-    this.sqs = new SqsModel(() => this.now, { visibilityTimeoutSeconds: config.visibilityTimeoutSeconds, maxReceiveCount: config.maxReceiveCount });
+    this.sqs = new SqsModel(() => this.now, {
+      visibilityTimeoutSeconds: config.visibilityTimeoutSeconds,
+      maxReceiveCount: config.maxReceiveCount,
+    });
     this.budgets = { storeFaults: config.storeFaultBudget, crashes: config.crashes, duplicates: config.duplicates };
     this.systemActor = this.newActor('esm', 'setup', 'setup');
     this.esmActor = this.newActor('esm', 'esm', 'the SQS event source mapping');
@@ -256,7 +265,9 @@ export class World {
           const errorName = (e as Error)?.name;
           // DynamoDB would refuse this request too: the code (or the model) is wrong, say so.
           if (errorName === 'ValidationException' || errorName === 'UnknownOperationException') {
-            this.violate('request-valid', `${actor.id}'s ${name} is a request DynamoDB refuses: ${(e as Error).message}`, [JSON.stringify(input).slice(0, 600)]);
+            this.violate('request-valid', `${actor.id}'s ${name} is a request DynamoDB refuses: ${(e as Error).message}`, [
+              JSON.stringify(input).slice(0, 600),
+            ]);
           }
         }
         for (const entry of this.dynamo.log.slice(before)) this.observeWrites(entry.writes, actor, answered);
@@ -318,20 +329,34 @@ export class World {
       claim.sesIssued = true;
       const between = actor.history.slice(claim.historyIndex + 1);
       if (claim.historyIndex < 0 || between.length > 0) {
-        this.violate('a-recipient-allowed-at-claim', `${actor.id} sent ${dispatchId} after awaiting ${between.length} other operation(s) since its claim committed`, [
-          `between the claim's answer (step ${claim.step}) and this SES request it awaited: ${between.map((h) => `#${h.step} ${h.label}`).join('; ') || '(the claim was committed by a request whose answer was lost)'}`,
-        ]);
+        this.violate(
+          'a-recipient-allowed-at-claim',
+          `${actor.id} sent ${dispatchId} after awaiting ${between.length} other operation(s) since its claim committed`,
+          [
+            `between the claim's answer (step ${claim.step}) and this SES request it awaited: ${between.map((h) => `#${h.step} ${h.label}`).join('; ') || '(the claim was committed by a request whose answer was lost)'}`,
+          ],
+        );
       }
     }
     return new Promise((resolve, reject) => {
       const apply = (answer: string, answered: boolean) => {
         const sesMessageId = `ses-${this.acceptances.length + 1}`;
         if (sesAccepted(answer)) {
-          const acceptance: Acceptance = { sesMessageId, dispatchId, to, at: this.now, step: this.step, actorId: actor.id, claimToken: token, answer };
+          const acceptance: Acceptance = {
+            sesMessageId,
+            dispatchId,
+            to,
+            at: this.now,
+            step: this.step,
+            actorId: actor.id,
+            claimToken: token,
+            answer,
+          };
           this.acceptances.push(acceptance);
           this.onAcceptance(acceptance);
         }
-        if (claim && (AMBIGUOUS_SES_ANSWERS.has(answer) || !answered)) claim.explained.push(answered ? `SES answered ${answer}` : `${actor.id} died at its SES call`);
+        if (claim && (AMBIGUOUS_SES_ANSWERS.has(answer) || !answered))
+          claim.explained.push(answered ? `SES answered ${answer}` : `${actor.id} died at its SES call`);
         if (!answered) return;
         try {
           resolve(sesResponse(answer, sesMessageId));
@@ -438,7 +463,10 @@ export class World {
         actorId: actor.id,
         step: this.step,
         at: this.now,
-        allowed: allowedAddresses(member && unmarshall(member), this.dynamo.scanAll(MEMBERS).map((m) => unmarshall(m))),
+        allowed: allowedAddresses(
+          member && unmarshall(member),
+          this.dynamo.scanAll(MEMBERS).map((m) => unmarshall(m)),
+        ),
         // The claim's own op was pushed to the history just before it ran.
         historyIndex: answered ? actor.history.length - 1 : -1,
         explained: answered ? [] : [`${actor.id} died while its claim transaction was in flight (it committed)`],
@@ -447,7 +475,11 @@ export class World {
       this.claims.set(claim.token, claim);
       // Invariant (f), first half: a claim more than ~1 s after the pause flag was set.
       if (this.pausedSince !== undefined && this.now - this.pausedSince > 1000) {
-        this.violate('f-pause-stops-claims', `${actor.id} claimed ${claim.dispatchId} ${this.now - this.pausedSince} ms after the pause flag was set`, []);
+        this.violate(
+          'f-pause-stops-claims',
+          `${actor.id} claimed ${claim.dispatchId} ${this.now - this.pausedSince} ms after the pause flag was set`,
+          [],
+        );
       }
     }
     if (before?.state === 'in-doubt' && after.state !== 'in-doubt' && after.state !== 'sent' && actor.kind === 'operator') {
@@ -464,9 +496,11 @@ export class World {
     } else {
       for (const to of a.to) {
         if (!claim.allowed.has(normaliseAddress(to))) {
-          this.violate('a-recipient-allowed-at-claim', `SES accepted ${a.dispatchId} for ${to}, which member ${claim.memberId}'s entry did not allow when the claim committed (step ${claim.step})`, [
-            `allowed then: ${[...claim.allowed].join(', ') || '(nothing)'}`,
-          ]);
+          this.violate(
+            'a-recipient-allowed-at-claim',
+            `SES accepted ${a.dispatchId} for ${to}, which member ${claim.memberId}'s entry did not allow when the claim committed (step ${claim.step})`,
+            [`allowed then: ${[...claim.allowed].join(', ') || '(nothing)'}`],
+          );
         }
       }
     }
@@ -474,9 +508,15 @@ export class World {
     const count = this.acceptances.filter((x) => x.dispatchId === a.dispatchId).length;
     const allowed = 1 + (this.releases.get(a.dispatchId ?? '') ?? 0);
     if (count > allowed) {
-      this.violate('b-at-most-once', `SES accepted ${a.dispatchId} ${count} times (allowed ${allowed}: one plus ${allowed - 1} operator release(s))`, [
-        ...this.acceptances.filter((x) => x.dispatchId === a.dispatchId).map((x) => `accepted at step ${x.step} from ${x.actorId} (${x.answer})`),
-      ]);
+      this.violate(
+        'b-at-most-once',
+        `SES accepted ${a.dispatchId} ${count} times (allowed ${allowed}: one plus ${allowed - 1} operator release(s))`,
+        [
+          ...this.acceptances
+            .filter((x) => x.dispatchId === a.dispatchId)
+            .map((x) => `accepted at step ${x.step} from ${x.actorId} (${x.answer})`),
+        ],
+      );
     }
     // (c) distinct members per mailbox within any span of fanInWindowSeconds.
     if (claim) {
@@ -488,9 +528,11 @@ export class World {
         if (c && mailbox(x.to[0] ?? '') === box && x.at > a.at - span) members.add(c.memberId);
       }
       if (members.size > this.config.fanInLimit) {
-        this.violate('c-fan-in-span', `mailbox ${box} got mail for ${members.size} distinct members within ${this.config.fanInWindowSeconds} s (limit ${this.config.fanInLimit})`, [
-          `members: ${[...members].join(', ')}`,
-        ]);
+        this.violate(
+          'c-fan-in-span',
+          `mailbox ${box} got mail for ${members.size} distinct members within ${this.config.fanInWindowSeconds} s (limit ${this.config.fanInLimit})`,
+          [`members: ${[...members].join(', ')}`],
+        );
       }
     }
   }
@@ -506,7 +548,10 @@ export class World {
     this.dynamo.createTable(membersTableInput(MEMBERS));
     this.dynamo.createTable(ledgerTableInput(LEDGER));
     for (const m of this.config.members) {
-      this.dynamo.seed(MEMBERS, marshall({ status: 'active', version: 1, ...m }, { removeUndefinedValues: true, convertClassInstanceToMap: true }));
+      this.dynamo.seed(
+        MEMBERS,
+        marshall({ status: 'active', version: 1, ...m }, { removeUndefinedValues: true, convertClassInstanceToMap: true }),
+      );
     }
     if (this.config.registryIndex) {
       const index = new Map<string, { members: Set<string>; owners: Set<string> }>();
@@ -523,14 +568,23 @@ export class World {
         for (const proxy of m.proxies ?? []) hold(proxy, m.memberId, false);
       }
       for (const [box, entry] of index) {
-        const item: Record<string, AttributeValue> = { pk: { S: `registry#${hashAddress(box, HASH_KEY)}` }, members: { SS: [...entry.members] } };
+        const item: Record<string, AttributeValue> = {
+          pk: { S: `registry#${hashAddress(box, HASH_KEY)}` },
+          members: { SS: [...entry.members] },
+        };
         if (entry.owners.size > 0) item.owners = { SS: [...entry.owners] };
         this.dynamo.seed(LEDGER, item);
       }
     }
     for (const m of this.config.messages) {
       for (let i = 0; i < (m.copies ?? 1); i++) {
-        const body = JSON.stringify({ dispatchId: m.dispatchId, memberId: m.memberId, to: m.to, template: 'advice-nurse-reply', data: { firstName: 'Pat' } });
+        const body = JSON.stringify({
+          dispatchId: m.dispatchId,
+          memberId: m.memberId,
+          to: m.to,
+          template: 'advice-nurse-reply',
+          data: { firstName: 'Pat' },
+        });
         this.published.push(this.sqs.send('main', body));
       }
     }
@@ -569,7 +623,12 @@ export class World {
         reporter: { report() {}, flush() {} },
         now: () => new ModelDate(this.now),
       });
-    const e: Environment = { id: `env-${this.envs.length + 1}`, modules, handler: modules.dispatcherHandler.createHandler(deps), dead: false };
+    const e: Environment = {
+      id: `env-${this.envs.length + 1}`,
+      modules,
+      handler: modules.dispatcherHandler.createHandler(deps),
+      dead: false,
+    };
     this.envs.push(e);
     return e;
   }
@@ -592,14 +651,23 @@ export class World {
   private startInvocation(messages: QueueMessage[], why: string): void {
     const env = this.idleEnvironment()!;
     const handles = messages.map((m) => m.handles[m.handles.length - 1]);
-    const actor = this.newActor('invocation', `inv-${++this.invocations}`, `dispatcher invocation in ${env.id} of ${messages.map((m) => `${m.messageId}#${m.receiveCount}`).join(', ')} (${why})`);
+    const actor = this.newActor(
+      'invocation',
+      `inv-${++this.invocations}`,
+      `dispatcher invocation in ${env.id} of ${messages.map((m) => `${m.messageId}#${m.receiveCount}`).join(', ')} (${why})`,
+    );
     actor.deadline = this.now + this.config.functionTimeoutSeconds * 1000;
     env.busy = actor;
     const records = messages.map((m, i) => ({
       messageId: m.messageId,
       receiptHandle: handles[i],
       body: m.body,
-      attributes: { ApproximateReceiveCount: String(m.receiveCount), SentTimestamp: String(m.sentAt), SenderId: 'portal', ApproximateFirstReceiveTimestamp: String(m.sentAt) },
+      attributes: {
+        ApproximateReceiveCount: String(m.receiveCount),
+        SentTimestamp: String(m.sentAt),
+        SenderId: 'portal',
+        ApproximateFirstReceiveTimestamp: String(m.sentAt),
+      },
       messageAttributes: {},
       md5OfBody: '',
       eventSource: 'aws:sqs',
@@ -621,7 +689,9 @@ export class World {
           env.busy = undefined;
           const failed = new Set((response?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
           const toDelete = records.filter((r) => !failed.has(r.messageId));
-          this.trace.push(`      ${actor.id} returns: ${failed.size} batch item failure(s)${failed.size ? ` (${[...failed].join(', ')})` : ''}`);
+          this.trace.push(
+            `      ${actor.id} returns: ${failed.size} batch item failure(s)${failed.size ? ` (${[...failed].join(', ')})` : ''}`,
+          );
           if (toDelete.length > 0) {
             this.enqueue(this.esmActor, {
               kind: 'sqs',
@@ -700,26 +770,43 @@ export class World {
         if (sets.length) input.ExpressionAttributeValues = marshall(values, { convertClassInstanceToMap: true });
         this.dynamo.execute('UpdateItemCommand', input);
         actor.done = true;
-        this.trace.push(`      ${actor.id}: ${injection.label} (member ${injection.memberId} is now ${describeMember(this.dynamo.get(MEMBERS, { memberId: { S: injection.memberId } }))})`);
+        this.trace.push(
+          `      ${actor.id}: ${injection.label} (member ${injection.memberId} is now ${describeMember(this.dynamo.get(MEMBERS, { memberId: { S: injection.memberId } }))})`,
+        );
         return;
       }
       case 'guarded-registry-write': {
         const tables = { members: MEMBERS, ledger: LEDGER };
         this.startActor('registry', `registry guard: ${injection.label}`, (m) =>
-          new m.registry.DynamoDbMemberRegistry({ tables, hashKey: HASH_KEY, fanInLimit: this.config.fanInLimit, client: this.clients.dynamodb, now: () => new ModelDate(this.now) })
+          new m.registry.DynamoDbMemberRegistry({
+            tables,
+            hashKey: HASH_KEY,
+            fanInLimit: this.config.fanInLimit,
+            client: this.clients.dynamodb,
+            now: () => new ModelDate(this.now),
+          })
             .register(injection.row)
             .then((result: { outcome: string; reason?: string }) => `${result.outcome}${result.reason ? ` (${result.reason})` : ''}`),
         );
         return;
       }
       case 'operator-pause':
-        this.startActor('operator', 'ops pause (operator)', (m) => m.pause.pausePipeline(this.opsTarget(m), { reason: 'drill', operator: 'oncall', now: new ModelDate(this.now) }));
+        this.startActor('operator', 'ops pause (operator)', (m) =>
+          m.pause.pausePipeline(this.opsTarget(m), { reason: 'drill', operator: 'oncall', now: new ModelDate(this.now) }),
+        );
         return;
       case 'breaker-alarm': {
         this.startActor('breaker', 'breaker Lambda (fan-in alarm in ALARM)', (m) => {
           const target = this.opsTarget(m) as { pauseSwitch: unknown; eventSource: unknown };
-          const handler = m.breaker.createBreakerHandler({ pauseSwitch: target.pauseSwitch, eventSource: target.eventSource, now: () => new ModelDate(this.now), logger: SILENT_LOGGER });
-          return handler({ Records: [{ Sns: { Message: JSON.stringify({ AlarmName: 'mail-dispatch-fan-in', NewStateValue: 'ALARM' }) } }] });
+          const handler = m.breaker.createBreakerHandler({
+            pauseSwitch: target.pauseSwitch,
+            eventSource: target.eventSource,
+            now: () => new ModelDate(this.now),
+            logger: SILENT_LOGGER,
+          });
+          return handler({
+            Records: [{ Sns: { Message: JSON.stringify({ AlarmName: 'mail-dispatch-fan-in', NewStateValue: 'ALARM' }) } }],
+          });
         });
         return;
       }
@@ -735,7 +822,12 @@ export class World {
         this.startActor('operator', `ops in-doubt release ${injection.dispatchId}`, (m) => {
           if (!m.inDoubt) throw new Error('lib/ops/in-doubt.ts is not on this branch');
           const release = m.inDoubt.releaseInDoubt ?? m.inDoubt.releaseInDoubtDispatches;
-          return release(this.opsTarget(m), { dispatchIds: [injection.dispatchId], reason: 'TICKET-1', operator: 'oncall', now: new ModelDate(this.now) });
+          return release(this.opsTarget(m), {
+            dispatchIds: [injection.dispatchId],
+            reason: 'TICKET-1',
+            operator: 'oncall',
+            now: new ModelDate(this.now),
+          });
         });
         return;
       case 'redrive':
@@ -764,7 +856,9 @@ export class World {
         required: true,
         apply: () => {
           const got = this.sqs.receive('main', this.config.batchSize);
-          this.trace.push(`#${this.step} ESM receives ${got.length} message(s)${this.sqs.messages.some((m) => m.queue === 'dlq' && !m.deleted) ? '' : ''}`);
+          this.trace.push(
+            `#${this.step} ESM receives ${got.length} message(s)${this.sqs.messages.some((m) => m.queue === 'dlq' && !m.deleted) ? '' : ''}`,
+          );
           if (got.length > 0) this.startInvocation(got, 'poll');
         },
       });
@@ -808,7 +902,9 @@ export class World {
           apply: () => {
             this.budgets.duplicates--;
             this.sqs.duplicate(m);
-            this.trace.push(`#${this.step} SQS delivers a duplicate of in-flight ${m.messageId}: new receipt handle, receive count ${m.receiveCount}`);
+            this.trace.push(
+              `#${this.step} SQS delivers a duplicate of in-flight ${m.messageId}: new receipt handle, receive count ${m.receiveCount}`,
+            );
             this.startInvocation([m], 'duplicate delivery');
           },
         });
@@ -838,11 +934,23 @@ export class World {
             this.sendEventsDelivered.add(i);
             this.trace.push(`#${this.step} SES Send event for ${a.dispatchId} (${a.sesMessageId}) reaches the feedback function`);
             this.startActor('feedback', `feedback Lambda (Send event of ${a.sesMessageId})`, (m) => {
-              const store = new m.feedbackStore.DynamoDbFeedbackStore({ membersTable: MEMBERS, ledgerTable: LEDGER, client: this.clients.dynamodb });
+              const store = new m.feedbackStore.DynamoDbFeedbackStore({
+                membersTable: MEMBERS,
+                ledgerTable: LEDGER,
+                client: this.clients.dynamodb,
+              });
               const ModelDate = (globalThis as any).__verifyShims.Date as DateConstructor;
               // The reputation guard's counter is not part of the invariants here: left out, it adds no orderings.
-              const handler = m.feedback.createFeedbackHandler({ store, now: () => new ModelDate(this.now), logger: SILENT_LOGGER, reputation: false });
-              const record = { eventType: 'Send', mail: { messageId: a.sesMessageId, timestamp: iso(a.at), tags: { dispatchId: [encodeTag(a.dispatchId ?? '')] } } };
+              const handler = m.feedback.createFeedbackHandler({
+                store,
+                now: () => new ModelDate(this.now),
+                logger: SILENT_LOGGER,
+                reputation: false,
+              });
+              const record = {
+                eventType: 'Send',
+                mail: { messageId: a.sesMessageId, timestamp: iso(a.at), tags: { dispatchId: [encodeTag(a.dispatchId ?? '')] } },
+              };
               return handler({ Records: [{ Sns: { Message: JSON.stringify(record) } }] });
             });
           },
@@ -896,12 +1004,15 @@ export class World {
       env.busy = undefined;
       env.dead = true;
     }
-    this.trace.push(`#${this.step} ${actor.id} ${why === 'crash' ? 'crashes' : 'times out (Lambda timeout)'}${fates.length ? ` while awaiting ${fates.join('; ')}` : ''}`);
+    this.trace.push(
+      `#${this.step} ${actor.id} ${why === 'crash' ? 'crashes' : 'times out (Lambda timeout)'}${fates.length ? ` while awaiting ${fates.join('; ')}` : ''}`,
+    );
   }
 
   private killTimedOut(): void {
     for (const actor of this.actors) {
-      if (actor.kind === 'invocation' && actor.alive && !actor.done && actor.deadline !== undefined && this.now >= actor.deadline) this.kill(actor, 'timeout');
+      if (actor.kind === 'invocation' && actor.alive && !actor.done && actor.deadline !== undefined && this.now >= actor.deadline)
+        this.kill(actor, 'timeout');
     }
   }
 
@@ -926,28 +1037,51 @@ export class World {
     }
     await quiesce();
     if (!this.violation) this.checks += checkAfterStep(this, true);
-    return { violation: this.violation, steps: this.step, checks: this.checks, truncated, fingerprint: this.picks.join('\n'), trace: this.trace };
+    return {
+      violation: this.violation,
+      steps: this.step,
+      checks: this.checks,
+      truncated,
+      fingerprint: this.picks.join('\n'),
+      trace: this.trace,
+    };
   }
 
   /** The store, queue, SES and mapping, in a few lines (for a failing trace). */
   describeState(): string[] {
     const lines: string[] = [];
-    lines.push(`clock ${iso(this.now)}; mapping ${this.mapping.state}; pause flag ${this.pausedSince === undefined ? 'clear' : `set since ${iso(this.pausedSince)}`}`);
+    lines.push(
+      `clock ${iso(this.now)}; mapping ${this.mapping.state}; pause flag ${this.pausedSince === undefined ? 'clear' : `set since ${iso(this.pausedSince)}`}`,
+    );
     for (const m of this.dynamo.scanAll(MEMBERS)) lines.push(`member ${m.memberId.S}: ${describeMember(m)}`);
     for (const item of this.dynamo.scanAll(LEDGER)) {
       const r = unmarshall(item);
       if (String(r.pk).startsWith('fanin#')) {
-        const seen = r.seen && typeof r.seen === 'object' ? Object.entries(r.seen as Record<string, number>).map(([m, at]) => `${m}@${iso(Number(at))}`) : [...(r.members ?? [])];
-        lines.push(`fan-in counter ${String(r.pk).slice(6, 14)}…: ${seen.join(', ') || '(empty)'}${r.version === undefined ? '' : ` version ${r.version}`}`);
-      }
-      else if (r.pk === PAUSE_KEY) lines.push(`pause flag item: paused=${r.paused} by=${r.by ?? '-'} resumedBy=${r.resumedBy ?? '-'}`);
-      else if (!String(r.pk).startsWith('registry#')) lines.push(`ledger ${r.pk}: ${r.state}${r.reason ? `(${r.reason})` : ''} token=${r.claimToken ?? '-'} claimedAt=${r.claimedAt ?? '-'}`);
+        const seen =
+          r.seen && typeof r.seen === 'object'
+            ? Object.entries(r.seen as Record<string, number>).map(([m, at]) => `${m}@${iso(Number(at))}`)
+            : [...(r.members ?? [])];
+        lines.push(
+          `fan-in counter ${String(r.pk).slice(6, 14)}…: ${seen.join(', ') || '(empty)'}${r.version === undefined ? '' : ` version ${r.version}`}`,
+        );
+      } else if (r.pk === PAUSE_KEY) lines.push(`pause flag item: paused=${r.paused} by=${r.by ?? '-'} resumedBy=${r.resumedBy ?? '-'}`);
+      else if (!String(r.pk).startsWith('registry#'))
+        lines.push(
+          `ledger ${r.pk}: ${r.state}${r.reason ? `(${r.reason})` : ''} token=${r.claimToken ?? '-'} claimedAt=${r.claimedAt ?? '-'}`,
+        );
     }
     for (const m of this.sqs.messages) {
-      const where = m.deleted ? 'deleted' : m.queue === 'dlq' ? 'in the DLQ' : m.visibleAt > this.now ? `in flight until ${iso(m.visibleAt)}` : 'visible';
+      const where = m.deleted
+        ? 'deleted'
+        : m.queue === 'dlq'
+          ? 'in the DLQ'
+          : m.visibleAt > this.now
+            ? `in flight until ${iso(m.visibleAt)}`
+            : 'visible';
       lines.push(`queue message ${m.messageId} (${bodyId(m.body)}): ${where}, received ${m.receiveCount}×`);
     }
-    for (const a of this.acceptances) lines.push(`SES accepted ${a.dispatchId} for ${a.to.join(',')} at step ${a.step} from ${a.actorId} (${a.answer})`);
+    for (const a of this.acceptances)
+      lines.push(`SES accepted ${a.dispatchId} for ${a.to.join(',')} at step ${a.step} from ${a.actorId} (${a.answer})`);
     for (const a of this.actors) if (!a.alive) lines.push(`${a.id} ${a.death}`);
     return lines;
   }
@@ -1011,7 +1145,9 @@ export function allowedAddresses(member: Record<string, unknown> | undefined, al
   if (typeof member.email === 'string' && ok(member.email)) out.add(normaliseAddress(member.email));
   for (const p of asList(member.proxies)) {
     if (typeof p !== 'string' || !ok(p)) continue;
-    const owner = all.find((o) => o.memberId !== member.memberId && typeof o.email === 'string' && normaliseAddress(o.email) === normaliseAddress(p));
+    const owner = all.find(
+      (o) => o.memberId !== member.memberId && typeof o.email === 'string' && normaliseAddress(o.email) === normaliseAddress(p),
+    );
     if (owner && !asList(owner.proxyFor).includes(member.memberId)) continue;
     out.add(normaliseAddress(p));
   }
@@ -1021,14 +1157,21 @@ export function allowedAddresses(member: Record<string, unknown> | undefined, al
 function describeMember(item: Item | undefined): string {
   if (!item) return '(no item)';
   const m = unmarshall(item);
-  const extra = [m.proxies ? `proxies ${asList(m.proxies).join('/')}` : '', m.proxyFor ? `proxyFor ${asList(m.proxyFor).join('/')}` : '', m.suppressed ? 'suppressed' : '']
+  const extra = [
+    m.proxies ? `proxies ${asList(m.proxies).join('/')}` : '',
+    m.proxyFor ? `proxyFor ${asList(m.proxyFor).join('/')}` : '',
+    m.suppressed ? 'suppressed' : '',
+  ]
     .filter(Boolean)
     .join(', ');
   return `${m.email} ${m.status}${extra ? `, ${extra}` : ''}`;
 }
 
 function dynamoFacts(name: string, input: Record<string, any>): Record<string, unknown> {
-  if (name === 'TransactWriteItemsCommand') return { keys: (input.TransactItems as any[]).map((t) => describeKey((Object.values(t)[0] as any).Key ?? (Object.values(t)[0] as any).Item)) };
+  if (name === 'TransactWriteItemsCommand')
+    return {
+      keys: (input.TransactItems as any[]).map((t) => describeKey((Object.values(t)[0] as any).Key ?? (Object.values(t)[0] as any).Item)),
+    };
   return { keys: input.Key ? [describeKey(input.Key)] : [] };
 }
 
@@ -1041,7 +1184,8 @@ function describeDynamo(name: string, input: Record<string, any>): string {
     const [, hash, ...rest] = s.split('#');
     return `fan-in ${hash.slice(0, 8)}…${rest.length ? `#${rest.join('#')}` : ''}`;
   };
-  const state = (values: Record<string, AttributeValue> | undefined) => values?.[':state']?.S ?? values?.[':claimed']?.S ?? values?.[':sent']?.S;
+  const state = (values: Record<string, AttributeValue> | undefined) =>
+    values?.[':state']?.S ?? values?.[':claimed']?.S ?? values?.[':sent']?.S;
   switch (name) {
     case 'TransactWriteItemsCommand':
       return `TransactWriteItems [${(input.TransactItems as any[])

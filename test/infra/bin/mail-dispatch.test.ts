@@ -32,7 +32,9 @@ describe('bin/mail-dispatch.ts through `cdk synth`', () => {
   afterAll(() => rmSync(outdir, { recursive: true, force: true }));
 
   it('synthesizes the stack with the queue, DLQ, tables, function, mapping, configuration set and templates', () => {
-    const template = JSON.parse(readFileSync(path.join(outdir, 'MailDispatch.template.json'), 'utf8')) as { Resources: Record<string, { Type: string }> };
+    const template = JSON.parse(readFileSync(path.join(outdir, 'MailDispatch.template.json'), 'utf8')) as {
+      Resources: Record<string, { Type: string }>;
+    };
     const count = (type: string) => Object.values(template.Resources).filter((r) => r.Type === type).length;
     expect(count('AWS::SQS::Queue')).toBeGreaterThanOrEqual(2);
     expect(count('AWS::DynamoDB::Table')).toBe(2);
@@ -48,9 +50,15 @@ describe('bin/mail-dispatch.ts through `cdk synth`', () => {
     const template = JSON.parse(readFileSync(path.join(outdir, 'MailDispatch.template.json'), 'utf8')) as {
       Resources: Record<string, { Type: string; Metadata?: { cdk_nag?: { rules_to_suppress: { id: string; reason: string }[] } } }>;
     };
-    const recorded = Object.values(template.Resources).flatMap((r) => r.Metadata?.cdk_nag?.rules_to_suppress ?? []).map((rule) => rule.id);
-    expect(recorded).toEqual(expect.arrayContaining(['AwsSolutions-SMG4', 'HIPAA.Security-SecretsManagerRotationEnabled', 'HIPAA.Security-LambdaInsideVPC']));
-    const report = JSON.parse(readFileSync(path.join(outdir, 'validation-report.json'), 'utf8')) as { pluginReports: { violations: unknown[] }[] };
+    const recorded = Object.values(template.Resources)
+      .flatMap((r) => r.Metadata?.cdk_nag?.rules_to_suppress ?? [])
+      .map((rule) => rule.id);
+    expect(recorded).toEqual(
+      expect.arrayContaining(['AwsSolutions-SMG4', 'HIPAA.Security-SecretsManagerRotationEnabled', 'HIPAA.Security-LambdaInsideVPC']),
+    );
+    const report = JSON.parse(readFileSync(path.join(outdir, 'validation-report.json'), 'utf8')) as {
+      pluginReports: { violations: unknown[] }[];
+    };
     expect(report.pluginReports.flatMap((p) => p.violations)).toEqual([]);
     expect(result.stderr).not.toMatch(/\b(ERROR|WARN(ING)?)\b.*\((AwsSolutions|HIPAA\.Security)\)/);
   });

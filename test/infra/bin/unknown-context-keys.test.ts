@@ -15,7 +15,12 @@ function synthApp(context: Record<string, unknown>): Promise<{ code: number; std
       ['--import', 'tsx', path.join(ROOT, 'bin', 'mail-dispatch.ts')],
       {
         cwd: ROOT,
-        env: { ...process.env, CDK_CONTEXT_JSON: JSON.stringify(context), CDK_OUTDIR: outdir, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+        env: {
+          ...process.env,
+          CDK_CONTEXT_JSON: JSON.stringify(context),
+          CDK_OUTDIR: outdir,
+          AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+        },
         timeout: 170_000,
         maxBuffer: 16 * 1024 * 1024,
       },
@@ -30,7 +35,13 @@ function synthApp(context: Record<string, unknown>): Promise<{ code: number; std
 /** Finding (issue 19, item 2): `cdk synth -c fanInLimt=5` exited 0 with the limit at 3. */
 describe('bin/mail-dispatch.ts with misspelled or invalid context', () => {
   it('reports an unknown key with "did you mean", together with the other problems, as a clean list', async () => {
-    const run = await synthApp({ fanInLimt: '5', maxRecieveCount: '3', fanInWindowSeconds: '10', 'cli-telemetry': false, '@aws-cdk/core:newStyleStackSynthesis': true });
+    const run = await synthApp({
+      fanInLimt: '5',
+      maxRecieveCount: '3',
+      fanInWindowSeconds: '10',
+      'cli-telemetry': false,
+      '@aws-cdk/core:newStyleStackSynthesis': true,
+    });
     expect(run.code).toBe(1);
     expect(run.stderr).toContain('Invalid mail-dispatch context (3 problems):');
     expect(run.stderr).toContain('  - unknown key fanInLimt: did you mean fanInLimit?');
@@ -45,6 +56,8 @@ describe('bin/mail-dispatch.ts with misspelled or invalid context', () => {
   it('names the real keys when an unknown key resembles none of them', async () => {
     const run = await synthApp({ colour: 'blue' });
     expect(run.code).toBe(1);
-    expect(run.stderr).toMatch(/- unknown key colour \(the keys are fromAddress, fanInLimit, .*enableBackupPlan, outcomeSubscriberArns, transientBounceLimit, reputationBounceRatePercent, reputationComplaintRatePercent, reputationWindowSends\)/);
+    expect(run.stderr).toMatch(
+      /- unknown key colour \(the keys are fromAddress, fanInLimit, .*enableBackupPlan, outcomeSubscriberArns, transientBounceLimit, reputationBounceRatePercent, reputationComplaintRatePercent, reputationWindowSends\)/,
+    );
   });
 });

@@ -28,7 +28,12 @@ describe('DispatchQueue', () => {
   it('18.5: refuses a DLQ retention that does not exceed the queue retention', () => {
     const { stack: other, key: otherKey } = bareStack();
     expect(
-      () => new DispatchQueue(other, 'Same', { encryptionKey: otherKey, retentionPeriod: Duration.days(14), deadLetterRetentionPeriod: Duration.days(14) }),
+      () =>
+        new DispatchQueue(other, 'Same', {
+          encryptionKey: otherKey,
+          retentionPeriod: Duration.days(14),
+          deadLetterRetentionPeriod: Duration.days(14),
+        }),
     ).toThrow(/deadLetterRetentionPeriod must exceed retentionPeriod/);
   });
 
@@ -59,9 +64,9 @@ describe('DispatchQueue', () => {
     const other = bareStack();
     const defaults = new DispatchQueue(other.stack, 'Defaults', { encryptionKey: other.key });
     expect(defaults.maxReceiveCount).toBe(5);
-    expect(() => new DispatchQueue(other.stack, 'Bad', { encryptionKey: other.key, maxReceiveCount: 0, retentionPeriod: Duration.days(15) })).toThrow(
-      /maxReceiveCount.*; retentionPeriod/,
-    );
+    expect(
+      () => new DispatchQueue(other.stack, 'Bad', { encryptionKey: other.key, maxReceiveCount: 0, retentionPeriod: Duration.days(15) }),
+    ).toThrow(/maxReceiveCount.*; retentionPeriod/);
   });
 
   describe('grantPublish', () => {
@@ -79,7 +84,9 @@ describe('DispatchQueue', () => {
       const synthesized = Template.fromStack(fixture.stack);
       const statementsFor = (type: string, property: string) =>
         Object.values(synthesized.findResources(type)).flatMap((r) =>
-          (r.Properties[property].Statement as { Principal?: { AWS?: unknown }; Action: unknown; Resource: unknown }[]).filter((st) => st.Principal?.AWS === PORTAL),
+          (r.Properties[property].Statement as { Principal?: { AWS?: unknown }; Action: unknown; Resource: unknown }[]).filter(
+            (st) => st.Principal?.AWS === PORTAL,
+          ),
         );
       return {
         synthesized,
@@ -93,25 +100,37 @@ describe('DispatchQueue', () => {
     // which an immutable role drops: addGrantsToResources moves it to the resources in every case.
     it.each([
       ['an environment-agnostic stack', undefined],
-      ['a stack of the role\'s account', '111122223333'],
+      ["a stack of the role's account", '111122223333'],
       ['a stack of another account', '444455556666'],
-    ])('puts an imported immutable role\'s grant on the queue policy and the key policy, in %s', (_name, account) => {
-      const { synthesized, queueId: id, queueStatements, keyStatements } = granted(account, (stack) =>
-        iam.Role.fromRoleArn(stack, 'Portal', PORTAL, { mutable: false, addGrantsToResources: true }),
-      );
-      expect(queueStatements).toEqual([{ Effect: 'Allow', Principal: { AWS: PORTAL }, Action: SEND, Resource: { 'Fn::GetAtt': [id, 'Arn'] } }]);
-      expect(keyStatements).toEqual([{ Effect: 'Allow', Principal: { AWS: PORTAL }, Action: KEY, Resource: '*', Condition: account ? VIA_SQS_IN('eu-west-1') : VIA_SQS }]);
+    ])("puts an imported immutable role's grant on the queue policy and the key policy, in %s", (_name, account) => {
+      const {
+        synthesized,
+        queueId: id,
+        queueStatements,
+        keyStatements,
+      } = granted(account, (stack) => iam.Role.fromRoleArn(stack, 'Portal', PORTAL, { mutable: false, addGrantsToResources: true }));
+      expect(queueStatements).toEqual([
+        { Effect: 'Allow', Principal: { AWS: PORTAL }, Action: SEND, Resource: { 'Fn::GetAtt': [id, 'Arn'] } },
+      ]);
+      expect(keyStatements).toEqual([
+        { Effect: 'Allow', Principal: { AWS: PORTAL }, Action: KEY, Resource: '*', Condition: account ? VIA_SQS_IN('eu-west-1') : VIA_SQS },
+      ]);
       synthesized.resourceCountIs('AWS::IAM::Policy', 0);
     });
 
-    it('grants nothing anywhere to an immutable role of the stack\'s account imported without addGrantsToResources (why the stack sets it)', () => {
-      const { synthesized, queueStatements, keyStatements } = granted('111122223333', (stack) => iam.Role.fromRoleArn(stack, 'Portal', PORTAL, { mutable: false }));
+    it("grants nothing anywhere to an immutable role of the stack's account imported without addGrantsToResources (why the stack sets it)", () => {
+      const { synthesized, queueStatements, keyStatements } = granted('111122223333', (stack) =>
+        iam.Role.fromRoleArn(stack, 'Portal', PORTAL, { mutable: false }),
+      );
       expect([...queueStatements, ...keyStatements]).toEqual([]);
       synthesized.resourceCountIs('AWS::IAM::Policy', 0);
     });
 
     it('puts the grant on the policy of a role the app owns', () => {
-      const { synthesized, queueId: id } = granted(undefined, (stack) => new iam.Role(stack, 'Publisher', { assumedBy: new iam.AccountRootPrincipal() }));
+      const { synthesized, queueId: id } = granted(
+        undefined,
+        (stack) => new iam.Role(stack, 'Publisher', { assumedBy: new iam.AccountRootPrincipal() }),
+      );
       synthesized.hasResourceProperties('AWS::IAM::Policy', {
         PolicyDocument: {
           Statement: Match.arrayWith([

@@ -10,12 +10,20 @@ describe('Dispatcher', () => {
   let template: Template;
   let statements: Statement[];
   let fn: { Properties: Record<string, any> };
-  const settings = { fromAddress: 'notices@portal.example.org', batchSize: 8, maxBatchingWindowSeconds: 2, maxConcurrency: 6, maxSendRatePerSecond: 12 };
+  const settings = {
+    fromAddress: 'notices@portal.example.org',
+    batchSize: 8,
+    maxBatchingWindowSeconds: 2,
+    maxConcurrency: 6,
+    maxSendRatePerSecond: 12,
+  };
 
   beforeAll(() => {
     template = synthMailDispatch(settings).template;
     statements = statementsOfRole(template, 'DispatcherServiceRole');
-    fn = template.findResources('AWS::Lambda::Function')[logicalIdOf(template, 'AWS::Lambda::Function', 'DispatcherServiceFunction')] as never;
+    fn = template.findResources('AWS::Lambda::Function')[
+      logicalIdOf(template, 'AWS::Lambda::Function', 'DispatcherServiceFunction')
+    ] as never;
   });
 
   describe('event source', () => {
@@ -61,7 +69,12 @@ describe('Dispatcher', () => {
       ]) {
         expect(env).toHaveProperty([name]);
       }
-      expect(env).toMatchObject({ [Env.fromAddress]: 'notices@portal.example.org', [Env.maxSendsPerSecond]: '2', [Env.handlerConcurrency]: '1', POWERTOOLS_SERVICE_NAME: 'mail-dispatch' });
+      expect(env).toMatchObject({
+        [Env.fromAddress]: 'notices@portal.example.org',
+        [Env.maxSendsPerSecond]: '2',
+        [Env.handlerConcurrency]: '1',
+        POWERTOOLS_SERVICE_NAME: 'mail-dispatch',
+      });
       expect(env).not.toHaveProperty([Env.addressHashKey]);
     });
 
@@ -77,10 +90,15 @@ describe('Dispatcher', () => {
   describe('permissions', () => {
     const on = (prefix: string) => ({ 'Fn::GetAtt': [logicalIdOf(template, 'AWS::DynamoDB::Table', prefix), 'Arn'] });
     const actionsOn = (resource: unknown) =>
-      statements.filter((s) => JSON.stringify(s.Resource) === JSON.stringify(resource)).flatMap(actionsOf).sort();
+      statements
+        .filter((s) => JSON.stringify(s.Resource) === JSON.stringify(resource))
+        .flatMap(actionsOf)
+        .sort();
 
     it('12.11: has the actions of one TransactWriteItems claim (its ledger items are Updates) on the ledger, and no PutItem or ConditionCheckItem', () => {
-      expect(actionsOn(on('RegistryLedger'))).toEqual(['dynamodb:BatchGetItem', 'dynamodb:ConditionCheckItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:UpdateItem'].sort());
+      expect(actionsOn(on('RegistryLedger'))).toEqual(
+        ['dynamodb:BatchGetItem', 'dynamodb:ConditionCheckItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:UpdateItem'].sort(),
+      );
     });
 
     const bySid = (sid: string) => {
@@ -91,9 +109,16 @@ describe('Dispatcher', () => {
     const RETURN_VALUES = { 'dynamodb:ReturnValues': ['NONE', 'UPDATED_OLD', 'UPDATED_NEW'] };
 
     it("12.11: the dispatcher's record and counter UpdateItem reaches neither the registry's address index, the pause flag nor other functions' items, and only the attributes the code writes", () => {
-      expect(statements.filter((s) => actionsOf(s).includes('dynamodb:UpdateItem')).map((s) => s.Sid).sort()).toEqual(['ClaimAndSettleInLedger', 'SetPauseFlag']);
+      expect(
+        statements
+          .filter((s) => actionsOf(s).includes('dynamodb:UpdateItem'))
+          .map((s) => s.Sid)
+          .sort(),
+      ).toEqual(['ClaimAndSettleInLedger', 'SetPauseFlag']);
       expect(bySid('ClaimAndSettleInLedger').Condition).toEqual({
-        'ForAllValues:StringNotLike': { 'dynamodb:LeadingKeys': ['registry#*', 'control#*', 'softbounce#*', 'notforme#*', 'ratelimit#*', 'reputation#*'] },
+        'ForAllValues:StringNotLike': {
+          'dynamodb:LeadingKeys': ['registry#*', 'control#*', 'softbounce#*', 'notforme#*', 'ratelimit#*', 'reputation#*'],
+        },
         'ForAllValues:StringEquals': { 'dynamodb:Attributes': [...TABLE_ACCESS.dispatcher.ledgerAttributes] },
         StringEqualsIfExists: RETURN_VALUES,
       });
@@ -106,7 +131,10 @@ describe('Dispatcher', () => {
       expect(bySid('SetPauseFlag')).toMatchObject({
         Action: 'dynamodb:UpdateItem',
         Condition: {
-          'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['control#pause'], 'dynamodb:Attributes': [...TABLE_ACCESS.dispatcher.pauseFlagAttributes] },
+          'ForAllValues:StringEquals': {
+            'dynamodb:LeadingKeys': ['control#pause'],
+            'dynamodb:Attributes': [...TABLE_ACCESS.dispatcher.pauseFlagAttributes],
+          },
           StringEqualsIfExists: RETURN_VALUES,
         },
       });
@@ -117,7 +145,9 @@ describe('Dispatcher', () => {
     it('12.11: reads no ledger item of another function (registry index, soft bounces, "not for me" reports and rate limits, reputation counters)', () => {
       expect(bySid('ReadLedger')).toMatchObject({
         Action: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:ConditionCheckItem'],
-        Condition: { 'ForAllValues:StringNotLike': { 'dynamodb:LeadingKeys': ['softbounce#*', 'notforme#*', 'ratelimit#*', 'reputation#*'] } },
+        Condition: {
+          'ForAllValues:StringNotLike': { 'dynamodb:LeadingKeys': ['softbounce#*', 'notforme#*', 'ratelimit#*', 'reputation#*'] },
+        },
       });
     });
 
@@ -143,15 +173,24 @@ describe('Dispatcher', () => {
 
     it('may send SQS messages to the DLQ only', () => {
       const send = statements.filter((s) => actionsOf(s).includes('sqs:SendMessage'));
-      expect(send.map((s) => s.Resource)).toEqual([{ 'Fn::GetAtt': [logicalIdOf(template, 'AWS::SQS::Queue', 'DispatchQueueDeadLetterQueue'), 'Arn'] }]);
+      expect(send.map((s) => s.Resource)).toEqual([
+        { 'Fn::GetAtt': [logicalIdOf(template, 'AWS::SQS::Queue', 'DispatchQueueDeadLetterQueue'), 'Arn'] },
+      ]);
     });
 
     it('reads only its own secret and the link key, and uses the key only through SQS, DynamoDB and Secrets Manager', () => {
       const secret = statements.filter((s) => actionsOf(s).some((a) => a.startsWith('secretsmanager:')));
       expect(secret).toEqual([
-        expect.objectContaining({ Action: 'secretsmanager:GetSecretValue', Resource: { Ref: logicalIdOf(template, 'AWS::SecretsManager::Secret', 'DispatcherAddressHashKey') } }),
+        expect.objectContaining({
+          Action: 'secretsmanager:GetSecretValue',
+          Resource: { Ref: logicalIdOf(template, 'AWS::SecretsManager::Secret', 'DispatcherAddressHashKey') },
+        }),
         // The "not for me" links are made at send time with the page's key (read once per cold start).
-        expect.objectContaining({ Sid: 'ReadReportLinkKey', Action: 'secretsmanager:GetSecretValue', Resource: { Ref: logicalIdOf(template, 'AWS::SecretsManager::Secret', 'NotForMeLinkKey') } }),
+        expect.objectContaining({
+          Sid: 'ReadReportLinkKey',
+          Action: 'secretsmanager:GetSecretValue',
+          Resource: { Ref: logicalIdOf(template, 'AWS::SecretsManager::Secret', 'NotForMeLinkKey') },
+        }),
       ]);
       const kms = statements.filter((s) => actionsOf(s).some((a) => a.startsWith('kms:')));
       expect(kms.every((s) => s.Condition?.StringEquals?.['kms:ViaService'] !== undefined)).toBe(true);

@@ -14,7 +14,9 @@ describe('EncryptionKey', () => {
 
   it("12.11: lets CloudWatch Logs use it only for this stack's log groups, not the account's", () => {
     const policy = template.findResources('AWS::KMS::Key');
-    const statements = (Object.values(policy)[0].Properties.KeyPolicy.Statement as { Sid?: string; Condition?: any }[]).filter((s) => s.Sid?.includes('CloudWatchLogs'));
+    const statements = (Object.values(policy)[0].Properties.KeyPolicy.Statement as { Sid?: string; Condition?: any }[]).filter((s) =>
+      s.Sid?.includes('CloudWatchLogs'),
+    );
     expect(statements).toHaveLength(1);
     expect(statements[0].Sid).toBe('AllowCloudWatchLogsForThisStacksLogGroups');
     const arn = JSON.stringify(statements[0].Condition.ArnLike['kms:EncryptionContext:aws:logs:arn']);
@@ -36,19 +38,22 @@ describe('EncryptionKey', () => {
     }
   });
 
-  it.each(['cloudwatch.amazonaws.com', 'ses.amazonaws.com'])('lets %s publish to encrypted topics on behalf of this account only', (service) => {
-    template.hasResourceProperties('AWS::KMS::Key', {
-      KeyPolicy: {
-        Statement: Match.arrayWith([
-          Match.objectLike({
-            Principal: { Service: service },
-            Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
-            Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
-          }),
-        ]),
-      },
-    });
-  });
+  it.each(['cloudwatch.amazonaws.com', 'ses.amazonaws.com'])(
+    'lets %s publish to encrypted topics on behalf of this account only',
+    (service) => {
+      template.hasResourceProperties('AWS::KMS::Key', {
+        KeyPolicy: {
+          Statement: Match.arrayWith([
+            Match.objectLike({
+              Principal: { Service: service },
+              Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+              Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
+            }),
+          ]),
+        },
+      });
+    },
+  );
 
   it('refuses a pending window KMS does not allow', () => {
     expect(() => new EncryptionKey(new Stack(new App(), 'Bad'), 'Key', { pendingWindowDays: 3 })).toThrow(/pendingWindowDays/);

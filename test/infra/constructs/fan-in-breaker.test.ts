@@ -17,7 +17,7 @@ describe('FanInBreaker', () => {
     breakerId = logicalIdOf(template, 'AWS::Lambda::Function', 'FanInBreakerFunction');
   });
 
-  it('raises FanInSpike on the dispatcher\'s FanInBlocked metric with the configured threshold and period', () => {
+  it("raises FanInSpike on the dispatcher's FanInBlocked metric with the configured threshold and period", () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       AlarmName: 'MailDispatchTest-FanInSpike',
       Namespace: 'MailDispatch',
@@ -40,7 +40,13 @@ describe('FanInBreaker', () => {
       Endpoint: { 'Fn::GetAtt': [breakerId, 'Arn'] },
       FilterPolicyScope: 'MessageBody',
       FilterPolicy: {
-        AlarmName: ['MailDispatchTest-FanInSpike', 'MailDispatchTest-BounceRate', 'MailDispatchTest-ComplaintRate', 'MailDispatchTest-SesAccountBounceRate', 'MailDispatchTest-SesAccountComplaintRate'],
+        AlarmName: [
+          'MailDispatchTest-FanInSpike',
+          'MailDispatchTest-BounceRate',
+          'MailDispatchTest-ComplaintRate',
+          'MailDispatchTest-SesAccountBounceRate',
+          'MailDispatchTest-SesAccountComplaintRate',
+        ],
         NewStateValue: ['ALARM'],
       },
     });
@@ -93,7 +99,11 @@ describe('FanInBreaker', () => {
     });
 
     it('takes the thresholds from the settings, and gives the feedback function the same ones', () => {
-      const custom = synthMailDispatch({ reputationBounceRatePercent: 2.5, reputationComplaintRatePercent: 0.05, reputationWindowSends: 500 }).template;
+      const custom = synthMailDispatch({
+        reputationBounceRatePercent: 2.5,
+        reputationComplaintRatePercent: 0.05,
+        reputationWindowSends: 500,
+      }).template;
       custom.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: 'MailDispatchTest-SesAccountBounceRate', Threshold: 0.025 });
       custom.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: 'MailDispatchTest-SesAccountComplaintRate', Threshold: 0.0005 });
       const feedback = Object.values(custom.findResources('AWS::Lambda::Function')).find(
@@ -128,14 +138,16 @@ describe('FanInBreaker', () => {
     const breaker = template.findResources('AWS::Lambda::Function')[breakerId].Properties;
     expect(breaker.FunctionName).toBe('MailDispatchTest-fan-in-breaker');
     const dispatcherId = logicalIdOf(template, 'AWS::Lambda::Function', 'DispatcherServiceFunction');
-    expect(template.findResources('AWS::Lambda::Function')[dispatcherId].Properties.Environment.Variables[Env.breakerFunctionName]).toBe('MailDispatchTest-fan-in-breaker');
+    expect(template.findResources('AWS::Lambda::Function')[dispatcherId].Properties.Environment.Variables[Env.breakerFunctionName]).toBe(
+      'MailDispatchTest-fan-in-breaker',
+    );
     const invoke = statementsOfRole(template, 'DispatcherServiceRole').filter((s) => actionsOf(s).some((a) => a.startsWith('lambda:')));
     expect(invoke).toHaveLength(1);
     expect(actionsOf(invoke[0])).toEqual(['lambda:InvokeFunction']);
     expect(JSON.stringify(invoke[0].Resource)).toContain(':function:MailDispatchTest-fan-in-breaker');
   });
 
-  it('lets the breaker update only the dispatcher\'s one event source mapping', () => {
+  it("lets the breaker update only the dispatcher's one event source mapping", () => {
     const lambda = statements.filter((s) => actionsOf(s).some((a) => a.startsWith('lambda:')));
     expect(lambda).toHaveLength(1);
     expect(actionsOf(lambda[0])).toContain('lambda:UpdateEventSourceMapping');
@@ -153,17 +165,24 @@ describe('FanInBreaker', () => {
     expect(allActions(statements)).not.toContain('ses:SendEmail');
   });
 
-  it.each(['BlockedSpike', 'DeadLetterQueueNotEmpty', 'InDoubt', 'DispatcherErrors', 'DispatcherThrottles', 'OldestMessageAge', 'BreakerErrors', 'BreakerFailedInvocations', 'FeedbackFailedInvocations'])(
-    'has the notify-only alarm %s, wired to the alarm topic',
-    (name) => {
-      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-        AlarmName: `MailDispatchTest-${name}`,
-        AlarmActions: [{ Ref: topicId }],
-        OKActions: [{ Ref: topicId }],
-        TreatMissingData: 'notBreaching',
-      });
-    },
-  );
+  it.each([
+    'BlockedSpike',
+    'DeadLetterQueueNotEmpty',
+    'InDoubt',
+    'DispatcherErrors',
+    'DispatcherThrottles',
+    'OldestMessageAge',
+    'BreakerErrors',
+    'BreakerFailedInvocations',
+    'FeedbackFailedInvocations',
+  ])('has the notify-only alarm %s, wired to the alarm topic', (name) => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: `MailDispatchTest-${name}`,
+      AlarmActions: [{ Ref: topicId }],
+      OKActions: [{ Ref: topicId }],
+      TreatMissingData: 'notBreaching',
+    });
+  });
 
   it('watches recipient mismatches through the Reason dimension', () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
@@ -173,14 +192,16 @@ describe('FanInBreaker', () => {
     });
   });
 
-  it('encrypts the alarm topic, refuses plain HTTP, lets only this stack\'s alarms publish, and subscribes the on-call address', () => {
+  it("encrypts the alarm topic, refuses plain HTTP, lets only this stack's alarms publish, and subscribes the on-call address", () => {
     template.hasResourceProperties('AWS::SNS::Topic', {
       DisplayName: 'mail-dispatch alarms',
       KmsMasterKeyId: { 'Fn::GetAtt': [logicalIdOf(template, 'AWS::KMS::Key', 'EncryptionKey'), 'Arn'] },
     });
     template.hasResourceProperties('AWS::SNS::TopicPolicy', {
       Topics: [{ Ref: topicId }],
-      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+      PolicyDocument: {
+        Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]),
+      },
     });
     template.hasResourceProperties('AWS::SNS::TopicPolicy', {
       Topics: [{ Ref: topicId }],
@@ -195,6 +216,10 @@ describe('FanInBreaker', () => {
         ]),
       },
     });
-    template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'oncall@example.org', TopicArn: { Ref: topicId } });
+    template.hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'email',
+      Endpoint: 'oncall@example.org',
+      TopicArn: { Ref: topicId },
+    });
   });
 });

@@ -13,7 +13,7 @@ describe('Feedback', () => {
     fnId = logicalIdOf(template, 'AWS::Lambda::Function', 'FeedbackServiceFunction');
   });
 
-  it('receives the configuration set\'s events through the SES events topic', () => {
+  it("receives the configuration set's events through the SES events topic", () => {
     template.hasResourceProperties('AWS::SNS::Subscription', {
       Protocol: 'lambda',
       TopicArn: { Ref: logicalIdOf(template, 'AWS::SNS::Topic', 'MailEventsTopic') },
@@ -25,11 +25,21 @@ describe('Feedback', () => {
 
   it('may update ledger records (reconcile) and members (suppress), nothing more', () => {
     const table = (prefix: string) => JSON.stringify({ 'Fn::GetAtt': [logicalIdOf(template, 'AWS::DynamoDB::Table', prefix), 'Arn'] });
-    const on = (prefix: string) => statements.filter((s) => JSON.stringify(s.Resource) === table(prefix)).flatMap(actionsOf).sort();
+    const on = (prefix: string) =>
+      statements
+        .filter((s) => JSON.stringify(s.Resource) === table(prefix))
+        .flatMap(actionsOf)
+        .sort();
     expect(on('RegistryLedger')).toEqual(['dynamodb:GetItem', 'dynamodb:UpdateItem']);
     expect(on('RegistryMembers')).toEqual(['dynamodb:GetItem', 'dynamodb:UpdateItem']);
     const actions = allActions(statements);
-    for (const forbidden of ['dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:Scan', 'ses:SendEmail', 'secretsmanager:GetSecretValue']) {
+    for (const forbidden of [
+      'dynamodb:PutItem',
+      'dynamodb:DeleteItem',
+      'dynamodb:Scan',
+      'ses:SendEmail',
+      'secretsmanager:GetSecretValue',
+    ]) {
       expect(actions).not.toContain(forbidden);
     }
   });
@@ -50,6 +60,8 @@ describe('Feedback', () => {
 
   it('keeps failed asynchronous invocations in an encrypted queue', () => {
     const queueId = logicalIdOf(template, 'AWS::SQS::Queue', 'FeedbackServiceFailedInvocations');
-    expect(template.findResources('AWS::Lambda::Function')[fnId].Properties.DeadLetterConfig).toEqual({ TargetArn: { 'Fn::GetAtt': [queueId, 'Arn'] } });
+    expect(template.findResources('AWS::Lambda::Function')[fnId].Properties.DeadLetterConfig).toEqual({
+      TargetArn: { 'Fn::GetAtt': [queueId, 'Arn'] },
+    });
   });
 });

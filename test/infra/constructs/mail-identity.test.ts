@@ -55,7 +55,11 @@ describe('MailIdentity', () => {
   it('creates no SES identity unless asked to', () => {
     template.resourceCountIs('AWS::SES::EmailIdentity', 0);
     const other = bareStack();
-    new MailIdentity(other.stack, 'Mail', { encryptionKey: other.key, fromAddress: 'no-reply@portal.example.org', createEmailIdentity: true });
+    new MailIdentity(other.stack, 'Mail', {
+      encryptionKey: other.key,
+      fromAddress: 'no-reply@portal.example.org',
+      createEmailIdentity: true,
+    });
     Template.fromStack(other.stack).hasResourceProperties('AWS::SES::EmailIdentity', { EmailIdentity: 'portal.example.org' });
   });
 
@@ -64,7 +68,13 @@ describe('MailIdentity', () => {
     expect(statement.Action).toBe('ses:SendEmail');
     expect(statement.Condition).toEqual({ StringEquals: { 'ses:FromAddress': 'no-reply@portal.example.org' } });
     const resources = JSON.stringify(statement.Resource);
-    for (const part of [':identity/no-reply@portal.example.org', ':identity/portal.example.org', ':configuration-set/', ':template/ConstructTest-advice-nurse-reply', ':template/ConstructTest-appointment-reminder']) {
+    for (const part of [
+      ':identity/no-reply@portal.example.org',
+      ':identity/portal.example.org',
+      ':configuration-set/',
+      ':template/ConstructTest-advice-nurse-reply',
+      ':template/ConstructTest-appointment-reminder',
+    ]) {
       expect(resources).toContain(part);
     }
     expect(resources).not.toMatch(/\*/);
@@ -72,10 +82,21 @@ describe('MailIdentity', () => {
 
   it('takes a name prefix for every SES name it claims, and refuses one SES cannot hold', () => {
     const other = bareStack();
-    const named = new MailIdentity(other.stack, 'Mail', { encryptionKey: other.key, fromAddress: 'no-reply@portal.example.org', namePrefix: 'staging' });
+    const named = new MailIdentity(other.stack, 'Mail', {
+      encryptionKey: other.key,
+      fromAddress: 'no-reply@portal.example.org',
+      namePrefix: 'staging',
+    });
     expect(named.templateNames).toEqual(Object.keys(TEMPLATES).map((name) => `staging-${name}`));
     Template.fromStack(other.stack).hasResourceProperties('AWS::SES::ConfigurationSet', { Name: 'staging' });
     const bad = bareStack();
-    expect(() => new MailIdentity(bad.stack, 'Mail', { encryptionKey: bad.key, fromAddress: 'no-reply@portal.example.org', namePrefix: 'no spaces' })).toThrow(/namePrefix/);
+    expect(
+      () =>
+        new MailIdentity(bad.stack, 'Mail', {
+          encryptionKey: bad.key,
+          fromAddress: 'no-reply@portal.example.org',
+          namePrefix: 'no spaces',
+        }),
+    ).toThrow(/namePrefix/);
   });
 });

@@ -18,9 +18,17 @@ describe('NotForMePage', () => {
   });
 
   it('serves the page from a public function URL: the signed link is the credential', () => {
-    template.hasResourceProperties('AWS::Lambda::Url', { AuthType: 'NONE', InvokeMode: 'BUFFERED', TargetFunctionArn: { 'Fn::GetAtt': [fnId, 'Arn'] } });
+    template.hasResourceProperties('AWS::Lambda::Url', {
+      AuthType: 'NONE',
+      InvokeMode: 'BUFFERED',
+      TargetFunctionArn: { 'Fn::GetAtt': [fnId, 'Arn'] },
+    });
     expect(template.findResources('AWS::Lambda::Url', { Properties: { Cors: {} } })).toEqual({});
-    expect(env).toMatchObject({ [Env.reportPauseThreshold]: '3', [Env.reportWindowSeconds]: '3600', [Env.breakerFunctionName]: 'MailDispatchTest-fan-in-breaker' });
+    expect(env).toMatchObject({
+      [Env.reportPauseThreshold]: '3',
+      [Env.reportWindowSeconds]: '3600',
+      [Env.breakerFunctionName]: 'MailDispatchTest-fan-in-breaker',
+    });
   });
 
   it('gives every e-mail its link: the dispatcher gets the page URL and may read the link key', () => {
@@ -31,12 +39,23 @@ describe('NotForMePage', () => {
     expect(variables[Env.reportPageUrl]).toEqual({ 'Fn::GetAtt': [urlId, 'FunctionUrl'] });
     expect(variables[Env.reportLinkSecretArn]).toEqual({ Ref: secretId });
     expect(env[Env.reportLinkSecretArn]).toEqual({ Ref: secretId });
-    expect(dispatcher.find((s) => s.Sid === 'ReadReportLinkKey')).toMatchObject({ Action: 'secretsmanager:GetSecretValue', Resource: { Ref: secretId } });
+    expect(dispatcher.find((s) => s.Sid === 'ReadReportLinkKey')).toMatchObject({
+      Action: 'secretsmanager:GetSecretValue',
+      Resource: { Ref: secretId },
+    });
   });
 
   it('may record reports and block addresses, never send mail, read the queue, hash addresses or delete anything', () => {
     const actions = allActions(page);
-    for (const forbidden of ['ses:SendEmail', 'sqs:ReceiveMessage', 'sqs:SendMessage', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:Scan', 'dynamodb:Query']) {
+    for (const forbidden of [
+      'ses:SendEmail',
+      'sqs:ReceiveMessage',
+      'sqs:SendMessage',
+      'dynamodb:PutItem',
+      'dynamodb:DeleteItem',
+      'dynamodb:Scan',
+      'dynamodb:Query',
+    ]) {
       expect(actions).not.toContain(forbidden);
     }
     const secrets = page.filter((s) => actionsOf(s).includes('secretsmanager:GetSecretValue'));

@@ -55,10 +55,16 @@ describe('RegistryTables', () => {
   it('projects only the keys into the audit indexes, exactly as the local emulator creates them', () => {
     const local = ledgerTableInput().GlobalSecondaryIndexes ?? [];
     for (const gsi of LEDGER_AUDIT_INDEXES) {
-      const deployed = (ledger.Properties.GlobalSecondaryIndexes as { IndexName: string; KeySchema: unknown; Projection: unknown }[]).find((i) => i.IndexName === gsi.name);
+      const deployed = (ledger.Properties.GlobalSecondaryIndexes as { IndexName: string; KeySchema: unknown; Projection: unknown }[]).find(
+        (i) => i.IndexName === gsi.name,
+      );
       // A settle (state, sentAt, sesMessageId, history) must change nothing an index holds.
       expect(deployed?.Projection).toEqual({ ProjectionType: 'KEYS_ONLY' });
-      expect(local.find((i) => i.IndexName === gsi.name)).toEqual({ IndexName: gsi.name, KeySchema: deployed?.KeySchema, Projection: deployed?.Projection });
+      expect(local.find((i) => i.IndexName === gsi.name)).toEqual({
+        IndexName: gsi.name,
+        KeySchema: deployed?.KeySchema,
+        Projection: deployed?.Projection,
+      });
     }
   });
 

@@ -28,20 +28,34 @@ describe('RegistryWatch (12.2c)', () => {
       FunctionResponseTypes: ['ReportBatchItemFailures'],
       DestinationConfig: { OnFailure: { Destination: getAtt('AWS::SQS::Queue', 'RegistryWatchFailedRecords', 'Arn') } },
     });
-    const env = template.findResources('AWS::Lambda::Function')[logicalIdOf(template, 'AWS::Lambda::Function', 'RegistryWatchServiceFunction')].Properties.Environment.Variables;
+    const env =
+      template.findResources('AWS::Lambda::Function')[logicalIdOf(template, 'AWS::Lambda::Function', 'RegistryWatchServiceFunction')]
+        .Properties.Environment.Variables;
     expect(env[Env.fanInLimit]).toBe('4');
     expect(env[Env.breakerFunctionName]).toEqual(expect.stringContaining('fan-in-breaker'));
-    expect(env[Env.addressHashSecretArn]).toEqual({ Ref: logicalIdOf(template, 'AWS::SecretsManager::Secret', 'DispatcherAddressHashKey') });
+    expect(env[Env.addressHashSecretArn]).toEqual({
+      Ref: logicalIdOf(template, 'AWS::SecretsManager::Secret', 'DispatcherAddressHashKey'),
+    });
   });
 
   it('reads only the members stream, and of a member only where its mail may go', () => {
-    const on = (resource: unknown) => statements.filter((s) => JSON.stringify(s.Resource) === JSON.stringify(resource)).flatMap(actionsOf).sort();
-    expect(on(getAtt('AWS::DynamoDB::Table', 'RegistryMembers', 'StreamArn'))).toEqual(['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator']);
+    const on = (resource: unknown) =>
+      statements
+        .filter((s) => JSON.stringify(s.Resource) === JSON.stringify(resource))
+        .flatMap(actionsOf)
+        .sort();
+    expect(on(getAtt('AWS::DynamoDB::Table', 'RegistryMembers', 'StreamArn'))).toEqual([
+      'dynamodb:DescribeStream',
+      'dynamodb:GetRecords',
+      'dynamodb:GetShardIterator',
+    ]);
     expect(on('*')).toEqual(['dynamodb:ListStreams']);
     const read = bySid('ReadWhereMembersMailGoes');
     expect(actionsOf(read)).toEqual(['dynamodb:GetItem']);
     expect(read.Resource).toEqual(getAtt('AWS::DynamoDB::Table', 'RegistryMembers', 'Arn'));
-    expect(read.Condition?.['ForAllValues:StringEquals']?.['dynamodb:Attributes']).toEqual([...TABLE_ACCESS.registryWatch.memberAttributes]);
+    expect(read.Condition?.['ForAllValues:StringEquals']?.['dynamodb:Attributes']).toEqual([
+      ...TABLE_ACCESS.registryWatch.memberAttributes,
+    ]);
     expect(TABLE_ACCESS.registryWatch.memberAttributes).not.toContain('suppressions');
     expect(read.Condition?.StringEqualsIfExists?.['dynamodb:Select']).toBe('SPECIFIC_ATTRIBUTES');
   });
@@ -57,16 +71,28 @@ describe('RegistryWatch (12.2c)', () => {
     expect(actionsOf(flag).sort()).toEqual(['dynamodb:GetItem', 'dynamodb:UpdateItem']);
     expect(flag.Condition?.['ForAllValues:StringEquals']?.['dynamodb:LeadingKeys']).toEqual(['control#pause']);
     const actions = allActions(statements);
-    for (const forbidden of ['dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:Scan', 'dynamodb:BatchGetItem', 'dynamodb:TransactWriteItems', 'ses:SendEmail', 'sqs:ReceiveMessage']) {
+    for (const forbidden of [
+      'dynamodb:PutItem',
+      'dynamodb:DeleteItem',
+      'dynamodb:Query',
+      'dynamodb:Scan',
+      'dynamodb:BatchGetItem',
+      'dynamodb:TransactWriteItems',
+      'ses:SendEmail',
+      'sqs:ReceiveMessage',
+    ]) {
       expect(actions).not.toContain(forbidden);
     }
-    for (const statement of statements.filter((s) => actionsOf(s).some((a) => a.startsWith('kms:')))) expect(statement.Condition?.StringEquals?.['kms:ViaService']).toBeDefined();
+    for (const statement of statements.filter((s) => actionsOf(s).some((a) => a.startsWith('kms:'))))
+      expect(statement.Condition?.StringEquals?.['kms:ViaService']).toBeDefined();
   });
 
   it('may invoke the breaker, read the hash key and park failed record positions, nothing more', () => {
     expect(actionsOf(bySid('TripTheBreaker'))).toEqual(['lambda:InvokeFunction']);
     expect(JSON.stringify(bySid('TripTheBreaker').Resource)).toContain('fan-in-breaker');
-    expect(bySid('ReadAddressHashKey').Resource).toEqual({ Ref: logicalIdOf(template, 'AWS::SecretsManager::Secret', 'DispatcherAddressHashKey') });
+    expect(bySid('ReadAddressHashKey').Resource).toEqual({
+      Ref: logicalIdOf(template, 'AWS::SecretsManager::Secret', 'DispatcherAddressHashKey'),
+    });
     expect(actionsOf(bySid('KeepFailedRecordPositions'))).toEqual(['sqs:SendMessage']);
   });
 

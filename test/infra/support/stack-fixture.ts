@@ -24,7 +24,9 @@ export function bareStack(env?: Environment) {
 
 /** The one resource of a type whose logical id starts with `prefix` (or matches it, for a RegExp). */
 export function logicalIdOf(template: Template, type: string, prefix: string | RegExp): string {
-  const ids = Object.keys(template.findResources(type)).filter((id) => (typeof prefix === 'string' ? id.startsWith(prefix) : prefix.test(id)));
+  const ids = Object.keys(template.findResources(type)).filter((id) =>
+    typeof prefix === 'string' ? id.startsWith(prefix) : prefix.test(id),
+  );
   if (ids.length !== 1) throw new Error(`expected one ${type} starting with ${prefix}, found ${ids.join(', ') || 'none'}`);
   return ids[0];
 }
@@ -45,8 +47,13 @@ export function statementsOfRole(template: Template, rolePrefix: string): Statem
     ...Object.values(template.findResources('AWS::IAM::ManagedPolicy')),
     ...Object.values(template.findResources('AWS::IAM::Policy')),
   ].filter((p) => attached(p.Properties.Roles));
-  const inline = (template.findResources('AWS::IAM::Role')[roleId].Properties.Policies ?? []) as { PolicyDocument: { Statement: Statement[] } }[];
-  return [...policies.map((p) => p.Properties.PolicyDocument.Statement as Statement[]), ...inline.map((p) => p.PolicyDocument.Statement)].flat();
+  const inline = (template.findResources('AWS::IAM::Role')[roleId].Properties.Policies ?? []) as {
+    PolicyDocument: { Statement: Statement[] };
+  }[];
+  return [
+    ...policies.map((p) => p.Properties.PolicyDocument.Statement as Statement[]),
+    ...inline.map((p) => p.PolicyDocument.Statement),
+  ].flat();
 }
 
 export const actionsOf = (statement: Statement): string[] => (Array.isArray(statement.Action) ? statement.Action : [statement.Action]);

@@ -17,16 +17,25 @@ beforeAll(async () => {
     { memberId: 'C', email: 'c@example.org', status: 'active' },
   ]);
   calls = [];
-  aws.clients.dynamodb.middlewareStack.add((next, context) => async (args) => {
-    calls.push(context.commandName ?? '');
-    return next(args);
-  }, { step: 'initialize' });
+  aws.clients.dynamodb.middlewareStack.add(
+    (next, context) => async (args) => {
+      calls.push(context.commandName ?? '');
+      return next(args);
+    },
+    { step: 'initialize' },
+  );
   ledger = new DynamoDbDispatchLedger({ membersTable: aws.tables.members, ledgerTable: aws.tables.ledger, client: aws.clients.dynamodb });
 });
 afterAll(async () => aws?.stop());
 
 const JOIN_EMPTY = { kind: 'join', version: 0, atMs: Date.parse('2026-12-01T08:00:00Z'), prune: [] } as const;
-const request = (dispatchId: string, memberId: string, registered: string, fanInKey = `fanin#${dispatchId}`, fanIn: ClaimRequest['fanIn'] = JOIN_EMPTY): ClaimRequest => ({
+const request = (
+  dispatchId: string,
+  memberId: string,
+  registered: string,
+  fanInKey = `fanin#${dispatchId}`,
+  fanIn: ClaimRequest['fanIn'] = JOIN_EMPTY,
+): ClaimRequest => ({
   message: { dispatchId, memberId, to: registered, template: 'advice-nurse-reply', data: {} },
   toHash: `h-${memberId}`,
   matched: { via: 'email', value: registered },
@@ -40,18 +49,18 @@ const request = (dispatchId: string, memberId: string, registered: string, fanIn
 });
 
 async function state(pk: string) {
-  const { Item } = await aws.clients.dynamodb.send(new GetItemCommand({ TableName: aws.tables.ledger, Key: { pk: { S: pk } }, ConsistentRead: true }));
+  const { Item } = await aws.clients.dynamodb.send(
+    new GetItemCommand({ TableName: aws.tables.ledger, Key: { pk: { S: pk } }, ConsistentRead: true }),
+  );
   return Item?.state?.S;
 }
 
 describe('DynamoDbDispatchLedger.claimAll', () => {
   it('claims a batch on distinct items in one transaction', async () => {
     calls.length = 0;
-    await expect(ledger.claimAll([request('g1', 'A', 'a@example.org'), request('g2', 'B', 'b@example.org'), request('g3', 'C', 'c@example.org')])).resolves.toEqual([
-      { claimed: true },
-      { claimed: true },
-      { claimed: true },
-    ]);
+    await expect(
+      ledger.claimAll([request('g1', 'A', 'a@example.org'), request('g2', 'B', 'b@example.org'), request('g3', 'C', 'c@example.org')]),
+    ).resolves.toEqual([{ claimed: true }, { claimed: true }, { claimed: true }]);
     expect(calls).toEqual(['TransactWriteItemsCommand']);
   });
 
@@ -62,7 +71,12 @@ describe('DynamoDbDispatchLedger.claimAll', () => {
       request('g1', 'C', 'c@example.org', 'fanin#g1-again'), // already claimed above
       request('g6', 'C', 'c@example.org'),
     ]);
-    expect(results).toEqual([{ claimed: true }, { claimed: false, conflicts: ['member'] }, { claimed: false, conflicts: ['ledger'] }, { claimed: true }]);
+    expect(results).toEqual([
+      { claimed: true },
+      { claimed: false, conflicts: ['member'] },
+      { claimed: false, conflicts: ['ledger'] },
+      { claimed: true },
+    ]);
     expect(await Promise.all(['g4', 'g5', 'g6'].map(state))).toEqual(['claimed', undefined, 'claimed']);
   });
 
@@ -80,7 +94,9 @@ describe('DynamoDbDispatchLedger.claimAll', () => {
     const shared = 'fanin#refresh';
     await ledger.claimAll([request('r1', 'A', 'a@example.org', shared)]);
     const refresh = (cutoffMs: number) => ({ kind: 'refresh', cutoffMs, atMs: JOIN_EMPTY.atMs + 5000 }) as const;
-    await expect(ledger.claimAll([request('r2', 'A', 'a@example.org', shared, refresh(JOIN_EMPTY.atMs - 1))])).resolves.toEqual([{ claimed: true }]);
+    await expect(ledger.claimAll([request('r2', 'A', 'a@example.org', shared, refresh(JOIN_EMPTY.atMs - 1))])).resolves.toEqual([
+      { claimed: true },
+    ]);
     // A cutoff past its latest instant: it left the span, so it must join (and be counted) again.
     await expect(ledger.claimAll([request('r3', 'A', 'a@example.org', shared, refresh(JOIN_EMPTY.atMs + 5000))])).resolves.toEqual([
       { claimed: false, conflicts: ['fan-in'] },

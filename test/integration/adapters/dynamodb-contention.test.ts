@@ -10,7 +10,13 @@ import { createHandler } from '../../../lambdas/dispatcher/handler';
 import type { ClaimRequest } from '../../../lambdas/ports';
 import { Env, LedgerKey } from '../../../lambdas/tables';
 import { startEmbeddedAws, type EmbeddedAws } from '../../../local/embedded-aws';
-import { FaultPlan, addDynamoDbFaults, dynamoDbTransactionConflictError, sesThrottleError, transactionCancelledError } from '../../../local/faults';
+import {
+  FaultPlan,
+  addDynamoDbFaults,
+  dynamoDbTransactionConflictError,
+  sesThrottleError,
+  transactionCancelledError,
+} from '../../../local/faults';
 import { putMembersRaw } from '../../support/members';
 import { RecordingReporter } from '../../support/recording-reporter';
 import { sqsEvent, sqsRecord } from '../../support/sqs-event';
@@ -35,12 +41,19 @@ beforeAll(async () => {
     { memberId: 'R', email: 'r@example.org', status: 'active' },
   ]);
   plan = FaultPlan.create();
-  faulty = new DynamoDBClient({ region: aws.region, endpoint: aws.endpoints.dynamodb, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  faulty = new DynamoDBClient({
+    region: aws.region,
+    endpoint: aws.endpoints.dynamodb,
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
   calls = [];
-  faulty.middlewareStack.add((next, context) => async (args) => {
-    calls.push(context.commandName ?? '');
-    return next(args);
-  }, { step: 'initialize' });
+  faulty.middlewareStack.add(
+    (next, context) => async (args) => {
+      calls.push(context.commandName ?? '');
+      return next(args);
+    },
+    { step: 'initialize' },
+  );
   addDynamoDbFaults(faulty, plan);
 });
 afterAll(async () => {
@@ -76,11 +89,17 @@ const claim = (dispatchId: string, memberId: string, registered: string): ClaimR
 
 describe('the local fault layer gives DynamoDB’s contention answers in their real shape', () => {
   it('a single write: TransactionConflictException; a transaction: one reason per item, the rest None', () => {
-    expect(dynamoDbTransactionConflictError()).toMatchObject({ name: 'TransactionConflictException', $fault: 'client', $metadata: { httpStatusCode: 400 } });
+    expect(dynamoDbTransactionConflictError()).toMatchObject({
+      name: 'TransactionConflictException',
+      $fault: 'client',
+      $metadata: { httpStatusCode: 400 },
+    });
     const cancelled = transactionCancelledError(3, 'ThrottlingError') as Error & { CancellationReasons: { Code: string }[] };
     expect(cancelled.name).toBe('TransactionCanceledException');
     expect(cancelled.CancellationReasons.map((r) => r.Code)).toEqual(['ThrottlingError', 'None', 'None']);
-    expect(cancelled.message).toBe('Transaction cancelled, please refer cancellation reasons for specific reasons [ThrottlingError, None, None]');
+    expect(cancelled.message).toBe(
+      'Transaction cancelled, please refer cancellation reasons for specific reasons [ThrottlingError, None, None]',
+    );
   });
 
   it('treats TransactionConflictException as retryable (the SDK does not retry it)', () => {
@@ -98,13 +117,16 @@ describe('DynamoDbDispatchLedger under contention', () => {
     expect(calls.filter((c) => c === 'UpdateItemCommand')).toHaveLength(3);
   });
 
-  it.each(['transaction-conflict', 'throttle'] as const)('claims once a transaction cancelled by %s reasons is tried again', async (kind) => {
-    plan.arm({ target: 'dynamodb', kind, times: 2 });
-    const id = `c-claim-${kind}`;
-    await expect(ledgerOf().claimAll([claim(id, 'B', 'b@example.org')])).resolves.toEqual([{ claimed: true }]);
-    expect(calls.filter((c) => c === 'TransactWriteItemsCommand')).toHaveLength(3);
-    expect((await record(id))?.state).toBe('claimed');
-  });
+  it.each(['transaction-conflict', 'throttle'] as const)(
+    'claims once a transaction cancelled by %s reasons is tried again',
+    async (kind) => {
+      plan.arm({ target: 'dynamodb', kind, times: 2 });
+      const id = `c-claim-${kind}`;
+      await expect(ledgerOf().claimAll([claim(id, 'B', 'b@example.org')])).resolves.toEqual([{ claimed: true }]);
+      expect(calls.filter((c) => c === 'TransactWriteItemsCommand')).toHaveLength(3);
+      expect((await record(id))?.state).toBe('claimed');
+    },
+  );
 
   it('gives up as store-unavailable, never as a condition failure, when contention does not end', async () => {
     plan.arm({ target: 'dynamodb', kind: 'transaction-conflict', times: 100 });
@@ -117,18 +139,32 @@ describe('the dispatcher under contention', () => {
   it('releases a refused send although the release meets an ongoing transaction, so the redelivery sends it (never in-doubt)', async () => {
     // SES refuses every try; at the first refusal another transaction holds the ledger item.
     let armedOnce = false;
-    const ses = new SESv2Client({ region: aws.region, endpoint: aws.endpoints.ses, credentials: { accessKeyId: 'l', secretAccessKey: 'l' }, maxAttempts: 1 });
+    const ses = new SESv2Client({
+      region: aws.region,
+      endpoint: aws.endpoints.ses,
+      credentials: { accessKeyId: 'l', secretAccessKey: 'l' },
+      maxAttempts: 1,
+    });
     let refuse = true;
-    ses.middlewareStack.add((next) => async (args) => {
-      if (!refuse) return next(args);
-      if (!armedOnce) plan.arm({ target: 'dynamodb', kind: 'transaction-conflict', times: 1 });
-      armedOnce = true;
-      throw sesThrottleError();
-    }, { step: 'deserialize' });
+    ses.middlewareStack.add(
+      (next) => async (args) => {
+        if (!refuse) return next(args);
+        if (!armedOnce) plan.arm({ target: 'dynamodb', kind: 'transaction-conflict', times: 1 });
+        armedOnce = true;
+        throw sesThrottleError();
+      },
+      { step: 'deserialize' },
+    );
     const reporter = new RecordingReporter();
     const deps = await createDispatcherDeps({ env: aws.env, clients: { dynamodb: faulty, sqs: aws.clients.sqs, ses }, reporter });
     const handler = createHandler(deps);
-    const body = JSON.stringify({ dispatchId: 'c-release', memberId: 'R', to: 'r@example.org', template: 'advice-nurse-reply', data: { firstName: 'R' } });
+    const body = JSON.stringify({
+      dispatchId: 'c-release',
+      memberId: 'R',
+      to: 'r@example.org',
+      template: 'advice-nurse-reply',
+      data: { firstName: 'R' },
+    });
     const first = sqsRecord(body, { messageId: 'sqs-c-release', receiveCount: 1 });
     await expect(handler(sqsEvent(first))).resolves.toEqual({ batchItemFailures: [{ itemIdentifier: 'sqs-c-release' }] });
     expect((await record('c-release'))?.state).toBe('released');
@@ -158,7 +194,9 @@ describe('DynamoDbMemberRegistry under contention', () => {
     const result = await registerMembers([{ memberId: 'RT2', email: 'rt2@example.org', status: 'active' }], {
       ...options(),
       conflictRetries: 2,
-      client: armBefore(faulty, 'TransactWriteItemsCommand', () => plan.arm({ target: 'dynamodb', kind: 'transaction-conflict', times: 4 })),
+      client: armBefore(faulty, 'TransactWriteItemsCommand', () =>
+        plan.arm({ target: 'dynamodb', kind: 'transaction-conflict', times: 4 }),
+      ),
     });
     expect(result).toEqual({ registered: ['RT2'], refused: [], failed: [] });
     // Contention is retried with the same reads: no re-read per conflict.
@@ -170,13 +208,16 @@ describe('DynamoDbMemberRegistry under contention', () => {
 function armBefore(client: DynamoDBClient, command: string, arm: () => void): DynamoDBClient {
   let armed = false;
   const name = `armBefore-${Math.random()}`;
-  client.middlewareStack.add((next, context) => async (args) => {
-    if (!armed && context.commandName === command) {
-      armed = true;
-      arm();
-    }
-    return next(args);
-  }, { step: 'initialize', name });
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      if (!armed && context.commandName === command) {
+        armed = true;
+        arm();
+      }
+      return next(args);
+    },
+    { step: 'initialize', name },
+  );
   afterAllRemove.push(() => client.middlewareStack.remove(name));
   return client;
 }

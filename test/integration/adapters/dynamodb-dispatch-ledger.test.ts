@@ -24,10 +24,14 @@ function recordCapacity(client: DynamoDBClient): Consumed[] {
   (client.middlewareStack as unknown as { add(m: (next: Handler, context: { commandName?: string }) => Handler, o: object): void }).add(
     (next, context) => async (args) => {
       const result = await next({ ...args, input: { ...args.input, ReturnConsumedCapacity: 'INDEXES' } });
-      const reported = result.output.ConsumedCapacity as { GlobalSecondaryIndexes?: Record<string, { CapacityUnits?: number }> }[] | { GlobalSecondaryIndexes?: Record<string, { CapacityUnits?: number }> } | undefined;
+      const reported = result.output.ConsumedCapacity as
+        | { GlobalSecondaryIndexes?: Record<string, { CapacityUnits?: number }> }[]
+        | { GlobalSecondaryIndexes?: Record<string, { CapacityUnits?: number }> }
+        | undefined;
       const indexes: Record<string, number> = {};
       for (const entry of [reported ?? []].flat()) {
-        for (const [name, { CapacityUnits = 0 }] of Object.entries(entry.GlobalSecondaryIndexes ?? {})) indexes[name] = (indexes[name] ?? 0) + CapacityUnits;
+        for (const [name, { CapacityUnits = 0 }] of Object.entries(entry.GlobalSecondaryIndexes ?? {}))
+          indexes[name] = (indexes[name] ?? 0) + CapacityUnits;
       }
       consumed.push({ command: context.commandName ?? '', indexes });
       return result;
@@ -54,12 +58,29 @@ describe('DynamoDbDispatchLedger (DynamoDB Local)', () => {
   });
 
   const record = async (pk: string) =>
-    unmarshall((await aws.clients.dynamodb.send(new GetItemCommand({ TableName: aws.tables.ledger, Key: { pk: { S: pk } }, ConsistentRead: true }))).Item ?? {});
+    unmarshall(
+      (await aws.clients.dynamodb.send(new GetItemCommand({ TableName: aws.tables.ledger, Key: { pk: { S: pk } }, ConsistentRead: true })))
+        .Item ?? {},
+    );
 
   it('claims onto a by-day shard with small index items, and settles without writing any index', async () => {
-    const ses = new SESv2Client({ region: aws.region, endpoint: aws.endpoints.ses, credentials: { accessKeyId: 'l', secretAccessKey: 'l' } });
-    const deps = await createDispatcherDeps({ env: aws.env, clients: { dynamodb: aws.clients.dynamodb, sqs: aws.clients.sqs, ses }, reporter: new RecordingReporter() });
-    const body = JSON.stringify({ dispatchId: 'd-1', memberId: 'M1', to: 'pat@example.org', template: 'advice-nurse-reply', data: { firstName: 'Pat' } });
+    const ses = new SESv2Client({
+      region: aws.region,
+      endpoint: aws.endpoints.ses,
+      credentials: { accessKeyId: 'l', secretAccessKey: 'l' },
+    });
+    const deps = await createDispatcherDeps({
+      env: aws.env,
+      clients: { dynamodb: aws.clients.dynamodb, sqs: aws.clients.sqs, ses },
+      reporter: new RecordingReporter(),
+    });
+    const body = JSON.stringify({
+      dispatchId: 'd-1',
+      memberId: 'M1',
+      to: 'pat@example.org',
+      template: 'advice-nurse-reply',
+      data: { firstName: 'Pat' },
+    });
     consumed.length = 0;
     await expect(createHandler(deps)(sqsEvent(sqsRecord(body)))).resolves.toEqual({ batchItemFailures: [] });
 
@@ -78,7 +99,15 @@ describe('DynamoDbDispatchLedger (DynamoDB Local)', () => {
   });
 
   it('records blocked and rejected outcomes on the shard of their own ledger key', async () => {
-    await ledger.recordUnsent({ state: LedgerState.Blocked, reason: 'recipient-mismatch', dispatchId: 'd-3', memberId: 'M1', toHash: 'h-eve', sqsMessageId: 'sqs-3', now });
+    await ledger.recordUnsent({
+      state: LedgerState.Blocked,
+      reason: 'recipient-mismatch',
+      dispatchId: 'd-3',
+      memberId: 'M1',
+      toHash: 'h-eve',
+      sqsMessageId: 'sqs-3',
+      now,
+    });
     await ledger.recordUnsent({ state: LedgerState.Rejected, reason: 'invalid-json', sqsMessageId: 'sqs-4', now });
     expect((await record('d-3')).auditDay).toBe(AuditDay.of(now.toISOString(), 'd-3'));
     expect((await record(LedgerKey.rejected('sqs-4'))).auditDay).toBe(AuditDay.of(now.toISOString(), LedgerKey.rejected('sqs-4')));

@@ -1,7 +1,12 @@
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { hashAddress } from '../../../lambdas/core/address';
-import { DynamoDbMemberRegistry, getMember, registerMembers, type RegisterMembersOptions } from '../../../lambdas/adapters/dynamodb-member-registry';
+import {
+  DynamoDbMemberRegistry,
+  getMember,
+  registerMembers,
+  type RegisterMembersOptions,
+} from '../../../lambdas/adapters/dynamodb-member-registry';
 import { LedgerKey } from '../../../lambdas/tables';
 import { startEmbeddedAws, type EmbeddedAws } from '../../../local/embedded-aws';
 import { putMembersRaw } from '../../support/members';
@@ -29,14 +34,21 @@ describe('DynamoDbMemberRegistry', () => {
 
   async function holders(address: string) {
     const { Item } = await aws.clients.dynamodb.send(
-      new GetItemCommand({ TableName: aws.tables.ledger, Key: { pk: { S: LedgerKey.registry(hashAddress(address, HASH_KEY)) } }, ConsistentRead: true }),
+      new GetItemCommand({
+        TableName: aws.tables.ledger,
+        Key: { pk: { S: LedgerKey.registry(hashAddress(address, HASH_KEY)) } },
+        ConsistentRead: true,
+      }),
     );
     const item = Item ? unmarshall(Item) : {};
     return { members: [...((item.members as Set<string>) ?? [])].sort(), owners: [...((item.owners as Set<string>) ?? [])].sort() };
   }
 
   it('stores a member in the documented shape and counts it on its addresses', async () => {
-    const result = await registerMembers([{ memberId: id('M'), email: ` ${addr('Pat').toUpperCase()} `, status: 'active', proxies: [addr('care')] }], options);
+    const result = await registerMembers(
+      [{ memberId: id('M'), email: ` ${addr('Pat').toUpperCase()} `, status: 'active', proxies: [addr('care')] }],
+      options,
+    );
     expect(result).toEqual({ registered: [id('M')], refused: [], failed: [] });
     const stored = await getMember(id('M'), { tables: aws.tables, client: aws.clients.dynamodb });
     expect(stored).toEqual({
@@ -54,7 +66,10 @@ describe('DynamoDbMemberRegistry', () => {
 
   it("12.3: refuses a proxy that is another member's own address without that member's consent", async () => {
     await registerMembers([{ memberId: id('G'), email: addr('guardian'), status: 'active' }], options);
-    const result = await registerMembers([{ memberId: id('K'), email: addr('kid'), status: 'active', proxies: [addr('guardian')] }], options);
+    const result = await registerMembers(
+      [{ memberId: id('K'), email: addr('kid'), status: 'active', proxies: [addr('guardian')] }],
+      options,
+    );
     expect(result).toEqual({ registered: [], refused: [{ memberId: id('K'), reason: 'proxy-not-consented' }], failed: [] });
     expect(await holders(addr('guardian'))).toEqual({ members: [id('G')], owners: [id('G')] });
     // A +tag of the guardian's address is the guardian's mailbox: the same rule.
@@ -88,7 +103,9 @@ describe('DynamoDbMemberRegistry', () => {
       (next, context) => async (args) => {
         if (!withdrawn && context.commandName === 'TransactWriteItemsCommand') {
           withdrawn = true;
-          await putMembersRaw(aws.clients.dynamodb, aws.tables.members, [{ memberId: id('G'), email: addr('guardian'), status: 'active', proxyFor: [], version: 1 }]);
+          await putMembersRaw(aws.clients.dynamodb, aws.tables.members, [
+            { memberId: id('G'), email: addr('guardian'), status: 'active', proxyFor: [], version: 1 },
+          ]);
         }
         return next(args);
       },
@@ -158,8 +175,13 @@ describe('DynamoDbMemberRegistry', () => {
     expect(await holders(addr('new'))).toEqual({ members: [id('M')], owners: [id('M')] });
     expect(await registry.get(id('M'))).toMatchObject({ email: addr('new'), version: 2, suppressed: true });
     // The released address can now be someone else's own e-mail, if it consents to X's proxy (12.3).
-    expect(await registry.register({ memberId: id('N'), email: addr('old'), status: 'active' })).toMatchObject({ outcome: 'refused', reason: 'proxy-not-consented' });
-    expect(await registry.register({ memberId: id('N'), email: addr('old'), status: 'active', proxyFor: [id('X')] })).toMatchObject({ outcome: 'registered' });
+    expect(await registry.register({ memberId: id('N'), email: addr('old'), status: 'active' })).toMatchObject({
+      outcome: 'refused',
+      reason: 'proxy-not-consented',
+    });
+    expect(await registry.register({ memberId: id('N'), email: addr('old'), status: 'active', proxyFor: [id('X')] })).toMatchObject({
+      outcome: 'registered',
+    });
   });
 
   it('releases every address of a closed member', async () => {
@@ -174,12 +196,20 @@ describe('DynamoDbMemberRegistry', () => {
   it('takes over a member written raw (no version, not in the index)', async () => {
     await putMembersRaw(aws.clients.dynamodb, aws.tables.members, [{ memberId: id('R'), email: addr('r'), status: 'active' }]);
     const registry = new DynamoDbMemberRegistry(options);
-    expect(await registry.register({ memberId: id('R'), email: addr('r2'), status: 'active' })).toMatchObject({ outcome: 'registered', version: 1 });
+    expect(await registry.register({ memberId: id('R'), email: addr('r2'), status: 'active' })).toMatchObject({
+      outcome: 'registered',
+      version: 1,
+    });
     expect(await holders(addr('r2'))).toEqual({ members: [id('R')], owners: [id('R')] });
   });
 
   it('lets only as many concurrent registrations onto an address as the limit allows', async () => {
-    const rows = Array.from({ length: 8 }, (_, i) => ({ memberId: id(`P${i}`), email: addr(`p${i}`), status: 'active', proxies: [addr('hub')] }));
+    const rows = Array.from({ length: 8 }, (_, i) => ({
+      memberId: id(`P${i}`),
+      email: addr(`p${i}`),
+      status: 'active',
+      proxies: [addr('hub')],
+    }));
     const registry = new DynamoDbMemberRegistry({ ...options, conflictRetries: 20 });
     const results = await Promise.all(rows.map((row) => registry.register(row)));
     expect(results.filter((r) => r.outcome === 'registered')).toHaveLength(3);
@@ -221,7 +251,10 @@ describe('DynamoDbMemberRegistry', () => {
     expect(results.slice(7).every((r) => r.outcome === 'registered')).toBe(true);
     expect(await holders(addr('guardian'))).toEqual({ members: [id('A'), id('B'), id('D')].sort(), owners: [] });
     expect(await holders(addr('old'))).toEqual({ members: [], owners: [] });
-    expect(await getMember(id('OLD'), { tables: aws.tables, client: aws.clients.dynamodb })).toMatchObject({ email: addr('new'), version: 2 });
+    expect(await getMember(id('OLD'), { tables: aws.tables, client: aws.clients.dynamodb })).toMatchObject({
+      email: addr('new'),
+      version: 2,
+    });
     expect(await getMember(id('N119'), { tables: aws.tables, client: aws.clients.dynamodb })).toMatchObject({ version: 1 });
   });
 });

@@ -21,7 +21,12 @@ beforeAll(async () => {
     { memberId: 'W1', email: 'ward@example.org', status: 'active', proxies: ['guardian@example.org'] },
     { memberId: 'G1', email: 'guardian@example.org', status: 'active', proxyFor: ['W1'] },
   ]);
-  await aws.clients.dynamodb.send(new PutItemCommand({ TableName: aws.tables.ledger, Item: { pk: { S: REGISTRY_KEY }, owners: { SS: ['G1'] }, members: { SS: ['G1', 'W1'] } } }));
+  await aws.clients.dynamodb.send(
+    new PutItemCommand({
+      TableName: aws.tables.ledger,
+      Item: { pk: { S: REGISTRY_KEY }, owners: { SS: ['G1'] }, members: { SS: ['G1', 'W1'] } },
+    }),
+  );
 });
 afterAll(async () => aws?.stop());
 
@@ -50,7 +55,9 @@ describe('12.3: the proxy claim re-asserts consent in its transaction', () => {
   });
 
   it('claims when the owners are as read and each consents', async () => {
-    expect(await ledger.claimAll([claim({ registryKey: REGISTRY_KEY, owners: ['G1'], consentingOwners: ['G1'] })])).toEqual([{ claimed: true }]);
+    expect(await ledger.claimAll([claim({ registryKey: REGISTRY_KEY, owners: ['G1'], consentingOwners: ['G1'] })])).toEqual([
+      { claimed: true },
+    ]);
   });
 
   it('fails on proxy-consent when an owner appeared since the read (nobody owned it then)', async () => {
@@ -60,13 +67,17 @@ describe('12.3: the proxy claim re-asserts consent in its transaction', () => {
   });
 
   it('fails on proxy-consent when the owner withdrew its consent between the read and the claim', async () => {
-    await putMembersRaw(aws.clients.dynamodb, aws.tables.members, [{ memberId: 'G1', email: 'guardian@example.org', status: 'active', proxyFor: [] }]);
+    await putMembersRaw(aws.clients.dynamodb, aws.tables.members, [
+      { memberId: 'G1', email: 'guardian@example.org', status: 'active', proxyFor: [] },
+    ]);
     expect(await ledger.claimAll([claim({ registryKey: REGISTRY_KEY, owners: ['G1'], consentingOwners: ['G1'] })])).toEqual([
       { claimed: false, conflicts: ['proxy-consent'] },
     ]);
   });
 
   it('claims a proxy nobody owns when the index still says so', async () => {
-    expect(await ledger.claimAll([claim({ registryKey: 'registry#nobody', owners: [], consentingOwners: [] })])).toEqual([{ claimed: true }]);
+    expect(await ledger.claimAll([claim({ registryKey: 'registry#nobody', owners: [], consentingOwners: [] })])).toEqual([
+      { claimed: true },
+    ]);
   });
 });

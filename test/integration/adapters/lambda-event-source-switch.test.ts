@@ -29,10 +29,13 @@ function setup() {
   const faults = FaultPlan.create();
   const calls: string[] = [];
   const client = localMappingClient(pollers, faults);
-  client.middlewareStack.add((next, context) => async (args) => {
-    calls.push(context.commandName ?? '');
-    return next(args);
-  }, { step: 'initialize' });
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      calls.push(context.commandName ?? '');
+      return next(args);
+    },
+    { step: 'initialize' },
+  );
   const mapping = new LambdaEventSourceSwitch({ mappingId: LOCAL_MAPPING_UUID, client, backoffMs: 5 });
   return { pollers, faults, calls, mapping };
 }
@@ -88,8 +91,16 @@ describe('breaker meeting its own disable in progress', () => {
   it('the dispatcher’s trip and the alarm’s notification both end paused, neither throws', async () => {
     const { pollers, faults, mapping } = setup();
     faults.arm({ target: 'lambda', kind: 'mapping-in-use', times: 1 });
-    const paused: PauseSwitch = { read: async () => ({ paused: true }), pause: async () => undefined, resume: async () => 'cleared' as const };
-    const handler = createBreakerHandler({ pauseSwitch: paused, eventSource: mapping, logger: { info: () => undefined, warn: () => undefined } });
+    const paused: PauseSwitch = {
+      read: async () => ({ paused: true }),
+      pause: async () => undefined,
+      resume: async () => 'cleared' as const,
+    };
+    const handler = createBreakerHandler({
+      pauseSwitch: paused,
+      eventSource: mapping,
+      logger: { info: () => undefined, warn: () => undefined },
+    });
     const alarm = (name: string): SNSEvent =>
       ({ Records: [{ Sns: { Message: JSON.stringify({ AlarmName: name, NewStateValue: 'ALARM' }) } }] }) as unknown as SNSEvent;
     // In flight after the first disable, the mapping stays Disabling while its pollers finish.

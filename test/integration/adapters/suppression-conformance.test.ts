@@ -70,7 +70,11 @@ describe('suppression: one rule for the decision, the claim condition and the in
 
   it('12.12: the decision, a real claim on DynamoDB Local and the in-memory port agree on every member item', async () => {
     const rows = VARIANTS.map(([name, extra], i) => ({ name, item: { memberId: `C${i}`, email: TO, status: 'active', ...extra } }));
-    await putMembersRaw(aws.clients.dynamodb, aws.tables.members, rows.map((r) => r.item));
+    await putMembersRaw(
+      aws.clients.dynamodb,
+      aws.tables.members,
+      rows.map((r) => r.item),
+    );
     const memory = new InMemoryDispatchLedger();
     const verdicts = [];
     for (const [i, { name, item }] of rows.entries()) {

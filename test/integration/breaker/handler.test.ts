@@ -33,7 +33,9 @@ const alarm = (state: string): SNSEvent => ({
       EventSource: 'aws:sns',
       EventVersion: '1.0',
       EventSubscriptionArn: 'arn',
-      Sns: { Message: JSON.stringify({ AlarmName: 'MailDispatch-FanInSpike', NewStateValue: state, NewStateReason: 'Threshold Crossed' }) } as SNSEvent['Records'][0]['Sns'],
+      Sns: {
+        Message: JSON.stringify({ AlarmName: 'MailDispatch-FanInSpike', NewStateValue: state, NewStateReason: 'Threshold Crossed' }),
+      } as SNSEvent['Records'][0]['Sns'],
     },
   ],
 });
@@ -48,7 +50,16 @@ describe('breaker handler', () => {
     await expect(handler(alarm('ALARM'))).resolves.toEqual({ paused: true });
     await expect(handler(alarm('ALARM'))).resolves.toEqual({ paused: true });
     expect(mapping.enabled).toBe(false);
-    expect(await pauseSwitch.read()).toEqual({ paused: true, cause: expect.objectContaining({ reason: 'alarm', by: 'breaker', alarmName: 'MailDispatch-FanInSpike', at: '2000-08-02T09:20:00.000Z' }), version: expect.any(Number) });
+    expect(await pauseSwitch.read()).toEqual({
+      paused: true,
+      cause: expect.objectContaining({
+        reason: 'alarm',
+        by: 'breaker',
+        alarmName: 'MailDispatch-FanInSpike',
+        at: '2000-08-02T09:20:00.000Z',
+      }),
+      version: expect.any(Number),
+    });
   });
 
   it('does nothing on OK or INSUFFICIENT_DATA: resuming is an operator’s act', async () => {

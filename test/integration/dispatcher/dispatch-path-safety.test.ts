@@ -34,9 +34,16 @@ afterAll(async () => aws?.stop());
 type SesMiddleware = (args: unknown, next: (args: unknown) => Promise<unknown>) => Promise<unknown>;
 
 /** The real handler with the real adapters; `ses` intercepts each SendEmail as the network would. */
-async function dispatcher(options: { plan?: FaultPlan; ses?: SesMiddleware; env?: Record<string, string>; dynamodb?: DynamoDBClient } = {}) {
+async function dispatcher(
+  options: { plan?: FaultPlan; ses?: SesMiddleware; env?: Record<string, string>; dynamodb?: DynamoDBClient } = {},
+) {
   const reporter = new RecordingReporter();
-  const ses = new SESv2Client({ region: aws.region, endpoint: aws.endpoints.ses, credentials: { accessKeyId: 'l', secretAccessKey: 'l' }, maxAttempts: 1 });
+  const ses = new SESv2Client({
+    region: aws.region,
+    endpoint: aws.endpoints.ses,
+    credentials: { accessKeyId: 'l', secretAccessKey: 'l' },
+    maxAttempts: 1,
+  });
   if (options.plan) addSesFaults(ses, options.plan);
   const intercept = options.ses;
   if (intercept) ses.middlewareStack.add((next) => (args) => intercept(args, next as never) as never, { step: 'deserialize' });
@@ -57,13 +64,19 @@ async function deliveredTo(dispatchId: string): Promise<string[]> {
 }
 
 async function ledger(pk: string) {
-  const { Item } = await aws.clients.dynamodb.send(new GetItemCommand({ TableName: aws.tables.ledger, Key: { pk: { S: pk } }, ConsistentRead: true }));
+  const { Item } = await aws.clients.dynamodb.send(
+    new GetItemCommand({ TableName: aws.tables.ledger, Key: { pk: { S: pk } }, ConsistentRead: true }),
+  );
   return Item ? unmarshall(Item) : undefined;
 }
 
 /** The same SQS message delivered again: a new receipt handle and the given receive count. */
 function copyOf(record: SQSRecord, receiveCount: number): SQSRecord {
-  return { ...record, receiptHandle: `copy-${receiveCount}-${record.receiptHandle}`, attributes: { ...record.attributes, ApproximateReceiveCount: String(receiveCount) } };
+  return {
+    ...record,
+    receiptHandle: `copy-${receiveCount}-${record.receiptHandle}`,
+    attributes: { ...record.attributes, ApproximateReceiveCount: String(receiveCount) },
+  };
 }
 
 /** A raw registry write, as an upstream system (or the member closing the account) makes it. */
@@ -129,7 +142,12 @@ describe('12.4: a 5xx from SES is an unknown outcome, not a refusal', () => {
       ses: async (args, next) => {
         calls++;
         await next(args);
-        throw new SESv2ServiceException({ name: 'InternalFailure', $fault: 'server', message: 'Internal failure', $metadata: { httpStatusCode: 500 } });
+        throw new SESv2ServiceException({
+          name: 'InternalFailure',
+          $fault: 'server',
+          message: 'Internal failure',
+          $metadata: { httpStatusCode: 500 },
+        });
       },
     });
     const record = sqsRecord(message('p4-after', 'S1', 'sam1@example.org'));
@@ -198,7 +216,11 @@ describe('12.1: the registry cannot change between the claim and the send', () =
 
   it('12.1: nothing is awaited between the claim’s answer and its SendEmail request', async () => {
     const calls: { op: string; at: number }[] = [];
-    const dynamodb = new DynamoDBClient({ region: aws.region, endpoint: aws.endpoints.dynamodb, credentials: { accessKeyId: 'l', secretAccessKey: 'l' } });
+    const dynamodb = new DynamoDBClient({
+      region: aws.region,
+      endpoint: aws.endpoints.dynamodb,
+      credentials: { accessKeyId: 'l', secretAccessKey: 'l' },
+    });
     dynamodb.middlewareStack.add(
       (next, context) => async (args) => {
         calls.push({ op: `${context.commandName}:start`, at: Date.now() });
@@ -257,7 +279,8 @@ describe('12.8: a pause stops every invocation within a second', () => {
     const flag = new DynamoDbPauseSwitch({ ledgerTable: aws.tables.ledger, client: aws.clients.dynamodb });
     const env = { MAX_SENDS_PER_SECOND: '4' };
     const [a, b] = await Promise.all([dispatcher({ env }), dispatcher({ env })]);
-    const batch = (from: number) => Array.from({ length: 8 }, (_, i) => sqsRecord(message(`p8-${from + i}`, `P${from + i}`, `pia${from + i}@example.org`)));
+    const batch = (from: number) =>
+      Array.from({ length: 8 }, (_, i) => sqsRecord(message(`p8-${from + i}`, `P${from + i}`, `pia${from + i}@example.org`)));
     const [first, second] = [batch(0), batch(8)];
     let trippedAt = 0;
     const trip = new Promise((resolve) => setTimeout(resolve, 600)).then(async () => {
@@ -275,7 +298,8 @@ describe('12.8: a pause stops every invocation within a second', () => {
       expect(waiting.length).toBeGreaterThan(0);
       const failures = [...ra.batchItemFailures, ...rb.batchItemFailures].map((f) => f.itemIdentifier).sort();
       expect(failures).toEqual(waiting.map((r) => r.messageId).sort());
-      for (const r of waiting) expect([a, b].map((d) => d.reporter.outcomeOf(r.messageId)).find(Boolean)).toEqual({ state: 'retry', reason: 'paused' });
+      for (const r of waiting)
+        expect([a, b].map((d) => d.reporter.outcomeOf(r.messageId)).find(Boolean)).toEqual({ state: 'retry', reason: 'paused' });
     } finally {
       await trip;
       await flag.resume('test', new Date());
@@ -296,8 +320,16 @@ describe('20.4: a hung SES endpoint', () => {
     try {
       const reporter = new RecordingReporter();
       const { createSesClient } = await import('../../../lambdas/adapters/sesv2-mail-sender');
-      const ses = createSesClient({ region: aws.region, endpoint: `http://127.0.0.1:${port}`, credentials: { accessKeyId: 'l', secretAccessKey: 'l' } });
-      const deps = await createDispatcherDeps({ env: aws.env, clients: { dynamodb: aws.clients.dynamodb, sqs: aws.clients.sqs, ses }, reporter });
+      const ses = createSesClient({
+        region: aws.region,
+        endpoint: `http://127.0.0.1:${port}`,
+        credentials: { accessKeyId: 'l', secretAccessKey: 'l' },
+      });
+      const deps = await createDispatcherDeps({
+        env: aws.env,
+        clients: { dynamodb: aws.clients.dynamodb, sqs: aws.clients.sqs, ses },
+        reporter,
+      });
       const handler = createHandler(deps);
       const record = sqsRecord(message('p20-hung', 'S2', 'sam2@example.org'));
       const started = Date.now();

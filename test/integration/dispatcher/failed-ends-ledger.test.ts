@@ -42,7 +42,11 @@ async function dispatcher(options: { ses?: Middleware; dynamodb?: DynamoDBClient
   const ses = new SESv2Client({ region: aws.region, endpoint: aws.endpoints.ses, credentials: CREDENTIALS, maxAttempts: 1 });
   const intercept = options.ses;
   if (intercept) ses.middlewareStack.add((next) => (args) => intercept(args, next as never) as never, { step: 'deserialize' });
-  const deps = await createDispatcherDeps({ env: aws.env, clients: { dynamodb: options.dynamodb ?? aws.clients.dynamodb, sqs: aws.clients.sqs, ses }, reporter });
+  const deps = await createDispatcherDeps({
+    env: aws.env,
+    clients: { dynamodb: options.dynamodb ?? aws.clients.dynamodb, sqs: aws.clients.sqs, ses },
+    reporter,
+  });
   return { handler: createHandler(deps), reporter };
 }
 
@@ -57,7 +61,9 @@ const receivedAgain = (record: SQSRecord, receiveCount: number): SQSRecord => ({
 });
 
 async function ledger(pk: string) {
-  const { Item } = await aws.clients.dynamodb.send(new GetItemCommand({ TableName: aws.tables.ledger, Key: { pk: { S: pk } }, ConsistentRead: true }));
+  const { Item } = await aws.clients.dynamodb.send(
+    new GetItemCommand({ TableName: aws.tables.ledger, Key: { pk: { S: pk } }, ConsistentRead: true }),
+  );
   return Item ? unmarshall(Item) : undefined;
 }
 
@@ -79,7 +85,13 @@ describe('12.12: failed(paused | store-throttled | claim-in-flight) gets a ledge
     });
     expect(reporter.outcomeOf(record.messageId)).toEqual({ state: 'failed', reason: 'paused' });
     const item = await ledger('f12-paused');
-    expect(item).toMatchObject({ state: 'failed', reason: 'paused', dispatchId: 'f12-paused', memberId: 'F0', template: 'advice-nurse-reply' });
+    expect(item).toMatchObject({
+      state: 'failed',
+      reason: 'paused',
+      dispatchId: 'f12-paused',
+      memberId: 'F0',
+      template: 'advice-nurse-reply',
+    });
     expect(item?.toHash).toMatch(/^[0-9a-f]+$/);
     expect(item?.history).toEqual([expect.objectContaining({ state: 'failed', reason: 'paused', sqsMessageId: record.messageId })]);
 
@@ -97,7 +109,10 @@ describe('12.12: failed(paused | store-throttled | claim-in-flight) gets a ledge
     dynamodb.middlewareStack.add(
       (next, info) => async (args) => {
         if (info.commandName === 'TransactWriteItemsCommand') {
-          throw new ProvisionedThroughputExceededException({ message: 'Throughput exceeds the current capacity', $metadata: { httpStatusCode: 400 } });
+          throw new ProvisionedThroughputExceededException({
+            message: 'Throughput exceeds the current capacity',
+            $metadata: { httpStatusCode: 400 },
+          });
         }
         return next(args);
       },
@@ -152,7 +167,12 @@ describe('12.12: failed(paused | store-throttled | claim-in-flight) gets a ledge
     const fiveHundred = await dispatcher({
       ses: async (args, next) => {
         await next(args);
-        throw new SESv2ServiceException({ name: 'InternalFailure', $fault: 'server', message: 'Internal failure', $metadata: { httpStatusCode: 500 } });
+        throw new SESv2ServiceException({
+          name: 'InternalFailure',
+          $fault: 'server',
+          message: 'Internal failure',
+          $metadata: { httpStatusCode: 500 },
+        });
       },
     });
     const doubtful = sqsRecord(message('f12-in-doubt', 4));
@@ -185,6 +205,9 @@ describe('12.12: failed(paused | store-throttled | claim-in-flight) gets a ledge
     await whilePaused(() => last.handler(sqsEvent(receivedAgain(corrected, MAX_RECEIVE_COUNT))));
     const item = await ledger('f12-blocked');
     expect(item).toMatchObject({ state: 'failed', reason: 'paused' });
-    expect(item?.history.map((h: { state: string; reason?: string }) => `${h.state}:${h.reason}`)).toEqual(['blocked:recipient-mismatch', 'failed:paused']);
+    expect(item?.history.map((h: { state: string; reason?: string }) => `${h.state}:${h.reason}`)).toEqual([
+      'blocked:recipient-mismatch',
+      'failed:paused',
+    ]);
   });
 });

@@ -38,8 +38,17 @@ afterAll(async () => aws?.stop());
 
 async function dispatcher(env: Record<string, string> = {}) {
   const reporter = new RecordingReporter();
-  const ses = new SESv2Client({ region: aws.region, endpoint: aws.endpoints.ses, credentials: { accessKeyId: 'l', secretAccessKey: 'l' }, maxAttempts: 1 });
-  const deps = await createDispatcherDeps({ env: { ...aws.env, ...env }, clients: { dynamodb: aws.clients.dynamodb, sqs: aws.clients.sqs, ses }, reporter });
+  const ses = new SESv2Client({
+    region: aws.region,
+    endpoint: aws.endpoints.ses,
+    credentials: { accessKeyId: 'l', secretAccessKey: 'l' },
+    maxAttempts: 1,
+  });
+  const deps = await createDispatcherDeps({
+    env: { ...aws.env, ...env },
+    clients: { dynamodb: aws.clients.dynamodb, sqs: aws.clients.sqs, ses },
+    reporter,
+  });
   return { handler: createHandler(deps), reporter };
 }
 
@@ -60,7 +69,9 @@ describe('review: the fan-in counter holds the instant of the claim, not of the 
     const started = Date.now();
     await expect(paced.handler(sqsEvent(filler, first))).resolves.toEqual({ batchItemFailures: [] });
     expect(paced.reporter.outcomeOf(first.messageId)).toMatchObject({ state: 'sent' });
-    const { Item } = await aws.clients.dynamodb.send(new GetItemCommand({ TableName: aws.tables.ledger, Key: { pk: { S: 'fi-a' } }, ConsistentRead: true }));
+    const { Item } = await aws.clients.dynamodb.send(
+      new GetItemCommand({ TableName: aws.tables.ledger, Key: { pk: { S: 'fi-a' } }, ConsistentRead: true }),
+    );
     const sentAt = Date.parse(String(unmarshall(Item!).claimedAt));
     expect(sentAt - started).toBeGreaterThanOrEqual(2000);
 

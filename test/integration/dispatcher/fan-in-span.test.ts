@@ -23,8 +23,18 @@ afterAll(async () => aws?.stop());
 
 async function dispatcher() {
   const reporter = new RecordingReporter();
-  const ses = new SESv2Client({ region: aws.region, endpoint: aws.endpoints.ses, credentials: { accessKeyId: 'l', secretAccessKey: 'l' }, maxAttempts: 1 });
-  const deps = await createDispatcherDeps({ env: aws.env, clients: { dynamodb: aws.clients.dynamodb, sqs: aws.clients.sqs, ses }, reporter, now: () => clock });
+  const ses = new SESv2Client({
+    region: aws.region,
+    endpoint: aws.endpoints.ses,
+    credentials: { accessKeyId: 'l', secretAccessKey: 'l' },
+    maxAttempts: 1,
+  });
+  const deps = await createDispatcherDeps({
+    env: aws.env,
+    clients: { dynamodb: aws.clients.dynamodb, sqs: aws.clients.sqs, ses },
+    reporter,
+    now: () => clock,
+  });
   return { handler: createHandler(deps), reporter };
 }
 
@@ -50,7 +60,11 @@ describe('fan-in guard: a span per mailbox', () => {
   it('12.2a: a burst across midnight is one burst', async () => {
     const to = 'midnight@example.org';
     const ids = ['N1', 'N2', 'N3', 'N4', 'N5', 'N6'];
-    await putMembersRaw(aws.clients.dynamodb, aws.tables.members, ids.map((memberId) => ({ memberId, email: to, status: 'active' })));
+    await putMembersRaw(
+      aws.clients.dynamodb,
+      aws.tables.members,
+      ids.map((memberId) => ({ memberId, email: to, status: 'active' })),
+    );
     const start = Date.parse('2000-08-02T23:59:55Z');
     clock = new Date(start);
     const { handler, reporter } = await dispatcher();
@@ -68,7 +82,11 @@ describe('fan-in guard: a span per mailbox', () => {
   it('12.2a: three new members a day to one address are blocked where the span says', async () => {
     const to = 'daily@example.org';
     const ids = ['D1', 'D2', 'D3', 'D4', 'D5', 'D6'];
-    await putMembersRaw(aws.clients.dynamodb, aws.tables.members, ids.map((memberId) => ({ memberId, email: to, status: 'active' })));
+    await putMembersRaw(
+      aws.clients.dynamodb,
+      aws.tables.members,
+      ids.map((memberId) => ({ memberId, email: to, status: 'active' })),
+    );
     // Day 1: three members, ten minutes apart.
     expect((await sendAt('2000-08-03T09:00:00Z', 'day-D1', 'D1', to)).outcome?.state).toBe('sent');
     expect((await sendAt('2000-08-03T09:10:00Z', 'day-D2', 'D2', to)).outcome?.state).toBe('sent');
@@ -76,7 +94,10 @@ describe('fan-in guard: a span per mailbox', () => {
     // Day 2, 09:00: D1's send left the span (exactly one window ago); D2 and D3 are still in it.
     expect((await sendAt('2000-08-04T09:00:00Z', 'day-D4', 'D4', to)).outcome?.state).toBe('sent');
     // 09:05: D2, D3, D4 in the last 24 h: a fourth member is one too many, whatever the calendar says.
-    expect(await sendAt('2000-08-04T09:05:00Z', 'day-D5', 'D5', to)).toEqual({ outcome: { state: 'blocked', reason: 'fan-in-limit' }, paused: true });
+    expect(await sendAt('2000-08-04T09:05:00Z', 'day-D5', 'D5', to)).toEqual({
+      outcome: { state: 'blocked', reason: 'fan-in-limit' },
+      paused: true,
+    });
     // 09:15: D2's send has left the span too: D5 fits again (a corrected re-publish of its message).
     expect((await sendAt('2000-08-04T09:15:00Z', 'day-D5', 'D5', to)).outcome?.state).toBe('sent');
     // 09:18: D3, D4, D5 in the span.
@@ -87,7 +108,11 @@ describe('fan-in guard: a span per mailbox', () => {
   it('12.2a: a member already in the span does not count twice, and keeps its place in it', async () => {
     const to = 'again@example.org';
     const ids = ['A1', 'A2', 'A3', 'A4'];
-    await putMembersRaw(aws.clients.dynamodb, aws.tables.members, ids.map((memberId) => ({ memberId, email: to, status: 'active' })));
+    await putMembersRaw(
+      aws.clients.dynamodb,
+      aws.tables.members,
+      ids.map((memberId) => ({ memberId, email: to, status: 'active' })),
+    );
     expect((await sendAt('2000-08-10T08:00:00Z', 'again-1', 'A1', to)).outcome?.state).toBe('sent');
     expect((await sendAt('2000-08-10T09:00:00Z', 'again-2', 'A2', to)).outcome?.state).toBe('sent');
     expect((await sendAt('2000-08-10T10:00:00Z', 'again-3', 'A3', to)).outcome?.state).toBe('sent');
@@ -102,7 +127,11 @@ describe('fan-in guard: a span per mailbox', () => {
     await putMembersRaw(
       aws.clients.dynamodb,
       aws.tables.members,
-      ids.map((memberId, i) => ({ memberId, email: i % 2 ? `Victim+${i + 1}@Example.org` : `victim+${i + 1}@example.org`, status: 'active' })),
+      ids.map((memberId, i) => ({
+        memberId,
+        email: i % 2 ? `Victim+${i + 1}@Example.org` : `victim+${i + 1}@example.org`,
+        status: 'active',
+      })),
     );
     clock = new Date('2000-09-01T12:00:00Z');
     if ((await pauseSwitch().read()).paused) await pauseSwitch().resume('test', clock);

@@ -32,16 +32,28 @@ afterAll(async () => aws?.stop());
 /** The real handler with the real adapters on the emulators; SES faults come from the local fault plan. */
 async function dispatcher(plan = FaultPlan.create(), sesError?: () => Error | undefined, env: Record<string, string> = {}) {
   const reporter = new RecordingReporter();
-  const ses = new SESv2Client({ region: aws.region, endpoint: aws.endpoints.ses, credentials: { accessKeyId: 'l', secretAccessKey: 'l' }, maxAttempts: 1 });
+  const ses = new SESv2Client({
+    region: aws.region,
+    endpoint: aws.endpoints.ses,
+    credentials: { accessKeyId: 'l', secretAccessKey: 'l' },
+    maxAttempts: 1,
+  });
   addSesFaults(ses, plan);
   if (sesError) {
-    ses.middlewareStack.add((next) => async (args) => {
-      const error = sesError();
-      if (error) throw error;
-      return next(args);
-    }, { step: 'deserialize' });
+    ses.middlewareStack.add(
+      (next) => async (args) => {
+        const error = sesError();
+        if (error) throw error;
+        return next(args);
+      },
+      { step: 'deserialize' },
+    );
   }
-  const deps = await createDispatcherDeps({ env: { ...aws.env, ...env }, clients: { dynamodb: aws.clients.dynamodb, sqs: aws.clients.sqs, ses }, reporter });
+  const deps = await createDispatcherDeps({
+    env: { ...aws.env, ...env },
+    clients: { dynamodb: aws.clients.dynamodb, sqs: aws.clients.sqs, ses },
+    reporter,
+  });
   return { handler: createHandler(deps), reporter };
 }
 
@@ -60,7 +72,9 @@ async function deliveredTo(dispatchId: string): Promise<string[]> {
 }
 
 async function ledger(pk: string) {
-  const { Item } = await aws.clients.dynamodb.send(new GetItemCommand({ TableName: aws.tables.ledger, Key: { pk: { S: pk } }, ConsistentRead: true }));
+  const { Item } = await aws.clients.dynamodb.send(
+    new GetItemCommand({ TableName: aws.tables.ledger, Key: { pk: { S: pk } }, ConsistentRead: true }),
+  );
   return Item ? unmarshall(Item) : undefined;
 }
 
@@ -171,17 +185,32 @@ describe('dispatcher handler (real adapters, embedded emulators)', () => {
 
   it('rejects bad input into the DLQ with its reason, records it, and loses nothing', async () => {
     const { handler, reporter } = await dispatcher();
-    const bad = [sqsRecord('not json'), sqsRecord(message('h-inj', 'M1', 'pat@example.org\r\nBcc: eve@example.org')), sqsRecord(message('h-tpl', 'M1', 'pat@example.org', { template: 'lab-results' }))];
+    const bad = [
+      sqsRecord('not json'),
+      sqsRecord(message('h-inj', 'M1', 'pat@example.org\r\nBcc: eve@example.org')),
+      sqsRecord(message('h-tpl', 'M1', 'pat@example.org', { template: 'lab-results' })),
+    ];
     await expect(handler(sqsEvent(...bad))).resolves.toEqual({ batchItemFailures: [] });
     expect(bad.map((r) => reporter.outcomeOf(r.messageId))).toEqual([
       { state: 'rejected', reason: 'invalid-json' },
       { state: 'rejected', reason: 'invalid-message', field: 'to' },
       { state: 'rejected', reason: 'unknown-template', field: 'template' },
     ]);
-    const { Messages = [] } = await aws.clients.sqs.send(new ReceiveMessageCommand({ QueueUrl: aws.dlqUrl, MaxNumberOfMessages: 10, MessageAttributeNames: ['All'] }));
+    const { Messages = [] } = await aws.clients.sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: aws.dlqUrl, MaxNumberOfMessages: 10, MessageAttributeNames: ['All'] }),
+    );
     expect(Messages.map((m) => m.Body).sort()).toEqual(bad.map((r) => r.body).sort());
-    expect(Messages.map((m) => m.MessageAttributes?.[RejectAttribute.reason]?.StringValue).sort()).toEqual(['invalid-json', 'invalid-message', 'unknown-template']);
-    expect(await ledger(`rejected#${bad[1].messageId}`)).toMatchObject({ state: 'rejected', reason: 'invalid-message', field: 'to', dispatchId: 'h-inj' });
+    expect(Messages.map((m) => m.MessageAttributes?.[RejectAttribute.reason]?.StringValue).sort()).toEqual([
+      'invalid-json',
+      'invalid-message',
+      'unknown-template',
+    ]);
+    expect(await ledger(`rejected#${bad[1].messageId}`)).toMatchObject({
+      state: 'rejected',
+      reason: 'invalid-message',
+      field: 'to',
+      dispatchId: 'h-inj',
+    });
     expect(await deliveredTo('h-inj')).toEqual([]);
   });
 
@@ -207,7 +236,10 @@ describe('dispatcher handler (real adapters, embedded emulators)', () => {
 
   it('pauses the pipeline instead of burning retries when SES pauses sending for the account', async () => {
     const { SendingPausedException } = await import('@aws-sdk/client-sesv2');
-    const { handler, reporter } = await dispatcher(undefined, () => new SendingPausedException({ message: 'Sending paused for this account', $metadata: { httpStatusCode: 400 } }));
+    const { handler, reporter } = await dispatcher(
+      undefined,
+      () => new SendingPausedException({ message: 'Sending paused for this account', $metadata: { httpStatusCode: 400 } }),
+    );
     const record = sqsRecord(message('h-account', 'M1', 'pat@example.org'));
     const next = sqsRecord(message('h-account-2', 'M1', 'pat@example.org'));
     await expect(handler(sqsEvent(record))).resolves.toEqual({ batchItemFailures: [{ itemIdentifier: record.messageId }] });
@@ -239,20 +271,26 @@ describe('dispatcher handler (real adapters, embedded emulators)', () => {
     const record = sqsRecord(message('h-crash', 'M1', 'pat@example.org'));
     // What a crash between send and commit leaves: a claim by this message, no outcome.
     const { DynamoDbDispatchLedger } = await import('../../../lambdas/adapters/dynamodb-dispatch-ledger');
-    const store = new DynamoDbDispatchLedger({ membersTable: aws.tables.members, ledgerTable: aws.tables.ledger, client: aws.clients.dynamodb });
-    await store.claimAll([{
-      message: { dispatchId: 'h-crash', memberId: 'M1', to: 'pat@example.org', template: 'advice-nurse-reply', data: {} },
-      toHash: 'h',
-      matched: { via: 'email', value: 'pat@example.org' },
-      fanInKey: 'fanin#h-crash',
-      fanIn: { kind: 'join', version: 0, atMs: 0, prune: [] },
-      fanInExpiresAt: 1,
-      claimToken: 'crashed',
-      sqsMessageId: record.messageId,
-      receiveCount: 1,
-      // SQS brings it back after the visibility timeout (180 s), past the claim's lease (60 s).
-      now: new Date(Date.now() - 61_000),
-    }]);
+    const store = new DynamoDbDispatchLedger({
+      membersTable: aws.tables.members,
+      ledgerTable: aws.tables.ledger,
+      client: aws.clients.dynamodb,
+    });
+    await store.claimAll([
+      {
+        message: { dispatchId: 'h-crash', memberId: 'M1', to: 'pat@example.org', template: 'advice-nurse-reply', data: {} },
+        toHash: 'h',
+        matched: { via: 'email', value: 'pat@example.org' },
+        fanInKey: 'fanin#h-crash',
+        fanIn: { kind: 'join', version: 0, atMs: 0, prune: [] },
+        fanInExpiresAt: 1,
+        claimToken: 'crashed',
+        sqsMessageId: record.messageId,
+        receiveCount: 1,
+        // SQS brings it back after the visibility timeout (180 s), past the claim's lease (60 s).
+        now: new Date(Date.now() - 61_000),
+      },
+    ]);
     await handler(sqsEvent({ ...record, attributes: { ...record.attributes, ApproximateReceiveCount: '2' } }));
     expect(reporter.outcomeOf(record.messageId)).toEqual({ state: 'in-doubt' });
     expect(await deliveredTo('h-crash')).toEqual([]);

@@ -35,7 +35,9 @@ const message = (dispatchId: string, n: number) =>
   JSON.stringify({ dispatchId, memberId: `T${n}`, to: `tia${n}@example.org`, template: 'advice-nurse-reply', data: { firstName: 'Tia' } });
 
 async function ledger(pk: string) {
-  const { Item } = await aws.clients.dynamodb.send(new GetItemCommand({ TableName: aws.tables.ledger, Key: { pk: { S: pk } }, ConsistentRead: true }));
+  const { Item } = await aws.clients.dynamodb.send(
+    new GetItemCommand({ TableName: aws.tables.ledger, Key: { pk: { S: pk } }, ConsistentRead: true }),
+  );
   return Item ? unmarshall(Item) : undefined;
 }
 
@@ -60,7 +62,13 @@ function lambdaContext(timeoutMs: number): { context: Context; deadline: number 
  * answers `claimLatencyMs` after DynamoDB applied it, and which dies at the context's deadline:
  * a request made after it never reaches SES.
  */
-async function invocation(options: { timeoutMs: number; claimLatencyMs: number; attemptBudgetMs?: number; sendsPerSecond?: number; sesLatencyMs?: number }) {
+async function invocation(options: {
+  timeoutMs: number;
+  claimLatencyMs: number;
+  attemptBudgetMs?: number;
+  sendsPerSecond?: number;
+  sesLatencyMs?: number;
+}) {
   let deadline = Infinity;
   const dead = () => Date.now() >= deadline;
   const dynamodb = new DynamoDBClient({ region: aws.region, endpoint: aws.endpoints.dynamodb, credentials: CREDENTIALS });

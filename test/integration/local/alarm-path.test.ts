@@ -3,9 +3,22 @@ import { MetricAlarm, type AlarmNotification } from '../../../local/alarm-evalua
 import { LocalPipeline } from '../../../local/local-pipeline';
 import { deliveriesByDispatchId, message, publish, putMembers, until } from './helpers';
 
-function emf(metrics: Record<string, number | number[]>, dimensions: Record<string, string> = { service: 'mail-dispatch' }, namespace = 'MailDispatch'): string {
+function emf(
+  metrics: Record<string, number | number[]>,
+  dimensions: Record<string, string> = { service: 'mail-dispatch' },
+  namespace = 'MailDispatch',
+): string {
   return JSON.stringify({
-    _aws: { Timestamp: Date.now(), CloudWatchMetrics: [{ Namespace: namespace, Dimensions: [Object.keys(dimensions)], Metrics: Object.keys(metrics).map((Name) => ({ Name, Unit: 'Count' })) }] },
+    _aws: {
+      Timestamp: Date.now(),
+      CloudWatchMetrics: [
+        {
+          Namespace: namespace,
+          Dimensions: [Object.keys(dimensions)],
+          Metrics: Object.keys(metrics).map((Name) => ({ Name, Unit: 'Count' })),
+        },
+      ],
+    },
     ...dimensions,
     ...metrics,
   });
@@ -22,7 +35,11 @@ describe('MetricAlarm', () => {
     await new Promise((resolve) => setImmediate(resolve));
     expect(alarm.state).toBe('ALARM');
     expect(notifications).toHaveLength(1);
-    expect(notifications[0]).toMatchObject({ NewStateValue: 'ALARM', OldStateValue: 'OK', Trigger: { MetricName: 'FanInBlocked', Threshold: 2 } });
+    expect(notifications[0]).toMatchObject({
+      NewStateValue: 'ALARM',
+      OldStateValue: 'OK',
+      Trigger: { MetricName: 'FanInBlocked', Threshold: 2 },
+    });
   });
 
   it('ignores other metrics, namespaces, dimension sets and non-EMF lines', () => {
@@ -62,9 +79,16 @@ describe('the fan-in alarm path in the local pipeline', () => {
 
   it('pauses on the first fan-in block: the dispatcher sets the flag, the alarm fires the breaker, which disables the poller', async () => {
     // Seven members who all authorised one guardian address (written raw: the registry would refuse the fourth).
-    const members = Array.from({ length: 7 }, (_, i) => ({ memberId: `G${i + 1}`, email: `g${i + 1}@example.org`, proxies: ['guardian@example.org'] }));
+    const members = Array.from({ length: 7 }, (_, i) => ({
+      memberId: `G${i + 1}`,
+      email: `g${i + 1}@example.org`,
+      proxies: ['guardian@example.org'],
+    }));
     await putMembers(pipeline, members);
-    await publish(pipeline, members.map((m) => message(`guardian-${m.memberId}`, m.memberId, 'guardian@example.org')));
+    await publish(
+      pipeline,
+      members.map((m) => message(`guardian-${m.memberId}`, m.memberId, 'guardian@example.org')),
+    );
     expect(await pipeline.drain(60)).toBe('paused');
 
     expect(pipeline.poller.enabled).toBe(false);
@@ -108,12 +132,21 @@ describe.each([
 ])('alarm timing, %s mode', (mode, alarmOptions) => {
   let pipeline: LocalPipeline;
   beforeAll(async () => {
-    pipeline = await LocalPipeline.start({ config: { fanInLimit: 3, batchSize: 1 }, concurrency: 1, registryWatch: false, ...alarmOptions });
+    pipeline = await LocalPipeline.start({
+      config: { fanInLimit: 3, batchSize: 1 },
+      concurrency: 1,
+      registryWatch: false,
+      ...alarmOptions,
+    });
   });
   afterAll(async () => pipeline?.stop());
 
   it('pauses by the dispatcher’s flag at once; the alarm follows on its own timing', async () => {
-    const members = Array.from({ length: 5 }, (_, i) => ({ memberId: `T${i + 1}`, email: `t${i + 1}@example.org`, proxies: ['timing@example.org'] }));
+    const members = Array.from({ length: 5 }, (_, i) => ({
+      memberId: `T${i + 1}`,
+      email: `t${i + 1}@example.org`,
+      proxies: ['timing@example.org'],
+    }));
     await putMembers(pipeline, members);
     let blockedAt: number | undefined;
     pipeline.onOutcome((event) => {
@@ -127,7 +160,10 @@ describe.each([
       });
       if (!pipeline.poller.enabled && mappingAt === undefined) mappingAt = Date.now();
     }, 20);
-    await publish(pipeline, members.map((m) => message(`timing-${m.memberId}`, m.memberId, 'timing@example.org')));
+    await publish(
+      pipeline,
+      members.map((m) => message(`timing-${m.memberId}`, m.memberId, 'timing@example.org')),
+    );
     expect(await pipeline.drain(60)).toBe('paused');
     await until(() => pipeline.alarm.state === 'ALARM' || pipeline.alarm.history.length > 0, 10_000);
     clearInterval(watch);

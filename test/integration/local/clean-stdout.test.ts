@@ -21,8 +21,11 @@ jest.setTimeout(300_000);
 /** Runs an npm script exactly as the README writes it, never throwing on a non-zero exit. */
 function npm(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile('npm', args, { cwd: ROOT, env: { ...env, npm_config_update_notifier: 'false' }, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) =>
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr }),
+    execFile(
+      'npm',
+      args,
+      { cwd: ROOT, env: { ...env, npm_config_update_notifier: 'false' }, maxBuffer: 64 * 1024 * 1024 },
+      (error, stdout, stderr) => resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr }),
     );
   });
 }
@@ -62,9 +65,18 @@ describe('stdout holds the report and nothing else', () => {
       env = { ...cleanEnv(), ...aws.env };
       const registry = { tables: aws.tables, hashKey: aws.env[Env.addressHashKey], fanInLimit: 3, client: aws.clients.dynamodb };
       await registerMembers([{ memberId: 'M1', email: 'pat@example.org', status: 'active' }], registry);
-      const ses = new SESv2Client({ region: aws.region, endpoint: aws.endpoints.ses, credentials: { accessKeyId: 'l', secretAccessKey: 'l' } });
-      const deps = await createDispatcherDeps({ env: aws.env, clients: { dynamodb: aws.clients.dynamodb, sqs: aws.clients.sqs, ses }, reporter: new RecordingReporter() });
-      const body = (dispatchId: string, to: string) => JSON.stringify({ dispatchId, memberId: 'M1', to, template: 'advice-nurse-reply', data: { firstName: 'Pat' } });
+      const ses = new SESv2Client({
+        region: aws.region,
+        endpoint: aws.endpoints.ses,
+        credentials: { accessKeyId: 'l', secretAccessKey: 'l' },
+      });
+      const deps = await createDispatcherDeps({
+        env: aws.env,
+        clients: { dynamodb: aws.clients.dynamodb, sqs: aws.clients.sqs, ses },
+        reporter: new RecordingReporter(),
+      });
+      const body = (dispatchId: string, to: string) =>
+        JSON.stringify({ dispatchId, memberId: 'M1', to, template: 'advice-nurse-reply', data: { firstName: 'Pat' } });
       await createHandler(deps)(sqsEvent(sqsRecord(body('d-1', 'pat@example.org')), sqsRecord(body('d-2', 'eve@example.org'))));
     });
     afterAll(async () => {
@@ -78,7 +90,10 @@ describe('stdout holds the report and nothing else', () => {
     };
 
     it('`npm run -s ops -- … --format csv`: stdout is exactly the CSV, the window on stderr', async () => {
-      const run = await npm(['run', '-s', 'ops', '--', '--local', 'audit', '--member', 'M1', '--since', '2000-01-01', '--format', 'csv'], env);
+      const run = await npm(
+        ['run', '-s', 'ops', '--', '--local', 'audit', '--member', 'M1', '--since', '2000-01-01', '--format', 'csv'],
+        env,
+      );
       expect(run.code).toBe(0);
       expectOnlyCsv(run.stdout);
       expect(run.stderr).toMatch(/UTC/);
@@ -86,7 +101,10 @@ describe('stdout holds the report and nothing else', () => {
 
     it('`npm run ops -- … --format csv --out <file>`: the CSV goes to the file (owner-only), nothing of it on stdout', async () => {
       const out = join(dir, 'audit.csv');
-      const run = await npm(['run', 'ops', '--', '--local', 'audit', '--member', 'M1', '--since', '2000-01-01', '--format', 'csv', '--out', out], env);
+      const run = await npm(
+        ['run', 'ops', '--', '--local', 'audit', '--member', 'M1', '--since', '2000-01-01', '--format', 'csv', '--out', out],
+        env,
+      );
       expect(run.code).toBe(0);
       expectOnlyCsv(readFileSync(out, 'utf8'));
       expect(statSync(out).mode & 0o077).toBe(0);

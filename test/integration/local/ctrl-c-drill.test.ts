@@ -26,12 +26,16 @@ afterEach(async () => {
 
 /** `npm run local` in its own process group (as a terminal runs it), on free ports. */
 async function serve(args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<Served> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'local', 'serve.ts'), '--dynamodb-port', '0', '--sqs-port', '0', '--ses-port', '0', ...args], {
-    cwd: ROOT,
-    env: { ...cleanEnv(), AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true,
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(ROOT, 'local', 'serve.ts'), '--dynamodb-port', '0', '--sqs-port', '0', '--ses-port', '0', ...args],
+    {
+      cwd: ROOT,
+      env: { ...cleanEnv(), AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    },
+  );
   let stdout = '';
   let stderr = '';
   child.stderr?.on('data', (chunk) => (stderr += chunk));
@@ -43,7 +47,9 @@ async function serve(args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<
       stdout += chunk;
       if (!stdout.includes('Ctrl-C stops everything.')) return;
       clearTimeout(timer);
-      resolve(Object.fromEntries([...stdout.matchAll(/^export ([A-Z0-9_]+)=(".*")$/gm)].map((m) => [m[1], JSON.parse(m[2] as string) as string])));
+      resolve(
+        Object.fromEntries([...stdout.matchAll(/^export ([A-Z0-9_]+)=(".*")$/gm)].map((m) => [m[1], JSON.parse(m[2] as string) as string])),
+      );
     });
   });
   let stopped: Promise<number | null> | undefined;
@@ -67,7 +73,9 @@ async function serve(args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<
 }
 
 const outcomes = (lines: string[]) =>
-  lines.filter((line) => line.startsWith('[dispatcher]') && line.includes('"dispatch outcome"')).map((line) => JSON.parse(line.slice(line.indexOf('{'))) as { state: string; reason?: string; dispatchId: string });
+  lines
+    .filter((line) => line.startsWith('[dispatcher]') && line.includes('"dispatch outcome"'))
+    .map((line) => JSON.parse(line.slice(line.indexOf('{'))) as { state: string; reason?: string; dispatchId: string });
 
 /** Finding (issue 19, item 8): Ctrl-C killed DynamoDB Local (same process group) before the in-flight work finished. */
 describe('npm run local: Ctrl-C drill and --data', () => {
@@ -76,17 +84,28 @@ describe('npm run local: Ctrl-C drill and --data', () => {
     const local = await serve(['--concurrency', '2'], { MAX_SENDS_PER_SECOND: '2' });
     const members = Array.from({ length: 20 }, (_, i) => `D${i},d${i}@example.org,active`).join('\n');
     expect((await runOpsCli(['--local', 'members', 'import', '-'], local.env, `memberId,email,status\n${members}\n`)).code).toBe(0);
-    const sqs = new SQSClient({ region: local.env.AWS_REGION, endpoint: local.env.AWS_ENDPOINT_URL_SQS, credentials: { accessKeyId: 'l', secretAccessKey: 'l' } });
+    const sqs = new SQSClient({
+      region: local.env.AWS_REGION,
+      endpoint: local.env.AWS_ENDPOINT_URL_SQS,
+      credentials: { accessKeyId: 'l', secretAccessKey: 'l' },
+    });
     for (let batch = 0; batch < 2; batch++) {
       const entries = Array.from({ length: 10 }, (_, j) => batch * 10 + j).map((i) => ({
         Id: `m${i}`,
-        MessageBody: JSON.stringify({ dispatchId: `drill-${i}`, memberId: `D${i}`, to: `d${i}@example.org`, template: 'advice-nurse-reply', data: { firstName: 'Pat' } }),
+        MessageBody: JSON.stringify({
+          dispatchId: `drill-${i}`,
+          memberId: `D${i}`,
+          to: `d${i}@example.org`,
+          template: 'advice-nurse-reply',
+          data: { firstName: 'Pat' },
+        }),
       }));
       await sqs.send(new SendMessageBatchCommand({ QueueUrl: local.env.DISPATCH_QUEUE_URL, Entries: entries }));
     }
     sqs.destroy();
     // Ctrl-C as soon as the first e-mail is out: both pollers hold their batch of 10, one message sent.
-    const delivered = async () => ((await (await fetch(`${local.env.AWS_ENDPOINT_URL_SESV2}/store`)).json()) as { emails: unknown[] }).emails.length;
+    const delivered = async () =>
+      ((await (await fetch(`${local.env.AWS_ENDPOINT_URL_SESV2}/store`)).json()) as { emails: unknown[] }).emails.length;
     const deadline = Date.now() + 60_000;
     while ((await delivered()) < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     const before = await delivered();
@@ -97,7 +116,11 @@ describe('npm run local: Ctrl-C drill and --data', () => {
     process.stderr.write(`Ctrl-C drill: ${20 - before} of 20 in flight at SIGINT; ${sent} sent, ${retried} retried\n`);
     expect(code).toBe(0);
     expect(before).toBeLessThan(5);
-    expect({ sent, retried, reasons: seen.filter((o) => o.state === 'retry').map((o) => o.reason) }).toEqual({ sent: 20, retried: 0, reasons: [] });
+    expect({ sent, retried, reasons: seen.filter((o) => o.state === 'retry').map((o) => o.reason) }).toEqual({
+      sent: 20,
+      retried: 0,
+      reasons: [],
+    });
     expect(local.lines().join('\n')).toMatch(/SIGINT: stopping[^\n]*\n[\s\S]*stopped/);
   });
 

@@ -56,7 +56,9 @@ describe('EventSourcePoller', () => {
   async function publish(...scripts: object[]): Promise<string[]> {
     const ids: string[] = [];
     for (const script of scripts) {
-      const { MessageId } = await aws.clients.sqs.send(new SendMessageCommand({ QueueUrl: aws.queueUrl, MessageBody: JSON.stringify(script) }));
+      const { MessageId } = await aws.clients.sqs.send(
+        new SendMessageCommand({ QueueUrl: aws.queueUrl, MessageBody: JSON.stringify(script) }),
+      );
       ids.push(MessageId ?? '');
     }
     return ids;
@@ -96,7 +98,9 @@ describe('EventSourcePoller', () => {
     const [thrower] = await publish({ throw: true, failUntil: 0 });
     startPoller({ batchSize: 1 });
     await until(() => seen.filter((s) => s.messageId === thrower).length >= 2);
-    expect(invocations.filter((i) => i.messageIds.includes(thrower)).every((i) => i.result === 'error' && i.deleted.length === 0)).toBe(true);
+    expect(invocations.filter((i) => i.messageIds.includes(thrower)).every((i) => i.result === 'error' && i.deleted.length === 0)).toBe(
+      true,
+    );
   });
 
   it('treats a crashed execution environment as a batch with no response and starts a new one', async () => {
@@ -132,7 +136,9 @@ describe('EventSourcePoller', () => {
     const [first, second] = invocations;
     expect(first.poller).not.toBe(second.poller);
     // The two invocations overlap in time.
-    expect(Math.max(first.startedAt, second.startedAt)).toBeLessThan(Math.min(first.startedAt + first.durationMs, second.startedAt + second.durationMs));
+    expect(Math.max(first.startedAt, second.startedAt)).toBeLessThan(
+      Math.min(first.startedAt + first.durationMs, second.startedAt + second.durationMs),
+    );
   });
 
   it('delivers a message twice, concurrently, when asked to duplicate it', async () => {
@@ -147,7 +153,8 @@ describe('EventSourcePoller', () => {
 
   it('deletes every success of a batch larger than 10, ten per DeleteMessageBatch as SQS requires', async () => {
     const entries = Array.from({ length: 10 }, (_, i) => ({ Id: String(i), MessageBody: '{}' }));
-    for (let round = 0; round < 2; round++) await aws.clients.sqs.send(new SendMessageBatchCommand({ QueueUrl: aws.queueUrl, Entries: entries }));
+    for (let round = 0; round < 2; round++)
+      await aws.clients.sqs.send(new SendMessageBatchCommand({ QueueUrl: aws.queueUrl, Entries: entries }));
     const sqs = sqsWithBatchRules({ region: aws.region, endpoint: aws.endpoints.sqs });
     const p = startPoller({ sqs, batchSize: 20, concurrency: 1 });
     await until(queueEmpty);

@@ -5,7 +5,8 @@ import { runScenario } from '../../../local/scenario-runner';
 jest.setTimeout(180_000);
 
 /** The fan-in promise through the scenario runner, with its `clock` step driving the dispatcher's now. */
-const run = async (name: string) => (await runScenario(readScenarioFile(join(__dirname, '../../scenarios', `${name}.json`)), { concurrency: 2 })).report;
+const run = async (name: string) =>
+  (await runScenario(readScenarioFile(join(__dirname, '../../scenarios', `${name}.json`)), { concurrency: 2 })).report;
 
 describe('fan-in span scenarios (clock step, raw registry writes)', () => {
   it('12.2a: a burst across midnight is one burst (six members two seconds apart, limit 3)', async () => {

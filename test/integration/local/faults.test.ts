@@ -1,7 +1,14 @@
 import { Worker } from 'node:worker_threads';
 import { DispatchState } from '../../../lambdas/core/outcomes';
 import type { OutcomeEvent } from '../../../lambdas/ports';
-import { FaultPlan, dynamoDbThrottleError, requestTimeoutError, sesRefusalError, sesServerError, sesThrottleError } from '../../../local/faults';
+import {
+  FaultPlan,
+  dynamoDbThrottleError,
+  requestTimeoutError,
+  sesRefusalError,
+  sesServerError,
+  sesThrottleError,
+} from '../../../local/faults';
 import { classifySendError } from '../../../lambdas/adapters/sesv2-mail-sender';
 import { isRetryableStoreError } from '../../../lambdas/adapters/dynamodb-errors';
 import { LocalPipeline } from '../../../local/local-pipeline';
@@ -74,12 +81,18 @@ describe('fault injection in the local pipeline', () => {
       next++;
       return { memberId: `F${next}`, email: `f${next}@example.org`, dispatchId: `fault-${next}` };
     });
-    await putMembers(pipeline, members.map(({ memberId, email }) => ({ memberId, email })));
+    await putMembers(
+      pipeline,
+      members.map(({ memberId, email }) => ({ memberId, email })),
+    );
     return members;
   }
 
   async function run(members: { memberId: string; email: string; dispatchId: string }[]) {
-    const ids = await publish(pipeline, members.map((m) => message(m.dispatchId, m.memberId, m.email)));
+    const ids = await publish(
+      pipeline,
+      members.map((m) => message(m.dispatchId, m.memberId, m.email)),
+    );
     expect(await pipeline.drain(60)).toBe('empty');
     const deliveries = await deliveriesByDispatchId(pipeline);
     return { ids, deliveries, events: (id: string) => outcomes.filter((o) => o.sqsMessageId === id) };

@@ -7,10 +7,15 @@ import { LEDGER_TABLE, LedgerKey } from '../../../lambdas/tables';
 import type { LocalPipeline } from '../../../local/local-pipeline';
 
 /** Members written straight to the table (the registry's guard is not what these tests are about). */
-export async function putMembers(pipeline: LocalPipeline, members: readonly { memberId: string; email: string; proxies?: string[] }[]): Promise<void> {
+export async function putMembers(
+  pipeline: LocalPipeline,
+  members: readonly { memberId: string; email: string; proxies?: string[] }[],
+): Promise<void> {
   const { aws } = pipeline;
   for (const member of members) {
-    await aws.clients.dynamodb.send(new PutItemCommand({ TableName: aws.tables.members, Item: marshall({ status: 'active', proxies: [], ...member }) }));
+    await aws.clients.dynamodb.send(
+      new PutItemCommand({ TableName: aws.tables.members, Item: marshall({ status: 'active', proxies: [], ...member }) }),
+    );
   }
 }
 
@@ -32,7 +37,11 @@ export async function publish(pipeline: LocalPipeline, messages: readonly object
 
 export async function ledgerRecord(pipeline: LocalPipeline, dispatchId: string): Promise<Record<string, unknown> | undefined> {
   const { Item } = await pipeline.aws.clients.dynamodb.send(
-    new GetItemCommand({ TableName: pipeline.aws.tables.ledger, Key: { [LEDGER_TABLE.partitionKey]: { S: LedgerKey.dispatch(dispatchId) } }, ConsistentRead: true }),
+    new GetItemCommand({
+      TableName: pipeline.aws.tables.ledger,
+      Key: { [LEDGER_TABLE.partitionKey]: { S: LedgerKey.dispatch(dispatchId) } },
+      ConsistentRead: true,
+    }),
   );
   return Item ? unmarshall(Item) : undefined;
 }

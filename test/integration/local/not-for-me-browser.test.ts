@@ -36,7 +36,7 @@ if (!haveChromium) {
     rmSync(profile, { recursive: true, force: true });
   });
 
-  it('shows no member data, confirms on click, and the member\'s next message is blocked reported-not-mine', async () => {
+  it("shows no member data, confirms on click, and the member's next message is blocked reported-not-mine", async () => {
     const outcomes = collectOutcomes(pipeline);
     await putMembers(pipeline, [{ memberId: 'B0001', email: 'pat.browser@example.org' }]);
     await publish(pipeline, [message('browser-1', 'B0001', 'pat.browser@example.org')]);
@@ -50,7 +50,16 @@ if (!haveChromium) {
       executablePath: CHROMIUM,
       headless: true,
       javaScriptEnabled: false,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync', '--disable-quic'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--no-first-run',
+        '--disable-sync',
+        '--disable-quic',
+      ],
     });
     const page = context.pages()[0] ?? (await context.newPage());
     const consoleErrors: string[] = [];

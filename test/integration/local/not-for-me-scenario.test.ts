@@ -31,7 +31,10 @@ describe('scenario not-for-me', () => {
     if (index === secondReport) {
       const status = await readStatus(pipeline.opsTarget);
       seen.status = status.pause;
-      seen.meaning = explainPause(status.pause.by ? { by: status.pause.by, reason: status.pause.reason ?? '', at: status.pause.at ?? '' } : undefined, undefined);
+      seen.meaning = explainPause(
+        status.pause.by ? { by: status.pause.by, reason: status.pause.reason ?? '', at: status.pause.at ?? '' } : undefined,
+        undefined,
+      );
       seen.refusals = (await resumeRefusals(pipeline.opsTarget)).refusals;
       seen.pausedAfterReports = await pipeline.paused();
       const { Item } = await pipeline.aws.clients.dynamodb.send(
@@ -60,7 +63,9 @@ describe('scenario not-for-me', () => {
     expect(report).toMatchObject({ paused: false, queueDepth: 0, dlqDepth: 0 });
 
     // The report blocked exactly that (member, address) pair.
-    expect((seen.member as { suppressions: unknown }).suppressions).toEqual({ [seen.hash as string]: { reason: 'reported-not-mine', at: expect.any(String) } });
+    expect((seen.member as { suppressions: unknown }).suppressions).toEqual({
+      [seen.hash as string]: { reason: 'reported-not-mine', at: expect.any(String) },
+    });
     // Three reports within the hour paused it: nfm-5 waited in the queue until the resume.
     expect(seen.pausedAfterReports).toBe(true);
     expect(seen.queueWhilePaused).toBe(1);

@@ -8,10 +8,16 @@ jest.setTimeout(120_000);
 
 /** Another program holding a port, as a leftover DynamoDB Local or a dev server would: its own process. */
 async function holdPort(): Promise<{ port: number; pid: number; release(): Promise<void> }> {
-  const child = spawn(process.execPath, ['-e', "require('net').createServer().listen(0, '127.0.0.1', function () { console.log(this.address().port); });"], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const port = await new Promise<number>((resolve) => child.stdout?.once('data', (chunk: Buffer) => resolve(Number(chunk.toString().trim()))));
+  const child = spawn(
+    process.execPath,
+    ['-e', "require('net').createServer().listen(0, '127.0.0.1', function () { console.log(this.address().port); });"],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  const port = await new Promise<number>((resolve) =>
+    child.stdout?.once('data', (chunk: Buffer) => resolve(Number(chunk.toString().trim()))),
+  );
   return {
     port,
     pid: child.pid as number,
@@ -26,7 +32,10 @@ async function holdPort(): Promise<{ port: number; pid: number; release(): Promi
 /** `npm run local` with the given flags, until it exits (or 60 s, when it is killed: a hang is a failure). */
 function runLocal(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string; hung: boolean }> {
   return new Promise((resolve) => {
-    const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'local', 'serve.ts'), ...args], { cwd: ROOT, env: cleanEnv() });
+    const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'local', 'serve.ts'), ...args], {
+      cwd: ROOT,
+      env: cleanEnv(),
+    });
     let stdout = '';
     let stderr = '';
     let hung = false;

@@ -4,7 +4,8 @@ import { runScenario } from '../../../local/scenario-runner';
 
 jest.setTimeout(180_000);
 
-const run = async (name: string) => (await runScenario(readScenarioFile(join(__dirname, '../../scenarios', `${name}.json`)), { concurrency: 2 })).report;
+const run = async (name: string) =>
+  (await runScenario(readScenarioFile(join(__dirname, '../../scenarios', `${name}.json`)), { concurrency: 2 })).report;
 
 describe('proxy consent (12.3) through the scenario runner', () => {
   it('12.3: the registry refuses a proxy onto another member’s own mailbox without consent, and the run goes on', async () => {

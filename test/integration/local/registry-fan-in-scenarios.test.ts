@@ -4,7 +4,8 @@ import { runScenario } from '../../../local/scenario-runner';
 
 jest.setTimeout(180_000);
 
-const run = async (name: string) => (await runScenario(readScenarioFile(join(__dirname, '../../scenarios', `${name}.json`)), { concurrency: 2 })).report;
+const run = async (name: string) =>
+  (await runScenario(readScenarioFile(join(__dirname, '../../scenarios', `${name}.json`)), { concurrency: 2 })).report;
 
 describe('registry watch through the scenario runner (12.2c)', () => {
   it('12.2c: a raw write of 12 members onto one mailbox (+tag and case variants, limit 3) pauses before any message is sent', async () => {
@@ -17,7 +18,12 @@ describe('registry watch through the scenario runner (12.2c)', () => {
 
   it('12.2c: at the limit mail flows; the raw write that takes the mailbox past it pauses before its message goes', async () => {
     const report = await run('registry-fan-in-at-limit');
-    expect(report.outcomes.map((o) => `${o.dispatchId}:${o.state}`)).toEqual(['tag-01:sent', 'tag-02:sent', 'tag-03:sent', 'tag-04:pending']);
+    expect(report.outcomes.map((o) => `${o.dispatchId}:${o.state}`)).toEqual([
+      'tag-01:sent',
+      'tag-02:sent',
+      'tag-03:sent',
+      'tag-04:pending',
+    ]);
     expect(report.deliveries).toHaveLength(3);
     expect(report.paused).toBe(true);
   });

@@ -11,7 +11,13 @@ jest.setTimeout(240_000);
 const SENDS = 20;
 const ids = Array.from({ length: SENDS }, (_, i) => `R${String(i + 1).padStart(2, '0')}`);
 const members = ids.map((memberId) => ({ memberId, email: `${memberId.toLowerCase()}@example.org`, status: 'active' }));
-const message = (dispatchId: string, memberId: string) => ({ dispatchId, memberId, to: `${memberId.toLowerCase()}@example.org`, template: 'advice-nurse-reply', data: {} });
+const message = (dispatchId: string, memberId: string) => ({
+  dispatchId,
+  memberId,
+  to: `${memberId.toLowerCase()}@example.org`,
+  template: 'advice-nurse-reply',
+  data: {},
+});
 
 /** Pause state and what `status` prints after a step, while the pipeline runs. */
 async function pauseAfter(pipeline: LocalPipeline) {
@@ -34,7 +40,12 @@ describe('the reputation guard, through the local pipeline (feedback function â†
         // 1 of 20 sends: 5 %, below the 10 % set here.
         { sesFeedback: [{ dispatchId: 'rg-R01', type: 'Bounce', bounceType: 'Permanent' }] },
         // Transient bounces are not hard bounces: AWS's rate does not count them, nor does the guard.
-        { sesFeedback: [{ dispatchId: 'rg-R03', type: 'Bounce', bounceType: 'Transient' }, { dispatchId: 'rg-R04', type: 'Delivery' }] },
+        {
+          sesFeedback: [
+            { dispatchId: 'rg-R03', type: 'Bounce', bounceType: 'Transient' },
+            { dispatchId: 'rg-R04', type: 'Delivery' },
+          ],
+        },
         // 2 of 20: 10 %.
         { sesFeedback: [{ dispatchId: 'rg-R02', type: 'Bounce', bounceType: 'Permanent' }] },
         { publish: [message('rg-after', 'R05')] },
@@ -52,7 +63,10 @@ describe('the reputation guard, through the local pipeline (feedback function â†
     expect(report.counts.sent).toBe(SENDS);
     expect(after[0].paused).toBe(false);
     expect(after[1].paused).toBe(false);
-    expect(after[2]).toMatchObject({ paused: true, cause: { by: PausedBy.Breaker, reason: PauseReason.BounceRate, alarmName: LOCAL_REPUTATION_ALARM_NAMES.bounce } });
+    expect(after[2]).toMatchObject({
+      paused: true,
+      cause: { by: PausedBy.Breaker, reason: PauseReason.BounceRate, alarmName: LOCAL_REPUTATION_ALARM_NAMES.bounce },
+    });
     expect(after[2].explained).toMatch(/reputation guard: .* the pipeline's own \(over its last sends\) hard-bounce rate/);
     expect(after[2].printed).toContain('reputation guard');
     expect(after[2].printed).not.toContain('NOT UNDERSTOOD');
@@ -79,7 +93,10 @@ describe('the reputation guard, through the local pipeline (feedback function â†
         if (index === 3) after = await pauseAfter(pipeline);
       },
     });
-    expect(after).toMatchObject({ paused: true, cause: { by: PausedBy.Breaker, reason: PauseReason.ComplaintRate, alarmName: LOCAL_REPUTATION_ALARM_NAMES.complaint } });
+    expect(after).toMatchObject({
+      paused: true,
+      cause: { by: PausedBy.Breaker, reason: PauseReason.ComplaintRate, alarmName: LOCAL_REPUTATION_ALARM_NAMES.complaint },
+    });
     expect(after?.explained).toMatch(/complaint rate/);
   });
 });

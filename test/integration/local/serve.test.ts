@@ -33,7 +33,9 @@ describe('npm run local (local/serve.ts)', () => {
   it('prints the outcome feed queue and the aws sqs receive-message line that reads it', () => {
     const sqs = env.AWS_ENDPOINT_URL_SQS as string;
     expect(local?.banner).toMatch(new RegExp(`outcome feed +${sqs}/\\S*mail-dispatch-outcomes`));
-    expect(local?.banner).toMatch(new RegExp(`aws sqs receive-message --endpoint-url ${sqs} --region us-east-1 --queue-url ${sqs}/\\S*mail-dispatch-outcomes`));
+    expect(local?.banner).toMatch(
+      new RegExp(`aws sqs receive-message --endpoint-url ${sqs} --region us-east-1 --queue-url ${sqs}/\\S*mail-dispatch-outcomes`),
+    );
   });
 
   it('ops status sees the poller and the local fan-in alarm', async () => {

@@ -1,7 +1,13 @@
 import { parseScenario } from '../../../local/scenario-file';
 import { runScenario } from '../../../local/scenario-runner';
 
-const message = (dispatchId: string, memberId = 'S1', to = 's1@example.org') => ({ dispatchId, memberId, to, template: 'advice-nurse-reply', data: {} });
+const message = (dispatchId: string, memberId = 'S1', to = 's1@example.org') => ({
+  dispatchId,
+  memberId,
+  to,
+  template: 'advice-nurse-reply',
+  data: {},
+});
 
 describe('the sesFeedback step', () => {
   it('reports SES events through the real feedback handler: a permanent bounce blocks the next message to that address', async () => {
@@ -12,7 +18,12 @@ describe('the sesFeedback step', () => {
         { publish: [message('fb-1'), message('fb-2')] },
         { drain: { maxSeconds: 60 } },
         // fb-never was never published: SES never accepted it, and its event changes nothing.
-        { sesFeedback: [{ dispatchId: 'fb-1', type: 'Delivery' }, { dispatchId: 'fb-never', type: 'Bounce', bounceType: 'Permanent' }] },
+        {
+          sesFeedback: [
+            { dispatchId: 'fb-1', type: 'Delivery' },
+            { dispatchId: 'fb-never', type: 'Bounce', bounceType: 'Permanent' },
+          ],
+        },
         { publish: [message('fb-3')] },
         { drain: { maxSeconds: 60 } },
         { sesFeedback: [{ dispatchId: 'fb-2', type: 'Bounce', bounceType: 'Permanent' }] },

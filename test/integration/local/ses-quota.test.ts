@@ -12,7 +12,12 @@ describe('the SES emulator with a send quota', () => {
 
   beforeAll(async () => {
     emulators = await startSqsSesEmulators({ sesQuota: true });
-    const client = new SESv2Client({ region: 'us-east-1', endpoint: emulators.sesEndpoint, credentials: { accessKeyId: 'x', secretAccessKey: 'x' }, maxAttempts: 1 });
+    const client = new SESv2Client({
+      region: 'us-east-1',
+      endpoint: emulators.sesEndpoint,
+      credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
+      maxAttempts: 1,
+    });
     await createTemplates(client);
     sender = new SesV2MailSender({ fromAddress: 'portal@example.org', configurationSet: 'mail-dispatch', client });
   });
@@ -21,7 +26,13 @@ describe('the SES emulator with a send quota', () => {
     await emulators?.stop();
   });
 
-  const mail = (i: number) => ({ dispatchId: `q-${i}`, to: `m${i}@example.org`, template: 'advice-nurse-reply' as const, data: { firstName: 'Pat' }, reportUrl: 'http://127.0.0.1:1/r/x' });
+  const mail = (i: number) => ({
+    dispatchId: `q-${i}`,
+    to: `m${i}@example.org`,
+    template: 'advice-nurse-reply' as const,
+    data: { firstName: 'Pat' },
+    reportUrl: 'http://127.0.0.1:1/r/x',
+  });
   const stored = async () => ((await (await fetch(`${emulators.sesEndpoint}/store`)).json()) as { emails: unknown[] }).emails.length;
   const quota = (init?: RequestInit) => fetch(`${emulators.sesEndpoint}${SES_QUOTA_PATH}`, init).then((r) => r.json());
 

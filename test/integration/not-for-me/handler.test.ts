@@ -26,7 +26,13 @@ const toHash = (address: string) => hashAddress(address, hashKey);
 beforeAll(async () => {
   aws = await startEmbeddedAws();
   pauseSwitch = new DynamoDbPauseSwitch({ ledgerTable: aws.tables.ledger, client: aws.clients.dynamodb });
-  const built = await createNotForMeDeps({ env: aws.env, dynamodb: aws.clients.dynamodb, pauseSwitch, countMetric: (name) => metrics.push(name), now: () => clock });
+  const built = await createNotForMeDeps({
+    env: aws.env,
+    dynamodb: aws.clients.dynamodb,
+    pauseSwitch,
+    countMetric: (name) => metrics.push(name),
+    now: () => clock,
+  });
   const deps: NotForMeDeps = {
     ...built,
     settings,
@@ -45,15 +51,26 @@ afterAll(async () => {
 
 async function sent(dispatchId: string, memberId: string, address: string, member: Record<string, unknown> | null = {}): Promise<string> {
   if (member) {
-    await aws.clients.dynamodb.send(new PutItemCommand({ TableName: aws.tables.members, Item: marshall({ memberId, email: address, status: 'active', ...member }) }));
+    await aws.clients.dynamodb.send(
+      new PutItemCommand({ TableName: aws.tables.members, Item: marshall({ memberId, email: address, status: 'active', ...member }) }),
+    );
   }
-  const record = { pk: LedgerKey.dispatch(dispatchId), dispatchId, memberId, toHash: toHash(address), state: 'sent', history: [{ state: 'sent', at: clock.toISOString() }] };
+  const record = {
+    pk: LedgerKey.dispatch(dispatchId),
+    dispatchId,
+    memberId,
+    toHash: toHash(address),
+    state: 'sent',
+    history: [{ state: 'sent', at: clock.toISOString() }],
+  };
   await aws.clients.dynamodb.send(new PutItemCommand({ TableName: aws.tables.ledger, Item: marshall(record) }));
   return links.urlFor(dispatchId, toHash(address), clock);
 }
 
 const item = async (table: string, key: Record<string, string>) =>
-  unmarshall((await aws.clients.dynamodb.send(new GetItemCommand({ TableName: table, Key: marshall(key), ConsistentRead: true }))).Item ?? {});
+  unmarshall(
+    (await aws.clients.dynamodb.send(new GetItemCommand({ TableName: table, Key: marshall(key), ConsistentRead: true }))).Item ?? {},
+  );
 const member = (memberId: string) => item(aws.tables.members, { [MEMBERS_TABLE.partitionKey]: memberId });
 const dispatch = (dispatchId: string) => item(aws.tables.ledger, { [LEDGER_TABLE.partitionKey]: dispatchId });
 const post = (url: string, body = 'confirm=yes', source = '192.0.2.1') =>
@@ -77,14 +94,25 @@ describe('the "not for me" page (real handler over HTTP, DynamoDB Local)', () =>
   it('a confirmed POST blocks the (member, address) pair, records the report on the dispatch, and a replay says "already reported"', async () => {
     const url = await sent('nfm-post-1', 'M0002', 'lee@example.org');
     const visit = await followNotForMeLink(url, { sourceIp: '192.0.2.10' });
-    expect(visit).toEqual({ opened: { status: 200, heading: expect.stringMatching(/not for you/) }, confirmed: { status: 200, heading: 'Thank you for telling us' } });
+    expect(visit).toEqual({
+      opened: { status: 200, heading: expect.stringMatching(/not for you/) },
+      confirmed: { status: 200, heading: 'Thank you for telling us' },
+    });
 
-    expect((await member('M0002')).suppressions).toEqual({ [toHash('lee@example.org')]: { reason: 'reported-not-mine', at: clock.toISOString() } });
+    expect((await member('M0002')).suppressions).toEqual({
+      [toHash('lee@example.org')]: { reason: 'reported-not-mine', at: clock.toISOString() },
+    });
     const record = await dispatch('nfm-post-1');
     expect(record.reportedNotMineAt).toBe(clock.toISOString());
     expect(record.state).toBe('sent');
     expect(record.history.at(-1)).toEqual({ event: 'reported-not-mine', at: clock.toISOString(), by: 'recipient' });
-    expect(notices.at(-1)).toEqual({ dispatchId: 'nfm-post-1', memberId: 'M0002', toHash: toHash('lee@example.org'), reportsInWindow: expect.any(Number), pausedPipeline: false });
+    expect(notices.at(-1)).toEqual({
+      dispatchId: 'nfm-post-1',
+      memberId: 'M0002',
+      toHash: toHash('lee@example.org'),
+      reportsInWindow: expect.any(Number),
+      pausedPipeline: false,
+    });
     expect(metrics).toContain('NotForMeReported');
 
     const before = [await member('M0002'), await dispatch('nfm-post-1')];
@@ -96,7 +124,9 @@ describe('the "not for me" page (real handler over HTTP, DynamoDB Local)', () =>
 
   it('keeps other suppressions of the member and adds to a suppressions map already there', async () => {
     const other = toHash('old@example.org');
-    const url = await sent('nfm-map-1', 'M0003', 'kim@example.org', { suppressions: { [other]: { reason: 'bounce', at: '1999-01-01T00:00:00Z' } } });
+    const url = await sent('nfm-map-1', 'M0003', 'kim@example.org', {
+      suppressions: { [other]: { reason: 'bounce', at: '1999-01-01T00:00:00Z' } },
+    });
     expect((await post(url)).status).toBe(200);
     expect((await member('M0003')).suppressions).toEqual({
       [other]: { reason: 'bounce', at: '1999-01-01T00:00:00Z' },
@@ -107,7 +137,9 @@ describe('the "not for me" page (real handler over HTTP, DynamoDB Local)', () =>
   it('replaces a raw non-map `suppressions` value (which suppresses nothing) and still records a report whose member is gone', async () => {
     const url = await sent('nfm-raw-1', 'M0004', 'raw@example.org', { suppressions: 'garbage' });
     expect((await post(url, 'confirm=yes', '192.0.2.20')).status).toBe(200);
-    expect((await member('M0004')).suppressions).toEqual({ [toHash('raw@example.org')]: { reason: 'reported-not-mine', at: clock.toISOString() } });
+    expect((await member('M0004')).suppressions).toEqual({
+      [toHash('raw@example.org')]: { reason: 'reported-not-mine', at: clock.toISOString() },
+    });
 
     const gone = await sent('nfm-gone-1', 'M-GONE', 'gone@example.org', null);
     expect((await post(gone, 'confirm=yes', '192.0.2.21')).status).toBe(200);
@@ -120,10 +152,20 @@ describe('the "not for me" page (real handler over HTTP, DynamoDB Local)', () =>
     const before = [await member('M0005'), await dispatch('nfm-bad-1')];
     const token = url.slice(url.lastIndexOf('/') + 1);
     const tampered = `${url.slice(0, url.lastIndexOf('/') + 1)}${token.slice(0, 10)}${token[10] === 'A' ? 'B' : 'A'}${token.slice(11)}`;
-    const foreign = new ReportLinks(deriveReportLinkKeys('some-other-deployment-key-000000'), server.url).urlFor('nfm-bad-1', toHash('sam@example.org'), clock);
+    const foreign = new ReportLinks(deriveReportLinkKeys('some-other-deployment-key-000000'), server.url).urlFor(
+      'nfm-bad-1',
+      toHash('sam@example.org'),
+      clock,
+    );
     const unknown = links.urlFor('never-sent', toHash('sam@example.org'), clock);
     const wrongAddress = links.urlFor('nfm-bad-1', toHash('someone-else@example.org'), clock);
-    for (const [link, status] of [[tampered, 400], [foreign, 400], [unknown, 400], [wrongAddress, 400], [`${server.url}/r/`, 400]] as const) {
+    for (const [link, status] of [
+      [tampered, 400],
+      [foreign, 400],
+      [unknown, 400],
+      [wrongAddress, 400],
+      [`${server.url}/r/`, 400],
+    ] as const) {
       for (const response of [await fetch(link), await post(link, 'confirm=yes', '192.0.2.30')]) {
         expect(response.status).toBe(status);
         expect(await response.text()).toContain('This link does not work');
@@ -160,7 +202,8 @@ describe('the "not for me" page (real handler over HTTP, DynamoDB Local)', () =>
     expect((await dispatch('nfm-rate-1')).reportedNotMineAt).toBeUndefined();
 
     const fromOneSource = [];
-    for (let i = 0; i < settings.perSourceLimit + 1; i++) fromOneSource.push((await post(`${server.url}/r/forged${i}`, 'confirm=yes', '198.51.100.77')).status);
+    for (let i = 0; i < settings.perSourceLimit + 1; i++)
+      fromOneSource.push((await post(`${server.url}/r/forged${i}`, 'confirm=yes', '198.51.100.77')).status);
     expect(fromOneSource.slice(0, settings.perSourceLimit).every((status) => status === 400)).toBe(true);
     expect(fromOneSource.at(-1)).toBe(429);
   });
@@ -180,7 +223,11 @@ describe('the "not for me" page (real handler over HTTP, DynamoDB Local)', () =>
       expect(notices.at(-1)).toMatchObject({ dispatchId: 'nfm-window-3', reportsInWindow: 2, pausedPipeline: false });
       await post(urls[3], 'confirm=yes', '203.0.113.4');
       expect(notices.at(-1)).toMatchObject({ dispatchId: 'nfm-window-4', reportsInWindow: 3, pausedPipeline: true });
-      expect((await pauseSwitch.read()).cause).toMatchObject({ reason: 'not-for-me-reports', by: 'not-for-me-page', at: clock.toISOString() });
+      expect((await pauseSwitch.read()).cause).toMatchObject({
+        reason: 'not-for-me-reports',
+        by: 'not-for-me-page',
+        at: clock.toISOString(),
+      });
     } finally {
       await pauseSwitch.resume('operator:test', clock);
       clock = new Date('2000-08-02T09:00:00Z');

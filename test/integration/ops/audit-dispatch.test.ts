@@ -10,7 +10,8 @@ import { json, runOpsCli } from './run-ops-cli';
 
 jest.setTimeout(180_000);
 
-const message = (dispatchId: string, memberId: string, to: string, template = 'advice-nurse-reply') => JSON.stringify({ dispatchId, memberId, to, template, data: {} });
+const message = (dispatchId: string, memberId: string, to: string, template = 'advice-nurse-reply') =>
+  JSON.stringify({ dispatchId, memberId, to, template, data: {} });
 
 describe('mail-dispatch audit --dispatch (CLI process, against the local pipeline)', () => {
   let pipeline: LocalPipeline;
@@ -36,7 +37,9 @@ describe('mail-dispatch audit --dispatch (CLI process, against the local pipelin
       message('au-blocked', 'A1', 'eve@example.org'),
       message('au-rejected', 'A1', 'a1@example.org', 'lab-results'),
     ];
-    await aws.clients.sqs.send(new SendMessageBatchCommand({ QueueUrl: aws.queueUrl, Entries: bodies.map((MessageBody, i) => ({ Id: String(i), MessageBody })) }));
+    await aws.clients.sqs.send(
+      new SendMessageBatchCommand({ QueueUrl: aws.queueUrl, Entries: bodies.map((MessageBody, i) => ({ Id: String(i), MessageBody })) }),
+    );
     expect(await pipeline.drain(60)).toBe('empty');
     const emails = await aws.sesStore();
     const feedback: [string, SesFeedback][] = [
@@ -58,7 +61,13 @@ describe('mail-dispatch audit --dispatch (CLI process, against the local pipelin
     expect(run.code).toBe(1);
     const report = json<DispatchAuditReport>(run);
     const [delivered, bounced, blocked, never] = report.dispatches;
-    expect(delivered.record).toMatchObject({ dispatchId: 'au-delivered', state: 'sent', memberId: 'A1', addressHash: hashAddress('a1@example.org', env[Env.addressHashKey]), sesMessageId: expect.any(String) });
+    expect(delivered.record).toMatchObject({
+      dispatchId: 'au-delivered',
+      state: 'sent',
+      memberId: 'A1',
+      addressHash: hashAddress('a1@example.org', env[Env.addressHashKey]),
+      sesMessageId: expect.any(String),
+    });
     expect(delivered.history.map((h) => [h.version, h.event])).toEqual([
       [1, 'claimed'],
       [2, 'sent'],
@@ -68,7 +77,9 @@ describe('mail-dispatch audit --dispatch (CLI process, against the local pipelin
     expect(delivered.record?.version).toBe(3);
     expect(bounced.fate).toMatchObject({ fate: 'bounced', detail: { bounceType: 'permanent', bounceSubType: expect.any(String) } });
     expect(blocked.record).toMatchObject({ state: 'blocked', reason: 'recipient-mismatch' });
-    expect(blocked.history).toEqual([{ version: 1, event: 'blocked', at: expect.any(String), detail: { reason: 'recipient-mismatch', sqsMessageId: expect.any(String) } }]);
+    expect(blocked.history).toEqual([
+      { version: 1, event: 'blocked', at: expect.any(String), detail: { reason: 'recipient-mismatch', sqsMessageId: expect.any(String) } },
+    ]);
     expect(blocked.fate).toBeNull();
     expect(never).toEqual({ dispatchId: 'au-never', record: null, history: [], fate: null, rejected: [] });
     expect(report.summary).toEqual({ asked: 4, found: 3, sent: 2, notFound: ['au-never'] });

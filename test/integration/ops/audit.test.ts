@@ -31,8 +31,16 @@ describe('mail-dispatch audit (CLI process, ledger written by the real dispatche
       registry,
     );
     expect(result.registered).toEqual(['M1', 'M2']);
-    const ses = new SESv2Client({ region: aws.region, endpoint: aws.endpoints.ses, credentials: { accessKeyId: 'l', secretAccessKey: 'l' } });
-    const deps = await createDispatcherDeps({ env: aws.env, clients: { dynamodb: aws.clients.dynamodb, sqs: aws.clients.sqs, ses }, reporter: new RecordingReporter() });
+    const ses = new SESv2Client({
+      region: aws.region,
+      endpoint: aws.endpoints.ses,
+      credentials: { accessKeyId: 'l', secretAccessKey: 'l' },
+    });
+    const deps = await createDispatcherDeps({
+      env: aws.env,
+      clients: { dynamodb: aws.clients.dynamodb, sqs: aws.clients.sqs, ses },
+      reporter: new RecordingReporter(),
+    });
     const handler = createHandler(deps);
     await handler(
       sqsEvent(
@@ -70,7 +78,9 @@ describe('mail-dispatch audit (CLI process, ledger written by the real dispatche
     ]);
     expect(run.stdout).not.toContain('guardian@example.org');
 
-    const revealed = json<AuditReport>(await runOpsCli(['--local', 'audit', '--address', 'guardian@example.org', '--format', 'json', '--reveal'], aws.env));
+    const revealed = json<AuditReport>(
+      await runOpsCli(['--local', 'audit', '--address', 'guardian@example.org', '--format', 'json', '--reveal'], aws.env),
+    );
     expect(revealed.rows[0]?.address).toBe('guardian@example.org');
   });
 
@@ -109,7 +119,9 @@ describe('mail-dispatch audit (CLI process, ledger written by the real dispatche
     expect(lines.some((l) => /,rejected,invalid-json,/.test(l))).toBe(true);
     expect(run.stdout).not.toMatch(/@example\.org/);
 
-    const none = json<AuditReport>(await runOpsCli(['--local', '--json', 'audit', '--since', '2000-08-02', '--until', '2000-08-03'], aws.env));
+    const none = json<AuditReport>(
+      await runOpsCli(['--local', '--json', 'audit', '--since', '2000-08-02', '--until', '2000-08-03'], aws.env),
+    );
     expect(none.rows).toEqual([]);
   });
 
@@ -139,7 +151,11 @@ describe('mail-dispatch audit (CLI process, ledger written by the real dispatche
     it.each([
       ['a day that is not in the calendar', ['--since', '2026-02-30'], '--since 2026-02-30 is not a date in the calendar'],
       ['a date-time without an offset', ['--since', '2026-02-03T09:00:00'], 'has no offset: add Z for UTC'],
-      ['a date-time without an offset for --until', ['--since', '2026-02-01', '--until', '2026-02-03T09:00'], '--until 2026-02-03T09:00 has no offset'],
+      [
+        'a date-time without an offset for --until',
+        ['--since', '2026-02-01', '--until', '2026-02-03T09:00'],
+        '--until 2026-02-03T09:00 has no offset',
+      ],
     ])('refuses %s (exit 2), whatever the zone', async (_name, args, message) => {
       const run = await runOpsCli(['--local', 'audit', ...args], la());
       expect([run.code, run.stderr]).toEqual([2, expect.stringContaining(message)]);
@@ -150,7 +166,9 @@ describe('mail-dispatch audit (CLI process, ledger written by the real dispatche
       expect(run.code).toBe(0);
       expect(run.stdout).toContain('window (UTC): 2000-08-02T00:00:00.000Z to 2000-08-02T17:00:00.000Z');
       const csv = await runOpsCli(['--local', 'audit', '--since', '2000-08-02', '--until', '2000-08-03', '--format', 'csv'], la());
-      expect(csv.stdout.split('\n')[0]).toBe('claimedAt,dispatchId,state,reason,memberId,addressHash,template,sesMessageId,sentAt,reportedNotMineAt');
+      expect(csv.stdout.split('\n')[0]).toBe(
+        'claimedAt,dispatchId,state,reason,memberId,addressHash,template,sesMessageId,sentAt,reportedNotMineAt',
+      );
       expect(csv.stderr).toContain('window (UTC): 2000-08-02T00:00:00.000Z to 2000-08-03T00:00:00.000Z');
     });
   });

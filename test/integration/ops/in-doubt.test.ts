@@ -23,7 +23,11 @@ describe('ops in-doubt list / release (DynamoDB Local)', () => {
     aws = await startEmbeddedAws();
     target = opsTargetFor(aws);
     ledger = new DynamoDbDispatchLedger({ membersTable: aws.tables.members, ledgerTable: aws.tables.ledger, client: aws.clients.dynamodb });
-    feedback = new DynamoDbFeedbackStore({ membersTable: aws.tables.members, ledgerTable: aws.tables.ledger, client: aws.clients.dynamodb });
+    feedback = new DynamoDbFeedbackStore({
+      membersTable: aws.tables.members,
+      ledgerTable: aws.tables.ledger,
+      client: aws.clients.dynamodb,
+    });
     await putMembersRaw(aws.clients.dynamodb, aws.tables.members, [
       { memberId: 'M1', email: 'pat@example.org', status: 'active' },
       { memberId: 'M2', email: 'lee@example.org', status: 'active' },
@@ -43,13 +47,22 @@ describe('ops in-doubt list / release (DynamoDB Local)', () => {
     receiveCount: 1,
     now,
   });
-  const claim = async (dispatchId: string, memberId?: string, to?: string, now?: Date) => (await ledger.claimAll([request(dispatchId, memberId, to, now)]))[0];
+  const claim = async (dispatchId: string, memberId?: string, to?: string, now?: Date) =>
+    (await ledger.claimAll([request(dispatchId, memberId, to, now)]))[0];
   const inDoubt = async (dispatchId: string, memberId?: string, to?: string) => {
     expect(await claim(dispatchId, memberId, to)).toEqual({ claimed: true });
-    await ledger.settle(dispatchId, request(dispatchId, memberId, to).claimToken, { kind: 'in-doubt' }, new Date(claimedAt.getTime() + 5_000));
+    await ledger.settle(
+      dispatchId,
+      request(dispatchId, memberId, to).claimToken,
+      { kind: 'in-doubt' },
+      new Date(claimedAt.getTime() + 5_000),
+    );
   };
   const record = async (pk: string) =>
-    unmarshall((await aws.clients.dynamodb.send(new GetItemCommand({ TableName: aws.tables.ledger, Key: { pk: { S: pk } }, ConsistentRead: true }))).Item ?? {});
+    unmarshall(
+      (await aws.clients.dynamodb.send(new GetItemCommand({ TableName: aws.tables.ledger, Key: { pk: { S: pk } }, ConsistentRead: true })))
+        .Item ?? {},
+    );
 
   it('12.5: in-doubt list shows age, member, address hash and whether an SES event arrived', async () => {
     await inDoubt('list-open');
@@ -104,7 +117,12 @@ describe('ops in-doubt list / release (DynamoDB Local)', () => {
     await releaseInDoubt(target, { dispatchIds: ['ref-twice'], reason: 'INC-44', operator: 'alice', now: new Date() });
     expect(await claim('ref-live')).toEqual({ claimed: true });
     const before = await record('ref-sent');
-    const result = await releaseInDoubt(target, { dispatchIds: ['ref-sent', 'ref-twice', 'ref-live', 'ref-unknown'], reason: 'INC-45', operator: 'bob', now: new Date() });
+    const result = await releaseInDoubt(target, {
+      dispatchIds: ['ref-sent', 'ref-twice', 'ref-live', 'ref-unknown'],
+      reason: 'INC-45',
+      operator: 'bob',
+      now: new Date(),
+    });
     expect(result.released).toEqual([]);
     expect(result.refused).toEqual([
       { dispatchId: 'ref-sent', why: 'not-in-doubt', state: 'sent' },
@@ -117,9 +135,15 @@ describe('ops in-doubt list / release (DynamoDB Local)', () => {
   });
 
   it('12.5: release refuses a reason that is empty or carries an address', async () => {
-    await expect(releaseInDoubt(target, { dispatchIds: ['x'], reason: ' ', operator: 'a', now: new Date() })).rejects.toThrow(/--reason is required/);
-    await expect(releaseInDoubt(target, { dispatchIds: ['x'], reason: 'pat@example.org bounced', operator: 'a', now: new Date() })).rejects.toThrow(/address/);
-    await expect(releaseInDoubt(target, { dispatchIds: ['bad id'], reason: 'INC-1', operator: 'a', now: new Date() })).rejects.toThrow(/Not a dispatchId/);
+    await expect(releaseInDoubt(target, { dispatchIds: ['x'], reason: ' ', operator: 'a', now: new Date() })).rejects.toThrow(
+      /--reason is required/,
+    );
+    await expect(
+      releaseInDoubt(target, { dispatchIds: ['x'], reason: 'pat@example.org bounced', operator: 'a', now: new Date() }),
+    ).rejects.toThrow(/address/);
+    await expect(releaseInDoubt(target, { dispatchIds: ['bad id'], reason: 'INC-1', operator: 'a', now: new Date() })).rejects.toThrow(
+      /Not a dispatchId/,
+    );
   });
 
   it('12.5: an SES Send event after a wrong release marks the record sent, so a re-publish is not sent again', async () => {
@@ -137,7 +161,11 @@ describe('ops in-doubt list / release (DynamoDB Local)', () => {
     expect(list.rows.map((r) => r.dispatchId)).toContain('cli-1');
     const released = await runOpsCli(['--local', '--json', 'in-doubt', 'release', 'cli-1', 'cli-unknown', '--reason', 'INC-47'], env);
     expect(released.code).toBe(1);
-    expect(json<ReleaseResult>(released)).toEqual({ released: ['cli-1'], refused: [{ dispatchId: 'cli-unknown', why: 'not-found' }], releasedBy: 'operator:carol' });
+    expect(json<ReleaseResult>(released)).toEqual({
+      released: ['cli-1'],
+      refused: [{ dispatchId: 'cli-unknown', why: 'not-found' }],
+      releasedBy: 'operator:carol',
+    });
     expect((await runOpsCli(['--local', 'in-doubt', 'release', 'cli-1'], env)).code).toBe(2);
   });
 });

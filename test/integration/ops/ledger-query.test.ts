@@ -12,9 +12,26 @@ describe('forEachLedgerRecord (keys-only indexes on DynamoDB Local)', () => {
     ...Array.from({ length: 230 }, (_, i) => {
       const pk = `d-${String(i).padStart(3, '0')}`;
       const claimedAt = new Date(Date.parse(`${day}T00:00:00.000Z`) + i * 60_000).toISOString();
-      return { pk, dispatchId: pk, state: i % 10 === 0 ? 'blocked' : 'sent', memberId: 'M1', toHash: 'h1', claimedAt, auditDay: AuditDay.of(claimedAt, pk), history: [{ state: 'claimed' }] };
+      return {
+        pk,
+        dispatchId: pk,
+        state: i % 10 === 0 ? 'blocked' : 'sent',
+        memberId: 'M1',
+        toHash: 'h1',
+        claimedAt,
+        auditDay: AuditDay.of(claimedAt, pk),
+        history: [{ state: 'claimed' }],
+      };
     }),
-    ...['old-1', 'old-2', 'old-3'].map((pk, i) => ({ pk, dispatchId: pk, state: 'sent', memberId: 'M2', toHash: 'h2', claimedAt: `${day}T23:0${i}:00.000Z`, auditDay: day })),
+    ...['old-1', 'old-2', 'old-3'].map((pk, i) => ({
+      pk,
+      dispatchId: pk,
+      state: 'sent',
+      memberId: 'M2',
+      toHash: 'h2',
+      claimedAt: `${day}T23:0${i}:00.000Z`,
+      auditDay: day,
+    })),
   ];
 
   beforeAll(async () => {

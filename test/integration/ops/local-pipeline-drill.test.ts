@@ -42,13 +42,23 @@ describe('FanInSpike drill through the CLI (LocalPipeline + control endpoint)', 
 
   it('pauses on fan-in, shows why, lists the affected members, and resumes only after the fix', async () => {
     const { aws } = pipeline;
-    await putMembersRaw(aws.clients.dynamodb, aws.tables.members, MEMBERS.map((memberId) => ({ memberId, email: 'shared@example.org', status: 'active' })));
+    await putMembersRaw(
+      aws.clients.dynamodb,
+      aws.tables.members,
+      MEMBERS.map((memberId) => ({ memberId, email: 'shared@example.org', status: 'active' })),
+    );
     await aws.clients.sqs.send(
       new SendMessageBatchCommand({
         QueueUrl: aws.queueUrl,
         Entries: MEMBERS.slice(0, 10).map((memberId, i) => ({
           Id: String(i),
-          MessageBody: JSON.stringify({ dispatchId: `drill-${memberId}`, memberId, to: 'shared@example.org', template: 'advice-nurse-reply', data: {} }),
+          MessageBody: JSON.stringify({
+            dispatchId: `drill-${memberId}`,
+            memberId,
+            to: 'shared@example.org',
+            template: 'advice-nurse-reply',
+            data: {},
+          }),
         })),
       }),
     );
@@ -56,7 +66,12 @@ describe('FanInSpike drill through the CLI (LocalPipeline + control endpoint)', 
 
     const status = json<StatusReport>(await runOpsCli(['--local', '--json', 'status'], env));
     expect(status.mapping).toEqual({ enabled: false });
-    expect(status.pause).toMatchObject({ paused: true, by: 'dispatcher', reason: 'fan-in-limit', addressHash: expect.stringMatching(/^[0-9a-f]{32}$/) });
+    expect(status.pause).toMatchObject({
+      paused: true,
+      by: 'dispatcher',
+      reason: 'fan-in-limit',
+      addressHash: expect.stringMatching(/^[0-9a-f]{32}$/),
+    });
 
     const audit = json<AuditReport>(await runOpsCli(['--local', '--json', 'audit', '--address-hash', status.pause.addressHash!], env));
     const sent = audit.rows.filter((r) => r.state === 'sent');
@@ -66,12 +81,20 @@ describe('FanInSpike drill through the CLI (LocalPipeline + control endpoint)', 
 
     // The registry guard will not take the corrupt state back: importing it refuses all but three.
     const corrupt = json<ImportReport>(
-      await runOpsCli(['--local', '--json', 'members', 'import', '-'], env, `memberId,email,status\n${MEMBERS.map((m) => `${m},shared@example.org,active`).join('\n')}\n`),
+      await runOpsCli(
+        ['--local', '--json', 'members', 'import', '-'],
+        env,
+        `memberId,email,status\n${MEMBERS.map((m) => `${m},shared@example.org,active`).join('\n')}\n`,
+      ),
     );
     expect(corrupt.refused.length).toBe(MEMBERS.length - 1);
     expect(corrupt.refused.every((r) => r.reason === 'address-shared')).toBe(true);
     // The source of truth: one address each.
-    const fixed = await runOpsCli(['--local', '--json', 'members', 'import', '-'], env, `memberId,email,status\n${MEMBERS.map((m) => `${m},${m.toLowerCase()}@example.org,active`).join('\n')}\n`);
+    const fixed = await runOpsCli(
+      ['--local', '--json', 'members', 'import', '-'],
+      env,
+      `memberId,email,status\n${MEMBERS.map((m) => `${m},${m.toLowerCase()}@example.org,active`).join('\n')}\n`,
+    );
     expect(fixed.code).toBe(0);
 
     await waitFor(async () => pipeline.alarm.state === 'OK', 10_000);

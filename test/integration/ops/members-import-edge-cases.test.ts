@@ -26,7 +26,10 @@ describe('mail-dispatch members import: duplicate ids, empty and malformed files
   };
 
   it('refuses both rows of a duplicate memberId (duplicate-member-id, with both lines) and imports the rest', async () => {
-    const csv = file('dup.csv', 'memberId,email,status\nC0301,first@example.org,active\nC0302,other@example.org,active\nC0301,second@example.org,active\n');
+    const csv = file(
+      'dup.csv',
+      'memberId,email,status\nC0301,first@example.org,active\nC0302,other@example.org,active\nC0301,second@example.org,active\n',
+    );
     const run = await runOpsCli(['--local', '--json', 'members', 'import', csv], aws.env);
     expect(run.code).toBe(1);
     const report = json<ImportReport>(run);
@@ -51,13 +54,21 @@ describe('mail-dispatch members import: duplicate ids, empty and malformed files
   });
 
   it('refuses one malformed row (reported with its line) and imports the others', async () => {
-    const csv = file('malformed.csv', 'memberId,email,status\nR1,r1@example.org,active\nR2,r2@example.org,active,extra-field\nR3,r3@example.org,active\n');
+    const csv = file(
+      'malformed.csv',
+      'memberId,email,status\nR1,r1@example.org,active\nR2,r2@example.org,active,extra-field\nR3,r3@example.org,active\n',
+    );
     const run = await runOpsCli(['--local', '--json', 'members', 'import', csv], aws.env);
     expect(run.code).toBe(1);
     const report = json<ImportReport>(run);
     expect(report.rows).toBe(3);
-    expect(report.registered).toEqual([{ line: 2, memberId: 'R1' }, { line: 4, memberId: 'R3' }]);
-    expect(report.refused).toEqual([{ line: 3, memberId: 'R2', reason: 'malformed-row', detail: expect.stringContaining('4 fields, the header has 3') }]);
+    expect(report.registered).toEqual([
+      { line: 2, memberId: 'R1' },
+      { line: 4, memberId: 'R3' },
+    ]);
+    expect(report.refused).toEqual([
+      { line: 3, memberId: 'R2', reason: 'malformed-row', detail: expect.stringContaining('4 fields, the header has 3') },
+    ]);
     expect(run.stdout).not.toContain('extra-field');
   });
 

@@ -35,7 +35,10 @@ describe('ops members: per-address suppressions', () => {
       },
     ]);
     const view = await getMemberView(target, 'S1');
-    expect(view).toMatchObject({ suppressed: false, suppressions: expect.arrayContaining([{ addressHash: hash('old@example.org'), reason: 'complaint', at: entry('x').at }]) });
+    expect(view).toMatchObject({
+      suppressed: false,
+      suppressions: expect.arrayContaining([{ addressHash: hash('old@example.org'), reason: 'complaint', at: entry('x').at }]),
+    });
     expect(view?.addresses).toEqual([
       { role: 'email', addressHash: hash('pat@example.org'), membersOnAddress: 0 },
       { role: 'proxy', addressHash: hash('guardian@example.org'), membersOnAddress: 0, suppressed: 'bounce' },
@@ -47,11 +50,26 @@ describe('ops members: per-address suppressions', () => {
 
   it('12.10: members unsuppress lifts one address, or every address and the member-wide flag', async () => {
     await putMembersRaw(aws.clients.dynamodb, aws.tables.members, [
-      { memberId: 'S2', email: 'lee@example.org', status: 'active', suppressed: 'TRUE', version: 3, suppressions: { a1: entry('bounce'), a2: entry('complaint') } },
+      {
+        memberId: 'S2',
+        email: 'lee@example.org',
+        status: 'active',
+        suppressed: 'TRUE',
+        version: 3,
+        suppressions: { a1: entry('bounce'), a2: entry('complaint') },
+      },
     ]);
-    await expect(unsuppressMember(target, 'S2', { addressHashes: ['a1', 'never'] })).resolves.toEqual({ memberId: 'S2', lifted: ['a1'], liftedMemberFlag: false });
+    await expect(unsuppressMember(target, 'S2', { addressHashes: ['a1', 'never'] })).resolves.toEqual({
+      memberId: 'S2',
+      lifted: ['a1'],
+      liftedMemberFlag: false,
+    });
     expect(await getMemberView(target, 'S2')).toMatchObject({ suppressed: true, version: 4, suppressions: [{ addressHash: 'a2' }] });
-    await expect(unsuppressMember(target, 'S2', { all: true })).resolves.toEqual({ memberId: 'S2', lifted: ['a2'], liftedMemberFlag: true });
+    await expect(unsuppressMember(target, 'S2', { all: true })).resolves.toEqual({
+      memberId: 'S2',
+      lifted: ['a2'],
+      liftedMemberFlag: true,
+    });
     expect(await getMemberView(target, 'S2')).toMatchObject({ suppressed: false, suppressions: [] });
     await expect(unsuppressMember(target, 'NOBODY', { all: true })).resolves.toBeUndefined();
   });

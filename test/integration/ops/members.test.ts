@@ -24,20 +24,39 @@ describe('mail-dispatch members (CLI process, local pipeline)', () => {
 
   it('put registers a member; a second member on the same own address is refused (exit 1) unless --allow-shared', async () => {
     const put = await runOpsCli(
-      ['--local', 'members', 'put', '--member-id', 'G1', '--email', 'Guardian@Example.org', '--proxy', 'nurse@example.org', '--proxy-for', 'K1', 'K8'],
+      [
+        '--local',
+        'members',
+        'put',
+        '--member-id',
+        'G1',
+        '--email',
+        'Guardian@Example.org',
+        '--proxy',
+        'nurse@example.org',
+        '--proxy-for',
+        'K1',
+        'K8',
+      ],
       aws.env,
     );
     expect(put.code).toBe(0);
     expect(put.stdout).toContain('Registered G1 (version 1)');
     expect(await stored('G1')).toMatchObject({ email: 'guardian@example.org', proxies: ['nurse@example.org'], status: 'active' });
 
-    const shared = await runOpsCli(['--local', '--json', 'members', 'put', '--member-id', 'G2', '--email', 'guardian@example.org'], aws.env);
+    const shared = await runOpsCli(
+      ['--local', '--json', 'members', 'put', '--member-id', 'G2', '--email', 'guardian@example.org'],
+      aws.env,
+    );
     expect(shared.code).toBe(1);
     expect(json(shared)).toMatchObject({ outcome: 'refused', memberId: 'G2', reason: 'address-shared' });
     expect(shared.stdout).not.toContain('guardian@example.org');
     expect(await stored('G2')).toBeUndefined();
 
-    const allowed = await runOpsCli(['--local', 'members', 'put', '--member-id', 'G2', '--email', 'guardian@example.org', '--allow-shared', '--proxy-for', 'K1', 'K8'], aws.env);
+    const allowed = await runOpsCli(
+      ['--local', 'members', 'put', '--member-id', 'G2', '--email', 'guardian@example.org', '--allow-shared', '--proxy-for', 'K1', 'K8'],
+      aws.env,
+    );
     expect(allowed.code).toBe(0);
   });
 
@@ -110,7 +129,11 @@ describe('mail-dispatch members (CLI process, local pipeline)', () => {
   });
 
   it('import reads standard input and refuses a file with the wrong columns (exit 2)', async () => {
-    const ok = await runOpsCli(['--local', '--json', 'members', 'import', '-'], aws.env, 'memberId,email,status\nS1,s1@example.org,active\n');
+    const ok = await runOpsCli(
+      ['--local', '--json', 'members', 'import', '-'],
+      aws.env,
+      'memberId,email,status\nS1,s1@example.org,active\n',
+    );
     expect(ok.code).toBe(0);
     expect(json<ImportReport>(ok).registered).toEqual([{ line: 2, memberId: 'S1' }]);
 

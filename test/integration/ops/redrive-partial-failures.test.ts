@@ -24,13 +24,20 @@ describe('ops redrive when SQS refuses some deletes', () => {
   /** The pipeline as `ops redrive` sees it, with an SQS client that refuses what `refuse` picks. */
   function target(): OpsTarget {
     const sqs = sqsWithBatchRules({ region: aws.region, endpoint: aws.endpoints.sqs }, { refuseDelete: (handle) => refuse(handle) });
-    return { kind: 'local', queueUrl: aws.queueUrl, deadLetterQueueUrl: aws.dlqUrl, clients: { ...aws.clients, sqs } } as unknown as OpsTarget;
+    return {
+      kind: 'local',
+      queueUrl: aws.queueUrl,
+      deadLetterQueueUrl: aws.dlqUrl,
+      clients: { ...aws.clients, sqs },
+    } as unknown as OpsTarget;
   }
 
   async function drainQueue(): Promise<string[]> {
     const bodies: string[] = [];
     for (;;) {
-      const { Messages = [] } = await aws.clients.sqs.send(new ReceiveMessageCommand({ QueueUrl: aws.queueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 300 }));
+      const { Messages = [] } = await aws.clients.sqs.send(
+        new ReceiveMessageCommand({ QueueUrl: aws.queueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 300 }),
+      );
       if (Messages.length === 0) return bodies;
       bodies.push(...Messages.map((m) => m.Body ?? ''));
     }

@@ -25,7 +25,13 @@ describe('mail-dispatch redrive (CLI process, local pipeline)', () => {
     const seen: { body: string; attributes: Record<string, MessageAttributeValue> }[] = [];
     for (;;) {
       const { Messages = [] } = await aws.clients.sqs.send(
-        new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, VisibilityTimeout: 300, MessageAttributeNames: ['All'] }),
+        new ReceiveMessageCommand({
+          QueueUrl: queueUrl,
+          MaxNumberOfMessages: 10,
+          WaitTimeSeconds: 0,
+          VisibilityTimeout: 300,
+          MessageAttributeNames: ['All'],
+        }),
       );
       if (Messages.length === 0) return seen;
       seen.push(...Messages.map((m) => ({ body: m.Body ?? '', attributes: m.MessageAttributes ?? {} })));
@@ -55,7 +61,12 @@ describe('mail-dispatch redrive (CLI process, local pipeline)', () => {
     expect(rest.stdout).toContain('Kept 2 rejected message(s) in the DLQ (invalid-json: 2)');
 
     const queued = await drain(aws.queueUrl);
-    expect(queued.map((m) => m.body).sort()).toEqual(['{"dispatchId":"d0"}', '{"dispatchId":"d1"}', '{"dispatchId":"d2"}', '{"dispatchId":"d3"}']);
+    expect(queued.map((m) => m.body).sort()).toEqual([
+      '{"dispatchId":"d0"}',
+      '{"dispatchId":"d1"}',
+      '{"dispatchId":"d2"}',
+      '{"dispatchId":"d3"}',
+    ]);
     for (const m of queued) expect(Object.keys(m.attributes)).toEqual(['traceId']);
     // The rejected ones are visible again in the DLQ at once, not hidden for the redrive's visibility timeout.
     expect((await aws.queueDepth(aws.dlqUrl)).visible).toBe(2);

@@ -61,7 +61,9 @@ const alarm: SNSEvent = {
       EventSource: 'aws:sns',
       EventVersion: '1.0',
       EventSubscriptionArn: 'arn',
-      Sns: { Message: JSON.stringify({ AlarmName: 'MailDispatch-FanInSpike', NewStateValue: 'ALARM', NewStateReason: 'Threshold Crossed' }) } as SNSEvent['Records'][0]['Sns'],
+      Sns: {
+        Message: JSON.stringify({ AlarmName: 'MailDispatch-FanInSpike', NewStateValue: 'ALARM', NewStateReason: 'Threshold Crossed' }),
+      } as SNSEvent['Records'][0]['Sns'],
     },
   ],
 };
@@ -88,7 +90,7 @@ describe('resume against a concurrent pause (real pause flag on DynamoDB Local, 
     await breaker()(alarm);
   });
 
-  it('12.9: a pause that lands between resume\'s checks and its clear is not erased', async () => {
+  it("12.9: a pause that lands between resume's checks and its clear is not erased", async () => {
     // The flag is already set (the breaker): a second pause (the dispatcher's fan-in block) lands
     // after resume read the flag, before it clears it.
     hooked.beforeResume = () => flag.pause({ reason: 'fan-in-limit', by: 'dispatcher', at: new Date().toISOString(), addressHash: 'h1' });
@@ -111,7 +113,7 @@ describe('resume against a concurrent pause (real pause flag on DynamoDB Local, 
     expect(mapping.enabled).toBe(false);
   });
 
-  it('12.9: a breaker disable racing resume\'s enable: whatever the order, flag set means mapping disabled', async () => {
+  it("12.9: a breaker disable racing resume's enable: whatever the order, flag set means mapping disabled", async () => {
     // The breaker's disable reaches the mapping first; resume's enable after it; the breaker's
     // flag write lands after resume's clear. The breaker writes the flag before it disables, so
     // its disable can never come before its own flag.
@@ -130,7 +132,10 @@ describe('resume against a concurrent pause (real pause flag on DynamoDB Local, 
   });
 
   it('12.9: a resume with nothing in between clears the flag and enables the mapping', async () => {
-    await expect(resumePipeline(target, { operator: 'alice', force: true, now: new Date() })).resolves.toMatchObject({ outcome: 'resumed', mapping: 'enabled' });
+    await expect(resumePipeline(target, { operator: 'alice', force: true, now: new Date() })).resolves.toMatchObject({
+      outcome: 'resumed',
+      mapping: 'enabled',
+    });
     expect((await flag.read()).paused).toBe(false);
     expect(mapping.enabled).toBe(true);
   });

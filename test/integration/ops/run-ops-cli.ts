@@ -10,13 +10,23 @@ export interface CliRun {
 const LAUNCHER = join(__dirname, '..', '..', '..', 'bin', 'mail-dispatch-ops.cjs');
 
 /** Runs the ops CLI as its own process (as an operator would), never throwing on a non-zero exit. */
-export function runOpsCli(args: readonly string[], env: Readonly<Record<string, string>>, input?: string, timeoutMs = 60_000): Promise<CliRun> {
+export function runOpsCli(
+  args: readonly string[],
+  env: Readonly<Record<string, string>>,
+  input?: string,
+  timeoutMs = 60_000,
+): Promise<CliRun> {
   return new Promise((resolve) => {
     const child = execFile(
       process.execPath,
       [LAUNCHER, ...args],
       {
-        env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...env },
+        env: {
+          PATH: process.env.PATH ?? '',
+          HOME: process.env.HOME ?? '',
+          AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+          ...env,
+        },
         timeout: timeoutMs,
       },
       (error, stdout, stderr) => {

@@ -41,10 +41,21 @@ afterAll(() => new Promise<void>((resolve) => cloudFormation.close(() => resolve
 
 const cases: [string, () => Record<string, string>, string[], RegExp[]][] = [
   ['no region', () => bare, ['MailDispatch'], [/no AWS region/i, /AWS_REGION/, /--region/]],
-  ['no credentials', () => ({ ...bare, AWS_REGION: 'eu-west-1' }), ['MailDispatch'], [/no AWS credentials/i, /AWS_PROFILE/, /aws sso login|AWS_ACCESS_KEY_ID/]],
+  [
+    'no credentials',
+    () => ({ ...bare, AWS_REGION: 'eu-west-1' }),
+    ['MailDispatch'],
+    [/no AWS credentials/i, /AWS_PROFILE/, /aws sso login|AWS_ACCESS_KEY_ID/],
+  ],
   [
     'a stack that does not exist',
-    () => ({ ...bare, AWS_REGION: 'eu-west-1', AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE', AWS_SECRET_ACCESS_KEY: 'secret', AWS_ENDPOINT_URL_CLOUDFORMATION: endpoint }),
+    () => ({
+      ...bare,
+      AWS_REGION: 'eu-west-1',
+      AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
+      AWS_SECRET_ACCESS_KEY: 'secret',
+      AWS_ENDPOINT_URL_CLOUDFORMATION: endpoint,
+    }),
     ['Nope'],
     [/stack Nope does not exist in eu-west-1/, /--stack|MAIL_DISPATCH_STACK/, /--region|AWS_REGION/],
   ],
@@ -61,7 +72,11 @@ describe('--stack failures name the cause and the fix, with one exit code', () =
   });
 
   it.each(cases)('smoke on %s', async (_name, env, [stack], messages) => {
-    const run = await runSmokeCli(['--target', 'aws', '--stack', stack as string], { ...env(), AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' }, 60_000);
+    const run = await runSmokeCli(
+      ['--target', 'aws', '--stack', stack as string],
+      { ...env(), AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+      60_000,
+    );
     expect(run.code).toBe(ENVIRONMENT_EXIT);
     for (const message of messages) expect(run.stderr).toMatch(message);
     expect(run.stderr).not.toMatch(/\(Error\)/);

@@ -38,7 +38,10 @@ describe('mail-dispatch status / pause / resume (CLI process, local pipeline)', 
     poller = new PollerSwitch();
     control = await startLocalControlServer({
       eventSource: poller,
-      alarms: () => ({ fanInAlarmName: LOCAL_FAN_IN_ALARM_NAME, alarms: [{ name: LOCAL_FAN_IN_ALARM_NAME, state: fanInState, since: '2000-08-02T09:20:00.000Z' }] }),
+      alarms: () => ({
+        fanInAlarmName: LOCAL_FAN_IN_ALARM_NAME,
+        alarms: [{ name: LOCAL_FAN_IN_ALARM_NAME, state: fanInState, since: '2000-08-02T09:20:00.000Z' }],
+      }),
     });
     pauseSwitch = new DynamoDbPauseSwitch({ ledgerTable: aws.tables.ledger, client: aws.clients.dynamodb });
     env = { ...aws.env, [LOCAL_CONTROL_URL_ENV]: control.url, MAIL_DISPATCH_OPERATOR: 'alice' };
@@ -60,10 +63,24 @@ describe('mail-dispatch status / pause / resume (CLI process, local pipeline)', 
       aws.clients.dynamodb.send(
         new PutItemCommand({
           TableName: aws.tables.ledger,
-          Item: marshall({ pk, dispatchId: pk, state, memberId: 'M1', toHash: 'h', template: 'advice-nurse-reply', claimedAt, auditDay: claimedAt.slice(0, 10) }),
+          Item: marshall({
+            pk,
+            dispatchId: pk,
+            state,
+            memberId: 'M1',
+            toHash: 'h',
+            template: 'advice-nurse-reply',
+            claimedAt,
+            auditDay: claimedAt.slice(0, 10),
+          }),
         }),
       );
-    await Promise.all([ledger('s1', 'sent', recent(5)), ledger('s2', 'sent', recent(59)), ledger('b1', 'blocked', recent(1)), ledger('old', 'sent', recent(61))]);
+    await Promise.all([
+      ledger('s1', 'sent', recent(5)),
+      ledger('s2', 'sent', recent(59)),
+      ledger('b1', 'blocked', recent(1)),
+      ledger('old', 'sent', recent(61)),
+    ]);
     await aws.clients.sqs.send(new SendMessageCommand({ QueueUrl: aws.dlqUrl, MessageBody: 'x' }));
 
     const run = await runOpsCli(['--local', '--json', 'status'], env);
@@ -90,7 +107,11 @@ describe('mail-dispatch status / pause / resume (CLI process, local pipeline)', 
     expect(first.stdout).toContain('Paused by operator:alice');
     expect(poller.enabled).toBe(false);
     const second = await runOpsCli(['--local', '--json', '--operator', 'bob', 'pause', '--reason', 'again'], env);
-    expect(json(second)).toMatchObject({ newlyPaused: false, cause: { by: 'operator:alice', reason: 'misdelivery reported' }, mapping: 'disabled' });
+    expect(json(second)).toMatchObject({
+      newlyPaused: false,
+      cause: { by: 'operator:alice', reason: 'misdelivery reported' },
+      mapping: 'disabled',
+    });
     expect(await pauseSwitch.read()).toMatchObject({ paused: true, cause: { by: 'operator:alice', reason: 'misdelivery reported' } });
 
     const status = json<StatusReport>(await runOpsCli(['--local', '--json', 'status'], env));
@@ -110,18 +131,25 @@ describe('mail-dispatch status / pause / resume (CLI process, local pipeline)', 
 
     const forced = await runOpsCli(['--local', '--json', 'resume', '--force'], env);
     expect(forced.code).toBe(0);
-    expect(json(forced)).toMatchObject({ resumedBy: 'operator:alice', mapping: 'enabled', overridden: [expect.stringContaining('is in ALARM')] });
+    expect(json(forced)).toMatchObject({
+      resumedBy: 'operator:alice',
+      mapping: 'enabled',
+      overridden: [expect.stringContaining('is in ALARM')],
+    });
     expect((await pauseSwitch.read()).paused).toBe(false);
     expect(poller.enabled).toBe(true);
   });
 
   it('resume refuses a pause whose cause is not understood', async () => {
     await aws.clients.dynamodb.send(
-      new PutItemCommand({ TableName: aws.tables.ledger, Item: marshall({ pk: LedgerKey.pauseFlag, paused: true, reason: 'unknown', by: 'unknown', at: '' }) }),
+      new PutItemCommand({
+        TableName: aws.tables.ledger,
+        Item: marshall({ pk: LedgerKey.pauseFlag, paused: true, reason: 'unknown', by: 'unknown', at: '' }),
+      }),
     );
     const refused = await runOpsCli(['--local', 'resume'], env);
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toContain("cause is not understood");
+    expect(refused.stderr).toContain('cause is not understood');
     expect((await runOpsCli(['--local', 'resume', '--force'], env)).code).toBe(0);
   });
 

@@ -53,7 +53,15 @@ async function writeDispatches(prefix: string, count: number): Promise<string[]>
     await ledger.settle(dispatchId, 't', { kind: 'sent', sesMessageId: `ses-${dispatchId}` }, now);
     expected.push(`${dispatchId}#v2`);
     const blocked = `${prefix}-blocked-${i}`;
-    await ledger.recordUnsent({ state: LedgerState.Blocked, reason: 'recipient-mismatch', dispatchId: blocked, memberId: 'P1', toHash: 'h', sqsMessageId: `sqs-${blocked}`, now });
+    await ledger.recordUnsent({
+      state: LedgerState.Blocked,
+      reason: 'recipient-mismatch',
+      dispatchId: blocked,
+      memberId: 'P1',
+      toHash: 'h',
+      sqsMessageId: `sqs-${blocked}`,
+      now,
+    });
     expected.push(`${blocked}#v1`);
   }
   return expected;
@@ -62,14 +70,21 @@ async function writeDispatches(prefix: string, count: number): Promise<string[]>
 async function receiveAll(): Promise<OutcomeEventDetail[]> {
   const events: OutcomeEventDetail[] = [];
   for (;;) {
-    const { Messages = [] } = await aws.clients.sqs.send(new ReceiveMessageCommand({ QueueUrl: aws.outcomeQueueUrl, MaxNumberOfMessages: 10 }));
+    const { Messages = [] } = await aws.clients.sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: aws.outcomeQueueUrl, MaxNumberOfMessages: 10 }),
+    );
     if (Messages.length === 0) return events;
     for (const message of Messages) {
       const parsed = parseOutcomeEvent(message.Body);
       if (!parsed.ok) throw new Error(parsed.problems.join('; '));
       events.push(parsed.event);
     }
-    await aws.clients.sqs.send(new DeleteMessageBatchCommand({ QueueUrl: aws.outcomeQueueUrl, Entries: Messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })) }));
+    await aws.clients.sqs.send(
+      new DeleteMessageBatchCommand({
+        QueueUrl: aws.outcomeQueueUrl,
+        Entries: Messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })),
+      }),
+    );
   }
 }
 
@@ -78,7 +93,13 @@ const sqsFeed = () => new SqsOutcomeFeed({ queueUrl: aws.outcomeQueueUrl, client
 
 /** The poller stands for the event source mapping (it keeps the checkpoint); each `instance` is one execution environment of the function. */
 function poller(invoke: (event: DynamoDBStreamEvent) => Promise<unknown>) {
-  return new DynamoDbStreamPoller({ client: aws.clients.dynamodbStreams, streamArn: aws.ledgerStreamArn, handler: invoke as never, batchSize: 7, intervalMs: 20 });
+  return new DynamoDbStreamPoller({
+    client: aws.clients.dynamodbStreams,
+    streamArn: aws.ledgerStreamArn,
+    handler: invoke as never,
+    batchSize: 7,
+    intervalMs: 20,
+  });
 }
 
 describe('the outcome publisher on the ledger stream', () => {
@@ -137,7 +158,17 @@ describe('the outcome publisher on the ledger stream', () => {
 });
 
 describe('the outcome publisher on EventBridge', () => {
-  const feed = () => new EventBridgeOutcomeFeed({ eventBusName: 'mail-dispatch-outcomes', client: new EventBridgeClient({ region: 'us-east-1', endpoint: bus.endpoint, credentials: { accessKeyId: 'l', secretAccessKey: 'l' }, maxAttempts: 1 }), baseDelayMs: 5 });
+  const feed = () =>
+    new EventBridgeOutcomeFeed({
+      eventBusName: 'mail-dispatch-outcomes',
+      client: new EventBridgeClient({
+        region: 'us-east-1',
+        endpoint: bus.endpoint,
+        credentials: { accessKeyId: 'l', secretAccessKey: 'l' },
+        maxAttempts: 1,
+      }),
+      baseDelayMs: 5,
+    });
   const details = () => bus.accepted.map((entry) => JSON.parse(entry.Detail) as OutcomeEventDetail);
   beforeEach(() => {
     bus.accepted.length = 0;
@@ -149,15 +180,31 @@ describe('the outcome publisher on EventBridge', () => {
     const expected = await writeDispatches('eb', 2);
     await poller(createOutcomePublisherHandler({ feed: feed(), logger: quiet, onCounts: () => undefined })).catchUp();
     const entries = bus.accepted.filter((entry) => entry.Detail.includes('"eb-'));
-    expect(entries.every((e) => e.Source === 'mail-dispatch' && e.DetailType === 'Dispatch Outcome' && e.EventBusName === 'mail-dispatch-outcomes')).toBe(true);
+    expect(
+      entries.every(
+        (e) => e.Source === 'mail-dispatch' && e.DetailType === 'Dispatch Outcome' && e.EventBusName === 'mail-dispatch-outcomes',
+      ),
+    ).toBe(true);
     expect(new Set(entries.map((e) => (JSON.parse(e.Detail) as OutcomeEventDetail).outcomeId))).toEqual(new Set(expected));
   });
 
   it('retries the entries of a partial failure (FailedEntryCount), never dropping one', async () => {
-    const events = Array.from({ length: 12 }, (_, i) => ({ schemaVersion: 1 as const, outcomeId: `p-${i}#v1`, version: 1, dispatchId: `p-${i}`, memberId: 'P1', event: 'sent', at: '2000-08-02T09:00:00.000Z' }));
+    const events = Array.from({ length: 12 }, (_, i) => ({
+      schemaVersion: 1 as const,
+      outcomeId: `p-${i}#v1`,
+      version: 1,
+      dispatchId: `p-${i}`,
+      memberId: 'P1',
+      event: 'sent',
+      at: '2000-08-02T09:00:00.000Z',
+    }));
     bus.script.push({ kind: 'partial', refuse: [1, 4, 9] }, { kind: 'accept' }, { kind: 'partial', refuse: [0] });
     await expect(feed().deliver(events)).resolves.toEqual([]);
-    expect(details().map((d) => d.outcomeId).sort()).toEqual(events.map((e) => e.outcomeId).sort());
+    expect(
+      details()
+        .map((d) => d.outcomeId)
+        .sort(),
+    ).toEqual(events.map((e) => e.outcomeId).sort());
   });
 
   it('rides out throttling; while the bus is down the stream does not move on, and every event arrives once it is back', async () => {
@@ -178,6 +225,12 @@ describe('the outcome publisher on EventBridge', () => {
     expect(new Set(failures).size).toBe(1);
     bus.fallback = { kind: 'accept' };
     await expect(stream.catchUp()).resolves.toBe(true);
-    expect(new Set(details().filter((d) => d.dispatchId?.startsWith('down-')).map((d) => d.outcomeId))).toEqual(new Set(expected));
+    expect(
+      new Set(
+        details()
+          .filter((d) => d.dispatchId?.startsWith('down-'))
+          .map((d) => d.outcomeId),
+      ),
+    ).toEqual(new Set(expected));
   });
 });

@@ -47,7 +47,10 @@ beforeAll(async () => {
   // `npm pack` runs each package's prepack (the build), as a publish would.
   await npm(['pack', '--workspace', 'publisher', '--workspace', 'cli', '--pack-destination', tarballs], ROOT);
   const files = readdirSync(tarballs).filter((name) => name.endsWith('.tgz'));
-  expect(files.sort()).toEqual([expect.stringMatching(/^mail-dispatch-cli-.*\.tgz$/), expect.stringMatching(/^mail-dispatch-publisher-.*\.tgz$/)]);
+  expect(files.sort()).toEqual([
+    expect.stringMatching(/^mail-dispatch-cli-.*\.tgz$/),
+    expect.stringMatching(/^mail-dispatch-publisher-.*\.tgz$/),
+  ]);
 
   project = join(scratch, 'portal');
   mkdirSync(project);
@@ -100,7 +103,10 @@ describe('the packages a portal installs (npm pack, npm install --omit=dev)', ()
 
   it('ships type declarations where its package.json points (compiled by tsc at pack time)', () => {
     const installed = join(project, 'node_modules', '@mail-dispatch', 'publisher');
-    const manifest = JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8')) as { types: string; exports: { '.': { types: string } } };
+    const manifest = JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8')) as {
+      types: string;
+      exports: { '.': { types: string } };
+    };
     expect(existsSync(join(installed, manifest.types))).toBe(true);
     expect(readFileSync(join(installed, manifest.exports['.'].types), 'utf8')).toContain('publishDispatches');
   });

@@ -21,9 +21,9 @@ beforeAll(() => {
     join(consumer, 'portal.ts'),
     [
       "import { parseOutcomeEvent, publishDispatch, type OutcomeEventDetail, type PublishResult } from 'mail-dispatch/publisher';",
-      "const parsed = parseOutcomeEvent('{\"schemaVersion\":1}');",
-      'const fate: OutcomeEventDetail[\'event\'] | undefined = parsed.ok ? parsed.event.event : undefined;',
-      'if (parsed.ok || fate !== undefined) throw new Error(\'an incomplete event must not parse\');',
+      'const parsed = parseOutcomeEvent(\'{"schemaVersion":1}\');',
+      "const fate: OutcomeEventDetail['event'] | undefined = parsed.ok ? parsed.event.event : undefined;",
+      "if (parsed.ok || fate !== undefined) throw new Error('an incomplete event must not parse');",
       "const result: Promise<PublishResult> = publishDispatch({ dispatchId: 'd-1', memberId: 'M1', to: 'Pat <pat@example.org>', template: 'advice-nurse-reply' }, { queueUrl: 'http://127.0.0.1:9/q' });",
       'result.then((r) => console.log(JSON.stringify(r)));',
       '',
@@ -44,6 +44,8 @@ describe('the mail-dispatch/publisher export', () => {
     ['node10', 'commonjs'],
   ])('type-checks with moduleResolution %s', async (resolution, module) => {
     const args = ['--noEmit', '--strict', '--skipLibCheck', '--target', 'es2022', '--module', module, '--moduleResolution', resolution];
-    await expect(run(bin('tsc'), [...args, '--types', 'node', '--typeRoots', join(ROOT, 'node_modules', '@types'), 'portal.ts'], { cwd: consumer })).resolves.toBeDefined();
+    await expect(
+      run(bin('tsc'), [...args, '--types', 'node', '--typeRoots', join(ROOT, 'node_modules', '@types'), 'portal.ts'], { cwd: consumer }),
+    ).resolves.toBeDefined();
   });
 });

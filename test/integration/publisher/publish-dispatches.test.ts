@@ -1,4 +1,10 @@
-import { CreateQueueCommand, DeleteMessageBatchCommand, ReceiveMessageCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import {
+  CreateQueueCommand,
+  DeleteMessageBatchCommand,
+  ReceiveMessageCommand,
+  SendMessageBatchCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
 import { MAX_BODY_BYTES, parseDispatchMessage } from '../../../lambdas/core/message';
 import { publishDispatch, publishDispatches, type PublishResult } from '../../../publisher/index';
 import { startSqsSesEmulators, type SqsSesEmulators } from '../../../local/sqs-ses-emulators';
@@ -27,16 +33,27 @@ async function freshQueue(): Promise<string> {
 async function drain(queueUrl: string): Promise<{ messageId: string; body: string }[]> {
   const seen: { messageId: string; body: string }[] = [];
   for (;;) {
-    const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }));
+    const { Messages = [] } = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }),
+    );
     if (Messages.length === 0) return seen;
     seen.push(...Messages.map((m) => ({ messageId: m.MessageId as string, body: m.Body as string })));
-    await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: Messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })) }));
+    await sqs.send(
+      new DeleteMessageBatchCommand({
+        QueueUrl: queueUrl,
+        Entries: Messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })),
+      }),
+    );
   }
 }
 
 /** An SQS client on the emulator whose SendMessageBatch calls are recorded, and optionally tampered with. */
 function instrumentedClient(tamper?: (entries: { Id: string }[], call: number) => { drop: string[]; senderFault: boolean } | undefined) {
-  const client = new SQSClient({ region: 'us-east-1', endpoint: emulators.sqsEndpoint, credentials: { accessKeyId: 'l', secretAccessKey: 'l' } });
+  const client = new SQSClient({
+    region: 'us-east-1',
+    endpoint: emulators.sqsEndpoint,
+    credentials: { accessKeyId: 'l', secretAccessKey: 'l' },
+  });
   const calls: { Id: string; MessageBody: string }[][] = [];
   client.middlewareStack.add(
     (next) => async (args) => {
@@ -48,9 +65,19 @@ function instrumentedClient(tamper?: (entries: { Id: string }[], call: number) =
       if (!fault) return next(args);
       // The dropped entries never reach SQS and come back as SQS would report its own failure.
       const kept = entries.filter((e) => !fault.drop.includes(e.Id));
-      const result = kept.length > 0 ? await next({ ...args, input: { ...input, Entries: kept } }) : ({ output: { Successful: [], Failed: [], $metadata: {} } } as unknown as Awaited<ReturnType<typeof next>>);
+      const result =
+        kept.length > 0
+          ? await next({ ...args, input: { ...input, Entries: kept } })
+          : ({ output: { Successful: [], Failed: [], $metadata: {} } } as unknown as Awaited<ReturnType<typeof next>>);
       const output = result.output as { Failed?: unknown[] };
-      output.Failed = [...(output.Failed ?? []), ...fault.drop.map((Id) => ({ Id, SenderFault: fault.senderFault, Code: fault.senderFault ? 'InvalidParameterValue' : 'InternalError' }))];
+      output.Failed = [
+        ...(output.Failed ?? []),
+        ...fault.drop.map((Id) => ({
+          Id,
+          SenderFault: fault.senderFault,
+          Code: fault.senderFault ? 'InvalidParameterValue' : 'InternalError',
+        })),
+      ];
       return result;
     },
     { step: 'initialize' },
@@ -93,7 +120,9 @@ describe('publishDispatches (on the SQS emulator)', () => {
     const big = (i: number) => message(i, { requestedAt: `2000-08-02T09:00:00.${'1'.repeat(100_000)}Z` });
     const results = await publishDispatches([big(0), big(1), big(2), message(3)], { queueUrl, client });
     expect(results.every((r) => r.ok)).toBe(true);
-    expect(calls.map((c) => c.reduce((sum, e) => sum + Buffer.byteLength(e.MessageBody), 0)).every((bytes) => bytes <= 256 * 1024)).toBe(true);
+    expect(calls.map((c) => c.reduce((sum, e) => sum + Buffer.byteLength(e.MessageBody), 0)).every((bytes) => bytes <= 256 * 1024)).toBe(
+      true,
+    );
     expect(calls.map((c) => c.length)).toEqual([2, 2]);
     expect(await drain(queueUrl)).toHaveLength(4);
     client.destroy();
@@ -129,8 +158,13 @@ describe('publishDispatches (on the SQS emulator)', () => {
 
   it('retries only the entries SQS failed on its side, and each lands once', async () => {
     const queueUrl = await freshQueue();
-    const { client, calls } = instrumentedClient((_, call) => (call === 1 ? { drop: ['m1', 'm3'], senderFault: false } : call === 2 ? { drop: ['m3'], senderFault: false } : undefined));
-    const results = await publishDispatches([0, 1, 2, 3, 4].map((i) => message(i)), { queueUrl, client, baseDelayMs: 5 });
+    const { client, calls } = instrumentedClient((_, call) =>
+      call === 1 ? { drop: ['m1', 'm3'], senderFault: false } : call === 2 ? { drop: ['m3'], senderFault: false } : undefined,
+    );
+    const results = await publishDispatches(
+      [0, 1, 2, 3, 4].map((i) => message(i)),
+      { queueUrl, client, baseDelayMs: 5 },
+    );
     expect(calls.map((c) => c.map((e) => e.Id))).toEqual([['m0', 'm1', 'm2', 'm3', 'm4'], ['m1', 'm3'], ['m3']]);
     expect(results.map((r) => [r.ok, r.attempts])).toEqual([
       [true, 1],
@@ -148,7 +182,16 @@ describe('publishDispatches (on the SQS emulator)', () => {
     const { client, calls } = instrumentedClient((_, call) => (call === 1 ? { drop: ['m1'], senderFault: true } : undefined));
     const results = await publishDispatches([message(0), message(1)], { queueUrl, client, baseDelayMs: 5 });
     expect(calls).toHaveLength(1);
-    expect(results[1]).toEqual({ index: 1, dispatchId: 'pub-1', ok: false, reason: 'sqs-refused', code: 'InvalidParameterValue', detail: 'SQS refused the message (InvalidParameterValue)', retryable: false, attempts: 1 });
+    expect(results[1]).toEqual({
+      index: 1,
+      dispatchId: 'pub-1',
+      ok: false,
+      reason: 'sqs-refused',
+      code: 'InvalidParameterValue',
+      detail: 'SQS refused the message (InvalidParameterValue)',
+      retryable: false,
+      attempts: 1,
+    });
     expect((await drain(queueUrl)).map((m) => JSON.parse(m.body).dispatchId)).toEqual(['pub-0']);
     client.destroy();
   });
@@ -158,7 +201,11 @@ describe('publishDispatches (on the SQS emulator)', () => {
     const { client, calls } = instrumentedClient(() => ({ drop: ['m1'], senderFault: false }));
     const results = await publishDispatches([message(0), message(1), message(2)], { queueUrl, client, maxAttempts: 3, baseDelayMs: 5 });
     expect(calls).toHaveLength(3);
-    expect(results.map((r: PublishResult) => (r.ok ? 'ok' : `${r.reason}/${r.retryable}/${r.attempts}`))).toEqual(['ok', 'sqs-unavailable/true/3', 'ok']);
+    expect(results.map((r: PublishResult) => (r.ok ? 'ok' : `${r.reason}/${r.retryable}/${r.attempts}`))).toEqual([
+      'ok',
+      'sqs-unavailable/true/3',
+      'ok',
+    ]);
     client.destroy();
   });
 

@@ -29,7 +29,12 @@ beforeAll(async () => {
   aws = await startEmbeddedAws({ config: { fanInLimit: 3 } });
   pauseSwitch = new DynamoDbPauseSwitch({ ledgerTable: aws.tables.ledger, client: aws.clients.dynamodb });
   watch = createRegistryWatchHandler({
-    index: new DynamoDbRegistryIndex({ membersTable: aws.tables.members, ledgerTable: aws.tables.ledger, hashKey: key(), client: aws.clients.dynamodb }),
+    index: new DynamoDbRegistryIndex({
+      membersTable: aws.tables.members,
+      ledgerTable: aws.tables.ledger,
+      hashKey: key(),
+      client: aws.clients.dynamodb,
+    }),
     pauseSwitch,
     fanInLimit: 3,
     countFanIn: () => fanInCounts++,
@@ -58,7 +63,11 @@ const putRaw = (item: Record<string, unknown>) =>
 
 async function indexOf(address: string): Promise<{ members: string[]; owners: string[] } | undefined> {
   const { Item } = await aws.clients.dynamodb.send(
-    new GetItemCommand({ TableName: aws.tables.ledger, Key: { pk: { S: LedgerKey.registry(mailboxHash(address)) } }, ConsistentRead: true }),
+    new GetItemCommand({
+      TableName: aws.tables.ledger,
+      Key: { pk: { S: LedgerKey.registry(mailboxHash(address)) } },
+      ConsistentRead: true,
+    }),
   );
   if (!Item) return undefined;
   const item = unmarshall(Item);
@@ -66,7 +75,9 @@ async function indexOf(address: string): Promise<{ members: string[]; owners: st
 }
 
 async function pauseItem(): Promise<Record<string, unknown> | undefined> {
-  const { Item } = await aws.clients.dynamodb.send(new GetItemCommand({ TableName: aws.tables.ledger, Key: { pk: { S: LedgerKey.pauseFlag } }, ConsistentRead: true }));
+  const { Item } = await aws.clients.dynamodb.send(
+    new GetItemCommand({ TableName: aws.tables.ledger, Key: { pk: { S: LedgerKey.pauseFlag } }, ConsistentRead: true }),
+  );
   return Item ? unmarshall(Item) : undefined;
 }
 
@@ -91,7 +102,11 @@ describe('registry watch (12.2c) against DynamoDB Local and its stream', () => {
     expect(fanInCounts).toBe(1);
     const state = await pauseSwitch.read();
     expect(state.paused).toBe(true);
-    expect(state.cause).toMatchObject({ reason: PauseReason.RegistryFanIn, by: PausedBy.RegistryWatch, addressHash: mailboxHash('victim@example.org') });
+    expect(state.cause).toMatchObject({
+      reason: PauseReason.RegistryFanIn,
+      by: PausedBy.RegistryWatch,
+      addressHash: mailboxHash('victim@example.org'),
+    });
     // Identifiers only in the log line: the mailbox's keyed hash and the memberId, never the address.
     expect(logs.join('\n')).not.toMatch(/victim|example\.org/i);
     expect(logs.some((line) => line.includes(mailboxHash('victim@example.org')))).toBe(true);
@@ -129,8 +144,12 @@ describe('registry watch (12.2c) against DynamoDB Local and its stream', () => {
     await pauseSwitch.resume('operator:test', new Date());
     const counts = fanInCounts;
     const registry = new DynamoDbMemberRegistry({ tables: aws.tables, hashKey: key(), fanInLimit: 3, client: aws.clients.dynamodb });
-    expect((await registry.register({ memberId: 'G1', email: 'guardian@example.org', status: 'active', proxyFor: ['W1'] })).outcome).toBe('registered');
-    expect((await registry.register({ memberId: 'W1', email: 'ward@example.org', status: 'active', proxies: ['guardian@example.org'] })).outcome).toBe('registered');
+    expect((await registry.register({ memberId: 'G1', email: 'guardian@example.org', status: 'active', proxyFor: ['W1'] })).outcome).toBe(
+      'registered',
+    );
+    expect(
+      (await registry.register({ memberId: 'W1', email: 'ward@example.org', status: 'active', proxies: ['guardian@example.org'] })).outcome,
+    ).toBe('registered');
     const byGuard = await indexOf('guardian@example.org');
     expect(byGuard).toEqual({ members: ['G1', 'W1'], owners: ['G1'] });
     await caughtUp();
@@ -141,7 +160,10 @@ describe('registry watch (12.2c) against DynamoDB Local and its stream', () => {
 
   it('a store failure reports the record as the batch item failure (the mapping retries from it)', async () => {
     const failing = createRegistryWatchHandler({
-      index: { currentMember: async () => Promise.reject(Object.assign(new Error('x'), { name: 'InternalServerError' })), place: async () => ({ mailboxHash: '', members: 0, joined: false }) },
+      index: {
+        currentMember: async () => Promise.reject(Object.assign(new Error('x'), { name: 'InternalServerError' })),
+        place: async () => ({ mailboxHash: '', members: 0, joined: false }),
+      },
       pauseSwitch,
       fanInLimit: 3,
       countFanIn: () => undefined,

@@ -33,7 +33,16 @@ interface Authorisation {
   readonly what: string;
 }
 
-const FUNCTIONS = new Set(['if_not_exists', 'list_append', 'attribute_not_exists', 'attribute_exists', 'attribute_type', 'contains', 'begins_with', 'size']);
+const FUNCTIONS = new Set([
+  'if_not_exists',
+  'list_append',
+  'attribute_not_exists',
+  'attribute_exists',
+  'attribute_type',
+  'contains',
+  'begins_with',
+  'size',
+]);
 const WORDS = new Set(['SET', 'REMOVE', 'ADD', 'DELETE', 'AND', 'OR', 'NOT', 'IN', 'BETWEEN']);
 
 /** The top-level attribute names an expression names (`a.b[0]` is `a`; `#n` resolved). */
@@ -45,7 +54,7 @@ function attributesOf(expression: string | undefined, names: Record<string, stri
     const token = match[1];
     if (match[0].trimEnd().endsWith('(') && FUNCTIONS.has(token)) continue;
     if (WORDS.has(token.toUpperCase()) && !token.startsWith('#')) continue;
-    found.push(token.startsWith('#') ? names[token] ?? token : token);
+    found.push(token.startsWith('#') ? (names[token] ?? token) : token);
   }
   return found;
 }
@@ -63,10 +72,23 @@ function authorisationsOf(command: string, input: any): Authorisation[] {
     const attributes = [key.name, ...attributesOf(u.UpdateExpression, names), ...attributesOf(u.ConditionExpression, names)];
     return { action, table: u.TableName, leadingKey: key.value, attributes: [...new Set(attributes)], returnValues: u.ReturnValues, what };
   };
-  const read = (table: string, k: any, projection: string | undefined, names: Record<string, string> | undefined, what: string): Authorisation => {
+  const read = (
+    table: string,
+    k: any,
+    projection: string | undefined,
+    names: Record<string, string> | undefined,
+    what: string,
+  ): Authorisation => {
     const key = keyOf(k);
     return projection
-      ? { action: 'dynamodb:GetItem', table, leadingKey: key.value, attributes: [key.name, ...attributesOf(projection, names)], select: 'SPECIFIC_ATTRIBUTES', what }
+      ? {
+          action: 'dynamodb:GetItem',
+          table,
+          leadingKey: key.value,
+          attributes: [key.name, ...attributesOf(projection, names)],
+          select: 'SPECIFIC_ATTRIBUTES',
+          what,
+        }
       : { action: 'dynamodb:GetItem', table, leadingKey: key.value, select: 'ALL_ATTRIBUTES', what };
   };
   switch (command) {
@@ -74,7 +96,10 @@ function authorisationsOf(command: string, input: any): Authorisation[] {
       return [read(input.TableName, input.Key, input.ProjectionExpression, input.ExpressionAttributeNames, 'GetItem')];
     case 'BatchGetItemCommand':
       return Object.entries(input.RequestItems as Record<string, any>).flatMap(([table, request]) =>
-        request.Keys.map((k: any) => ({ ...read(table, k, request.ProjectionExpression, request.ExpressionAttributeNames, 'BatchGetItem'), action: 'dynamodb:BatchGetItem' })),
+        request.Keys.map((k: any) => ({
+          ...read(table, k, request.ProjectionExpression, request.ExpressionAttributeNames, 'BatchGetItem'),
+          action: 'dynamodb:BatchGetItem',
+        })),
       );
     case 'UpdateItemCommand':
       return [update(input, 'dynamodb:UpdateItem', 'UpdateItem')];
@@ -82,15 +107,33 @@ function authorisationsOf(command: string, input: any): Authorisation[] {
       return input.TransactItems.map((item: any) => {
         if (item.Update) return update(item.Update, 'dynamodb:UpdateItem', 'TransactWriteItems Update');
         if (item.ConditionCheck) return update(item.ConditionCheck, 'dynamodb:ConditionCheckItem', 'TransactWriteItems ConditionCheck');
-        if (item.Put) return { action: 'dynamodb:PutItem', table: item.Put.TableName, leadingKey: '?', attributes: Object.keys(item.Put.Item), what: 'TransactWriteItems Put' };
-        return { action: 'dynamodb:DeleteItem', table: item.Delete.TableName, leadingKey: keyOf(item.Delete.Key).value, what: 'TransactWriteItems Delete' };
+        if (item.Put)
+          return {
+            action: 'dynamodb:PutItem',
+            table: item.Put.TableName,
+            leadingKey: '?',
+            attributes: Object.keys(item.Put.Item),
+            what: 'TransactWriteItems Put',
+          };
+        return {
+          action: 'dynamodb:DeleteItem',
+          table: item.Delete.TableName,
+          leadingKey: keyOf(item.Delete.Key).value,
+          what: 'TransactWriteItems Delete',
+        };
       });
     default:
       return [{ action: `dynamodb:${command.replace(/Command$/, '')}`, table: input.TableName ?? '?', leadingKey: '?', what: command }];
   }
 }
 
-const like = (pattern: string, value: string) => new RegExp(`^${pattern.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`).test(value);
+const like = (pattern: string, value: string) =>
+  new RegExp(
+    `^${pattern
+      .split('*')
+      .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*')}$`,
+  ).test(value);
 const list = (v: unknown): string[] => (Array.isArray(v) ? (v as string[]) : [v as string]);
 
 /** IAM's answer for the condition keys used here; an operator this does not know fails the test. */
@@ -149,29 +192,53 @@ beforeAll(async () => {
     { memberId: 'W0', email: 'ward0@example.org', status: 'active', proxies: ['guardian0@example.org'] },
   ]);
   // The guardian registered through the guard, which indexes its mailbox (registry#…) with it as owner.
-  const registry = new DynamoDbMemberRegistry({ tables: aws.tables, hashKey: aws.env[Env.addressHashKey], fanInLimit: 2, client: aws.clients.dynamodb });
-  expect((await registry.register({ memberId: 'G0', email: 'guardian0@example.org', status: 'active', proxyFor: ['W0'] })).outcome).toBe('registered');
+  const registry = new DynamoDbMemberRegistry({
+    tables: aws.tables,
+    hashKey: aws.env[Env.addressHashKey],
+    fanInLimit: 2,
+    client: aws.clients.dynamodb,
+  });
+  expect((await registry.register({ memberId: 'G0', email: 'guardian0@example.org', status: 'active', proxyFor: ['W0'] })).outcome).toBe(
+    'registered',
+  );
 });
 afterAll(async () => aws?.stop());
 
 function recordingClient(): DynamoDBClient {
-  const client = new DynamoDBClient({ region: aws.region, endpoint: aws.endpoints.dynamodb, credentials: { accessKeyId: 'l', secretAccessKey: 'l' } });
-  client.middlewareStack.add((next, info) => async (args) => (recorded.push({ command: String(info.commandName), input: structuredClone(args.input) }), next(args)), {
-    step: 'initialize',
+  const client = new DynamoDBClient({
+    region: aws.region,
+    endpoint: aws.endpoints.dynamodb,
+    credentials: { accessKeyId: 'l', secretAccessKey: 'l' },
   });
+  client.middlewareStack.add(
+    (next, info) => async (args) => (recorded.push({ command: String(info.commandName), input: structuredClone(args.input) }), next(args)),
+    {
+      step: 'initialize',
+    },
+  );
   return client;
 }
 
 type SesStep = (args: unknown, next: (args: unknown) => Promise<unknown>) => Promise<unknown>;
 
 async function dispatcher(ses?: SesStep) {
-  const client = new SESv2Client({ region: aws.region, endpoint: aws.endpoints.ses, credentials: { accessKeyId: 'l', secretAccessKey: 'l' }, maxAttempts: 1 });
+  const client = new SESv2Client({
+    region: aws.region,
+    endpoint: aws.endpoints.ses,
+    credentials: { accessKeyId: 'l', secretAccessKey: 'l' },
+    maxAttempts: 1,
+  });
   if (ses) client.middlewareStack.add((next) => (args) => ses(args, next as never) as never, { step: 'deserialize' });
-  const deps = await createDispatcherDeps({ env: aws.env, clients: { dynamodb: recordingClient(), sqs: aws.clients.sqs, ses: client }, reporter: new RecordingReporter() });
+  const deps = await createDispatcherDeps({
+    env: aws.env,
+    clients: { dynamodb: recordingClient(), sqs: aws.clients.sqs, ses: client },
+    reporter: new RecordingReporter(),
+  });
   return createHandler(deps);
 }
 
-const body = (dispatchId: string, memberId: string, to: string) => JSON.stringify({ dispatchId, memberId, to, template: 'advice-nurse-reply', data: { firstName: 'Cal' } });
+const body = (dispatchId: string, memberId: string, to: string) =>
+  JSON.stringify({ dispatchId, memberId, to, template: 'advice-nurse-reply', data: { firstName: 'Cal' } });
 
 describe('12.11: what the dispatcher code writes is what its IAM statements allow', () => {
   it('12.11: every DynamoDB request of every kind of dispatch end is allowed by the dispatcher role (leading key, attributes, ReturnValues)', async () => {
@@ -183,10 +250,16 @@ describe('12.11: what the dispatcher code writes is what its IAM statements allo
     let calls = 0;
     const flaky = await dispatcher(async (args, next) => {
       calls++;
-      if (calls === 1) throw new TooManyRequestsException({ message: 'Maximum sending rate exceeded.', $metadata: { httpStatusCode: 429 } });
+      if (calls === 1)
+        throw new TooManyRequestsException({ message: 'Maximum sending rate exceeded.', $metadata: { httpStatusCode: 429 } });
       if (calls === 3) {
         await next(args);
-        throw new SESv2ServiceException({ name: 'InternalFailure', $fault: 'server', message: 'Internal failure', $metadata: { httpStatusCode: 500 } });
+        throw new SESv2ServiceException({
+          name: 'InternalFailure',
+          $fault: 'server',
+          message: 'Internal failure',
+          $metadata: { httpStatusCode: 500 },
+        });
       }
       return next(args);
     });
@@ -207,7 +280,9 @@ describe('12.11: what the dispatcher code writes is what its IAM statements allo
     };
     const statements = statementsOfRole(template, 'DispatcherServiceRole');
     const requests = recorded.flatMap((r) => authorisationsOf(r.command, r.input));
-    const kinds = new Set(requests.map((r) => `${r.what} ${r.table === aws.tables.ledger ? 'ledger' : 'members'} ${r.leadingKey.replace(/#.*/, '#…')}`));
+    const kinds = new Set(
+      requests.map((r) => `${r.what} ${r.table === aws.tables.ledger ? 'ledger' : 'members'} ${r.leadingKey.replace(/#.*/, '#…')}`),
+    );
     // The run covered every kind of write: claims, counters, records, the pause flag.
     expect(requests.some((r) => r.what === 'UpdateItem' && r.leadingKey === 'control#pause')).toBe(true);
     expect(requests.some((r) => r.what === 'TransactWriteItems Update' && r.leadingKey.startsWith('fanin#'))).toBe(true);
@@ -220,8 +295,17 @@ describe('12.11: what the dispatcher code writes is what its IAM statements allo
 
   it('12.11: the evaluator denies what the statements do not allow (it is not permissive by construction)', () => {
     const statements = statementsOfRole(template, 'DispatcherServiceRole');
-    const tableIds = { members: logicalIdOf(template, 'AWS::DynamoDB::Table', 'RegistryMembers'), ledger: logicalIdOf(template, 'AWS::DynamoDB::Table', 'RegistryLedger') };
-    const write = (leadingKey: string, attributes: string[], table = 'ledger'): Authorisation => ({ action: 'dynamodb:UpdateItem', table, leadingKey, attributes, what: 'test' });
+    const tableIds = {
+      members: logicalIdOf(template, 'AWS::DynamoDB::Table', 'RegistryMembers'),
+      ledger: logicalIdOf(template, 'AWS::DynamoDB::Table', 'RegistryLedger'),
+    };
+    const write = (leadingKey: string, attributes: string[], table = 'ledger'): Authorisation => ({
+      action: 'dynamodb:UpdateItem',
+      table,
+      leadingKey,
+      attributes,
+      what: 'test',
+    });
     expect(allowedBy(statements, write('d-1', ['pk', 'state', 'history']), tableIds)).toBeDefined();
     expect(allowedBy(statements, write('d-1', ['pk', 'state', 'email']), tableIds)).toBeUndefined();
     expect(allowedBy(statements, write('registry#abc', ['pk', 'members']), tableIds)).toBeUndefined();

@@ -50,13 +50,21 @@ const body = (dispatchId: string, memberId: string, to: string, extra: Record<st
 
 it('no address, name or data value appears in any log line, metric or error message', async () => {
   const plan = FaultPlan.create();
-  const ses = new SESv2Client({ region: aws.region, endpoint: aws.endpoints.ses, credentials: { accessKeyId: 'l', secretAccessKey: 'l' }, maxAttempts: 1 });
+  const ses = new SESv2Client({
+    region: aws.region,
+    endpoint: aws.endpoints.ses,
+    credentials: { accessKeyId: 'l', secretAccessKey: 'l' },
+    maxAttempts: 1,
+  });
   addSesFaults(ses, plan);
   const errors: string[] = [];
   const out = capture();
   try {
     // Built inside the capture: the default Powertools Logger and Metrics write to these streams.
-    const deps = await createDispatcherDeps({ env: { ...aws.env, POWERTOOLS_DEV: 'false' }, clients: { dynamodb: aws.clients.dynamodb, sqs: aws.clients.sqs, ses } });
+    const deps = await createDispatcherDeps({
+      env: { ...aws.env, POWERTOOLS_DEV: 'false' },
+      clients: { dynamodb: aws.clients.dynamodb, sqs: aws.clients.sqs, ses },
+    });
     const handler = createHandler(deps);
     const run = async (...records: ReturnType<typeof sqsRecord>[]) => {
       try {
@@ -89,24 +97,57 @@ it('no address, name or data value appears in any log line, metric or error mess
     plan.arm({ target: 'ses', kind: 'timeout-after-send', times: 1 });
     await run(sqsRecord(body('s-doubt', 'P1', 'zelda.q@example.org')));
 
-    const feedback = createFeedbackHandler({ store: new DynamoDbFeedbackStore({ membersTable: aws.tables.members, ledgerTable: aws.tables.ledger, client: aws.clients.dynamodb }) });
-    const sesEvent = (eventType: string, extra = {}): SNSEvent => ({
-      Records: [{ Sns: { Message: JSON.stringify({ eventType, mail: { messageId: 'm-1', destination: ['zelda.q@example.org'], tags: { dispatchId: [encodeDispatchTag('s-doubt')] } }, ...extra }) } }],
-    }) as unknown as SNSEvent;
+    const feedback = createFeedbackHandler({
+      store: new DynamoDbFeedbackStore({ membersTable: aws.tables.members, ledgerTable: aws.tables.ledger, client: aws.clients.dynamodb }),
+    });
+    const sesEvent = (eventType: string, extra = {}): SNSEvent =>
+      ({
+        Records: [
+          {
+            Sns: {
+              Message: JSON.stringify({
+                eventType,
+                mail: { messageId: 'm-1', destination: ['zelda.q@example.org'], tags: { dispatchId: [encodeDispatchTag('s-doubt')] } },
+                ...extra,
+              }),
+            },
+          },
+        ],
+      }) as unknown as SNSEvent;
     await feedback(sesEvent('Send'));
-    await feedback(sesEvent('Bounce', { bounce: { bounceType: 'Permanent', bouncedRecipients: [{ emailAddress: 'zelda.q@example.org' }] } }));
+    await feedback(
+      sesEvent('Bounce', { bounce: { bounceType: 'Permanent', bouncedRecipients: [{ emailAddress: 'zelda.q@example.org' }] } }),
+    );
     const breaker = createBreakerHandler({
       pauseSwitch: new DynamoDbPauseSwitch({ ledgerTable: aws.tables.ledger, client: aws.clients.dynamodb }),
       eventSource: { disable: async () => undefined, enable: async () => undefined, isEnabled: async () => true },
     });
-    await breaker({ Records: [{ Sns: { Message: JSON.stringify({ AlarmName: 'FanInSpike', NewStateValue: 'ALARM' }) } }] } as unknown as SNSEvent);
+    await breaker({
+      Records: [{ Sns: { Message: JSON.stringify({ AlarmName: 'FanInSpike', NewStateValue: 'ALARM' }) } }],
+    } as unknown as SNSEvent);
   } finally {
     out.restore();
   }
 
   const text = [...out.lines, ...errors].join('\n');
   // The capture worked and saw every kind of outcome (the check below is not vacuous).
-  for (const expected of ['"state":"sent"', '"reason":"recipient-mismatch"', '"reason":"unknown-member"', '"reason":"member-inactive"', '"reason":"suppressed"', '"reason":"fan-in-limit"', '"state":"duplicate"', '"state":"rejected"', '"state":"in-doubt"', '"state":"failed"', '"reason":"ses-throttled"', 'member suppressed', 'pipeline paused by alarm', '"FanInBlocked"', '"PausedByDispatcher"']) {
+  for (const expected of [
+    '"state":"sent"',
+    '"reason":"recipient-mismatch"',
+    '"reason":"unknown-member"',
+    '"reason":"member-inactive"',
+    '"reason":"suppressed"',
+    '"reason":"fan-in-limit"',
+    '"state":"duplicate"',
+    '"state":"rejected"',
+    '"state":"in-doubt"',
+    '"state":"failed"',
+    '"reason":"ses-throttled"',
+    'member suppressed',
+    'pipeline paused by alarm',
+    '"FanInBlocked"',
+    '"PausedByDispatcher"',
+  ]) {
     expect([expected, text.includes(expected)]).toEqual([expected, true]);
   }
   expect(text).toMatch(/"toHash":"[0-9a-f]{32}"/);

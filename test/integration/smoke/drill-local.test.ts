@@ -25,7 +25,12 @@ describe('npm run smoke -- --target local --drill', () => {
   it('proves feedback (delivery, bounce, complaint), suppression and the alarm action, then resumes; twice in a row', async () => {
     for (let run = 1; run <= 2; run++) {
       const { code, stdout, stderr } = await smoke(['--target', 'local', '--drill', '--timeout', '60'], shell);
-      expect({ run, code, stderr: code === 0 ? '' : stderr, stdout: code === 0 ? '' : stdout }).toEqual({ run, code: 0, stderr: '', stdout: '' });
+      expect({ run, code, stderr: code === 0 ? '' : stderr, stdout: code === 0 ? '' : stdout }).toEqual({
+        run,
+        code: 0,
+        stderr: '',
+        stdout: '',
+      });
       for (const line of [
         /^PASS +drill members registered +[\d.]+ s +DRILL-BOUNCE, DRILL-COMPLAINT$/m,
         /^PASS +SES accepted both \(Send\) +[\d.]+ s +bounce: sent, complaint: sent$/m,

@@ -55,7 +55,11 @@ describe('npm run smoke -- --target local (against npm run local)', () => {
   });
 
   it('fails with exit 1 when the pipeline sends nothing (paused)', async () => {
-    const client = new DynamoDBClient({ region: shell.AWS_REGION, endpoint: shell.AWS_ENDPOINT_URL_DYNAMODB, credentials: { accessKeyId: 'l', secretAccessKey: 'l' } });
+    const client = new DynamoDBClient({
+      region: shell.AWS_REGION,
+      endpoint: shell.AWS_ENDPOINT_URL_DYNAMODB,
+      credentials: { accessKeyId: 'l', secretAccessKey: 'l' },
+    });
     const pauseSwitch = new DynamoDbPauseSwitch({ ledgerTable: shell[Env.ledgerTable] as string, client });
     await pauseSwitch.pause({ reason: 'smoke test: expect a failure', by: 'operator:test', at: new Date().toISOString() });
     try {

@@ -25,7 +25,9 @@ beforeAll(async () => {
         return;
       }
       if (body.includes('Action=DescribeStacks')) {
-        const members = Object.entries(outputs).map(([k, v]) => `<member><OutputKey>${k}</OutputKey><OutputValue>${v}</OutputValue></member>`);
+        const members = Object.entries(outputs).map(
+          ([k, v]) => `<member><OutputKey>${k}</OutputKey><OutputValue>${v}</OutputValue></member>`,
+        );
         res.setHeader('content-type', 'text/xml');
         res.end(
           '<DescribeStacksResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><DescribeStacksResult><Stacks><member>' +
@@ -59,7 +61,13 @@ describe('resolveSmokeTarget --target localstack', () => {
     };
     const target = await resolveSmokeTarget({ target: 'localstack', endpoint }, {});
     try {
-      expect(target).toMatchObject({ kind: 'localstack', name: 'MailDispatch', queueUrl: outputs.QueueUrl, tables: { members: 'members-t', ledger: 'ledger-t' }, fanInLimit: 3 });
+      expect(target).toMatchObject({
+        kind: 'localstack',
+        name: 'MailDispatch',
+        queueUrl: outputs.QueueUrl,
+        tables: { members: 'members-t', ledger: 'ledger-t' },
+        fanInLimit: 3,
+      });
       expect(target.mailbox?.description).toContain(`${endpoint}/_aws/ses`);
     } finally {
       target.close();
@@ -79,7 +87,12 @@ describe('localStackMailbox', () => {
     sentMail = {
       messages: [
         { Id: 'a', Destination: { ToAddresses: ['Pat@Example.org'] }, Body: { text_part: 'Hello,\n\nReference: d-1\n', html_part: null } },
-        { Id: 'b', Destination: { ToAddresses: ['lee@example.org'] }, Template: 'advice-nurse-reply', TemplateData: '{"dispatchRef":"d-2"}' },
+        {
+          Id: 'b',
+          Destination: { ToAddresses: ['lee@example.org'] },
+          Template: 'advice-nurse-reply',
+          TemplateData: '{"dispatchRef":"d-2"}',
+        },
         { Id: 'c', Destination: { ToAddresses: [] }, Body: { text_part: 'no reference' } },
       ],
     };

@@ -48,7 +48,9 @@ describe('BreakerTrippingPauseSwitch', () => {
     const flag = new InMemoryPauseSwitch();
     const errors: unknown[] = [];
     const { client } = capturingClient(true);
-    await new BreakerTrippingPauseSwitch(flag, new LambdaBreakerTrigger({ functionName: 'breaker-fn', client }), (e) => errors.push(e)).pause(cause);
+    await new BreakerTrippingPauseSwitch(flag, new LambdaBreakerTrigger({ functionName: 'breaker-fn', client }), (e) =>
+      errors.push(e),
+    ).pause(cause);
     expect((await flag.read()).paused).toBe(true);
     expect(errors).toHaveLength(1);
     expect(String(errors[0])).toContain('AccessDeniedException');

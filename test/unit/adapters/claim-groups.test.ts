@@ -11,7 +11,15 @@ describe('groupClaims', () => {
   });
 
   it('separates claims that share a member, a dispatchId or a fan-in counter, keeping their order', () => {
-    expect(groupClaims([claim('d1', 'M1', 'f1'), claim('d2', 'M1', 'f2'), claim('d3', 'M3', 'f3'), claim('d1', 'M4', 'f4'), claim('d5', 'M5', 'f1')])).toEqual([
+    expect(
+      groupClaims([
+        claim('d1', 'M1', 'f1'),
+        claim('d2', 'M1', 'f2'),
+        claim('d3', 'M3', 'f3'),
+        claim('d1', 'M4', 'f4'),
+        claim('d5', 'M5', 'f1'),
+      ]),
+    ).toEqual([
       [0, 2],
       [1, 3, 4],
     ]);
@@ -23,7 +31,9 @@ describe('groupClaims', () => {
   });
 
   it('never puts one item twice in a transaction, never reorders claims on an item, loses none', () => {
-    const arb = fc.array(fc.tuple(fc.integer({ min: 0, max: 5 }), fc.integer({ min: 0, max: 5 }), fc.integer({ min: 0, max: 5 })), { maxLength: 40 });
+    const arb = fc.array(fc.tuple(fc.integer({ min: 0, max: 5 }), fc.integer({ min: 0, max: 5 }), fc.integer({ min: 0, max: 5 })), {
+      maxLength: 40,
+    });
     fc.assert(
       fc.property(arb, fc.integer({ min: 1, max: 6 }), (specs, max) => {
         const requests = specs.map(([d, m, f]) => claim(`d${d}`, `M${m}`, `f${f}`));

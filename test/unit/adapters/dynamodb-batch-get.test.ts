@@ -2,7 +2,10 @@ import { BatchGetItemCommand, type BatchGetItemCommandInput, type DynamoDBClient
 import { batchGetItems, MAX_KEYS_PER_BATCH_GET } from '../../../lambdas/adapters/dynamodb-batch-get';
 import { StoreUnavailableError } from '../../../lambdas/core/errors';
 
-type Responder = (input: BatchGetItemCommandInput) => { Responses?: Record<string, unknown[]>; UnprocessedKeys?: BatchGetItemCommandInput['RequestItems'] };
+type Responder = (input: BatchGetItemCommandInput) => {
+  Responses?: Record<string, unknown[]>;
+  UnprocessedKeys?: BatchGetItemCommandInput['RequestItems'];
+};
 
 /** A client whose BatchGetItem answers come from `respond`; every request is kept. */
 function fakeClient(respond: Responder) {
@@ -19,7 +22,9 @@ function fakeClient(respond: Responder) {
 
 const keys = (n: number) => Array.from({ length: n }, (_, i) => ({ table: 'ledger', key: { pk: { S: `d-${i}` } } }));
 /** Every requested key comes back as an item with just its key. */
-const echo: Responder = (input) => ({ Responses: Object.fromEntries(Object.entries(input.RequestItems ?? {}).map(([table, k]) => [table, k.Keys ?? []])) });
+const echo: Responder = (input) => ({
+  Responses: Object.fromEntries(Object.entries(input.RequestItems ?? {}).map(([table, k]) => [table, k.Keys ?? []])),
+});
 
 describe('batchGetItems', () => {
   it(`asks for at most ${MAX_KEYS_PER_BATCH_GET} keys at once, strongly consistent, and returns every item`, async () => {
@@ -40,7 +45,12 @@ describe('batchGetItems', () => {
     });
     const found = await batchGetItems(client, keys(3));
     expect(requests.map((r) => r.RequestItems?.ledger?.Keys?.length)).toEqual([3, 2]);
-    expect(found.get('ledger')?.map((item) => item.pk).sort()).toEqual(['d-0', 'd-1', 'd-2']);
+    expect(
+      found
+        .get('ledger')
+        ?.map((item) => item.pk)
+        .sort(),
+    ).toEqual(['d-0', 'd-1', 'd-2']);
   });
 
   it('gives up as a retryable store error when keys stay unprocessed', async () => {
@@ -52,6 +62,9 @@ describe('batchGetItems', () => {
   it('reads only the attributes asked for, by name (`state` is a reserved word)', async () => {
     const { client, requests } = fakeClient(echo);
     await batchGetItems(client, keys(1), { attributes: ['state', 'pk'] });
-    expect(requests[0]?.RequestItems?.ledger).toMatchObject({ ProjectionExpression: '#a0, #a1', ExpressionAttributeNames: { '#a0': 'state', '#a1': 'pk' } });
+    expect(requests[0]?.RequestItems?.ledger).toMatchObject({
+      ProjectionExpression: '#a0, #a1',
+      ExpressionAttributeNames: { '#a0': 'state', '#a1': 'pk' },
+    });
   });
 });

@@ -1,4 +1,11 @@
-import { SESv2ServiceException, SendingPausedException, TooManyRequestsException, AccountSuspendedException, BadRequestException, MessageRejected } from '@aws-sdk/client-sesv2';
+import {
+  SESv2ServiceException,
+  SendingPausedException,
+  TooManyRequestsException,
+  AccountSuspendedException,
+  BadRequestException,
+  MessageRejected,
+} from '@aws-sdk/client-sesv2';
 import { classifySendError, SesV2MailSender } from '../../../lambdas/adapters/sesv2-mail-sender';
 import { SendRateLimiter } from '../../../lambdas/adapters/send-rate-limiter';
 import { SendOutcomeUnknownError, SendRefusedError } from '../../../lambdas/core/errors';
@@ -34,7 +41,10 @@ describe('classifySendError', () => {
     ['12.4: an unparseable 504 (name Unknown)', Object.assign(new Error('Unknown'), { name: 'Unknown', ...meta(504) })],
     ['12.4: an unparseable 4xx body (name Unknown)', Object.assign(new Error('Unknown'), { name: 'Unknown', ...meta(404) })],
     ['12.4: a refusal name on a 5xx status', new BadRequestException({ message: 'odd', ...meta(500) })],
-    ['12.4: an answer with no status at all', new SESv2ServiceException({ name: 'BadRequestException', $fault: 'client', message: 'x', $metadata: {} })],
+    [
+      '12.4: an answer with no status at all',
+      new SESv2ServiceException({ name: 'BadRequestException', $fault: 'client', message: 'x', $metadata: {} }),
+    ],
   ])('treats %s as an unknown outcome (never retried)', (_name, error) => {
     expect(classifySendError(error)).toBeInstanceOf(SendOutcomeUnknownError);
   });
@@ -43,7 +53,9 @@ describe('classifySendError', () => {
 /** What @smithy/node-http-handler throws when the socket never connected within `connectionTimeout`. */
 function smithyConnectionTimeout(): Error {
   return Object.assign(
-    new Error('@smithy/node-http-handler - the request socket did not establish a connection with the server within the configured timeout of 1000 ms.'),
+    new Error(
+      '@smithy/node-http-handler - the request socket did not establish a connection with the server within the configured timeout of 1000 ms.',
+    ),
     { name: 'TimeoutError' },
   );
 }
@@ -90,17 +102,32 @@ describe('SendRateLimiter', () => {
 });
 
 describe('SesV2MailSender', () => {
-  const mail = { dispatchId: 'd.1:x', to: 'pat@example.org', template: 'advice-nurse-reply' as const, data: { firstName: 'Pat' }, reportUrl: 'https://not-for-me.example.org/r/abc' };
+  const mail = {
+    dispatchId: 'd.1:x',
+    to: 'pat@example.org',
+    template: 'advice-nurse-reply' as const,
+    data: { firstName: 'Pat' },
+    reportUrl: 'https://not-for-me.example.org/r/abc',
+  };
 
   it('sends one recipient, template content, the configuration set and the escaped dispatchId tag', async () => {
     const inputs: Record<string, unknown>[] = [];
     const client = { send: async (command: { input: Record<string, unknown> }) => (inputs.push(command.input), { MessageId: 'ses-1' }) };
-    const sender = new SesV2MailSender({ fromAddress: 'no-reply@portal.example.org', configurationSet: 'mail-dispatch', client: client as never });
+    const sender = new SesV2MailSender({
+      fromAddress: 'no-reply@portal.example.org',
+      configurationSet: 'mail-dispatch',
+      client: client as never,
+    });
     await expect(sender.send(mail)).resolves.toEqual({ messageId: 'ses-1' });
     expect(inputs[0]).toEqual({
       FromEmailAddress: 'no-reply@portal.example.org',
       Destination: { ToAddresses: ['pat@example.org'] },
-      Content: { Template: { TemplateName: 'advice-nurse-reply', TemplateData: JSON.stringify({ firstName: 'Pat', dispatchRef: 'd.1:x', notForMeUrl: 'https://not-for-me.example.org/r/abc' }) } },
+      Content: {
+        Template: {
+          TemplateName: 'advice-nurse-reply',
+          TemplateData: JSON.stringify({ firstName: 'Pat', dispatchRef: 'd.1:x', notForMeUrl: 'https://not-for-me.example.org/r/abc' }),
+        },
+      },
       ConfigurationSetName: 'mail-dispatch',
       EmailTags: [{ Name: 'dispatchId', Value: 'd_d1_cx' }],
     });
@@ -113,7 +140,16 @@ describe('SesV2MailSender', () => {
       new SendingPausedException({ message: 'p', ...meta(400) }),
     ]) {
       let calls = 0;
-      const once = new SesV2MailSender({ fromAddress: 'a@example.org', configurationSet: 'c', client: { send: async () => { calls++; throw error; } } as never });
+      const once = new SesV2MailSender({
+        fromAddress: 'a@example.org',
+        configurationSet: 'c',
+        client: {
+          send: async () => {
+            calls++;
+            throw error;
+          },
+        } as never,
+      });
       await expect(once.send(mail)).rejects.toBeInstanceOf(Error);
       expect(calls).toBe(1);
     }

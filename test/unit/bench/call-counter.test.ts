@@ -18,7 +18,12 @@ describe('countCalls', () => {
   it('counts each send by service and command and asks for the capacity with indexes', async () => {
     const seen: Record<string, unknown>[] = [];
     const client = answeringClient(
-      { ConsumedCapacity: [{ TableName: 'ledger', CapacityUnits: 10, GlobalSecondaryIndexes: { a: { CapacityUnits: 6 } } }, { TableName: 'members', CapacityUnits: 2 }] },
+      {
+        ConsumedCapacity: [
+          { TableName: 'ledger', CapacityUnits: 10, GlobalSecondaryIndexes: { a: { CapacityUnits: 6 } } },
+          { TableName: 'members', CapacityUnits: 2 },
+        ],
+      },
       seen,
     );
     const tally = emptyTally();
@@ -105,7 +110,9 @@ describe('unitsByUse', () => {
         ],
       }),
     );
-    const single = answeringClient({ ConsumedCapacity: { TableName: 'ledger', CapacityUnits: 3, GlobalSecondaryIndexes: { 'by-member': { CapacityUnits: 2 } } } });
+    const single = answeringClient({
+      ConsumedCapacity: { TableName: 'ledger', CapacityUnits: 3, GlobalSecondaryIndexes: { 'by-member': { CapacityUnits: 2 } } },
+    });
     countCalls(single, 'DynamoDB', tally, { consumedCapacity: true });
     await single.send(new UpdateItemCommand({ TableName: 'ledger', Key: {}, UpdateExpression: 'SET #s = :s' }));
     await single.send(new GetItemCommand({ TableName: 'ledger', Key: {} }));

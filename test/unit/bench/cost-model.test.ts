@@ -1,7 +1,22 @@
-import { addCosts, billedMs, costPerMillion, feedbackLoopUsage, gbSeconds, safetyShare, type UsagePerEmail } from '../../../bench/cost-model';
+import {
+  addCosts,
+  billedMs,
+  costPerMillion,
+  feedbackLoopUsage,
+  gbSeconds,
+  safetyShare,
+  type UsagePerEmail,
+} from '../../../bench/cost-model';
 import { PRICES } from '../../../bench/prices';
 
-const none: UsagePerEmail = { sesSends: 0, sqsRequests: 0, dynamoDbWriteUnits: 0, dynamoDbReadUnits: 0, lambdaInvocations: 0, lambdaBilledMsPerInvocation: 0 };
+const none: UsagePerEmail = {
+  sesSends: 0,
+  sqsRequests: 0,
+  dynamoDbWriteUnits: 0,
+  dynamoDbReadUnits: 0,
+  lambdaInvocations: 0,
+  lambdaBilledMsPerInvocation: 0,
+};
 
 describe('costPerMillion', () => {
   it.each([
@@ -31,7 +46,8 @@ describe('costPerMillion', () => {
 
 describe('gbSeconds and billedMs', () => {
   it('counts 1 GB as 1,024 MB', () => expect(gbSeconds(1000, 512)).toBe(0.5));
-  it('rounds every invocation up to the next millisecond before averaging', () => expect(billedMs([1.2, 2.0, 0.1])).toBeCloseTo((2 + 2 + 1) / 3, 12));
+  it('rounds every invocation up to the next millisecond before averaging', () =>
+    expect(billedMs([1.2, 2.0, 0.1])).toBeCloseTo((2 + 2 + 1) / 3, 12));
   it('is 0 with no invocation', () => expect(billedMs([])).toBe(0));
 });
 

@@ -2,7 +2,14 @@ import { costPerMillion, type UsagePerEmail } from '../../../bench/cost-model';
 import { outcomeFeedCost, SAFETY_LAYERS, safetyBudget, safetyCostRows } from '../../../bench/cost-rows';
 import { PRICES } from '../../../bench/prices';
 
-const none: UsagePerEmail = { sesSends: 0, sqsRequests: 0, dynamoDbWriteUnits: 0, dynamoDbReadUnits: 0, lambdaInvocations: 0, lambdaBilledMsPerInvocation: 0 };
+const none: UsagePerEmail = {
+  sesSends: 0,
+  sqsRequests: 0,
+  dynamoDbWriteUnits: 0,
+  dynamoDbReadUnits: 0,
+  lambdaInvocations: 0,
+  lambdaBilledMsPerInvocation: 0,
+};
 
 /** What the bench measured for the pipeline in a clean run: one 3-item claim, one settle, reads per batch. */
 const unitsPerSent = {
@@ -15,7 +22,18 @@ const unitsPerSent = {
   GetItem: 0.1,
 };
 const naive = costPerMillion({ ...none, sesSends: 1, sqsRequests: 0.3, lambdaInvocations: 0.1, lambdaBilledMsPerInvocation: 100 }, 512);
-const pipeline = costPerMillion({ ...none, sesSends: 1, sqsRequests: 0.3, dynamoDbWriteUnits: 13, dynamoDbReadUnits: 0.4, lambdaInvocations: 0.1, lambdaBilledMsPerInvocation: 300 }, 512);
+const pipeline = costPerMillion(
+  {
+    ...none,
+    sesSends: 1,
+    sqsRequests: 0.3,
+    dynamoDbWriteUnits: 13,
+    dynamoDbReadUnits: 0.4,
+    lambdaInvocations: 0.1,
+    lambdaBilledMsPerInvocation: 300,
+  },
+  512,
+);
 
 describe('safetyCostRows', () => {
   const rows = safetyCostRows({ unitsPerSent, pipeline, naive }, { memoryMb: 512 });
@@ -37,7 +55,13 @@ describe('safetyCostRows', () => {
   });
 
   it('prices the outcome feed as EventBridge events, free stream reads by Lambda, and the publisher', () => {
-    const feed = outcomeFeedCost({ eventsPerEmail: 3, streamRecordsPerEmail: 3, recordsPerInvocation: 10, billedMsPerInvocation: 100, memoryMb: 256 });
+    const feed = outcomeFeedCost({
+      eventsPerEmail: 3,
+      streamRecordsPerEmail: 3,
+      recordsPerInvocation: 10,
+      billedMsPerInvocation: 100,
+      memoryMb: 256,
+    });
     expect(feed.eventBridge).toBeCloseTo(3, 9);
     expect(feed.streams).toBe(0);
     // 300,000 invocations: $0.06 of requests + 300,000 × 0.1 s × 0.25 GB of compute.

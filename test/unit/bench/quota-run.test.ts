@@ -8,7 +8,8 @@ describe('perEnvironmentSendRate', () => {
     [100, 3, 33.333],
     [1, 10, 0.1],
   ])('gives each of %d/s over %d environments %d/s, rounded down to 1/1000 as the stack does', (rate, concurrency, expected) =>
-    expect(perEnvironmentSendRate(rate, concurrency)).toBe(expected));
+    expect(perEnvironmentSendRate(rate, concurrency)).toBe(expected),
+  );
 });
 
 describe('quotaFigures', () => {
@@ -34,13 +35,27 @@ describe('quotaFigures', () => {
   });
 
   it('has no throttled share when SES saw no call', () => {
-    expect(quotaFigures({ stats: { ...stats, accepted: 0, throttled: 0 }, concurrency: 4, backlog: 1, accepted: 0, runSeconds: 0, drained: true }).throttledShare).toBe(0);
+    expect(
+      quotaFigures({
+        stats: { ...stats, accepted: 0, throttled: 0 },
+        concurrency: 4,
+        backlog: 1,
+        accepted: 0,
+        runSeconds: 0,
+        drained: true,
+      }).throttledShare,
+    ).toBe(0);
   });
 });
 
 describe('latencyFigures', () => {
   it('takes nearest-rank percentiles of publish → acceptance', () => {
-    const l = latencyFigures(Array.from({ length: 200 }, (_, i) => i + 1), 50, 200, 0);
+    const l = latencyFigures(
+      Array.from({ length: 200 }, (_, i) => i + 1),
+      50,
+      200,
+      0,
+    );
     expect([l.p50, l.p95, l.p99, l.max]).toEqual([100, 190, 198, 200]);
   });
 
@@ -51,7 +66,12 @@ describe('explainPeerGap', () => {
   it('names each awaited call, the e-mails in flight and each side per-environment rate', () => {
     const pipeline = {
       medianPerSecond: 30,
-      callMsPerSent: { 'DynamoDB:TransactWriteItemsCommand': 40, 'SESv2:SendEmailCommand': 20, 'DynamoDB:UpdateItemCommand': 30, 'SQS:ReceiveMessageCommand': 99 },
+      callMsPerSent: {
+        'DynamoDB:TransactWriteItemsCommand': 40,
+        'SESv2:SendEmailCommand': 20,
+        'DynamoDB:UpdateItemCommand': 30,
+        'SQS:ReceiveMessageCommand': 99,
+      },
       handlerMs: { median: 1000, perMessage: 100 },
       invocationsPerSent: 0.1,
     };
@@ -71,16 +91,33 @@ describe('explainPeerGap', () => {
 });
 
 describe('explainQuota', () => {
-  const q = quotaFigures({ stats: { perSecond: 100, burst: 10, accepted: 9000, throttled: 10 }, concurrency: 10, backlog: 9000, accepted: 9000, runSeconds: 120, drained: true });
+  const q = quotaFigures({
+    stats: { perSecond: 100, burst: 10, accepted: 9000, throttled: 10 },
+    concurrency: 10,
+    backlog: 9000,
+    accepted: 9000,
+    runSeconds: 120,
+    drained: true,
+  });
 
   it('says the handler is below its share of Q when it cannot do the pacing rate', () =>
-    expect(explainQuota(q, 150).utilisation).toMatch(/needed 10\/s but its handler took 150.0 ms per e-mail \(≤ 6.7\/s, achieved 7.50\/s\)/));
+    expect(explainQuota(q, 150).utilisation).toMatch(
+      /needed 10\/s but its handler took 150.0 ms per e-mail \(≤ 6.7\/s, achieved 7.50\/s\)/,
+    ));
 
-  it('says the pacing and the gaps lose it when the handler could keep up', () => expect(explainQuota(q, 50).utilisation).toMatch(/paced to 10\/s and achieved 7.50\/s/));
+  it('says the pacing and the gaps lose it when the handler could keep up', () =>
+    expect(explainQuota(q, 50).utilisation).toMatch(/paced to 10\/s and achieved 7.50\/s/));
 });
 
 describe('explainLatency', () => {
-  const q = quotaFigures({ stats: { perSecond: 100, burst: 10, accepted: 100, throttled: 0 }, concurrency: 10, backlog: 100, accepted: 100, runSeconds: 1, drained: true });
+  const q = quotaFigures({
+    stats: { perSecond: 100, burst: 10, accepted: 100, throttled: 0 },
+    concurrency: 10,
+    backlog: 100,
+    accepted: 100,
+    runSeconds: 1,
+    drained: true,
+  });
 
   it('blames the queue when the pipeline sent less than was published', () => {
     const l = latencyFigures([100, 200], 50, 10, 0);

@@ -49,7 +49,9 @@ describe('checkTargets', () => {
   });
 
   it('misses the quota utilisation over a run shorter than 60 s, however full', () => {
-    const missed = checkTargets({ ...passing, quotaUtilisation: 1, quotaRunSeconds: 59, drainSeconds: 59, idealDrainSeconds: 59 }).filter((t) => !t.met);
+    const missed = checkTargets({ ...passing, quotaUtilisation: 1, quotaRunSeconds: 59, drainSeconds: 59, idealDrainSeconds: 59 }).filter(
+      (t) => !t.met,
+    );
     expect(missed.map((t) => t.name)).toEqual([TARGET_NAMES.quotaUtilisation]);
   });
 
@@ -60,7 +62,10 @@ describe('checkTargets', () => {
   it('gives a missed target its measured reason, and a met one none', () => {
     const limitedBy = { [TARGET_NAMES.pipelineToPeer]: 'claim → send → settle in sequence', [TARGET_NAMES.latency]: 'never shown: met' };
     const checks = checkTargets({ ...passing, pipelineToPeer: 0.5, limitedBy });
-    expect(checks.find((t) => t.name === TARGET_NAMES.pipelineToPeer)).toMatchObject({ met: false, reason: 'claim → send → settle in sequence' });
+    expect(checks.find((t) => t.name === TARGET_NAMES.pipelineToPeer)).toMatchObject({
+      met: false,
+      reason: 'claim → send → settle in sequence',
+    });
     expect(checks.find((t) => t.name === TARGET_NAMES.latency)?.reason).toBeUndefined();
   });
 });

@@ -32,13 +32,20 @@ describe('decideDispatch', () => {
   });
 
   it('compares the registered address after normalisation, and claims on its stored value', () => {
-    expect(decide({ member: { ...member, email: '  Pat@Example.ORG ' } })).toMatchObject({ action: 'claim', matched: { via: 'email', value: '  Pat@Example.ORG ' } });
+    expect(decide({ member: { ...member, email: '  Pat@Example.ORG ' } })).toMatchObject({
+      action: 'claim',
+      matched: { via: 'email', value: '  Pat@Example.ORG ' },
+    });
   });
 
   it('claims through an authorised proxy (a list or a string set)', () => {
     const guardian = 'guardian@example.org';
-    expect(decide({ member: { ...member, proxies: [guardian] } }, { message: { ...message, to: guardian } })).toMatchObject({ matched: { via: 'proxy', value: guardian } });
-    expect(decide({ member: { ...member, proxies: new Set([guardian]) } }, { message: { ...message, to: guardian } })).toMatchObject({ matched: { via: 'proxy' } });
+    expect(decide({ member: { ...member, proxies: [guardian] } }, { message: { ...message, to: guardian } })).toMatchObject({
+      matched: { via: 'proxy', value: guardian },
+    });
+    expect(decide({ member: { ...member, proxies: new Set([guardian]) } }, { message: { ...message, to: guardian } })).toMatchObject({
+      matched: { via: 'proxy' },
+    });
   });
 
   it.each<[string, Partial<DispatchSnapshot>, Partial<DecisionInput>, string]>([
@@ -48,8 +55,18 @@ describe('decideDispatch', () => {
     ['the member has no status', { member: { ...member, status: undefined } }, {}, 'member-inactive'],
     ['the address is not the member’s', {}, { message: { ...message, to: 'wrong01@example.net' } }, 'recipient-mismatch'],
     ['the registered address is not a string', { member: { ...member, email: 42 } }, {}, 'recipient-mismatch'],
-    ['a proxy list is a substring-bearing string', { member: { ...member, email: 'x@example.org', proxies: 'a-pat@example.org' } }, {}, 'recipient-mismatch'],
-    ['the registry holds a Kelvin-sign look-alike', { member: { ...member, email: '\u212Aate@example.org' } }, { message: { ...message, to: 'kate@example.org' } }, 'recipient-mismatch'],
+    [
+      'a proxy list is a substring-bearing string',
+      { member: { ...member, email: 'x@example.org', proxies: 'a-pat@example.org' } },
+      {},
+      'recipient-mismatch',
+    ],
+    [
+      'the registry holds a Kelvin-sign look-alike',
+      { member: { ...member, email: '\u212Aate@example.org' } },
+      { message: { ...message, to: 'kate@example.org' } },
+      'recipient-mismatch',
+    ],
     ['the member is suppressed', { member: { ...member, suppressed: true } }, {}, 'suppressed'],
     ['the member is suppressed by a careless string', { member: { ...member, suppressed: 'TRUE' } }, {}, 'suppressed'],
     ['the address already has its limit of other members', { fanIn: inSpan('M7', 'M8', 'M9') }, {}, 'fan-in-limit'],
@@ -58,7 +75,9 @@ describe('decideDispatch', () => {
   });
 
   it('checks the address before suppression: a wrong address is the louder fact', () => {
-    expect(decide({ member: { ...member, suppressed: true } }, { message: { ...message, to: 'eve@example.org' } })).toMatchObject({ reason: 'recipient-mismatch' });
+    expect(decide({ member: { ...member, suppressed: true } }, { message: { ...message, to: 'eve@example.org' } })).toMatchObject({
+      reason: 'recipient-mismatch',
+    });
   });
 
   it('counts a member already in the window once, even at the limit', () => {
@@ -77,29 +96,72 @@ describe('decideDispatch', () => {
   });
 
   it('hands a live claim back to SQS (a concurrent duplicate delivery)', () => {
-    const record = { dispatchId: 'd1', state: 'claimed' as const, claimedAt: now.toISOString(), claimMessageId: 'sqs-1', claimReceiveCount: 1, claimToken: 't' };
+    const record = {
+      dispatchId: 'd1',
+      state: 'claimed' as const,
+      claimedAt: now.toISOString(),
+      claimMessageId: 'sqs-1',
+      claimReceiveCount: 1,
+      claimToken: 't',
+    };
     expect(decide({ record })).toEqual({ action: 'retry', reason: 'claim-in-flight' });
   });
 
   it('12.7: a live claim seen by a copy with a higher receive count goes back to SQS, never in-doubt', () => {
     // A standard queue delivers a second copy (same id, receive count + 1) while the first is in flight.
-    const record = { dispatchId: 'd1', state: 'claimed' as const, claimedAt: now.toISOString(), claimMessageId: 'sqs-1', claimReceiveCount: 1, claimToken: 't' };
-    expect(decide({ record }, { delivery: { sqsMessageId: 'sqs-1', receiveCount: 2 } })).toEqual({ action: 'retry', reason: 'claim-in-flight' });
-    expect(decide({ record }, { delivery: { sqsMessageId: 'sqs-1', receiveCount: 9 } })).toEqual({ action: 'retry', reason: 'claim-in-flight' });
+    const record = {
+      dispatchId: 'd1',
+      state: 'claimed' as const,
+      claimedAt: now.toISOString(),
+      claimMessageId: 'sqs-1',
+      claimReceiveCount: 1,
+      claimToken: 't',
+    };
+    expect(decide({ record }, { delivery: { sqsMessageId: 'sqs-1', receiveCount: 2 } })).toEqual({
+      action: 'retry',
+      reason: 'claim-in-flight',
+    });
+    expect(decide({ record }, { delivery: { sqsMessageId: 'sqs-1', receiveCount: 9 } })).toEqual({
+      action: 'retry',
+      reason: 'claim-in-flight',
+    });
   });
 
   it('12.7: a claim is abandoned only once its lease has run out, whoever looks', () => {
     const claimedAt = new Date(now.getTime() - 60_000).toISOString();
-    const record = { dispatchId: 'd1', state: 'claimed' as const, claimedAt, claimMessageId: 'sqs-1', claimReceiveCount: 1, claimToken: 't' };
+    const record = {
+      dispatchId: 'd1',
+      state: 'claimed' as const,
+      claimedAt,
+      claimMessageId: 'sqs-1',
+      claimReceiveCount: 1,
+      claimToken: 't',
+    };
     // At exactly the lease the attempt may still be settling; one millisecond later it is dead.
-    expect(decide({ record }, { delivery: { sqsMessageId: 'sqs-1', receiveCount: 2 } })).toEqual({ action: 'retry', reason: 'claim-in-flight' });
+    expect(decide({ record }, { delivery: { sqsMessageId: 'sqs-1', receiveCount: 2 } })).toEqual({
+      action: 'retry',
+      reason: 'claim-in-flight',
+    });
     const later = new Date(now.getTime() + 1);
-    expect(decide({ record }, { delivery: { sqsMessageId: 'sqs-1', receiveCount: 2 }, now: later })).toEqual({ action: 'mark-in-doubt', claimToken: 't' });
-    expect(decide({ record }, { delivery: { sqsMessageId: 'sqs-other', receiveCount: 1 }, now: later })).toEqual({ action: 'mark-in-doubt', claimToken: 't' });
+    expect(decide({ record }, { delivery: { sqsMessageId: 'sqs-1', receiveCount: 2 }, now: later })).toEqual({
+      action: 'mark-in-doubt',
+      claimToken: 't',
+    });
+    expect(decide({ record }, { delivery: { sqsMessageId: 'sqs-other', receiveCount: 1 }, now: later })).toEqual({
+      action: 'mark-in-doubt',
+      claimToken: 't',
+    });
   });
 
   it('marks in-doubt a claim older than the lease', () => {
-    const record = { dispatchId: 'd1', state: 'claimed' as const, claimedAt: '2000-08-02T08:58:00Z', claimMessageId: 'sqs-0', claimReceiveCount: 1, claimToken: 't' };
+    const record = {
+      dispatchId: 'd1',
+      state: 'claimed' as const,
+      claimedAt: '2000-08-02T08:58:00Z',
+      claimMessageId: 'sqs-0',
+      claimReceiveCount: 1,
+      claimToken: 't',
+    };
     expect(decide({ record })).toEqual({ action: 'mark-in-doubt', claimToken: 't' });
   });
 

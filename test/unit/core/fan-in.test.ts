@@ -10,7 +10,11 @@ const state = (seen: Record<string, string>, version = Object.keys(seen).length)
 describe('fan-in span', () => {
   it('counts a first member into an empty counter, as a join on version 0', () => {
     const now = new Date('2000-08-02T09:00:00Z');
-    expect(planFanIn(EMPTY_FAN_IN, 'M1', now, config)).toEqual({ count: 1, allowed: true, claim: { kind: 'join', version: 0, atMs: now.getTime(), prune: [] } });
+    expect(planFanIn(EMPTY_FAN_IN, 'M1', now, config)).toEqual({
+      count: 1,
+      allowed: true,
+      claim: { kind: 'join', version: 0, atMs: now.getTime(), prune: [] },
+    });
   });
 
   it('12.2a: a burst across midnight is one burst', () => {
@@ -40,7 +44,11 @@ describe('fan-in span', () => {
   it('lets a member that left the span join again, pruning the members that left', () => {
     const now = new Date('2000-08-04T12:00:00Z');
     const old = state({ A: '2000-08-02T09:00:00Z', B: '2000-08-04T10:00:00Z', C: '2000-08-01T11:00:00Z' }, 7);
-    expect(planFanIn(old, 'A', now, config)).toEqual({ count: 2, allowed: true, claim: { kind: 'join', version: 7, atMs: now.getTime(), prune: ['C'] } });
+    expect(planFanIn(old, 'A', now, config)).toEqual({
+      count: 2,
+      allowed: true,
+      claim: { kind: 'join', version: 7, atMs: now.getTime(), prune: ['C'] },
+    });
     expect(membersInSpan(old, now, config.fanInWindowSeconds)).toEqual(['B']);
   });
 

@@ -55,7 +55,12 @@ describe('19.13: rejection details in words (zod/mini says "Invalid input" for e
     ['a missing field', { ...base, to: undefined }, 'to', 'to is required'],
     ['a wrong type', { ...base, dispatchId: 5 }, 'dispatchId', 'dispatchId must be a string'],
     ['data not an object', { ...base, data: 'x' }, 'data', 'data must be an object'],
-    ['a date-time without an offset', { ...base, requestedAt: 'yesterday' }, 'requestedAt', 'requestedAt is not a valid ISO 8601 date-time with an offset'],
+    [
+      'a date-time without an offset',
+      { ...base, requestedAt: 'yesterday' },
+      'requestedAt',
+      'requestedAt is not a valid ISO 8601 date-time with an offset',
+    ],
   ])('%s', (_name, input, field, detail) => {
     const parsed = parseDispatchMessage(JSON.stringify(input));
     expect(parsed).toMatchObject({ ok: false, reason: 'invalid-message', field, detail });

@@ -24,12 +24,16 @@ describe('renderPage', () => {
   });
 
   it('locks the page down: nothing loads, nothing runs, it cannot be framed, the form posts only here', () => {
-    expect(PAGE_CSP.split('; ')).toEqual(expect.arrayContaining(["default-src 'none'", "form-action 'self'", "frame-ancestors 'none'", "base-uri 'none'"]));
+    expect(PAGE_CSP.split('; ')).toEqual(
+      expect.arrayContaining(["default-src 'none'", "form-action 'self'", "frame-ancestors 'none'", "base-uri 'none'"]),
+    );
     expect(PAGE_CSP).not.toMatch(/unsafe|\*/);
   });
 
   it('answers each failure with its own status and the same politeness', () => {
-    expect([PageKind.Invalid, PageKind.Expired, PageKind.TooMany, PageKind.Unavailable].map((kind) => renderPage(kind).statusCode)).toEqual([400, 410, 429, 503]);
+    expect([PageKind.Invalid, PageKind.Expired, PageKind.TooMany, PageKind.Unavailable].map((kind) => renderPage(kind).statusCode)).toEqual(
+      [400, 410, 429, 503],
+    );
     expect(renderPage(PageKind.AlreadyReported).body).toContain('already been reported');
   });
 });

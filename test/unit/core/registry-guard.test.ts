@@ -32,7 +32,9 @@ const holders = (entries: Record<string, Partial<AddressHolders>>) =>
 
 describe('validateMemberRow', () => {
   it('normalises the e-mail and the proxies, drops a proxy equal to the own e-mail, de-duplicates', () => {
-    const result = validateMemberRow(row({ email: ' Pat@Example.ORG ', proxies: ['Guard@Example.org', 'guard@example.org', 'PAT@example.org'] }));
+    const result = validateMemberRow(
+      row({ email: ' Pat@Example.ORG ', proxies: ['Guard@Example.org', 'guard@example.org', 'PAT@example.org'] }),
+    );
     expect(result).toEqual({
       ok: true,
       member: { memberId: 'M0001', email: 'pat@example.org', status: 'active', proxies: ['guard@example.org'], proxyFor: [] },
@@ -40,13 +42,19 @@ describe('validateMemberRow', () => {
   });
 
   it('12.3: reads proxyFor as a sorted, unique list of wards, and refuses anything else', () => {
-    expect(validateMemberRow(row({ proxyFor: ['K2', 'K1', 'K2', 'M0001'] }))).toMatchObject({ ok: true, member: { proxyFor: ['K1', 'K2'] } });
+    expect(validateMemberRow(row({ proxyFor: ['K2', 'K1', 'K2', 'M0001'] }))).toMatchObject({
+      ok: true,
+      member: { proxyFor: ['K1', 'K2'] },
+    });
     expect(validateMemberRow(row({ proxyFor: 'K1' }))).toMatchObject({ ok: false, reason: 'invalid-proxy-for' });
     expect(validateMemberRow(row({ proxyFor: ['not a member id'] }))).toMatchObject({ ok: false, reason: 'invalid-proxy-for' });
   });
 
   it('treats missing proxies as none and keeps an explicit suppressed flag', () => {
-    expect(validateMemberRow(row({ proxies: undefined, suppressed: true }))).toMatchObject({ ok: true, member: { proxies: [], suppressed: true } });
+    expect(validateMemberRow(row({ proxies: undefined, suppressed: true }))).toMatchObject({
+      ok: true,
+      member: { proxies: [], suppressed: true },
+    });
   });
 
   it.each([
@@ -87,7 +95,13 @@ describe('decideRegistration', () => {
   const policy = { fanInLimit: 3 };
 
   it.each<[string, RegistryMember, Record<string, Partial<AddressHolders>>, { fanInLimit: number; allowShared?: boolean }, string]>([
-    ['an own e-mail another member owns', member(), { 'pat@example.org': { members: ['M0002'], owners: ['M0002'] } }, policy, 'address-shared'],
+    [
+      'an own e-mail another member owns',
+      member(),
+      { 'pat@example.org': { members: ['M0002'], owners: ['M0002'] } },
+      policy,
+      'address-shared',
+    ],
     ['an own e-mail at the limit', member(), { 'pat@example.org': { members: ['A', 'B', 'C'] } }, policy, 'fan-in-limit'],
     [
       'a guardian proxy whose address is at the limit (the guardian counts)',
@@ -132,7 +146,10 @@ describe('decideRegistration', () => {
     expect(result).toEqual({ ok: false, reason: 'proxy-not-consented', address: 'guard@example.org' });
     // Consent for another ward is not consent for this one.
     const other = holders({ 'guard@example.org': { members: ['G'], owners: ['G'], consents: { G: ['K9'] } }, 'pat@example.org': {} });
-    expect(decideRegistration(member({ proxies: ['guard@example.org'] }), other, policy)).toMatchObject({ ok: false, reason: 'proxy-not-consented' });
+    expect(decideRegistration(member({ proxies: ['guard@example.org'] }), other, policy)).toMatchObject({
+      ok: false,
+      reason: 'proxy-not-consented',
+    });
   });
 
   it("12.3: allows a proxy onto a guardian's own address the guardian consents to, counts it there, and re-asserts the consent", () => {
@@ -143,19 +160,29 @@ describe('decideRegistration', () => {
     );
     expect(result).toMatchObject({
       ok: true,
-      changes: expect.arrayContaining([{ address: 'guard@example.org', member: true, owner: false, adds: true, consent: { from: ['G'], owners: ['G'] } }]),
+      changes: expect.arrayContaining([
+        { address: 'guard@example.org', member: true, owner: false, adds: true, consent: { from: ['G'], owners: ['G'] } },
+      ]),
     });
   });
 
   it('12.3: a proxy onto a +tag of another member’s own mailbox needs the same consent', () => {
-    const result = decideRegistration(member({ proxies: ['Guard+kids@example.org'] }), holders({ 'guard@example.org': { members: ['G'], owners: ['G'] } }), policy);
+    const result = decideRegistration(
+      member({ proxies: ['Guard+kids@example.org'] }),
+      holders({ 'guard@example.org': { members: ['G'], owners: ['G'] } }),
+      policy,
+    );
     expect(result).toEqual({ ok: false, reason: 'proxy-not-consented', address: 'guard@example.org' });
   });
 
   it('12.3: refuses a guardian whose own address its wards already use as a proxy, unless proxyFor lists them all', () => {
     const used = holders({ 'guard@example.org': { members: ['K1', 'K2'] } });
     const guardian = (proxyFor: string[]) => member({ memberId: 'G', email: 'guard@example.org', proxyFor });
-    expect(decideRegistration(guardian([]), used, policy)).toEqual({ ok: false, reason: 'proxy-not-consented', address: 'guard@example.org' });
+    expect(decideRegistration(guardian([]), used, policy)).toEqual({
+      ok: false,
+      reason: 'proxy-not-consented',
+      address: 'guard@example.org',
+    });
     expect(decideRegistration(guardian(['K1']), used, policy)).toMatchObject({ ok: false, reason: 'proxy-not-consented' });
     expect(decideRegistration(guardian(['K1', 'K2']), used, policy)).toEqual({
       ok: true,
@@ -174,7 +201,10 @@ describe('decideRegistration', () => {
   });
 
   it('allows a shared own e-mail with allowShared, within the limit', () => {
-    const result = decideRegistration(member(), holders({ 'pat@example.org': { members: ['M0002'], owners: ['M0002'] } }), { fanInLimit: 3, allowShared: true });
+    const result = decideRegistration(member(), holders({ 'pat@example.org': { members: ['M0002'], owners: ['M0002'] } }), {
+      fanInLimit: 3,
+      allowShared: true,
+    });
     expect(result).toMatchObject({ ok: true });
   });
 
@@ -206,12 +236,22 @@ describe('decideRegistration', () => {
       holders({ 'new@example.org': {}, 'pat@example.org': { members: ['M0001'], owners: ['M0001'] } }),
       policy,
     );
-    expect(result).toMatchObject({ ok: true, changes: expect.arrayContaining([{ address: 'pat@example.org', member: true, owner: false, adds: false }]) });
+    expect(result).toMatchObject({
+      ok: true,
+      changes: expect.arrayContaining([{ address: 'pat@example.org', member: true, owner: false, adds: false }]),
+    });
   });
 
   it('releases every address of a closed member', () => {
     const m = member({ status: 'closed', proxies: ['guard@example.org'] });
-    const result = decideRegistration(m, holders({ 'pat@example.org': { members: ['M0001'], owners: ['M0001'] }, 'guard@example.org': { members: ['M0001', 'G'], owners: ['G'] } }), policy);
+    const result = decideRegistration(
+      m,
+      holders({
+        'pat@example.org': { members: ['M0001'], owners: ['M0001'] },
+        'guard@example.org': { members: ['M0001', 'G'], owners: ['G'] },
+      }),
+      policy,
+    );
     expect(result).toEqual({
       ok: true,
       changes: [
@@ -224,18 +264,26 @@ describe('decideRegistration', () => {
 
   it('never lets an address exceed the limit, whatever the holders', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 5 }), fc.uniqueArray(fc.constantFrom('A', 'B', 'C', 'D', 'E', 'F', 'M0001'), { maxLength: 7 }), (limit, current) => {
-        const shared = holders({ 'pat@example.org': { members: current, owners: current } });
-        const result = decideRegistration(member(), shared, { fanInLimit: limit, allowShared: true });
-        const after = new Set([...current, 'M0001']).size;
-        return result.ok ? after <= limit || current.includes('M0001') : result.reason === 'fan-in-limit';
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 5 }),
+        fc.uniqueArray(fc.constantFrom('A', 'B', 'C', 'D', 'E', 'F', 'M0001'), { maxLength: 7 }),
+        (limit, current) => {
+          const shared = holders({ 'pat@example.org': { members: current, owners: current } });
+          const result = decideRegistration(member(), shared, { fanInLimit: limit, allowShared: true });
+          const after = new Set([...current, 'M0001']).size;
+          return result.ok ? after <= limit || current.includes('M0001') : result.reason === 'fan-in-limit';
+        },
+      ),
     );
   });
 });
 
 describe('addressesToRead', () => {
   it("reads the stored member's addresses as well as the new ones", () => {
-    expect(addressesToRead(member(), { email: 'Old@example.org', proxies: ['g@example.org', 7] }).sort()).toEqual(['g@example.org', 'old@example.org', 'pat@example.org']);
+    expect(addressesToRead(member(), { email: 'Old@example.org', proxies: ['g@example.org', 7] }).sort()).toEqual([
+      'g@example.org',
+      'old@example.org',
+      'pat@example.org',
+    ]);
   });
 });

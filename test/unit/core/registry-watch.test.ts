@@ -2,12 +2,34 @@ import { mailboxHoldings, placementsFor } from '../../../lambdas/core/registry-w
 
 describe('mailboxHoldings', () => {
   it.each([
-    ['an active member: its own mailbox as owner, each proxy', { email: 'Pat+a@Example.org', status: 'active', proxies: ['nurse@example.org'] }, [['nurse@example.org', 'proxy'], ['pat@example.org', 'own']]],
+    [
+      'an active member: its own mailbox as owner, each proxy',
+      { email: 'Pat+a@Example.org', status: 'active', proxies: ['nurse@example.org'] },
+      [
+        ['nurse@example.org', 'proxy'],
+        ['pat@example.org', 'own'],
+      ],
+    ],
     ['a suspended member still holds its mailboxes', { email: 'pat@example.org', status: 'suspended' }, [['pat@example.org', 'own']]],
-    ['a status a raw write made up still holds (over-counting is the safe side)', { email: 'pat@example.org', status: 'ACTIVE ' }, [['pat@example.org', 'own']]],
+    [
+      'a status a raw write made up still holds (over-counting is the safe side)',
+      { email: 'pat@example.org', status: 'ACTIVE ' },
+      [['pat@example.org', 'own']],
+    ],
     ['a closed member holds nothing', { email: 'pat@example.org', status: 'closed', proxies: ['x@example.org'] }, []],
-    ['an own e-mail also listed as a proxy is held as owner', { email: 'pat@example.org', status: 'active', proxies: ['PAT+kid@example.org'] }, [['pat@example.org', 'own']]],
-    ['proxies as a string set (raw write) are read too', { email: 'pat@example.org', status: 'active', proxies: new Set(['g@example.org']) }, [['g@example.org', 'proxy'], ['pat@example.org', 'own']]],
+    [
+      'an own e-mail also listed as a proxy is held as owner',
+      { email: 'pat@example.org', status: 'active', proxies: ['PAT+kid@example.org'] },
+      [['pat@example.org', 'own']],
+    ],
+    [
+      'proxies as a string set (raw write) are read too',
+      { email: 'pat@example.org', status: 'active', proxies: new Set(['g@example.org']) },
+      [
+        ['g@example.org', 'proxy'],
+        ['pat@example.org', 'own'],
+      ],
+    ],
     ['a non-string e-mail holds no own mailbox', { email: 42, status: 'active', proxies: ['g@example.org'] }, [['g@example.org', 'proxy']]],
   ])('%s', (_, image, expected) => {
     expect([...mailboxHoldings(image).entries()].sort()).toEqual(expected);
@@ -50,7 +72,9 @@ describe('placementsFor', () => {
   });
 
   it('a proxy is held as member, not owner', () => {
-    expect(placementsFor(undefined, at('pat@example.org', ['nurse@example.org']), at('pat@example.org', ['nurse@example.org']))).toContainEqual({
+    expect(
+      placementsFor(undefined, at('pat@example.org', ['nurse@example.org']), at('pat@example.org', ['nurse@example.org'])),
+    ).toContainEqual({
       mailbox: 'nurse@example.org',
       member: true,
       owner: false,

@@ -18,7 +18,10 @@ const inAMonth = Math.floor(now.getTime() / 1000) + 30 * 86_400;
 describe('createReportToken / checkReportToken', () => {
   it('round-trips the dispatchId, the address hash and the expiry', () => {
     const token = createReportToken(keys, { dispatchId: 'adv-2000-08-02-000123', toHash, expiresAt: inAMonth });
-    expect(checkReportToken(keys, token, now)).toMatchObject({ ok: true, claims: { dispatchId: 'adv-2000-08-02-000123', toHash, expiresAt: inAMonth } });
+    expect(checkReportToken(keys, token, now)).toMatchObject({
+      ok: true,
+      claims: { dispatchId: 'adv-2000-08-02-000123', toHash, expiresAt: inAMonth },
+    });
   });
 
   it('carries nothing a reader could learn from: no dispatchId, address hash or expiry in clear, and two links differ', () => {

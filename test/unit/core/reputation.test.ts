@@ -1,7 +1,18 @@
 import { PauseReason } from '../../../lambdas/core/outcomes';
-import { checkReputationSettings, measureReputation, pauseReasonOfAlarm, REPUTATION_DEFAULTS, type ReputationCounts } from '../../../lambdas/core/reputation';
+import {
+  checkReputationSettings,
+  measureReputation,
+  pauseReasonOfAlarm,
+  REPUTATION_DEFAULTS,
+  type ReputationCounts,
+} from '../../../lambdas/core/reputation';
 
-const counts = (sends: number, bounces: number, complaints: number, previous = { sends: 0, bounces: 0, complaints: 0 }): ReputationCounts => ({ sends, bounces, complaints, previous });
+const counts = (
+  sends: number,
+  bounces: number,
+  complaints: number,
+  previous = { sends: 0, bounces: 0, complaints: 0 },
+): ReputationCounts => ({ sends, bounces, complaints, previous });
 
 describe('measureReputation', () => {
   it.each<[string, ReputationCounts, string[]]>([

@@ -6,7 +6,13 @@ import { resolveConfig } from '../../../lambdas/core/config';
 import { parseDispatchMessage } from '../../../lambdas/core/message';
 import { BlockReason, DispatchState, RejectReason, RetryReason } from '../../../lambdas/core/outcomes';
 import { dispatchBatch } from '../../../lambdas/dispatcher/dispatch-batch';
-import { CollectingReporter, InMemoryDispatchLedger, InMemoryPauseSwitch, InMemoryRejectedSink, RecordingMailSender } from '../../../local/in-memory-ports';
+import {
+  CollectingReporter,
+  InMemoryDispatchLedger,
+  InMemoryPauseSwitch,
+  InMemoryRejectedSink,
+  RecordingMailSender,
+} from '../../../local/in-memory-ports';
 import { sqsRecord } from '../../support/sqs-event';
 import { testReportLinks } from '../../support/report-links';
 
@@ -22,25 +28,43 @@ const HASH_KEY = 'k';
 const BASE_ADDRESSES = ['pat@example.org', 'lee@example.org', 'guardian@example.net', 'kate@xn--bcher-kva.example'];
 
 /** Ways a real address gets mangled, spoofed or smuggled. */
-const variantKind = fc.oneof({ weight: 3, arbitrary: fc.constantFrom(0, 0, 0, 1, 2, 14) }, { weight: 1, arbitrary: fc.integer({ min: 3, max: 13 }) });
+const variantKind = fc.oneof(
+  { weight: 3, arbitrary: fc.constantFrom(0, 0, 0, 1, 2, 14) },
+  { weight: 1, arbitrary: fc.integer({ min: 3, max: 13 }) },
+);
 const addressVariant = fc.tuple(fc.constantFrom(...BASE_ADDRESSES, BASE_ADDRESSES[0], BASE_ADDRESSES[0]), variantKind).map(([a, kind]) => {
   const [local, domain] = a.split('@');
   switch (kind) {
-    case 0: return a;
-    case 1: return a.toUpperCase();
-    case 2: return ` \t${a}  `;
-    case 3: return a.replace('a', '\u0430'); // Cyrillic a
-    case 4: return a.replace('k', '\u212A'); // Kelvin sign
-    case 5: return `${a}\r\nBcc: eve@evil.example`;
-    case 6: return `${local}(comment)@${domain}`;
-    case 7: return `"${local}"@${domain}`;
-    case 8: return `Pat Example <${a}>`;
-    case 9: return `${a}, eve@evil.example`;
-    case 10: return `${local}@b\u00fccher.example`; // IDN, not in its xn-- form
-    case 11: return a.replace('@', '\uFF20'); // fullwidth @
-    case 12: return `${a}\n`;
-    case 13: return `${local}@${domain}.`;
-    default: return `${local}+tag@${domain}`;
+    case 0:
+      return a;
+    case 1:
+      return a.toUpperCase();
+    case 2:
+      return ` \t${a}  `;
+    case 3:
+      return a.replace('a', '\u0430'); // Cyrillic a
+    case 4:
+      return a.replace('k', '\u212A'); // Kelvin sign
+    case 5:
+      return `${a}\r\nBcc: eve@evil.example`;
+    case 6:
+      return `${local}(comment)@${domain}`;
+    case 7:
+      return `"${local}"@${domain}`;
+    case 8:
+      return `Pat Example <${a}>`;
+    case 9:
+      return `${a}, eve@evil.example`;
+    case 10:
+      return `${local}@b\u00fccher.example`; // IDN, not in its xn-- form
+    case 11:
+      return a.replace('@', '\uFF20'); // fullwidth @
+    case 12:
+      return `${a}\n`;
+    case 13:
+      return `${local}@${domain}.`;
+    default:
+      return `${local}+tag@${domain}`;
   }
 });
 
@@ -49,7 +73,12 @@ const memberRecord = (memberId: string) =>
     memberId: fc.constant(memberId),
     email: fc.oneof(addressVariant, fc.constant(undefined), fc.integer()),
     status: fc.constantFrom('active', 'active', 'active', 'active', 'active', 'suspended', 'closed', 'ACTIVE', undefined),
-    proxies: fc.oneof(fc.constant([]), fc.array(addressVariant, { maxLength: 2 }), addressVariant, fc.array(addressVariant, { maxLength: 2 }).map((a) => new Set(a))),
+    proxies: fc.oneof(
+      fc.constant([]),
+      fc.array(addressVariant, { maxLength: 2 }),
+      addressVariant,
+      fc.array(addressVariant, { maxLength: 2 }).map((a) => new Set(a)),
+    ),
     suppressed: fc.constantFrom(undefined, undefined, undefined, false, true, 'true', 'false'),
     // The wards this member consents to receive mail for at its own mailbox (12.3).
     proxyFor: fc.oneof(fc.constant(undefined), fc.subarray([...MEMBER_IDS])),
@@ -77,7 +106,10 @@ const bodySpec: fc.Arbitrary<BodySpec> = fc.oneof(
     arbitrary: fc
       .record(
         {
-          dispatchId: fc.oneof({ weight: 9, arbitrary: fc.constantFrom('d1', 'd2', 'd3', 'd.4:x', 'd5', 'd6') }, { weight: 1, arbitrary: fc.string({ maxLength: 4 }) }),
+          dispatchId: fc.oneof(
+            { weight: 9, arbitrary: fc.constantFrom('d1', 'd2', 'd3', 'd.4:x', 'd5', 'd6') },
+            { weight: 1, arbitrary: fc.string({ maxLength: 4 }) },
+          ),
           memberId: fc.constantFrom(...MEMBER_IDS, 'M404'),
           to: addressVariant,
           template: fc.constantFrom('advice-nurse-reply', 'appointment-reminder', 'advice-nurse-reply', 'lab-results'),
@@ -155,10 +187,11 @@ describe('dispatchBatch under fuzzed messages and registry states', () => {
             now: () => new Date('2000-08-02T09:00:00Z'),
           };
           const records = bodies.map((b) => sqsRecord(b));
-          const tally = () => reporter.events.forEach((e) => {
-            const key = 'reason' in e.outcome ? `${e.outcome.state}:${e.outcome.reason}` : e.outcome.state;
-            seen.set(key, (seen.get(key) ?? 0) + 1);
-          });
+          const tally = () =>
+            reporter.events.forEach((e) => {
+              const key = 'reason' in e.outcome ? `${e.outcome.state}:${e.outcome.reason}` : e.outcome.state;
+              seen.set(key, (seen.get(key) ?? 0) + 1);
+            });
           // Deliver the batch twice: redelivery must never send anything again.
           await dispatchBatch(records, ctx);
           const sentOnce = sender.sent.length;
@@ -169,7 +202,8 @@ describe('dispatchBatch under fuzzed messages and registry states', () => {
             const outcome = reporter.events.find((e) => e.sqsMessageId === record.messageId)?.outcome;
             if (!outcome) throw new Error('a message got no outcome');
             check(outcome.state === 'retry' || TERMINAL.has(outcome.state), `unknown state ${outcome.state}`);
-            if (outcome.state in REASONS) check(REASONS[outcome.state].has((outcome as { reason: string }).reason), `unknown reason for ${outcome.state}`);
+            if (outcome.state in REASONS)
+              check(REASONS[outcome.state].has((outcome as { reason: string }).reason), `unknown reason for ${outcome.state}`);
             if (outcome.state === 'rejected') check(!parseDispatchMessage(record.body).ok, 'a valid message was rejected');
           }
           const perDispatch = new Map<string, number>();
@@ -184,7 +218,10 @@ describe('dispatchBatch under fuzzed messages and registry states', () => {
             const { dispatchId, memberId, to } = published.message;
             const mail = sender.sent.find((m) => m.messageId === sesMessageId);
             check(mail?.dispatchId === dispatchId && mail.to === to, 'the mail differs from its message');
-            check(ledger.allowedAddresses(memberId, (a) => hashAddress(a, HASH_KEY)).includes(to), `mail for ${memberId} went to an address that is not the member's`);
+            check(
+              ledger.allowedAddresses(memberId, (a) => hashAddress(a, HASH_KEY)).includes(to),
+              `mail for ${memberId} went to an address that is not the member's`,
+            );
             check(/^[\x21-\x7e]+$/.test(to), 'a non-ASCII address was mailed');
             perDispatch.set(dispatchId, (perDispatch.get(dispatchId) ?? 0) + 1);
             perAddress.set(to, (perAddress.get(to) ?? new Set()).add(memberId));
@@ -199,7 +236,14 @@ describe('dispatchBatch under fuzzed messages and registry states', () => {
     // The generators must reach every outcome, or the property above proves little.
     // (Typical counts per 10,000 runs: sent ~2,000, each block reason ≥ 1,000 but fan-in ~10.)
     const reached = (key: string) => [key, (seen.get(key) ?? 0) > 0];
-    for (const key of ['sent', 'duplicate', 'rejected:invalid-json', 'rejected:invalid-message', 'rejected:unknown-template', ...Object.values(BlockReason).map((r) => `blocked:${r}`)]) {
+    for (const key of [
+      'sent',
+      'duplicate',
+      'rejected:invalid-json',
+      'rejected:invalid-message',
+      'rejected:unknown-template',
+      ...Object.values(BlockReason).map((r) => `blocked:${r}`),
+    ]) {
       expect(reached(key)).toEqual([key, true]);
     }
     expect(seen.get('sent')).toBeGreaterThan(500);

@@ -3,11 +3,18 @@ import { SendRefusedError, StoreUnavailableError } from '../../../lambdas/core/e
 import { dispatchBatch } from '../../../lambdas/dispatcher/dispatch-batch';
 import type { BatchContext } from '../../../lambdas/dispatcher/dispatch-batch';
 import type { ClaimRequest, ClaimResult, Settlement, SnapshotKey } from '../../../lambdas/ports';
-import { CollectingReporter, InMemoryDispatchLedger, InMemoryPauseSwitch, InMemoryRejectedSink, RecordingMailSender } from '../../../local/in-memory-ports';
+import {
+  CollectingReporter,
+  InMemoryDispatchLedger,
+  InMemoryPauseSwitch,
+  InMemoryRejectedSink,
+  RecordingMailSender,
+} from '../../../local/in-memory-ports';
 import { sqsRecord } from '../../support/sqs-event';
 import { testReportLinks } from '../../support/report-links';
 
-const body = (dispatchId: string, memberId: string, to: string) => JSON.stringify({ dispatchId, memberId, to, template: 'advice-nurse-reply', data: {} });
+const body = (dispatchId: string, memberId: string, to: string) =>
+  JSON.stringify({ dispatchId, memberId, to, template: 'advice-nurse-reply', data: {} });
 
 function context(ledger = new InMemoryDispatchLedger(), sender = new RecordingMailSender()) {
   ledger.members.set('M1', { memberId: 'M1', email: 'pat@example.org', status: 'active' });
@@ -29,14 +36,17 @@ function context(ledger = new InMemoryDispatchLedger(), sender = new RecordingMa
 }
 
 describe('dispatchBatch', () => {
-  it.each([1, 10])('decides each message of a batch from its own snapshot, even when two share a dispatchId (concurrency %i)', async (handlerConcurrency) => {
-    const { ctx, sender, outcome } = context();
-    const corrected = sqsRecord(body('d-shared', 'M1', 'pat@example.org'));
-    const stale = sqsRecord(body('d-shared', 'M2', 'lee@example.org'));
-    await dispatchBatch([corrected, stale], { ...ctx, config: resolveConfig({ fanInLimit: 3, handlerConcurrency }) });
-    expect(outcome(corrected.messageId)).toMatchObject({ state: 'sent' });
-    expect(sender.sent.map((m) => m.to)).toEqual(['pat@example.org']);
-  });
+  it.each([1, 10])(
+    'decides each message of a batch from its own snapshot, even when two share a dispatchId (concurrency %i)',
+    async (handlerConcurrency) => {
+      const { ctx, sender, outcome } = context();
+      const corrected = sqsRecord(body('d-shared', 'M1', 'pat@example.org'));
+      const stale = sqsRecord(body('d-shared', 'M2', 'lee@example.org'));
+      await dispatchBatch([corrected, stale], { ...ctx, config: resolveConfig({ fanInLimit: 3, handlerConcurrency }) });
+      expect(outcome(corrected.messageId)).toMatchObject({ state: 'sent' });
+      expect(sender.sent.map((m) => m.to)).toEqual(['pat@example.org']);
+    },
+  );
 
   it('12.1: never sends on a claim learnt from a read: a committed claim whose answer was lost is released and claimed afresh', async () => {
     const calls: string[] = [];

@@ -18,7 +18,10 @@ function tsFiles(dir: string): string[] {
 /** The repository files a module imports or re-exports (type-only imports too: they are arrows of the layout). */
 function importsOf(file: string): string[] {
   const text = readFileSync(file, 'utf8');
-  const specifiers = [...text.matchAll(/(?:^|\n)\s*(?:import|export)\s[^'";]*?from\s+'(\.[^']+)'/g), ...text.matchAll(/import\('(\.[^']+)'\)/g)].map((m) => m[1]);
+  const specifiers = [
+    ...text.matchAll(/(?:^|\n)\s*(?:import|export)\s[^'";]*?from\s+'(\.[^']+)'/g),
+    ...text.matchAll(/import\('(\.[^']+)'\)/g),
+  ].map((m) => m[1]);
   return specifiers.flatMap((specifier) => {
     const base = path.resolve(path.dirname(file), specifier);
     const found = [`${base}.ts`, path.join(base, 'index.ts')].find((candidate) => existsSync(candidate));

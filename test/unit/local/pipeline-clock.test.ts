@@ -43,7 +43,10 @@ describe('the clock step of a scenario', () => {
     expect(parseScenario(withStep({ advanceSeconds: 30 })).steps).toEqual([{ clock: { advanceSeconds: 30 } }]);
   });
 
-  it.each([[{ set: 'yesterday' }], [{ advanceSeconds: -5 }], [{ set: '2000-08-02T23:59:50Z', advanceSeconds: 1 }], [{}]])('refuses %j with a clear error', (clock) => {
-    expect(() => parseScenario(withStep(clock))).toThrow(/not a valid scenario: steps\.0/);
-  });
+  it.each([[{ set: 'yesterday' }], [{ advanceSeconds: -5 }], [{ set: '2000-08-02T23:59:50Z', advanceSeconds: 1 }], [{}]])(
+    'refuses %j with a clear error',
+    (clock) => {
+      expect(() => parseScenario(withStep(clock))).toThrow(/not a valid scenario: steps\.0/);
+    },
+  );
 });

@@ -47,11 +47,9 @@ describe('SendQuota', () => {
     expect(quota.burst).toBe(1);
   });
 
-  it.each([
-    [{ perSecond: 0 }],
-    [{ perSecond: Number.NaN }],
-    [{ perSecond: 10, burst: 0.5 }],
-  ])('refuses %o', (settings) => expect(() => new SendQuota(settings)).toThrow(RangeError));
+  it.each([[{ perSecond: 0 }], [{ perSecond: Number.NaN }], [{ perSecond: 10, burst: 0.5 }]])('refuses %o', (settings) =>
+    expect(() => new SendQuota(settings)).toThrow(RangeError),
+  );
 });
 
 describe('createSesQuotaGate', () => {
@@ -77,9 +75,16 @@ describe('createSesQuotaGate', () => {
     await new Promise((resolve) => server.close(resolve));
   });
 
-  const ses = () => new SESv2Client({ endpoint: endpoint, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' }, maxAttempts: 1 });
+  const ses = () =>
+    new SESv2Client({ endpoint: endpoint, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' }, maxAttempts: 1 });
   const send = (client: SESv2Client) =>
-    client.send(new SendEmailCommand({ FromEmailAddress: 'a@example.org', Destination: { ToAddresses: ['b@example.org'] }, Content: { Simple: { Subject: { Data: 's' }, Body: { Text: { Data: 't' } } } } }));
+    client.send(
+      new SendEmailCommand({
+        FromEmailAddress: 'a@example.org',
+        Destination: { ToAddresses: ['b@example.org'] },
+        Content: { Simple: { Subject: { Data: 's' }, Body: { Text: { Data: 't' } } } },
+      }),
+    );
 
   it('passes everything on while no quota is set', async () => {
     const client = ses();

@@ -12,7 +12,17 @@ describe('parseMembersCsv', () => {
     );
     expect(rows.malformed).toEqual([]);
     expect(rows.rows).toEqual([
-      { line: 2, row: { memberId: 'M1', email: 'pat@example.org', status: 'active', proxies: ['g@example.org', 'n@example.org'], suppressed: true, proxyFor: [] } },
+      {
+        line: 2,
+        row: {
+          memberId: 'M1',
+          email: 'pat@example.org',
+          status: 'active',
+          proxies: ['g@example.org', 'n@example.org'],
+          suppressed: true,
+          proxyFor: [],
+        },
+      },
       { line: 4, row: { memberId: 'M2', email: 'lee@example.org', status: 'suspended', proxies: [], suppressed: undefined, proxyFor: [] } },
       { line: 5, row: { memberId: 'M3', email: 'sam@example.org', status: 'active', proxies: [], suppressed: 'no', proxyFor: [] } },
     ]);
@@ -39,7 +49,10 @@ describe('parseMembersCsv', () => {
     ['too few fields', 'M2,q@example.org', 'the row has 2 fields, the header has 3'],
   ])('refuses a row with %s (malformed-row, its line, no value) and reads the others', (_name, bad, detail) => {
     const csv = parseMembersCsv(`memberId,email,status\nM1,p@example.org,active\n${bad}\nM3,r@example.org,active\n`);
-    expect(csv.rows.map((r) => [r.line, r.row.memberId])).toEqual([[2, 'M1'], [4, 'M3']]);
+    expect(csv.rows.map((r) => [r.line, r.row.memberId])).toEqual([
+      [2, 'M1'],
+      [4, 'M3'],
+    ]);
     expect(csv.malformed).toEqual([{ line: 3, memberId: 'M2', reason: 'malformed-row', detail: expect.stringContaining(detail) }]);
     expect(JSON.stringify(csv.malformed)).not.toContain('q@example.org');
   });

@@ -52,9 +52,11 @@ describe('19.13', () => {
     expect(chose).toEqual([]);
   });
 
-  it('a command prints at most one line about the Node version, not the SDK\'s eight; --version works', async () => {
+  it("a command prints at most one line about the Node version, not the SDK's eight; --version works", async () => {
     const env = { PATH: process.env.PATH ?? '', HOME: '/nonexistent', AWS_EC2_METADATA_DISABLED: 'true' };
-    const failed = await run(process.execPath, [join(ROOT, 'bin', 'mail-dispatch-ops.cjs'), '--stack', 'X', 'status'], { env }).catch((error: { stderr: string }) => error);
+    const failed = await run(process.execPath, [join(ROOT, 'bin', 'mail-dispatch-ops.cjs'), '--stack', 'X', 'status'], { env }).catch(
+      (error: { stderr: string }) => error,
+    );
     expect(failed.stderr).not.toMatch(/NodeVersionSupportWarning/);
     expect(failed.stderr.split('\n').filter((line) => /node/i.test(line)).length).toBeLessThanOrEqual(1);
     const { stdout } = await run(process.execPath, [join(ROOT, 'bin', 'mail-dispatch-ops.cjs'), '--version'], { env });

@@ -15,7 +15,9 @@ const values: Partial<Record<StackOutputKey, string>> = {
   fanInAlarmName: 'prod-FanInSpike',
   fanInLimit: '5',
 };
-const outputs: Record<string, string> = Object.fromEntries(Object.entries(values).map(([key, value]) => [StackOutput[key as StackOutputKey], value]));
+const outputs: Record<string, string> = Object.fromEntries(
+  Object.entries(values).map(([key, value]) => [StackOutput[key as StackOutputKey], value]),
+);
 const REQUIRED: StackOutputKey[] = [
   'queueUrl',
   'deadLetterQueueUrl',

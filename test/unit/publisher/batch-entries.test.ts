@@ -13,7 +13,10 @@ describe('batchEntries', () => {
 
   it('starts a new batch before the 256 KiB payload limit', () => {
     const batches = batchEntries([entry(0, 100_000), entry(1, 100_000), entry(2, 100_000), entry(3, 62_144)]);
-    expect(batches.map((b) => b.map((e) => e.index))).toEqual([[0, 1], [2, 3]]);
+    expect(batches.map((b) => b.map((e) => e.index))).toEqual([
+      [0, 1],
+      [2, 3],
+    ]);
   });
 
   it('puts a body of the full limit alone', () => {

@@ -53,38 +53,56 @@ describe('dispatchMessageJsonSchema', () => {
     it('on generated messages (property)', () => {
       let accepted = 0;
       // Each part is mostly valid, so most messages test one or two rules at a time.
-      const mostly = <T, U>(valid: fc.Arbitrary<T>, other: fc.Arbitrary<U>) => fc.oneof({ arbitrary: valid, weight: 4 }, { arbitrary: other, weight: 1 });
+      const mostly = <T, U>(valid: fc.Arbitrary<T>, other: fc.Arbitrary<U>) =>
+        fc.oneof({ arbitrary: valid, weight: 4 }, { arbitrary: other, weight: 1 });
       const atom = fc.stringMatching(/^[A-Za-z0-9!#$%&'*+\/=?^_`{|}~-]{1,30}$/);
       const localPart = fc.array(atom, { minLength: 1, maxLength: 3 }).map((atoms) => atoms.join('.'));
       const label = mostly(fc.stringMatching(/^[a-z0-9]([a-z0-9-]{0,8}[a-z0-9])?$/), fc.stringMatching(/^[A-Za-z0-9-]{1,64}$/));
-      const tld = mostly(fc.stringMatching(/^[A-Za-z]{2,6}$/), fc.oneof(fc.stringMatching(/^[A-Za-z]{1,64}$/), fc.stringMatching(/^xn--[A-Za-z0-9-]{0,60}$/), fc.stringMatching(/^[0-9]{2,3}$/)));
+      const tld = mostly(
+        fc.stringMatching(/^[A-Za-z]{2,6}$/),
+        fc.oneof(fc.stringMatching(/^[A-Za-z]{1,64}$/), fc.stringMatching(/^xn--[A-Za-z0-9-]{0,60}$/), fc.stringMatching(/^[0-9]{2,3}$/)),
+      );
       const domain = fc.tuple(fc.array(label, { maxLength: 5 }), tld).map(([labels, last]) => [...labels, last].join('.'));
       const space = (ends: string[]) => mostly(fc.constant(''), fc.constantFrom(...ends));
-      const address = fc.tuple(space([' ', '\t', '\n']), localPart, domain, space([' ', '\r\n'])).map(([a, l, d, z]) => `${a}${l}@${d}${z}`);
+      const address = fc
+        .tuple(space([' ', '\t', '\n']), localPart, domain, space([' ', '\r\n']))
+        .map(([a, l, d, z]) => `${a}${l}@${d}${z}`);
       const spoiled = fc
         .tuple(address, fc.nat(), fc.constantFrom(' ', '<', '>', ',', '"', '(', '@', '\u0430', '..', '\r'))
         .map(([text, at, bad]) => text.slice(0, at % (text.length + 1)) + bad + text.slice(at % (text.length + 1)));
       const to = fc.oneof({ arbitrary: address, weight: 3 }, { arbitrary: spoiled, weight: 1 }, { arbitrary: fc.string(), weight: 1 });
       // data values from the Basic Multilingual Plane: the schema counts code points, the parser UTF-16 units.
       const value = fc.string({ unit: fc.constantFrom('a', 'é', '\u4e00', ' '), maxLength: 70 });
-      const message = fc.record(
-        {
-          dispatchId: mostly(fc.stringMatching(/^[A-Za-z0-9._:-]{1,128}$/), fc.oneof(fc.stringMatching(/^[A-Za-z0-9._:#-]{0,130}$/), fc.integer())),
-          memberId: mostly(fc.stringMatching(/^[A-Za-z0-9._-]{1,64}$/), fc.oneof(fc.stringMatching(/^[A-Za-z0-9._#-]{0,66}$/), fc.constant(null))),
-          to,
-          template: mostly(fc.constantFrom(...TEMPLATE_NAMES), fc.constantFrom('lab-results', '', 'Advice-Nurse-Reply')),
-          data: mostly(
-            fc.dictionary(fc.constant('firstName'), value, { maxKeys: 1 }),
-            fc.oneof(fc.dictionary(fc.constantFrom('firstName', 'dispatchRef', 'x'), value, { maxKeys: 2 }), fc.constant([]), fc.constant('x')),
-          ),
-          requestedAt: mostly(
-            fc.constantFrom('2000-08-02T09:00:00Z', '2000-08-02T09:00:00.123+05:30'),
-            fc.constantFrom('2000-02-30T09:00:00Z', '2000-08-02', 'now', '2000-08-02T09:00:00'),
-          ),
-          bcc: fc.string(),
-        },
-        { requiredKeys: ['dispatchId', 'memberId', 'to', 'template'] },
-      ).map((m) => (Math.abs(JSON.stringify(m).length % 4) === 0 ? m : { ...m, bcc: undefined }));
+      const message = fc
+        .record(
+          {
+            dispatchId: mostly(
+              fc.stringMatching(/^[A-Za-z0-9._:-]{1,128}$/),
+              fc.oneof(fc.stringMatching(/^[A-Za-z0-9._:#-]{0,130}$/), fc.integer()),
+            ),
+            memberId: mostly(
+              fc.stringMatching(/^[A-Za-z0-9._-]{1,64}$/),
+              fc.oneof(fc.stringMatching(/^[A-Za-z0-9._#-]{0,66}$/), fc.constant(null)),
+            ),
+            to,
+            template: mostly(fc.constantFrom(...TEMPLATE_NAMES), fc.constantFrom('lab-results', '', 'Advice-Nurse-Reply')),
+            data: mostly(
+              fc.dictionary(fc.constant('firstName'), value, { maxKeys: 1 }),
+              fc.oneof(
+                fc.dictionary(fc.constantFrom('firstName', 'dispatchRef', 'x'), value, { maxKeys: 2 }),
+                fc.constant([]),
+                fc.constant('x'),
+              ),
+            ),
+            requestedAt: mostly(
+              fc.constantFrom('2000-08-02T09:00:00Z', '2000-08-02T09:00:00.123+05:30'),
+              fc.constantFrom('2000-02-30T09:00:00Z', '2000-08-02', 'now', '2000-08-02T09:00:00'),
+            ),
+            bcc: fc.string(),
+          },
+          { requiredKeys: ['dispatchId', 'memberId', 'to', 'template'] },
+        )
+        .map((m) => (Math.abs(JSON.stringify(m).length % 4) === 0 ? m : { ...m, bcc: undefined }));
       fc.assert(
         fc.property(message, (input) => {
           const body = JSON.stringify(input);

@@ -21,7 +21,17 @@ const detail = {
   at: '2000-08-02T09:05:00.000Z',
   recordedAt: '2000-08-02T09:05:02.000Z',
 };
-const envelope = { version: '0', id: 'e-1', 'detail-type': 'Dispatch Outcome', source: 'mail-dispatch', account: '1', time: '2000-08-02T09:05:03Z', region: 'eu-west-2', resources: [], detail };
+const envelope = {
+  version: '0',
+  id: 'e-1',
+  'detail-type': 'Dispatch Outcome',
+  source: 'mail-dispatch',
+  account: '1',
+  time: '2000-08-02T09:05:03Z',
+  region: 'eu-west-2',
+  resources: [],
+  detail,
+};
 
 describe('outcomeEventJsonSchema', () => {
   it('matches the committed docs/outcome-event.schema.json (run `npm run schema:generate` if not)', () => {
@@ -41,7 +51,13 @@ describe('outcomeEventJsonSchema', () => {
 
     it.each([
       ['a bounce as an SQS target receives it', envelope],
-      ['a rejected body without a dispatchId', { ...envelope, detail: { ...detail, dispatchId: null, memberId: null, event: 'rejected', reason: 'invalid-json', bounceSubType: undefined } }],
+      [
+        'a rejected body without a dispatchId',
+        {
+          ...envelope,
+          detail: { ...detail, dispatchId: null, memberId: null, event: 'rejected', reason: 'invalid-json', bounceSubType: undefined },
+        },
+      ],
       ['an event name added later', { ...envelope, detail: { ...detail, event: 'reported-not-mine' } }],
       ['an address in reason', { ...envelope, detail: { ...detail, reason: 'pat@example.org' } }],
       ['an address hash in a field', { ...envelope, detail: { ...detail, bounceSubType: '0123456789abcdef0123456789abcdef' } }],
@@ -59,26 +75,38 @@ describe('outcomeEventJsonSchema', () => {
 
     it('on generated events (property)', () => {
       let accepted = 0;
-      const mostly = <T, U>(valid: fc.Arbitrary<T>, other: fc.Arbitrary<U>) => fc.oneof({ arbitrary: valid, weight: 5 }, { arbitrary: other, weight: 1 });
-      const safe = mostly(fc.stringMatching(/^[A-Za-z0-9._:+=/#-]{1,20}$/), fc.oneof(fc.string(), fc.emailAddress(), fc.constant('0123456789abcdef0123456789abcdef')));
-      const time = mostly(fc.constantFrom('2000-08-02T09:00:00Z', '2000-08-02T09:00:00.123+05:30'), fc.constantFrom('2000-08-02', 'now', '2000-08-02T09:00:00', ''));
-      const generated = fc.record(
-        {
-          schemaVersion: mostly(fc.constant(1), fc.constantFrom(0, 2, '1')),
-          outcomeId: mostly(fc.stringMatching(/^[A-Za-z0-9._:#-]{1,40}$/), fc.string()),
-          version: mostly(fc.integer({ min: 1, max: 99 }), fc.oneof(fc.constant(0), fc.constant(1.5), fc.constant('2'))),
-          dispatchId: mostly(fc.oneof(fc.stringMatching(/^[A-Za-z0-9._:-]{1,40}$/), fc.constant(null)), fc.stringMatching(/^[A-Za-z0-9#@]{0,3}$/)),
-          memberId: mostly(fc.oneof(fc.stringMatching(/^[A-Za-z0-9._-]{1,20}$/), fc.constant(null)), fc.constant(7)),
-          event: mostly(fc.constantFrom(...KNOWN_OUTCOME_EVENTS), fc.oneof(fc.stringMatching(/^[a-z][a-z0-9-]{0,10}$/), fc.string())),
-          reason: safe,
-          template: safe,
-          at: time,
-          sentAt: time,
-          treatedAsPermanent: mostly(fc.boolean(), fc.constant('yes')),
-          extra: fc.string(),
-        },
-        { requiredKeys: ['schemaVersion', 'outcomeId', 'version', 'dispatchId', 'memberId', 'event', 'at'] },
-      ).map((d) => (JSON.stringify(d).length % 5 === 0 ? d : { ...d, extra: undefined }));
+      const mostly = <T, U>(valid: fc.Arbitrary<T>, other: fc.Arbitrary<U>) =>
+        fc.oneof({ arbitrary: valid, weight: 5 }, { arbitrary: other, weight: 1 });
+      const safe = mostly(
+        fc.stringMatching(/^[A-Za-z0-9._:+=/#-]{1,20}$/),
+        fc.oneof(fc.string(), fc.emailAddress(), fc.constant('0123456789abcdef0123456789abcdef')),
+      );
+      const time = mostly(
+        fc.constantFrom('2000-08-02T09:00:00Z', '2000-08-02T09:00:00.123+05:30'),
+        fc.constantFrom('2000-08-02', 'now', '2000-08-02T09:00:00', ''),
+      );
+      const generated = fc
+        .record(
+          {
+            schemaVersion: mostly(fc.constant(1), fc.constantFrom(0, 2, '1')),
+            outcomeId: mostly(fc.stringMatching(/^[A-Za-z0-9._:#-]{1,40}$/), fc.string()),
+            version: mostly(fc.integer({ min: 1, max: 99 }), fc.oneof(fc.constant(0), fc.constant(1.5), fc.constant('2'))),
+            dispatchId: mostly(
+              fc.oneof(fc.stringMatching(/^[A-Za-z0-9._:-]{1,40}$/), fc.constant(null)),
+              fc.stringMatching(/^[A-Za-z0-9#@]{0,3}$/),
+            ),
+            memberId: mostly(fc.oneof(fc.stringMatching(/^[A-Za-z0-9._-]{1,20}$/), fc.constant(null)), fc.constant(7)),
+            event: mostly(fc.constantFrom(...KNOWN_OUTCOME_EVENTS), fc.oneof(fc.stringMatching(/^[a-z][a-z0-9-]{0,10}$/), fc.string())),
+            reason: safe,
+            template: safe,
+            at: time,
+            sentAt: time,
+            treatedAsPermanent: mostly(fc.boolean(), fc.constant('yes')),
+            extra: fc.string(),
+          },
+          { requiredKeys: ['schemaVersion', 'outcomeId', 'version', 'dispatchId', 'memberId', 'event', 'at'] },
+        )
+        .map((d) => (JSON.stringify(d).length % 5 === 0 ? d : { ...d, extra: undefined }));
       fc.assert(
         fc.property(generated, (event) => {
           const body = JSON.stringify({ ...envelope, detail: event });

@@ -3,7 +3,12 @@ import { ConfigurationError } from '../../../lambdas/core/errors';
 import { publishDispatch, publishDispatches } from '../../../publisher/index';
 
 const queueUrl = 'https://sqs.us-east-1.amazonaws.com/000000000000/mail-dispatch-queue';
-const message = (i: number) => ({ dispatchId: `d-${i}`, memberId: `M${i}`, to: `m${i}@example.org`, template: 'advice-nurse-reply' as const });
+const message = (i: number) => ({
+  dispatchId: `d-${i}`,
+  memberId: `M${i}`,
+  to: `m${i}@example.org`,
+  template: 'advice-nurse-reply' as const,
+});
 
 type Reply = (entries: { Id: string }[], call: number) => Partial<SendMessageBatchCommandOutput> | Error;
 
@@ -23,7 +28,10 @@ function fakeClient(reply: Reply) {
   return { client, calls };
 }
 
-const accept = (entries: { Id: string }[]) => ({ Successful: entries.map((e) => ({ Id: e.Id, MessageId: `sqs-${e.Id}`, MD5OfMessageBody: '' })), Failed: [] });
+const accept = (entries: { Id: string }[]) => ({
+  Successful: entries.map((e) => ({ Id: e.Id, MessageId: `sqs-${e.Id}`, MD5OfMessageBody: '' })),
+  Failed: [],
+});
 const sdkError = (name: string, fault: 'client' | 'server', status?: number) =>
   Object.assign(new Error(`${name}: details that must not be echoed`), { name, $fault: fault, $metadata: { httpStatusCode: status } });
 
@@ -40,7 +48,9 @@ describe('publishDispatches', () => {
   });
 
   it('retries a call with no HTTP answer (network) and a server fault, with backoff', async () => {
-    const { client, calls } = fakeClient((entries, call) => (call === 1 ? sdkError('TimeoutError', 'client') : call === 2 ? sdkError('InternalError', 'server', 500) : accept(entries)));
+    const { client, calls } = fakeClient((entries, call) =>
+      call === 1 ? sdkError('TimeoutError', 'client') : call === 2 ? sdkError('InternalError', 'server', 500) : accept(entries),
+    );
     const results = await publishDispatches([message(0), message(1)], { queueUrl, client, baseDelayMs: 1 });
     expect(calls).toHaveLength(3);
     expect(results.every((r) => r.ok && r.attempts === 3)).toBe(true);
@@ -50,7 +60,16 @@ describe('publishDispatches', () => {
     const { client, calls } = fakeClient(() => sdkError('AccessDenied', 'client', 403));
     const [result] = await publishDispatches([message(0)], { queueUrl, client, baseDelayMs: 1 });
     expect(calls).toHaveLength(1);
-    expect(result).toEqual({ index: 0, dispatchId: 'd-0', ok: false, reason: 'sqs-refused', code: 'AccessDenied', detail: 'SQS refused the message (AccessDenied)', retryable: false, attempts: 1 });
+    expect(result).toEqual({
+      index: 0,
+      dispatchId: 'd-0',
+      ok: false,
+      reason: 'sqs-refused',
+      code: 'AccessDenied',
+      detail: 'SQS refused the message (AccessDenied)',
+      retryable: false,
+      attempts: 1,
+    });
   });
 
   it('tries again an entry the response does not mention', async () => {
@@ -69,7 +88,13 @@ describe('publishDispatches', () => {
 
   it('uses positions, never dispatchIds, as batch entry ids', async () => {
     const { client, calls } = fakeClient(accept);
-    await publishDispatches([{ ...message(0), dispatchId: 'adv:2000.08' }, { ...message(1), dispatchId: 'adv:2000.08' }], { queueUrl, client });
+    await publishDispatches(
+      [
+        { ...message(0), dispatchId: 'adv:2000.08' },
+        { ...message(1), dispatchId: 'adv:2000.08' },
+      ],
+      { queueUrl, client },
+    );
     expect(calls[0]?.map((e) => e.Id)).toEqual(['m0', 'm1']);
   });
 
@@ -95,7 +120,13 @@ describe('publishDispatches', () => {
 describe('publishDispatch', () => {
   it('publishes one message', async () => {
     const { client } = fakeClient(accept);
-    await expect(publishDispatch(message(5), { queueUrl, client })).resolves.toEqual({ index: 0, dispatchId: 'd-5', ok: true, messageId: 'sqs-m0', attempts: 1 });
+    await expect(publishDispatch(message(5), { queueUrl, client })).resolves.toEqual({
+      index: 0,
+      dispatchId: 'd-5',
+      ok: true,
+      messageId: 'sqs-m0',
+      attempts: 1,
+    });
   });
 });
 

@@ -9,7 +9,12 @@ const message = (patch: Record<string, unknown>) => ({ ...good, ...patch }) as n
 describe('serialiseDispatch', () => {
   it('keeps a valid message as the exact JSON body the dispatcher will parse', () => {
     const result = serialiseDispatch(good, 7);
-    expect(result).toEqual({ index: 7, dispatchId: good.dispatchId, body: JSON.stringify(good), bytes: Buffer.byteLength(JSON.stringify(good)) });
+    expect(result).toEqual({
+      index: 7,
+      dispatchId: good.dispatchId,
+      body: JSON.stringify(good),
+      bytes: Buffer.byteLength(JSON.stringify(good)),
+    });
   });
 
   it.each([
@@ -34,12 +39,18 @@ describe('serialiseDispatch', () => {
   it('19.13: keeps the valid dispatchId of a too-large message (the portal matches results by it)', () => {
     const big = message({ data: { firstName: 'x'.repeat(MAX_BODY_BYTES) } });
     expect(serialiseDispatch(big, 3)).toMatchObject({ index: 3, ok: false, reason: 'too-large', dispatchId: good.dispatchId });
-    expect(serialiseDispatch(message({ dispatchId: 'a b', data: { firstName: 'x'.repeat(MAX_BODY_BYTES) } }), 0)).toMatchObject({ dispatchId: undefined });
+    expect(serialiseDispatch(message({ dispatchId: 'a b', data: { firstName: 'x'.repeat(MAX_BODY_BYTES) } }), 0)).toMatchObject({
+      dispatchId: undefined,
+    });
   });
 
   it('names the dispatchId of a refused message only when it is well-formed', () => {
     expect(serialiseDispatch(message({ to: 'nobody' }), 0)).toMatchObject({ ok: false, dispatchId: good.dispatchId });
-    expect(serialiseDispatch(message({ dispatchId: 'pat@example.org' }), 0)).toMatchObject({ ok: false, dispatchId: undefined, field: 'dispatchId' });
+    expect(serialiseDispatch(message({ dispatchId: 'pat@example.org' }), 0)).toMatchObject({
+      ok: false,
+      dispatchId: undefined,
+      field: 'dispatchId',
+    });
   });
 
   it('never puts the offending value in the detail', () => {
@@ -50,11 +61,14 @@ describe('serialiseDispatch', () => {
   it.each([
     ['undefined', undefined],
     ['a BigInt', { ...good, data: { firstName: BigInt(1) } }],
-    ['a circular structure', (() => {
-      const circular: Record<string, unknown> = { ...good };
-      circular.self = circular;
-      return circular;
-    })()],
+    [
+      'a circular structure',
+      (() => {
+        const circular: Record<string, unknown> = { ...good };
+        circular.self = circular;
+        return circular;
+      })(),
+    ],
   ])('refuses %s as invalid-json', (_, value) => {
     expect(serialiseDispatch(value as never, 3)).toMatchObject({ index: 3, ok: false, reason: 'invalid-json', retryable: false });
   });
@@ -68,14 +82,22 @@ describe('serialiseDispatch', () => {
   });
 
   it('refuses exactly what the dispatcher refuses, with the same reason and field (property)', () => {
-    const field = fc.oneof(fc.string(), fc.constantFrom('pat@example.org', ' Pat@Example.org ', 'a@b', 'x\r\n@y.org', '"q"@x.org'), fc.integer(), fc.constant(undefined));
+    const field = fc.oneof(
+      fc.string(),
+      fc.constantFrom('pat@example.org', ' Pat@Example.org ', 'a@b', 'x\r\n@y.org', '"q"@x.org'),
+      fc.integer(),
+      fc.constant(undefined),
+    );
     const arbitrary = fc.record(
       {
         dispatchId: fc.oneof(fc.stringMatching(/^[A-Za-z0-9._:-]{1,130}$/), field),
         memberId: fc.oneof(fc.stringMatching(/^[A-Za-z0-9._-]{1,66}$/), field),
         to: field,
         template: fc.oneof(fc.constantFrom('advice-nurse-reply', 'appointment-reminder', 'lab-results'), field),
-        data: fc.oneof(fc.dictionary(fc.constantFrom('firstName', 'dispatchRef', 'diagnosis'), fc.string({ maxLength: 70 })), fc.anything()),
+        data: fc.oneof(
+          fc.dictionary(fc.constantFrom('firstName', 'dispatchRef', 'diagnosis'), fc.string({ maxLength: 70 })),
+          fc.anything(),
+        ),
         requestedAt: fc.oneof(fc.constantFrom('2000-08-02T09:00:00Z', '2000-08-02T09:00:00+02:00', 'yesterday'), field),
         cc: field,
       },

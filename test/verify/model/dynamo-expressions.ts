@@ -57,7 +57,8 @@ export class ExpressionContext {
 
   value(token: string): AttributeValue {
     const value = this.values[token];
-    if (value === undefined) throw new ValidationError(`An expression attribute value used in expression is not defined; attribute value: ${token}`);
+    if (value === undefined)
+      throw new ValidationError(`An expression attribute value used in expression is not defined; attribute value: ${token}`);
     this.usedValues.add(token);
     return value;
   }
@@ -71,9 +72,11 @@ export class ExpressionContext {
   /** DynamoDB refuses a request that defines names or values no expression uses. */
   checkAllUsed(): void {
     const unusedNames = Object.keys(this.names).filter((n) => !this.usedNames.has(n));
-    if (unusedNames.length > 0) throw new ValidationError(`Value provided in ExpressionAttributeNames unused in expressions: keys: {${unusedNames.join(', ')}}`);
+    if (unusedNames.length > 0)
+      throw new ValidationError(`Value provided in ExpressionAttributeNames unused in expressions: keys: {${unusedNames.join(', ')}}`);
     const unusedValues = Object.keys(this.values).filter((v) => !this.usedValues.has(v));
-    if (unusedValues.length > 0) throw new ValidationError(`Value provided in ExpressionAttributeValues unused in expressions: keys: {${unusedValues.join(', ')}}`);
+    if (unusedValues.length > 0)
+      throw new ValidationError(`Value provided in ExpressionAttributeValues unused in expressions: keys: {${unusedValues.join(', ')}}`);
   }
 }
 
@@ -102,7 +105,8 @@ type Condition =
 
 /** A bare attribute name: DynamoDB refuses a reserved word there. */
 function bare(name: string): string {
-  if (RESERVED_WORDS.has(name.toUpperCase())) throw new ValidationError(`Invalid expression: Attribute name is a reserved keyword; reserved keyword: ${name}`);
+  if (RESERVED_WORDS.has(name.toUpperCase()))
+    throw new ValidationError(`Invalid expression: Attribute name is a reserved keyword; reserved keyword: ${name}`);
   return name;
 }
 
@@ -145,7 +149,8 @@ class Parser {
     const first = this.next();
     if (first.kind === 'name') elements.push(this.nameRef(first.text));
     else if (first.kind === 'ident') elements.push({ attr: bare(first.text) });
-    else if (first.kind === 'keyword') throw new ValidationError(`Invalid expression: reserved keyword ${first.text} used as an attribute name`);
+    else if (first.kind === 'keyword')
+      throw new ValidationError(`Invalid expression: reserved keyword ${first.text} used as an attribute name`);
     else throw new ValidationError(`Invalid expression: expected an attribute path, got ${first.text}`);
     for (;;) {
       if (this.isPunct('.')) {
@@ -360,8 +365,20 @@ function evalOperand(item: Item | undefined, o: Operand): AttributeValue | undef
       const v = getPath(item, o.path);
       if (!v) return undefined;
       const t = typeOf(v);
-      const n = t === 'S' ? v.S!.length : t === 'B' ? Buffer.from(v.B!).length : t === 'SS' ? v.SS!.length : t === 'NS' ? v.NS!.length
-        : t === 'L' ? v.L!.length : t === 'M' ? Object.keys(v.M!).length : undefined;
+      const n =
+        t === 'S'
+          ? v.S!.length
+          : t === 'B'
+            ? Buffer.from(v.B!).length
+            : t === 'SS'
+              ? v.SS!.length
+              : t === 'NS'
+                ? v.NS!.length
+                : t === 'L'
+                  ? v.L!.length
+                  : t === 'M'
+                    ? Object.keys(v.M!).length
+                    : undefined;
       return n === undefined ? undefined : { N: String(n) };
     }
     case 'if_not_exists':
@@ -369,14 +386,18 @@ function evalOperand(item: Item | undefined, o: Operand): AttributeValue | undef
     case 'list_append': {
       const a = evalOperand(item, o.a);
       const b = evalOperand(item, o.b);
-      if (!a?.L || !b?.L) throw new ValidationError('Invalid UpdateExpression: Incorrect operand type for operator or function; operator or function: list_append');
+      if (!a?.L || !b?.L)
+        throw new ValidationError(
+          'Invalid UpdateExpression: Incorrect operand type for operator or function; operator or function: list_append',
+        );
       return { L: [...a.L, ...b.L] };
     }
     case 'arith': {
       const a = evalOperand(item, o.a);
       const b = evalOperand(item, o.b);
       if (!a || !b) throw new ValidationError('The provided expression refers to an attribute that does not exist in the item');
-      if (a.N === undefined || b.N === undefined) throw new ValidationError('An operand in the update expression has an incorrect data type');
+      if (a.N === undefined || b.N === undefined)
+        throw new ValidationError('An operand in the update expression has an incorrect data type');
       return { N: String(o.sign === '+' ? Number(a.N) + Number(b.N) : Number(a.N) - Number(b.N)) };
     }
   }
@@ -412,10 +433,13 @@ function evalCondition(item: Item | undefined, c: Condition): boolean {
     }
     case 'in': {
       const a = evalOperand(item, c.a);
-      return !!a && c.list.some((o) => {
-        const v = evalOperand(item, o);
-        return !!v && equal(a, v);
-      });
+      return (
+        !!a &&
+        c.list.some((o) => {
+          const v = evalOperand(item, o);
+          return !!v && equal(a, v);
+        })
+      );
     }
     case 'fn': {
       const v = getPath(item, c.path);
@@ -502,8 +526,10 @@ function parseUpdate(expression: string): { actions: UpdateAction[]; refs: Refs 
   const seenClauses = new Set<string>();
   while (!parser.done) {
     const clause = parser.nextKeyword();
-    if (seenClauses.has(clause)) throw new ValidationError(`Invalid UpdateExpression: The "${clause}" section can only be used once in an update expression`);
-    if (!['SET', 'REMOVE', 'ADD', 'DELETE'].includes(clause)) throw new ValidationError(`Invalid UpdateExpression: unknown clause ${clause}`);
+    if (seenClauses.has(clause))
+      throw new ValidationError(`Invalid UpdateExpression: The "${clause}" section can only be used once in an update expression`);
+    if (!['SET', 'REMOVE', 'ADD', 'DELETE'].includes(clause))
+      throw new ValidationError(`Invalid UpdateExpression: unknown clause ${clause}`);
     seenClauses.add(clause);
     do {
       const path = parser.path();
@@ -532,12 +558,17 @@ export function applyUpdate(expression: string, before: Item | undefined, key: I
   for (let i = 0; i < touched.length; i++) {
     for (let j = 0; j < touched.length; j++) {
       if (i !== j && (touched[j] === touched[i] || touched[j].startsWith(`${touched[i]}.`) || touched[j].startsWith(`${touched[i]}[`))) {
-        throw new ValidationError(`Invalid UpdateExpression: Two document paths overlap with each other; must remove or rewrite one of these paths`);
+        throw new ValidationError(
+          `Invalid UpdateExpression: Two document paths overlap with each other; must remove or rewrite one of these paths`,
+        );
       }
     }
   }
   for (const k of Object.keys(key)) {
-    if (touched.includes(`.${k}`)) throw new ValidationError(`One or more parameter values were invalid: Cannot update attribute ${k}. This attribute is part of the key`);
+    if (touched.includes(`.${k}`))
+      throw new ValidationError(
+        `One or more parameter values were invalid: Cannot update attribute ${k}. This attribute is part of the key`,
+      );
   }
   const effects: (() => void)[] = [];
   for (const a of actions) {
@@ -565,7 +596,8 @@ function addOrDelete(clause: string, current: AttributeValue | undefined, value:
     if (current && current.N === undefined) throw new ValidationError('An operand in the update expression has an incorrect data type');
     return { N: String(Number(current?.N ?? 0) + Number(value.N)) };
   }
-  if (t !== 'SS' && t !== 'NS' && t !== 'BS') throw new ValidationError(`Invalid UpdateExpression: Incorrect operand type for operator or function; operator: ${clause}`);
+  if (t !== 'SS' && t !== 'NS' && t !== 'BS')
+    throw new ValidationError(`Invalid UpdateExpression: Incorrect operand type for operator or function; operator: ${clause}`);
   const elements = (value as unknown as Record<string, string[]>)[t];
   if (current && typeOf(current) !== t) throw new ValidationError('An operand in the update expression has an incorrect data type');
   const existing = current ? (current as unknown as Record<string, string[]>)[t] : [];

@@ -40,7 +40,12 @@ interface Version {
 
 /** An error shaped as the SDK v3 raises it (name, `$metadata.httpStatusCode`, `$fault`). */
 export function awsError(name: string, message: string, status: number, extra: Record<string, unknown> = {}): Error {
-  return Object.assign(new Error(message), { name, $fault: status >= 500 ? 'server' : 'client', $metadata: { httpStatusCode: status }, ...extra });
+  return Object.assign(new Error(message), {
+    name,
+    $fault: status >= 500 ? 'server' : 'client',
+    $metadata: { httpStatusCode: status },
+    ...extra,
+  });
 }
 
 /** One write a call applied: what the invariants and the trace look at. */
@@ -70,7 +75,11 @@ export class DynamoModel {
     this.tables.set(name, {
       name,
       ...keyOf(input.KeySchema),
-      indexes: (input.GlobalSecondaryIndexes ?? []).map((gsi) => ({ name: gsi.IndexName ?? '', ...keyOf(gsi.KeySchema), projection: gsi.Projection?.ProjectionType ?? 'ALL' })),
+      indexes: (input.GlobalSecondaryIndexes ?? []).map((gsi) => ({
+        name: gsi.IndexName ?? '',
+        ...keyOf(gsi.KeySchema),
+        projection: gsi.Projection?.ProjectionType ?? 'ALL',
+      })),
     });
     this.items.set(name, new Map());
   }
@@ -83,7 +92,10 @@ export class DynamoModel {
 
   /** Every current item of a table (copies). */
   scanAll(table: string): Item[] {
-    return [...(this.items.get(table)?.values() ?? [])].map((v) => v[v.length - 1].item).filter((i): i is Item => !!i).map(cloneItem);
+    return [...(this.items.get(table)?.values() ?? [])]
+      .map((v) => v[v.length - 1].item)
+      .filter((i): i is Item => !!i)
+      .map(cloneItem);
   }
 
   /** Every current item of a table, NOT copied: for read-only checks. */
@@ -173,7 +185,11 @@ export class DynamoModel {
   execute(command: string, input: Record<string, unknown>, answer: StoreAnswer = 'ok'): unknown {
     if (answer === 'not-applied-500') throw awsError('InternalServerError', 'Internal server error', 500);
     if (answer === 'throttle' && command !== 'TransactWriteItemsCommand') {
-      throw awsError('ProvisionedThroughputExceededException', 'The level of configured provisioned throughput for the table was exceeded', 400);
+      throw awsError(
+        'ProvisionedThroughputExceededException',
+        'The level of configured provisioned throughput for the table was exceeded',
+        400,
+      );
     }
     if (answer === 'conflict' && command !== 'TransactWriteItemsCommand') {
       throw awsError('TransactionConflictException', 'Transaction is ongoing for the item', 400);
@@ -247,10 +263,14 @@ export class DynamoModel {
         return this.query(input);
       case 'ScanCommand': {
         const ctx = new ExpressionContext(input.ExpressionAttributeNames, input.ExpressionAttributeValues);
-        const items = this.scanAll(input.TableName).filter((item) => !input.FilterExpression || conditionHolds(input.FilterExpression, item, ctx));
+        const items = this.scanAll(input.TableName).filter(
+          (item) => !input.FilterExpression || conditionHolds(input.FilterExpression, item, ctx),
+        );
         const out = items.map((item) => project(input.ProjectionExpression, item, ctx));
         ctx.checkAllUsed();
-        return input.Select === 'COUNT' ? { Count: out.length, ScannedCount: out.length } : { Items: out, Count: out.length, ScannedCount: out.length };
+        return input.Select === 'COUNT'
+          ? { Count: out.length, ScannedCount: out.length }
+          : { Items: out, Count: out.length, ScannedCount: out.length };
       }
       default:
         throw awsError('UnknownOperationException', `The store model does not implement ${command}`, 400);
@@ -260,12 +280,22 @@ export class DynamoModel {
   private checkCondition(expression: string | undefined, item: Item | undefined, ctx: ExpressionContext, returnOld?: string): void {
     if (!expression) return;
     if (!conditionHolds(expression, item, ctx)) {
-      throw awsError('ConditionalCheckFailedException', 'The conditional request failed', 400, returnOld === 'ALL_OLD' && item ? { Item: cloneItem(item) } : {});
+      throw awsError(
+        'ConditionalCheckFailedException',
+        'The conditional request failed',
+        400,
+        returnOld === 'ALL_OLD' && item ? { Item: cloneItem(item) } : {},
+      );
     }
   }
 
   private batchGet(input: Record<string, any>, answer: StoreAnswer): unknown {
-    const requested = Object.entries(input.RequestItems as Record<string, { Keys: Item[]; ConsistentRead?: boolean; ProjectionExpression?: string; ExpressionAttributeNames?: Record<string, string> }>);
+    const requested = Object.entries(
+      input.RequestItems as Record<
+        string,
+        { Keys: Item[]; ConsistentRead?: boolean; ProjectionExpression?: string; ExpressionAttributeNames?: Record<string, string> }
+      >,
+    );
     const total = requested.reduce((n, [, r]) => n + r.Keys.length, 0);
     if (total > 100) throw new ValidationError('Too many items requested for the BatchGetItem call');
     const responses: Record<string, Item[]> = {};
@@ -296,7 +326,8 @@ export class DynamoModel {
 
   private transactWrite(input: Record<string, any>, answer: StoreAnswer, writes: AppliedWrite[]): unknown {
     const entries = input.TransactItems as Record<string, Record<string, any>>[];
-    if (!entries?.length || entries.length > 100) throw new ValidationError('Member must have length less than or equal to 100 and greater than or equal to 1');
+    if (!entries?.length || entries.length > 100)
+      throw new ValidationError('Member must have length less than or equal to 100 and greater than or equal to 1');
     const ops = entries.map((entry) => {
       const kind = Object.keys(entry).find((k) => entry[k] !== undefined) as 'Put' | 'Update' | 'Delete' | 'ConditionCheck';
       const op = entry[kind];
@@ -309,10 +340,18 @@ export class DynamoModel {
     }
     if (answer === 'throttle' || answer === 'conflict') {
       const code = answer === 'throttle' ? 'ThrottlingError' : 'TransactionConflict';
-      const message = answer === 'throttle' ? 'Throughput exceeds the current capacity of your table or index. DynamoDB is automatically scaling your table or index so please try again shortly.' : 'Transaction is ongoing for the item';
+      const message =
+        answer === 'throttle'
+          ? 'Throughput exceeds the current capacity of your table or index. DynamoDB is automatically scaling your table or index so please try again shortly.'
+          : 'Transaction is ongoing for the item';
       // The first item meets the ongoing transaction (or the throttle); DynamoDB says None for the rest.
       const reasons = ops.map((_, i) => (i === 0 ? { Code: code, Message: message } : { Code: 'None' }));
-      throw awsError('TransactionCanceledException', `Transaction cancelled, please refer cancellation reasons for specific reasons [${reasons.map((r) => r.Code).join(', ')}]`, 400, { CancellationReasons: reasons });
+      throw awsError(
+        'TransactionCanceledException',
+        `Transaction cancelled, please refer cancellation reasons for specific reasons [${reasons.map((r) => r.Code).join(', ')}]`,
+        400,
+        { CancellationReasons: reasons },
+      );
     }
     const planned: { table: string; key: string; after: Item | undefined }[] = [];
     const reasons = ops.map(({ kind, op, key, table }) => {
@@ -334,7 +373,12 @@ export class DynamoModel {
       };
     });
     if (reasons.some((r) => r.Code !== 'None')) {
-      throw awsError('TransactionCanceledException', `Transaction cancelled, please refer cancellation reasons for specific reasons [${reasons.map((r) => r.Code).join(', ')}]`, 400, { CancellationReasons: reasons });
+      throw awsError(
+        'TransactionCanceledException',
+        `Transaction cancelled, please refer cancellation reasons for specific reasons [${reasons.map((r) => r.Code).join(', ')}]`,
+        400,
+        { CancellationReasons: reasons },
+      );
     }
     for (const p of planned) writes.push(this.write(p.table, p.key, p.after));
     return {};
@@ -348,7 +392,9 @@ export class DynamoModel {
     const ctx = new ExpressionContext(input.ExpressionAttributeNames, input.ExpressionAttributeValues);
     const hashKey = index?.hashKey ?? def.hashKey;
     const rangeKey = index ? index.rangeKey : def.rangeKey;
-    let items = this.scanAll(def.name).filter((item) => item[hashKey] !== undefined && (!rangeKey || !index || item[rangeKey] !== undefined));
+    let items = this.scanAll(def.name).filter(
+      (item) => item[hashKey] !== undefined && (!rangeKey || !index || item[rangeKey] !== undefined),
+    );
     items = items.filter((item) => conditionHolds(input.KeyConditionExpression, item, ctx));
     if (rangeKey) {
       items.sort((a, b) => {
@@ -369,11 +415,15 @@ export class DynamoModel {
     if (input.FilterExpression) items = items.filter((item) => conditionHolds(input.FilterExpression, item, ctx));
     const out = items.map((item) => project(input.ProjectionExpression, item, ctx));
     ctx.checkAllUsed();
-    return input.Select === 'COUNT' ? { Count: out.length, ScannedCount: out.length } : { Items: out, Count: out.length, ScannedCount: out.length };
+    return input.Select === 'COUNT'
+      ? { Count: out.length, ScannedCount: out.length }
+      : { Items: out, Count: out.length, ScannedCount: out.length };
   }
 }
 
 /** A string form of a key, for traces. */
 export function describeKey(key: Record<string, AttributeValue>): string {
-  return Object.values(key).map((v) => v.S ?? v.N ?? '?').join('/');
+  return Object.values(key)
+    .map((v) => v.S ?? v.N ?? '?')
+    .join('/');
 }

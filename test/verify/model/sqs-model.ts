@@ -135,8 +135,12 @@ export class SqsModel {
       case 'SendMessageBatchCommand': {
         const queue = this.queueOf(input.QueueUrl);
         const entries = input.Entries as { Id: string; MessageBody: string; MessageAttributes?: QueueMessage['attributes'] }[];
-        if (entries.length > 10) throw awsError('AWS.SimpleQueueService.TooManyEntriesInBatchRequest', 'Maximum number of entries per request are 10', 400);
-        return { Successful: entries.map((e) => ({ Id: e.Id, MessageId: this.send(queue, e.MessageBody, e.MessageAttributes ?? {}).messageId })), Failed: [] };
+        if (entries.length > 10)
+          throw awsError('AWS.SimpleQueueService.TooManyEntriesInBatchRequest', 'Maximum number of entries per request are 10', 400);
+        return {
+          Successful: entries.map((e) => ({ Id: e.Id, MessageId: this.send(queue, e.MessageBody, e.MessageAttributes ?? {}).messageId })),
+          Failed: [],
+        };
       }
       case 'ReceiveMessageCommand': {
         const got = this.receive(this.queueOf(input.QueueUrl), input.MaxNumberOfMessages ?? 1, input.VisibilityTimeout);
@@ -147,15 +151,22 @@ export class SqsModel {
         return {};
       case 'DeleteMessageBatchCommand': {
         const entries = input.Entries as { Id: string; ReceiptHandle: string }[];
-        if (entries.length > 10) throw awsError('AWS.SimpleQueueService.TooManyEntriesInBatchRequest', 'Maximum number of entries per request are 10', 400);
+        if (entries.length > 10)
+          throw awsError('AWS.SimpleQueueService.TooManyEntriesInBatchRequest', 'Maximum number of entries per request are 10', 400);
         const ok = entries.filter((e) => this.delete(e.ReceiptHandle));
         const failed = entries.filter((e) => !ok.includes(e));
-        return { Successful: ok.map((e) => ({ Id: e.Id })), Failed: failed.map((e) => ({ Id: e.Id, Code: 'ReceiptHandleIsInvalid', SenderFault: true })) };
+        return {
+          Successful: ok.map((e) => ({ Id: e.Id })),
+          Failed: failed.map((e) => ({ Id: e.Id, Code: 'ReceiptHandleIsInvalid', SenderFault: true })),
+        };
       }
       case 'ChangeMessageVisibilityBatchCommand': {
         const entries = input.Entries as { Id: string; ReceiptHandle: string; VisibilityTimeout: number }[];
         const ok = entries.filter((e) => this.changeVisibility(e.ReceiptHandle, e.VisibilityTimeout));
-        return { Successful: ok.map((e) => ({ Id: e.Id })), Failed: entries.filter((e) => !ok.includes(e)).map((e) => ({ Id: e.Id, Code: 'ReceiptHandleIsInvalid', SenderFault: true })) };
+        return {
+          Successful: ok.map((e) => ({ Id: e.Id })),
+          Failed: entries.filter((e) => !ok.includes(e)).map((e) => ({ Id: e.Id, Code: 'ReceiptHandleIsInvalid', SenderFault: true })),
+        };
       }
       case 'GetQueueAttributesCommand': {
         const queue = this.queueOf(input.QueueUrl);
