@@ -54,7 +54,7 @@ async function main(): Promise<void> {
     Presets.shades_classic,
   );
   bar.start(total, 0, { step: '-', kind: 'starting the emulators' });
-  let run;
+  let run: Awaited<ReturnType<typeof runScenario>>;
   try {
     run = await runScenario(scenario, {
       // The replay retries nothing: a long visibility (= function) timeout keeps a batch slowed by a

@@ -1,4 +1,10 @@
-import { BatchGetItemCommand, type AttributeValue, type DynamoDBClient, type KeysAndAttributes } from '@aws-sdk/client-dynamodb';
+import {
+  BatchGetItemCommand,
+  type AttributeValue,
+  type BatchGetItemCommandOutput,
+  type DynamoDBClient,
+  type KeysAndAttributes,
+} from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { wrapStoreError } from './dynamodb-errors';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -38,7 +44,7 @@ export async function batchGetItems(
     for (let attempt = 0; request && Object.keys(request).length > 0; attempt++) {
       if (attempt > retries) throw wrapStoreError('read', Object.assign(new Error('unprocessed keys'), { name: 'ThrottlingException' }));
       if (attempt > 0) await sleep(10 * 2 ** attempt * Math.random());
-      let response;
+      let response: BatchGetItemCommandOutput;
       try {
         response = await client.send(new BatchGetItemCommand({ RequestItems: request }));
       } catch (error) {

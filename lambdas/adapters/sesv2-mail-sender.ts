@@ -1,4 +1,4 @@
-import { SendEmailCommand, SESv2Client, type SESv2ClientConfig } from '@aws-sdk/client-sesv2';
+import { SendEmailCommand, type SendEmailCommandOutput, SESv2Client, type SESv2ClientConfig } from '@aws-sdk/client-sesv2';
 import { SendOutcomeUnknownError, SendRefusedError } from '../core/errors';
 import { DISPATCH_TAG_NAME, encodeDispatchTag } from '../core/dispatch-tag';
 import { DISPATCH_REF_KEY, REPORT_URL_KEY } from '../core/templates';
@@ -62,7 +62,7 @@ export class SesV2MailSender implements MailSender {
   }
 
   async send(mail: OutgoingMail): Promise<{ messageId: string }> {
-    let response;
+    let response: SendEmailCommandOutput;
     try {
       response = await this.client.send(
         new SendEmailCommand({

@@ -235,7 +235,7 @@ async function applyDecision(
       return done({ state: DispatchState.InDoubt });
     case 'retry':
       return retry(decision.reason);
-    case 'block':
+    case 'block': {
       await ctx.ledger.recordUnsent({
         state: LedgerState.Blocked,
         reason: decision.reason,
@@ -263,6 +263,7 @@ async function applyDecision(
         fanInCount: decision.fanInCount,
         pausedPipeline,
       };
+    }
   }
 }
 

@@ -1,4 +1,4 @@
-import { QueryCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { QueryCommand, type QueryCommandOutput, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { batchGetItems } from '../../lambdas/adapters/dynamodb-batch-get';
 import { wrapStoreError } from '../../lambdas/adapters/dynamodb-errors';
 import { LEDGER_TABLE, type LedgerIndex } from '../../lambdas/tables';
@@ -74,7 +74,7 @@ async function* queryKeys(
   }
   let ExclusiveStartKey: Record<string, AttributeValue> | undefined;
   do {
-    let page;
+    let page: QueryCommandOutput;
     try {
       page = await client.send(
         new QueryCommand({

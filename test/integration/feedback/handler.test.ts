@@ -254,7 +254,7 @@ describe('delivery fate in the ledger', () => {
     await ledger.settle(dispatchId, 't', { kind: 'sent', sesMessageId: `ses-${dispatchId}` }, new Date('2000-08-02T09:00:01Z'));
   }
   const fates = async (dispatchId: string) =>
-    ((await item(aws.tables.ledger, { pk: dispatchId }))?.history as Record<string, unknown>[]).filter((e) => 'fate' in e);
+    (((await item(aws.tables.ledger, { pk: dispatchId }))?.history ?? []) as Record<string, unknown>[]).filter((e) => 'fate' in e);
 
   it('records each SES fate with its time and sub-type, never an address', async () => {
     await sent('fate-all');
