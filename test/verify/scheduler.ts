@@ -104,6 +104,8 @@ export interface PendingOp {
   applyOrphaned?(): void;
   /** Facts for invariants (keys, dispatchIds), filled by the client that made it. */
   readonly facts?: Record<string, unknown>;
+  /** Model time the request was made at (its actor awaited it then), set by the world. */
+  readonly issuedAt?: number;
 }
 
 export const actorContext = new AsyncLocalStorage<Actor>();
