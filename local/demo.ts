@@ -4,8 +4,7 @@
  * phase and the time it took. Exits non-zero if any promise of the design did not hold.
  */
 import { createWriteStream } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { runLogFile } from './run-logs';
 import { SingleBar, Presets } from 'cli-progress';
 import Table from 'cli-table3';
 import { DEMO_SCENARIO } from './demo-scenario';
@@ -38,7 +37,7 @@ async function main(): Promise<void> {
     (n, step) => n + ('publish' in step ? step.publish.length : 'publishRaw' in step ? step.publishRaw.length : 0),
     0,
   );
-  const logFile = join(tmpdir(), `mail-dispatch-demo-${Date.now()}.log`);
+  const logFile = runLogFile('demo');
   const logs = createWriteStream(logFile);
   process.stderr.write(
     `Replaying the 2 Aug 2000 incident: ${total} portal messages through the real dispatcher on the embedded local AWS\n`,

@@ -54,9 +54,7 @@ export function localMappingClient(target: LocalMappingTarget, faults: FaultPlan
         'ResourceInUseException',
       );
     }
-    const body = JSON.parse(Buffer.from((request.body as Uint8Array | string | undefined) ?? '{}').toString() || '{}') as {
-      Enabled?: boolean;
-    };
+    const body = JSON.parse(bodyText(request.body) || '{}') as { Enabled?: boolean };
     if (body.Enabled === true) target.enable();
     if (body.Enabled === false) target.disable();
     // Lambda answers 202 with the transition under way; the state settles afterwards.
@@ -78,4 +76,14 @@ function answer(statusCode: number, body: object, errorType?: string) {
   const headers: Record<string, string> = { 'content-type': 'application/json', 'x-amzn-requestid': `local-${Date.now()}` };
   if (errorType) headers['x-amzn-errortype'] = errorType;
   return { statusCode, headers, body: Readable.from([Buffer.from(JSON.stringify(body))]) };
+}
+
+/**
+ * The request body as text, read from its bytes. The SDK hands a `Uint8Array` subclass whose
+ * string methods (and `valueOf`, which `Buffer.from(body)` calls) print a deprecation warning.
+ */
+function bodyText(body: unknown): string {
+  if (typeof body === 'string') return body;
+  if (body instanceof Uint8Array) return Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8');
+  return '';
 }

@@ -5,8 +5,7 @@
  */
 import { createWriteStream } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { runLogFile } from './run-logs';
 import { Command } from 'commander';
 import { readScenarioFile } from './scenario-file';
 import { runScenario } from './scenario-runner';
@@ -26,10 +25,11 @@ async function main(): Promise<void> {
       10,
     )
     .option('--out <file>', 'write the JSON report to this file instead of stdout (what `npm run` prints stays out of it)')
-    .option('--logs <file>', "where the Lambda functions' logs go", join(tmpdir(), `mail-dispatch-scenario-${Date.now()}.log`))
+    .option('--logs <file>', "where the Lambda functions' logs go (default: a new file in the temp folder; the last 5 are kept)")
     .parse();
   const [file] = program.args;
-  const options = program.opts<{ concurrency: number; logs: string; out?: string; visibilityTimeout: number }>();
+  const opts = program.opts<{ concurrency: number; logs?: string; out?: string; visibilityTimeout: number }>();
+  const options = { ...opts, logs: opts.logs ?? runLogFile('scenario') };
   const scenario = readScenarioFile(file);
   const logs = createWriteStream(options.logs);
   const log = (message: string) => process.stderr.write(`${message}\n`);

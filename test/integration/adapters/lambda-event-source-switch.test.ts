@@ -77,9 +77,10 @@ describe('LambdaEventSourceSwitch against a mapping in transition', () => {
 
   it('with patienceMs, waits out a transition longer than its usual tries (resume disabling again, issue 13 finding)', async () => {
     const { pollers, faults, calls, mapping } = setup();
-    // 12 in-use answers: more than the 7 usual tries, well inside a 5 s patience at 5 ms back-offs.
+    // 12 in-use answers: more than the 7 usual tries. The back-off doubles from 5 ms up to its 2 s cap
+    // with jitter (0.5-1x), so 12 waits take 4.3-8.5 s: a 15 s patience holds them all (5 s did not, by luck).
     faults.arm({ target: 'lambda', kind: 'mapping-in-use', times: 12 });
-    await expect(mapping.disable({ patienceMs: 5_000 })).resolves.toBeUndefined();
+    await expect(mapping.disable({ patienceMs: 15_000 })).resolves.toBeUndefined();
     expect(pollers.enabled).toBe(false);
     expect(calls.filter((c) => c === 'UpdateEventSourceMappingCommand')).toHaveLength(13);
     faults.arm({ target: 'lambda', kind: 'mapping-in-use', times: 1_000 });
@@ -110,5 +111,21 @@ describe('breaker meeting its own disable in progress', () => {
       { paused: true },
     ]);
     expect(pollers.enabled).toBe(false);
+  });
+});
+
+describe('the local mapping reads the SDK request body from its bytes (issue 19.13)', () => {
+  it('enabling and disabling print no SDK warning about a string method on a Uint8Array body', async () => {
+    const warn = jest.spyOn(console, 'warn').mockImplementation(() => {});
+    try {
+      const { pollers, mapping } = setup();
+      await mapping.disable();
+      expect(pollers.enabled).toBe(false);
+      await mapping.enable();
+      expect(pollers.enabled).toBe(true);
+      expect(warn.mock.calls.map((c) => String(c[0])).filter((m) => m.includes('Uint8Array'))).toEqual([]);
+    } finally {
+      warn.mockRestore();
+    }
   });
 });
