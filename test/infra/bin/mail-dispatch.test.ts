@@ -38,10 +38,11 @@ describe('bin/mail-dispatch.ts through `cdk synth`', () => {
     const count = (type: string) => Object.values(template.Resources).filter((r) => r.Type === type).length;
     expect(count('AWS::SQS::Queue')).toBeGreaterThanOrEqual(2);
     expect(count('AWS::DynamoDB::Table')).toBe(2);
-    // The dispatcher, feedback, breaker, not-for-me page and outcome publisher; the publisher is mapped to the ledger stream.
-    expect(count('AWS::Lambda::Function')).toBe(5);
+    // The dispatcher, feedback, breaker, not-for-me page, outcome publisher and registry watch; the publisher is
+    // mapped to the ledger stream and the registry watch to the members stream (12.2c).
+    expect(count('AWS::Lambda::Function')).toBe(6);
     expect(count('AWS::Lambda::Url')).toBe(1);
-    expect(count('AWS::Lambda::EventSourceMapping')).toBe(2);
+    expect(count('AWS::Lambda::EventSourceMapping')).toBe(3);
     expect(count('AWS::SES::ConfigurationSet')).toBe(1);
     expect(count('AWS::SES::Template')).toBe(2);
   });
