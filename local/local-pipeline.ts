@@ -158,26 +158,7 @@ export class LocalPipeline {
       logger: lineLogger('breaker', onLog),
       now: clock.now,
     });
-    this.alarm = new MetricAlarm({
-      periodMs: options.alarmPeriodMs ?? 1000,
-      mode: options.alarmMode,
-      ingestionDelayMs: options.alarmIngestionDelayMs,
-      onAlarm: async (notification) => {
-        onLog?.(
-          JSON.stringify({ level: 'WARN', message: 'alarm', alarmName: notification.AlarmName, reason: notification.NewStateReason }),
-          'pipeline',
-        );
-        await this.breakerHandler(
-          snsEvent({
-            topic: 'mail-dispatch-alarms',
-            subject: `ALARM: "${notification.AlarmName}"`,
-            message: notification,
-            timestamp: notification.StateChangeTime,
-          }),
-        );
-      },
-      onActionError: (error) => onLog?.(JSON.stringify({ level: 'ERROR', message: 'breaker failed', error: String(error) }), 'pipeline'),
-    });
+    // Every local alarm notifies the breaker as the alarm topic's subscription does in AWS.
     const fireBreaker = async (notification: { AlarmName: string; NewStateReason: string; StateChangeTime: string }) => {
       onLog?.(
         JSON.stringify({ level: 'WARN', message: 'alarm', alarmName: notification.AlarmName, reason: notification.NewStateReason }),
@@ -192,6 +173,13 @@ export class LocalPipeline {
         }),
       );
     };
+    this.alarm = new MetricAlarm({
+      periodMs: options.alarmPeriodMs ?? 1000,
+      mode: options.alarmMode,
+      ingestionDelayMs: options.alarmIngestionDelayMs,
+      onAlarm: fireBreaker,
+      onActionError: (error) => onLog?.(JSON.stringify({ level: 'ERROR', message: 'breaker failed', error: String(error) }), 'pipeline'),
+    });
     this.reputationAlarms = [ReputationRate.Bounce, ReputationRate.Complaint].map(
       (rate) =>
         new MetricAlarm({
