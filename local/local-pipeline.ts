@@ -420,6 +420,22 @@ export class LocalPipeline {
   }
 
   /**
+   * After a pause (the breaker disabling the mapping): waits until alarm actions have run and the
+   * disabled mapping has nothing in flight, so a message published after it is not taken by a
+   * receive that began before the pause. An enabled mapping has nothing to settle. Returns false
+   * when `maxMs` passes first.
+   */
+  async settlePause(maxMs = 10_000): Promise<boolean> {
+    const deadline = Date.now() + maxMs;
+    while (Date.now() < deadline) {
+      const busy = this.poller.busy;
+      if (this.alarm.pendingActions === 0 && (this.poller.enabled || (busy.receiving === 0 && busy.processing === 0))) return true;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    return false;
+  }
+
+  /**
    * Lets the pipeline work until the queue is empty with no invocation running, or it is paused
    * (mapping disabled) with nothing in flight, or the time is up. Then publishes the last SES events.
    */

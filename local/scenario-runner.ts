@@ -155,6 +155,8 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
         // well under a second): a mailbox past the limit has paused the pipeline by then.
         if (pipeline.registryWatchEnabled && !(await pipeline.registryWatch.catchUp()))
           log('  the registry watch did not catch up with the members stream');
+        // A pause it set has taken effect before the next step: a receive begun before it is over.
+        if (!(await pipeline.settlePause())) log('  the mapping was still busy 10 s after the pause');
       } else if ('clock' in step) {
         if ('set' in step.clock) pipeline.clock.set(new Date(step.clock.set));
         else pipeline.clock.advance(step.clock.advanceSeconds);

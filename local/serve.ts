@@ -66,6 +66,29 @@ async function main(): Promise<void> {
     await pipeline.stop();
     throw error;
   });
+  // The handlers before the banner: whoever reads "Ctrl-C stops everything." may press it at once.
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) {
+      err('forced exit');
+      process.exit(130);
+    }
+    stopping = true;
+    err(`${signal}: stopping (in-flight invocations finish first)...`);
+    control
+      .stop()
+      .then(() => pipeline.stop())
+      .then(() => {
+        err('stopped');
+        process.exit(0);
+      })
+      .catch((error: unknown) => {
+        err(`stop failed: ${String(error)}`);
+        process.exit(1);
+      });
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
   const { aws } = pipeline;
   const variables = { ...aws.env, [Env.reportPageUrl]: pipeline.reportPage.url, [LOCAL_CONTROL_URL_ENV]: control.url };
   const exports = Object.entries(variables).map(([name, value]) => `export ${name}=${JSON.stringify(value)}`);
@@ -97,29 +120,6 @@ async function main(): Promise<void> {
       '',
     ].join('\n'),
   );
-
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) {
-      err('forced exit');
-      process.exit(130);
-    }
-    stopping = true;
-    err(`${signal}: stopping (in-flight invocations finish first)...`);
-    control
-      .stop()
-      .then(() => pipeline.stop())
-      .then(() => {
-        err('stopped');
-        process.exit(0);
-      })
-      .catch((error: unknown) => {
-        err(`stop failed: ${String(error)}`);
-        process.exit(1);
-      });
-  };
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGTERM', () => stop('SIGTERM'));
 }
 
 main().catch((error: unknown) => {

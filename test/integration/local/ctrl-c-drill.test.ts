@@ -39,7 +39,13 @@ async function serve(args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<
   let stdout = '';
   let stderr = '';
   child.stderr?.on('data', (chunk) => (stderr += chunk));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code, signal) => {
+      // Killed by a signal: say which, with what it printed, so a failure here can be read.
+      if (code === null) process.stderr.write(`npm run local ended by ${signal}; its stderr ended:\n${stderr.slice(-3000)}\n`);
+      resolve(code);
+    }),
+  );
   const vars = await new Promise<Record<string, string>>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`did not start:\n${stderr.slice(-3000)}`)), 150_000);
     void exited.then((code) => reject(new Error(`exited ${code}:\n${stderr.slice(-3000)}`)));
