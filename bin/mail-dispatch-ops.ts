@@ -1,26 +1,26 @@
 /**
- * The ops CLI (`mail-dispatch`, `npm run ops -- …`): parses arguments, calls lib/ops, prints.
+ * The ops CLI (`mail-dispatch`, `npm run ops -- …`): parses arguments, calls cli/src/ops, prints.
  * Results go to stdout (tables, or JSON with --json); progress and errors go to stderr.
- * Exit codes (lib/ops/errors.ts, the same in smoke): 0 ok, 1 refused or failed, 2 usage, 3 the target
+ * Exit codes (cli/src/ops/errors.ts, the same in smoke): 0 ok, 1 refused or failed, 2 usage, 3 the target
  * cannot be reached or read (region, credentials, stack, local variables).
  */
 import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { CommanderError, Command, InvalidArgumentError, Option } from 'commander';
 import { SingleBar } from 'cli-progress';
-import { auditDispatchIds, auditDispatches, type AuditSelector } from '../lib/ops/audit';
-import { explainAwsFailure, isEnvironmentFailure } from '../lib/ops/aws-failure';
-import { ExitCode, TargetUnavailableError, UsageError, exitCodeOf } from '../lib/ops/errors';
-import { parseIsoInstant } from '../lib/ops/iso-instant';
-import { listInDoubt, releaseInDoubt } from '../lib/ops/in-doubt';
-import { clearReport, getMemberView, importMembers, parseMembersCsv, putMember, unsuppressMember } from '../lib/ops/members';
-import { pausePipeline } from '../lib/ops/pause';
-import { redriveDeadLetters } from '../lib/ops/redrive';
-import * as render from '../lib/ops/render';
-import { resumePipeline } from '../lib/ops/resume';
-import { readStatus } from '../lib/ops/status';
-import { resolveTarget, type OpsTarget, type TargetOptions } from '../lib/ops/target';
-import { quietSdkNodeWarning } from '../lib/sdk-node-warning';
+import { auditDispatchIds, auditDispatches, type AuditSelector } from '../cli/src/ops/audit';
+import { explainAwsFailure, isEnvironmentFailure } from '../cli/src/ops/aws-failure';
+import { ExitCode, TargetUnavailableError, UsageError, exitCodeOf } from '../cli/src/ops/errors';
+import { parseIsoInstant } from '../cli/src/ops/iso-instant';
+import { listInDoubt, releaseInDoubt } from '../cli/src/ops/in-doubt';
+import { clearReport, getMemberView, importMembers, parseMembersCsv, putMember, unsuppressMember } from '../cli/src/ops/members';
+import { pausePipeline } from '../cli/src/ops/pause';
+import { redriveDeadLetters } from '../cli/src/ops/redrive';
+import * as render from '../cli/src/ops/render';
+import { resumePipeline } from '../cli/src/ops/resume';
+import { readStatus } from '../cli/src/ops/status';
+import { resolveTarget, type OpsTarget, type TargetOptions } from '../cli/src/ops/target';
+import { quietSdkNodeWarning } from '../cli/src/sdk-node-warning';
 import { version as PACKAGE_VERSION } from '../package.json';
 
 interface GlobalOptions extends TargetOptions {

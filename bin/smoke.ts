@@ -3,19 +3,19 @@
  * `npm run smoke -- --target local|localstack|aws [--stack NAME] [--drill]`: publishes a good message, one to a
  * wrong address and a duplicate through the publisher client, and checks their outcomes in the
  * ledger (and the sent mail where the target shows it); `--drill` then runs the post-deploy drill
- * (lib/smoke/run-drill.ts). Exit codes as the ops CLI's (lib/ops/errors.ts): 0 = passed, 1 = a check
+ * (cli/src/smoke/run-drill.ts). Exit codes as the ops CLI's (cli/src/ops/errors.ts): 0 = passed, 1 = a check
  * failed, 2 = usage, 3 = the target could not be reached or read. Progress on stderr, the report on stdout.
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { MailDispatchError } from '../lambdas/core/errors';
-import { explainAwsFailure, isEnvironmentFailure } from '../lib/ops/aws-failure';
-import { ExitCode, UsageError, exitCodeOf } from '../lib/ops/errors';
-import { resolveTarget } from '../lib/ops/target';
-import { runDrill, type DrillReport } from '../lib/smoke/run-drill';
-import { runSmoke, type SmokeReport } from '../lib/smoke/run-smoke';
-import { DEFAULT_SMOKE_MEMBER, planSmoke } from '../lib/smoke/smoke-plan';
-import { resolveSmokeTarget, SMOKE_TARGETS, type SmokeTargetKind } from '../lib/smoke/smoke-target';
-import { quietSdkNodeWarning } from '../lib/sdk-node-warning';
+import { explainAwsFailure, isEnvironmentFailure } from '../cli/src/ops/aws-failure';
+import { ExitCode, UsageError, exitCodeOf } from '../cli/src/ops/errors';
+import { resolveTarget } from '../cli/src/ops/target';
+import { runDrill, type DrillReport } from '../cli/src/smoke/run-drill';
+import { runSmoke, type SmokeReport } from '../cli/src/smoke/run-smoke';
+import { DEFAULT_SMOKE_MEMBER, planSmoke } from '../cli/src/smoke/smoke-plan';
+import { resolveSmokeTarget, SMOKE_TARGETS, type SmokeTargetKind } from '../cli/src/smoke/smoke-target';
+import { quietSdkNodeWarning } from '../cli/src/sdk-node-warning';
 
 const seconds = (value: string) => {
   const n = Number(value);

@@ -19,7 +19,7 @@ export const MEMBERS_TABLE = {
  * What an audit index stores besides its own keys and the table's `pk`. `KEYS_ONLY`: the settle
  * write (state, `sentAt`, `sesMessageId`, `history`) changes no projected attribute, so DynamoDB
  * writes no index item for it, and the claim writes index items of a few bytes. Readers query
- * the index for keys and read the records themselves (`lib/ops/ledger-query.ts`). An `INCLUDE`
+ * the index for keys and read the records themselves (`cli/src/ops/ledger-query.ts`). An `INCLUDE`
  * here must name only attributes that never change after the claim.
  */
 export type IndexProjection = 'KEYS_ONLY';

@@ -12,7 +12,7 @@ import { summariseReplay, type PhaseSummary } from './replay-summary';
 import { readScenarioFile } from './scenario-file';
 import { runScenario } from './scenario-runner';
 import { tableStyle } from './table-style';
-import { quietSdkNodeWarning } from '../lib/sdk-node-warning';
+import { quietSdkNodeWarning } from '../cli/src/sdk-node-warning';
 
 function phaseTable(phase: PhaseSummary): string {
   const table = new Table({ head: [phase.title, ''], colWidths: [58, 24], wordWrap: true, ...tableStyle(process.stdout) });

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { ReceiveMessageCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
-import { deleteMessages } from '../lib/ops/sqs-batch';
+import { deleteMessages } from '../cli/src/ops/sqs-batch';
 import { ExecutionEnvironment, type ExecutionEnvironmentOptions, type InvocationResult } from './execution-environment';
 
 export interface EventSourcePollerOptions {

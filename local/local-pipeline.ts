@@ -20,8 +20,8 @@ import { createNotForMeDeps } from '../lambdas/not-for-me/dependencies';
 import { createNotForMeHandler } from '../lambdas/not-for-me/handler';
 import type { EventSourceSwitch, OutcomeEvent, PauseSwitch } from '../lambdas/ports';
 import { Env } from '../lambdas/tables';
-import type { LocalAlarms } from '../lib/ops/local-control';
-import type { OpsTarget } from '../lib/ops/target';
+import type { LocalAlarms } from '../cli/src/ops/local-control';
+import type { OpsTarget } from '../cli/src/ops/target';
 import { MetricAlarm } from './alarm-evaluator';
 import { bundleForWorker } from './bundle';
 import type { DispatcherEmit, DispatcherWorkerInit } from './dispatcher-bootstrap';
@@ -126,7 +126,7 @@ export class LocalPipeline {
   readonly feedbackHandler: (event: SNSEvent) => Promise<unknown>;
   /**
    * The pipeline as the ops CLI's `--local` target sees it, in this process: what the scenario
-   * runner and tests hand to lib/ops (`resumePipeline`, `redriveDeadLetters`, …) so that a
+   * runner and tests hand to cli/src/ops (`resumePipeline`, `redriveDeadLetters`, …) so that a
    * scenario's `resume` or `redriveDlq` is literally `ops resume` or `ops redrive`.
    */
   readonly opsTarget: OpsTarget;

@@ -9,7 +9,7 @@ import { runLogFile } from './run-logs';
 import { Command } from 'commander';
 import { readScenarioFile } from './scenario-file';
 import { runScenario } from './scenario-runner';
-import { quietSdkNodeWarning } from '../lib/sdk-node-warning';
+import { quietSdkNodeWarning } from '../cli/src/sdk-node-warning';
 
 async function main(): Promise<void> {
   quietSdkNodeWarning();

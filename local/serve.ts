@@ -6,11 +6,11 @@
  */
 import { resolve } from 'node:path';
 import { Command } from 'commander';
-import { LOCAL_CONTROL_URL_ENV, startLocalControlServer } from '../lib/ops/local-control';
+import { LOCAL_CONTROL_URL_ENV, startLocalControlServer } from '../cli/src/ops/local-control';
 import { Env } from '../lambdas/tables';
 import { LocalPipeline } from './local-pipeline';
 import { assertPortsFree } from './port-check';
-import { quietSdkNodeWarning } from '../lib/sdk-node-warning';
+import { quietSdkNodeWarning } from '../cli/src/sdk-node-warning';
 
 function parsePort(value: string): number {
   const port = Number.parseInt(value, 10);

@@ -2,7 +2,7 @@ import { loadAddressHashKey } from '../../lambdas/adapters/address-hash-key';
 import { DynamoDbPauseSwitch } from '../../lambdas/adapters/dynamodb-pause-switch';
 import type { EventSourceSwitch } from '../../lambdas/ports';
 import type { EmbeddedAws } from '../../local/embedded-aws';
-import type { AlarmStatus, OpsTarget } from '../../lib/ops/target';
+import type { AlarmStatus, OpsTarget } from '../../cli/src/ops/target';
 
 /**
  * The ops CLI's `--local` target over embedded emulators, in this process, with the real pause

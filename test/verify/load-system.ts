@@ -91,15 +91,15 @@ const ENTRY_MODULES: Record<string, string> = {
   ledger: 'lambdas/adapters/dynamodb-dispatch-ledger.ts',
   registry: 'lambdas/adapters/dynamodb-member-registry.ts',
   address: 'lambdas/core/address.ts',
-  resume: 'lib/ops/resume.ts',
-  pause: 'lib/ops/pause.ts',
-  redrive: 'lib/ops/redrive.ts',
+  resume: 'cli/src/ops/resume.ts',
+  pause: 'cli/src/ops/pause.ts',
+  redrive: 'cli/src/ops/redrive.ts',
   provision: 'local/provision.ts',
 };
 
 /** Optional modules (landing as other work lands): bundled when the file exists. */
 const OPTIONAL_MODULES: Record<string, string> = {
-  inDoubt: 'lib/ops/in-doubt.ts',
+  inDoubt: 'cli/src/ops/in-doubt.ts',
 };
 
 export type LoadedModules = Record<string, Record<string, any>>;

@@ -172,12 +172,12 @@ export const MUTATIONS: readonly Mutation[] = [
     hole: '12.9 the unconditional resume: it clears the flag whatever version it read, and does not undo a pause that arrived during it',
     patches: [
       {
-        file: 'lib/ops/resume.ts',
+        file: 'cli/src/ops/resume.ts',
         find: "if ((await target.pauseSwitch.resume(resumedBy, request.now, { version })) === 'changed') {",
         replace: "if ((await target.pauseSwitch.resume(resumedBy, request.now)) === 'changed') {",
       },
       {
-        file: 'lib/ops/resume.ts',
+        file: 'cli/src/ops/resume.ts',
         find: 'const after = await target.pauseSwitch.read();',
         replace: 'const after = { paused: false, cause: undefined };',
       },

@@ -826,7 +826,7 @@ export class World {
       }
       case 'release':
         this.startActor('operator', `ops in-doubt release ${injection.dispatchId}`, (m) => {
-          if (!m.inDoubt) throw new Error('lib/ops/in-doubt.ts is not on this branch');
+          if (!m.inDoubt) throw new Error('cli/src/ops/in-doubt.ts is not on this branch');
           const release = m.inDoubt.releaseInDoubt ?? m.inDoubt.releaseInDoubtDispatches;
           return release(this.opsTarget(m), {
             dispatchIds: [injection.dispatchId],

@@ -1,4 +1,4 @@
-import { resumePipeline } from '../../../lib/ops/resume';
+import { resumePipeline } from '../../../cli/src/ops/resume';
 import { MetricAlarm, type AlarmNotification } from '../../../local/alarm-evaluator';
 import { LocalPipeline } from '../../../local/local-pipeline';
 import { deliveriesByDispatchId, message, publish, putMembers, until } from './helpers';

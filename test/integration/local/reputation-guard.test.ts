@@ -2,9 +2,9 @@ import { PauseReason, PausedBy } from '../../../lambdas/core/outcomes';
 import { LOCAL_REPUTATION_ALARM_NAMES, type LocalPipeline } from '../../../local/local-pipeline';
 import { parseScenario } from '../../../local/scenario-file';
 import { runScenario } from '../../../local/scenario-runner';
-import { explainPause } from '../../../lib/ops/pause-cause';
-import { renderStatus } from '../../../lib/ops/render';
-import { readStatus } from '../../../lib/ops/status';
+import { explainPause } from '../../../cli/src/ops/pause-cause';
+import { renderStatus } from '../../../cli/src/ops/render';
+import { readStatus } from '../../../cli/src/ops/status';
 
 jest.setTimeout(240_000);
 

@@ -1,7 +1,7 @@
-import { LOCAL_CONTROL_URL_ENV } from '../../../lib/ops/local-control';
-import type { PauseResult } from '../../../lib/ops/pause';
-import type { ResumeResult } from '../../../lib/ops/resume';
-import type { StatusReport } from '../../../lib/ops/status';
+import { LOCAL_CONTROL_URL_ENV } from '../../../cli/src/ops/local-control';
+import type { PauseResult } from '../../../cli/src/ops/pause';
+import type { ResumeResult } from '../../../cli/src/ops/resume';
+import type { StatusReport } from '../../../cli/src/ops/status';
 import { LOCAL_FAN_IN_ALARM_NAME } from '../../../local/alarm-evaluator';
 import { LOCAL_REPUTATION_ALARM_NAMES } from '../../../local/local-pipeline';
 import { startNpmRunLocal, type NpmRunLocal } from '../../support/npm-run-local';

@@ -5,7 +5,7 @@ import { dispatchRefFromText } from '../../../lambdas/core/templates';
 import { Env } from '../../../lambdas/tables';
 import { sesFeedbackEvent, type SesFeedback } from '../../../local/feedback-pump';
 import { LocalPipeline } from '../../../local/local-pipeline';
-import type { DispatchAuditReport } from '../../../lib/ops/audit';
+import type { DispatchAuditReport } from '../../../cli/src/ops/audit';
 import { json, runOpsCli } from './run-ops-cli';
 
 jest.setTimeout(180_000);

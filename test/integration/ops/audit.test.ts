@@ -5,7 +5,7 @@ import { createDispatcherDeps } from '../../../lambdas/dispatcher/dependencies';
 import { createHandler } from '../../../lambdas/dispatcher/handler';
 import { Env } from '../../../lambdas/tables';
 import { startEmbeddedAws, type EmbeddedAws } from '../../../local/embedded-aws';
-import type { AuditReport, AuditRow } from '../../../lib/ops/audit';
+import type { AuditReport, AuditRow } from '../../../cli/src/ops/audit';
 import { RecordingReporter } from '../../support/recording-reporter';
 import { sqsEvent, sqsRecord } from '../../support/sqs-event';
 import { json, runOpsCli } from './run-ops-cli';

@@ -4,8 +4,8 @@ import { DynamoDbDispatchLedger } from '../../../lambdas/adapters/dynamodb-dispa
 import { DynamoDbFeedbackStore } from '../../../lambdas/adapters/dynamodb-feedback-store';
 import type { ClaimRequest } from '../../../lambdas/ports';
 import { startEmbeddedAws, type EmbeddedAws } from '../../../local/embedded-aws';
-import { listInDoubt, releaseInDoubt, type InDoubtList, type ReleaseResult } from '../../../lib/ops/in-doubt';
-import type { OpsTarget } from '../../../lib/ops/target';
+import { listInDoubt, releaseInDoubt, type InDoubtList, type ReleaseResult } from '../../../cli/src/ops/in-doubt';
+import type { OpsTarget } from '../../../cli/src/ops/target';
 import { putMembersRaw } from '../../support/members';
 import { opsTargetFor } from '../../support/ops-target';
 import { json, runOpsCli } from './run-ops-cli';

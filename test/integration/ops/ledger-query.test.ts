@@ -2,7 +2,7 @@ import { BatchWriteItemCommand } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { AuditDay, LEDGER_TABLE } from '../../../lambdas/tables';
 import { startEmbeddedAws, type EmbeddedAws } from '../../../local/embedded-aws';
-import { forEachLedgerRecord, type LedgerRecordQuery } from '../../../lib/ops/ledger-query';
+import { forEachLedgerRecord, type LedgerRecordQuery } from '../../../cli/src/ops/ledger-query';
 
 describe('forEachLedgerRecord (keys-only indexes on DynamoDB Local)', () => {
   let aws: EmbeddedAws;

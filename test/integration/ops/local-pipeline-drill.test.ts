@@ -1,9 +1,9 @@
 import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { LocalPipeline } from '../../../local/local-pipeline';
-import { LOCAL_CONTROL_URL_ENV, startLocalControlServer, type LocalControlServer } from '../../../lib/ops/local-control';
-import type { AuditReport } from '../../../lib/ops/audit';
-import type { ImportReport } from '../../../lib/ops/members';
-import type { StatusReport } from '../../../lib/ops/status';
+import { LOCAL_CONTROL_URL_ENV, startLocalControlServer, type LocalControlServer } from '../../../cli/src/ops/local-control';
+import type { AuditReport } from '../../../cli/src/ops/audit';
+import type { ImportReport } from '../../../cli/src/ops/members';
+import type { StatusReport } from '../../../cli/src/ops/status';
 import { putMembersRaw } from '../../support/members';
 import { json, runOpsCli } from './run-ops-cli';
 

@@ -1,8 +1,8 @@
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { startEmbeddedAws, type EmbeddedAws } from '../../../local/embedded-aws';
-import { clearReport, unsuppressMember } from '../../../lib/ops/members';
-import type { OpsTarget } from '../../../lib/ops/target';
+import { clearReport, unsuppressMember } from '../../../cli/src/ops/members';
+import type { OpsTarget } from '../../../cli/src/ops/target';
 import { putMembersRaw } from '../../support/members';
 import { opsTargetFor } from '../../support/ops-target';
 import { runOpsCli } from './run-ops-cli';

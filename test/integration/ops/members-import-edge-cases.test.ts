@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { getMember } from '../../../lambdas/adapters/dynamodb-member-registry';
 import { startEmbeddedAws, type EmbeddedAws } from '../../../local/embedded-aws';
-import type { ImportReport } from '../../../lib/ops/members';
+import type { ImportReport } from '../../../cli/src/ops/members';
 import { json, runOpsCli } from './run-ops-cli';
 
 jest.setTimeout(400_000);

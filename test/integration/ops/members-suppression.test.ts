@@ -1,9 +1,9 @@
 import { hashAddress } from '../../../lambdas/core/address';
 import { Env } from '../../../lambdas/tables';
 import { startEmbeddedAws, type EmbeddedAws } from '../../../local/embedded-aws';
-import { getMemberView, unsuppressMember } from '../../../lib/ops/members';
-import { renderMember } from '../../../lib/ops/render';
-import type { OpsTarget } from '../../../lib/ops/target';
+import { getMemberView, unsuppressMember } from '../../../cli/src/ops/members';
+import { renderMember } from '../../../cli/src/ops/render';
+import type { OpsTarget } from '../../../cli/src/ops/target';
 import { putMembersRaw } from '../../support/members';
 import { opsTargetFor } from '../../support/ops-target';
 

@@ -5,7 +5,7 @@ import { hashAddress } from '../../../lambdas/core/address';
 import { getMember } from '../../../lambdas/adapters/dynamodb-member-registry';
 import { Env } from '../../../lambdas/tables';
 import { startEmbeddedAws, type EmbeddedAws } from '../../../local/embedded-aws';
-import type { ImportReport, MemberView } from '../../../lib/ops/members';
+import type { ImportReport, MemberView } from '../../../cli/src/ops/members';
 import { json, runOpsCli } from './run-ops-cli';
 
 describe('mail-dispatch members (CLI process, local pipeline)', () => {

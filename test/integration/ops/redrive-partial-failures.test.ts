@@ -1,8 +1,8 @@
 import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { startEmbeddedAws, type EmbeddedAws } from '../../../local/embedded-aws';
-import { redriveDeadLetters } from '../../../lib/ops/redrive';
-import { renderRedrive } from '../../../lib/ops/render';
-import type { OpsTarget } from '../../../lib/ops/target';
+import { redriveDeadLetters } from '../../../cli/src/ops/redrive';
+import { renderRedrive } from '../../../cli/src/ops/render';
+import type { OpsTarget } from '../../../cli/src/ops/target';
 import { sqsWithBatchRules, type EntryRefusal } from '../../support/sqs-batch-rules';
 
 jest.setTimeout(60_000);

@@ -1,7 +1,7 @@
 import { ReceiveMessageCommand, SendMessageCommand, type MessageAttributeValue } from '@aws-sdk/client-sqs';
 import { RejectAttribute } from '../../../lambdas/tables';
 import { startEmbeddedAws, type EmbeddedAws } from '../../../local/embedded-aws';
-import type { RedriveResult } from '../../../lib/ops/redrive';
+import type { RedriveResult } from '../../../cli/src/ops/redrive';
 import { json, runOpsCli } from './run-ops-cli';
 
 describe('mail-dispatch redrive (CLI process, local pipeline)', () => {

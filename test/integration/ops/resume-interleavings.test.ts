@@ -3,8 +3,8 @@ import { DynamoDbPauseSwitch } from '../../../lambdas/adapters/dynamodb-pause-sw
 import { createBreakerHandler } from '../../../lambdas/breaker/handler';
 import type { EventSourceSwitch, PauseCause, PauseSwitch } from '../../../lambdas/ports';
 import { startEmbeddedAws, type EmbeddedAws } from '../../../local/embedded-aws';
-import { resumePipeline } from '../../../lib/ops/resume';
-import type { OpsTarget } from '../../../lib/ops/target';
+import { resumePipeline } from '../../../cli/src/ops/resume';
+import type { OpsTarget } from '../../../cli/src/ops/target';
 import { opsTargetFor } from '../../support/ops-target';
 
 jest.setTimeout(120_000);

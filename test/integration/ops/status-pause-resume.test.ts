@@ -6,9 +6,9 @@ import { LedgerKey } from '../../../lambdas/tables';
 import type { EventSourceSwitch } from '../../../lambdas/ports';
 import { LOCAL_FAN_IN_ALARM_NAME } from '../../../local/alarm-evaluator';
 import { startEmbeddedAws, type EmbeddedAws } from '../../../local/embedded-aws';
-import { LOCAL_CONTROL_URL_ENV, startLocalControlServer, type LocalControlServer } from '../../../lib/ops/local-control';
-import type { AlarmStatus } from '../../../lib/ops/target';
-import type { StatusReport } from '../../../lib/ops/status';
+import { LOCAL_CONTROL_URL_ENV, startLocalControlServer, type LocalControlServer } from '../../../cli/src/ops/local-control';
+import type { AlarmStatus } from '../../../cli/src/ops/target';
+import type { StatusReport } from '../../../cli/src/ops/status';
 import { json, runOpsCli } from './run-ops-cli';
 
 /** Stands in for the local poller behind `npm run local`'s control endpoint. */

@@ -1,6 +1,6 @@
 import { putMembersRaw } from '../../support/members';
-import { pausePipeline } from '../../../lib/ops/pause';
-import { resumeRefusals } from '../../../lib/ops/resume';
+import { pausePipeline } from '../../../cli/src/ops/pause';
+import { resumeRefusals } from '../../../cli/src/ops/resume';
 import { LocalPipeline } from '../../../local/local-pipeline';
 
 jest.setTimeout(300_000);

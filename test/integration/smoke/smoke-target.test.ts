@@ -1,8 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { StackOutput } from '../../../lib/mail-dispatch-stack';
-import { localStackMailbox } from '../../../lib/smoke/mailbox';
-import { resolveSmokeTarget, SMOKE_STACK_OUTPUTS } from '../../../lib/smoke/smoke-target';
+import { localStackMailbox } from '../../../cli/src/smoke/mailbox';
+import { resolveSmokeTarget, SMOKE_STACK_OUTPUTS } from '../../../cli/src/smoke/smoke-target';
 
 jest.setTimeout(60_000);
 

@@ -1,5 +1,5 @@
-import { AwsFailureKind, explainAwsFailure } from '../../../lib/ops/aws-failure';
-import { TargetUnavailableError } from '../../../lib/ops/errors';
+import { AwsFailureKind, explainAwsFailure } from '../../../cli/src/ops/aws-failure';
+import { TargetUnavailableError } from '../../../cli/src/ops/errors';
 
 const named = (name: string, message = '', extra: Record<string, unknown> = {}) => Object.assign(new Error(message), { name, ...extra });
 const context = { action: 'read the outputs of stack Prod', stack: 'Prod', region: 'eu-west-1' };

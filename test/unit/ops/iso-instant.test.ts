@@ -1,4 +1,4 @@
-import { parseIsoInstant } from '../../../lib/ops/iso-instant';
+import { parseIsoInstant } from '../../../cli/src/ops/iso-instant';
 
 /** Finding (issue 19, item 4): `--since 2026-02-30` became 2 March; a time without offset was read in the machine's zone. */
 describe('parseIsoInstant', () => {

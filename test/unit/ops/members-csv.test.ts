@@ -1,5 +1,5 @@
-import { UsageError } from '../../../lib/ops/errors';
-import { parseMembersCsv } from '../../../lib/ops/members';
+import { UsageError } from '../../../cli/src/ops/errors';
+import { parseMembersCsv } from '../../../cli/src/ops/members';
 
 describe('parseMembersCsv', () => {
   it('reads rows with their line numbers, splits proxies and reads the suppressed flag', () => {

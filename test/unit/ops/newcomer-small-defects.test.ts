@@ -1,9 +1,9 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { renderResume, renderStatus } from '../../../lib/ops/render';
-import type { StatusReport } from '../../../lib/ops/status';
-import { quietSdkNodeWarning, SDK_NODE_WARNING_ENV } from '../../../lib/sdk-node-warning';
+import { renderResume, renderStatus } from '../../../cli/src/ops/render';
+import type { StatusReport } from '../../../cli/src/ops/status';
+import { quietSdkNodeWarning, SDK_NODE_WARNING_ENV } from '../../../cli/src/sdk-node-warning';
 
 const run = promisify(execFile);
 const ROOT = join(__dirname, '..', '..', '..');

@@ -1,5 +1,5 @@
 import type { PauseCause } from '../../../lambdas/ports';
-import { explainPause } from '../../../lib/ops/pause-cause';
+import { explainPause } from '../../../cli/src/ops/pause-cause';
 
 const at = '2000-08-02T09:20:00Z';
 const cause = (patch: Partial<PauseCause>): PauseCause => ({ reason: 'x', by: 'x', at, ...patch });

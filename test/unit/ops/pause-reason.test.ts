@@ -1,8 +1,8 @@
 import fc from 'fast-check';
-import { UsageError } from '../../../lib/ops/errors';
-import { pausePipeline } from '../../../lib/ops/pause';
-import { explainPause } from '../../../lib/ops/pause-cause';
-import type { OpsTarget } from '../../../lib/ops/target';
+import { UsageError } from '../../../cli/src/ops/errors';
+import { pausePipeline } from '../../../cli/src/ops/pause';
+import { explainPause } from '../../../cli/src/ops/pause-cause';
+import type { OpsTarget } from '../../../cli/src/ops/target';
 import { InMemoryPauseSwitch } from '../../../local/in-memory-ports';
 
 /** Finding (issue 19, item 9): `pause --reason` stored an address and an empty reason (which resume then refused). */

@@ -1,7 +1,7 @@
 import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { ConfigurationError } from '../../../lambdas/core/errors';
-import { ExitCode, TargetUnavailableError, UsageError, exitCodeOf } from '../../../lib/ops/errors';
-import { resolveTarget, queueName } from '../../../lib/ops/target';
+import { ExitCode, TargetUnavailableError, UsageError, exitCodeOf } from '../../../cli/src/ops/errors';
+import { resolveTarget, queueName } from '../../../cli/src/ops/target';
 import { StackOutput, type StackOutputKey } from '../../../lib/stack-outputs';
 
 /** The outputs a stack target is built from, named through `StackOutput` (the names the stack declares). */

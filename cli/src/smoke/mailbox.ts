@@ -1,6 +1,6 @@
-import { normaliseAddress } from '../../lambdas/core/address';
+import { normaliseAddress } from '../../../lambdas/core/address';
 import { TargetUnavailableError } from '../ops/errors';
-import { DISPATCH_REF_KEY, dispatchRefFromText } from '../../lambdas/core/templates';
+import { DISPATCH_REF_KEY, dispatchRefFromText } from '../../../lambdas/core/templates';
 
 /** One e-mail the mail service accepted, reduced to what the smoke test compares. */
 export interface SentMail {

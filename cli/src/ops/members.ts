@@ -1,16 +1,16 @@
 import { parse } from 'csv-parse/sync';
-import { DynamoDbMemberRegistry, type RowResult } from '../../lambdas/adapters/dynamodb-member-registry';
+import { DynamoDbMemberRegistry, type RowResult } from '../../../lambdas/adapters/dynamodb-member-registry';
 import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { hashAddress, normaliseAddress } from '../../lambdas/core/address';
-import { MEMBER_ID_PATTERN } from '../../lambdas/core/message';
-import { isSuppressed, SUPPRESSION_RULE } from '../../lambdas/core/suppression';
-import { MEMBERS_TABLE } from '../../lambdas/tables';
-import type { MemberRow, RegistryRefusal } from '../../lambdas/core/registry-guard';
+import { hashAddress, normaliseAddress } from '../../../lambdas/core/address';
+import { MEMBER_ID_PATTERN } from '../../../lambdas/core/message';
+import { isSuppressed, SUPPRESSION_RULE } from '../../../lambdas/core/suppression';
+import { MEMBERS_TABLE } from '../../../lambdas/tables';
+import type { MemberRow, RegistryRefusal } from '../../../lambdas/core/registry-guard';
 import { marshall } from '@aws-sdk/util-dynamodb';
-import { REPORTED_NOT_MINE } from '../../lambdas/adapters/dynamodb-not-for-me-store';
-import { wrapStoreError } from '../../lambdas/adapters/dynamodb-errors';
-import { PausedBy } from '../../lambdas/core/outcomes';
+import { REPORTED_NOT_MINE } from '../../../lambdas/adapters/dynamodb-not-for-me-store';
+import { wrapStoreError } from '../../../lambdas/adapters/dynamodb-errors';
+import { PausedBy } from '../../../lambdas/core/outcomes';
 import { OperationRefusedError, UsageError } from './errors';
 import type { OpsTarget } from './target';
 

@@ -1,9 +1,9 @@
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
-import type { PauseCause } from '../../lambdas/ports';
-import { LEDGER_TABLE, LedgerKey } from '../../lambdas/tables';
-import { MailDispatchError } from '../../lambdas/core/errors';
+import type { PauseCause } from '../../../lambdas/ports';
+import { LEDGER_TABLE, LedgerKey } from '../../../lambdas/tables';
+import { MailDispatchError } from '../../../lambdas/core/errors';
 import { OperationRefusedError } from './errors';
-import { PauseReason } from '../../lambdas/core/outcomes';
+import { PauseReason } from '../../../lambdas/core/outcomes';
 import { explainPause, NOT_FOR_ME_CHECKS, PausedBy } from './pause-cause';
 import type { OpsTarget } from './target';
 

@@ -1,7 +1,7 @@
 import { QueryCommand, type QueryCommandOutput, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { batchGetItems } from '../../lambdas/adapters/dynamodb-batch-get';
-import { wrapStoreError } from '../../lambdas/adapters/dynamodb-errors';
-import { LEDGER_TABLE, type LedgerIndex } from '../../lambdas/tables';
+import { batchGetItems } from '../../../lambdas/adapters/dynamodb-batch-get';
+import { wrapStoreError } from '../../../lambdas/adapters/dynamodb-errors';
+import { LEDGER_TABLE, type LedgerIndex } from '../../../lambdas/tables';
 
 /** Inclusive ISO-8601 bounds on `claimedAt` (the sort key of every audit index). */
 export interface TimeRange {

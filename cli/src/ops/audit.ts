@@ -1,10 +1,10 @@
-import { batchGetItems } from '../../lambdas/adapters/dynamodb-batch-get';
-import { DynamoDbMemberRegistry } from '../../lambdas/adapters/dynamodb-member-registry';
-import { hashAddress, parseRecipient } from '../../lambdas/core/address';
-import { DISPATCH_ID_PATTERN } from '../../lambdas/core/message';
-import { storedAddresses } from '../../lambdas/core/registry-guard';
-import { LedgerState } from '../../lambdas/core/outcomes';
-import { AuditDay, LEDGER_TABLE, LedgerKey } from '../../lambdas/tables';
+import { batchGetItems } from '../../../lambdas/adapters/dynamodb-batch-get';
+import { DynamoDbMemberRegistry } from '../../../lambdas/adapters/dynamodb-member-registry';
+import { hashAddress, parseRecipient } from '../../../lambdas/core/address';
+import { DISPATCH_ID_PATTERN } from '../../../lambdas/core/message';
+import { storedAddresses } from '../../../lambdas/core/registry-guard';
+import { LedgerState } from '../../../lambdas/core/outcomes';
+import { AuditDay, LEDGER_TABLE, LedgerKey } from '../../../lambdas/tables';
 import { UsageError } from './errors';
 import { auditDays, forEachLedgerRecord, type TimeRange } from './ledger-query';
 import type { OpsTarget } from './target';

@@ -13,8 +13,8 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { MailDispatchError } from '../../lambdas/core/errors';
-import type { EventSourceSwitch } from '../../lambdas/ports';
+import { MailDispatchError } from '../../../lambdas/core/errors';
+import type { EventSourceSwitch } from '../../../lambdas/ports';
 import type { AlarmStatus } from './alarm-status';
 
 export const LOCAL_CONTROL_URL_ENV = 'MAIL_DISPATCH_LOCAL_CONTROL_URL';

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { DispatchMessageInput } from '../../lambdas/core/message';
+import type { DispatchMessageInput } from '../../../lambdas/core/message';
 
 /** The smoke member: registered through the registry guard before anything is published. */
 export interface SmokeMember {

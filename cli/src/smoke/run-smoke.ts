@@ -1,8 +1,8 @@
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
-import { registerMembers } from '../../lambdas/adapters/dynamodb-member-registry';
-import { normaliseAddress } from '../../lambdas/core/address';
-import { BlockReason, LedgerState } from '../../lambdas/core/outcomes';
-import { publishDispatches, type PublishResult } from '../../publisher/index';
+import { registerMembers } from '../../../lambdas/adapters/dynamodb-member-registry';
+import { normaliseAddress } from '../../../lambdas/core/address';
+import { BlockReason, LedgerState } from '../../../lambdas/core/outcomes';
+import { publishDispatches, type PublishResult } from '../../../publisher/index';
 import { readDispatchRecord, type DispatchRecordView } from './dispatch-record';
 import type { SmokePlan } from './smoke-plan';
 import type { SmokeTarget } from './smoke-target';

@@ -3,7 +3,7 @@
  * messages ("Region is missing", "Could not load credentials from any providers") say neither which
  * setting nor how to set it; its error names alone ("Error") say nothing at all.
  */
-import { MailDispatchError } from '../../lambdas/core/errors';
+import { MailDispatchError } from '../../../lambdas/core/errors';
 
 /** What went wrong, as far as the operator's setup is concerned. */
 export const AwsFailureKind = {

@@ -1,5 +1,5 @@
-import type { PauseCause } from '../../lambdas/ports';
-import { MailDispatchError } from '../../lambdas/core/errors';
+import type { PauseCause } from '../../../lambdas/ports';
+import { MailDispatchError } from '../../../lambdas/core/errors';
 import { UsageError } from './errors';
 import { PausedBy } from './pause-cause';
 import type { OpsTarget } from './target';

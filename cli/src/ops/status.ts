@@ -1,9 +1,9 @@
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { wrapStoreError } from '../../lambdas/adapters/dynamodb-errors';
-import { LedgerState } from '../../lambdas/core/outcomes';
-import { AuditDay, LEDGER_TABLE, LedgerKey } from '../../lambdas/tables';
+import { wrapStoreError } from '../../../lambdas/adapters/dynamodb-errors';
+import { LedgerState } from '../../../lambdas/core/outcomes';
+import { AuditDay, LEDGER_TABLE, LedgerKey } from '../../../lambdas/tables';
 import { auditDays, forEachLedgerRecord } from './ledger-query';
 import { queueName, type AlarmStatus, type OpsTarget } from './target';
 

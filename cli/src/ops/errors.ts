@@ -1,4 +1,4 @@
-import { ConfigurationError, MailDispatchError } from '../../lambdas/core/errors';
+import { ConfigurationError, MailDispatchError } from '../../../lambdas/core/errors';
 
 /**
  * Exit codes of every command (the ops CLI and smoke; README "Exit codes"): the same problem gets the

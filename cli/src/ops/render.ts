@@ -4,7 +4,7 @@
  */
 import Table from 'cli-table3';
 import { stringify } from 'csv-stringify/sync';
-import type { RowResult } from '../../lambdas/adapters/dynamodb-member-registry';
+import type { RowResult } from '../../../lambdas/adapters/dynamodb-member-registry';
 import { AUDIT_COLUMNS, type AuditHistoryEntry, type AuditReport, type DispatchAuditReport } from './audit';
 import type { InDoubtList, ReleaseResult } from './in-doubt';
 import type { ClearedReport, ImportReport, MemberView, UnsuppressResult } from './members';

@@ -1,8 +1,8 @@
 import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import { registerMembers } from '../../lambdas/adapters/dynamodb-member-registry';
-import { BlockReason, LedgerState } from '../../lambdas/core/outcomes';
-import { publishDispatches } from '../../publisher/index';
-import { MEMBERS_TABLE } from '../../lambdas/tables';
+import { registerMembers } from '../../../lambdas/adapters/dynamodb-member-registry';
+import { BlockReason, LedgerState } from '../../../lambdas/core/outcomes';
+import { publishDispatches } from '../../../publisher/index';
+import { MEMBERS_TABLE } from '../../../lambdas/tables';
 import { resumePipeline } from '../ops/resume';
 import type { OpsTarget } from '../ops/target';
 import { readDispatchRecord, type DispatchRecordView } from './dispatch-record';

@@ -7,11 +7,11 @@ import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-clo
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { loadAddressHashKey } from '../../lambdas/adapters/address-hash-key';
-import { DEFAULT_CONFIG } from '../../lambdas/core/config';
+import { loadAddressHashKey } from '../../../lambdas/adapters/address-hash-key';
+import { DEFAULT_CONFIG } from '../../../lambdas/core/config';
 import { explainAwsFailure } from '../ops/aws-failure';
 import { TargetUnavailableError } from '../ops/errors';
-import { Env } from '../../lambdas/tables';
+import { Env } from '../../../lambdas/tables';
 import { localStackMailbox, sesEmulatorMailbox, type Mailbox } from './mailbox';
 
 export const SMOKE_TARGETS = ['local', 'localstack', 'aws'] as const;

@@ -1,5 +1,5 @@
-import { PauseReason, PausedBy } from '../../lambdas/core/outcomes';
-import type { PauseCause } from '../../lambdas/ports';
+import { PauseReason, PausedBy } from '../../../lambdas/core/outcomes';
+import type { PauseCause } from '../../../lambdas/ports';
 
 export { PausedBy };
 

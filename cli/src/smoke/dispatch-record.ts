@@ -1,6 +1,6 @@
 import { GetItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { LEDGER_TABLE, LedgerKey } from '../../lambdas/tables';
+import { LEDGER_TABLE, LedgerKey } from '../../../lambdas/tables';
 
 /** A ledger dispatch record, as far as the smoke test reads it. */
 export interface DispatchRecordView {

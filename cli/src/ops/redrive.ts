@@ -5,7 +5,7 @@ import {
   type Message,
   type MessageAttributeValue,
 } from '@aws-sdk/client-sqs';
-import { RejectAttribute } from '../../lambdas/tables';
+import { RejectAttribute } from '../../../lambdas/tables';
 import { changeVisibility, deleteMessages } from './sqs-batch';
 import type { OpsTarget } from './target';
 

@@ -7,10 +7,10 @@
  */
 import { GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
-import { isConditionalCheckFailed, wrapStoreError } from '../../lambdas/adapters/dynamodb-errors';
-import { DISPATCH_ID_PATTERN } from '../../lambdas/core/message';
-import { LedgerState, PausedBy } from '../../lambdas/core/outcomes';
-import { AuditDay, LEDGER_TABLE, LedgerKey } from '../../lambdas/tables';
+import { isConditionalCheckFailed, wrapStoreError } from '../../../lambdas/adapters/dynamodb-errors';
+import { DISPATCH_ID_PATTERN } from '../../../lambdas/core/message';
+import { LedgerState, PausedBy } from '../../../lambdas/core/outcomes';
+import { AuditDay, LEDGER_TABLE, LedgerKey } from '../../../lambdas/tables';
 import { MAX_AUDIT_DAYS } from './audit';
 import { UsageError } from './errors';
 import { auditDays, forEachLedgerRecord, type TimeRange } from './ledger-query';
