@@ -27,7 +27,7 @@ export interface QuotaFigures {
   /** SendEmail calls answered 429. */
   readonly throttled: number;
   /**
-   * Whether the whole backlog was sent within the run's cap (1.5 × backlog / Q). When not,
+   * Whether the whole backlog was sent within the run's cap (1.1 × backlog / Q). When not,
    * `drainSeconds` is projected from the rate achieved: backlog / acceptedPerSecond.
    */
   readonly drained: boolean;
@@ -148,14 +148,15 @@ export async function runQuotaAndLatency(bench: ThroughputBench, aws: EmbeddedAw
   await bench.register([...backlog, ...stream]);
 
   const idealSeconds = options.backlog / quota;
-  // A machine too slow for Q would take the bench past its 10 minutes: the drain stops at 1.5 × the ideal.
+  // A machine too slow for Q would take the bench past its 10 minutes: the drain stops at 1.1 × the
+  // ideal (the goal is within 5 % of it: a drain still running then has missed it, by a projected margin).
   const drain = await bench.run('pipeline', {
     messages: backlog,
     env,
     concurrency,
     label: `quota drain (Q ${quota}/s, ${concurrency} pollers at ${env[Env.maxSendsPerSecond]}/s)`,
     beforeMeasuring: async () => void (await aws.setSesQuota(settings)),
-    maxSeconds: Math.max(60, idealSeconds * 1.5),
+    maxSeconds: Math.max(60, idealSeconds * 1.1),
     timeoutMs: Math.max(120_000, idealSeconds * 3000),
   });
   const drainStats = await aws.setSesQuota(undefined);
@@ -169,7 +170,7 @@ export async function runQuotaAndLatency(bench: ThroughputBench, aws: EmbeddedAw
     publishPerSecond: half,
     label: `latency at Q/2 (${half}/s)`,
     beforeMeasuring: async () => void (await aws.setSesQuota(settings)),
-    maxSeconds: options.latencySeconds + 30,
+    maxSeconds: options.latencySeconds + 15,
     timeoutMs: Math.max(120_000, options.latencySeconds * 3000),
   });
   const latencyStats = await aws.setSesQuota(undefined);

@@ -17,6 +17,7 @@ const passing: MeasuredFigures = {
   idealDrainSeconds: 100,
   backlog: 10_000,
   latencyMs: { p50: 1000, p95: 2000, p99: 3000 },
+  benchSeconds: 600,
 };
 
 describe('checkTargets', () => {
@@ -43,6 +44,7 @@ describe('checkTargets', () => {
     [TARGET_NAMES.latency, { latencyMs: { p50: 1001, p95: 2000, p99: 3000 } }],
     [TARGET_NAMES.latency, { latencyMs: { p50: 1000, p95: 2001, p99: 3000 } }],
     [TARGET_NAMES.latency, { latencyMs: { p50: 1000, p95: 2000, p99: 3001 } }],
+    [TARGET_NAMES.benchTime, { benchSeconds: 600.5 }],
   ] as const)('misses %s when %o', (name, change) => {
     const missed = checkTargets({ ...passing, ...change }).filter((t) => !t.met);
     expect(missed.map((t) => t.name)).toEqual([name]);
