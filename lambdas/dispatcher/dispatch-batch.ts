@@ -42,13 +42,13 @@ export async function dispatchBatch(records: readonly SQSRecord[], ctx: BatchCon
   // Why a message ended `retry unexpected-error`, for its outcome line (on-call diagnoses from it).
   const causes = new Map<number, ErrorCause>();
   const secretsOf = (item: Item) => ('prepared' in item ? messageSecrets(item.prepared.message) : []);
-  const snapshots = await readBatchState(items, mctx, (error) => {
+  const state = await readBatchState(items, mctx, (error) => {
     const cause = describeError(error, items.flatMap(secretsOf));
     items.forEach((item, i) => 'prepared' in item && causes.set(i, cause));
   });
   const plans = items.map((item) =>
-    'prepared' in item && typeof snapshots !== 'string'
-      ? planMessage(item.prepared, snapshots.get(snapshotId(item.prepared.key)) ?? { fanIn: EMPTY_FAN_IN }, item.delivery, mctx)
+    'prepared' in item && state.ok
+      ? planMessage(item.prepared, state.snapshots.get(snapshotId(item.prepared.key)) ?? { fanIn: EMPTY_FAN_IN }, item.delivery, mctx)
       : undefined,
   );
   // Each message claims just before its send, however many are worked on at once: a claim made
@@ -58,9 +58,8 @@ export async function dispatchBatch(records: readonly SQSRecord[], ctx: BatchCon
     items.map((item, i) =>
       limit(async (): Promise<MessageResult> => {
         if ('rejection' in item) return reject(item.delivery, item.rejection, ctx);
-        const plan = plans[i];
-        if (!plan) return retry(snapshots as RetryReason);
-        return completeSafely(plan, mctx, (error) => causes.set(i, describeError(error, secretsOf(item))));
+        if (!state.ok) return retry(state.reason);
+        return completeSafely(plans[i]!, mctx, (error) => causes.set(i, describeError(error, secretsOf(item))));
       }),
     ),
   );
@@ -96,22 +95,24 @@ export async function dispatchBatch(records: readonly SQSRecord[], ctx: BatchCon
   return { batchItemFailures };
 }
 
+/** What the batch reads once before any message is worked on: every snapshot, or why the whole batch waits. */
+export type BatchState =
+  | { readonly ok: true; readonly snapshots: ReadonlyMap<string, DispatchSnapshot> }
+  | { readonly ok: false; readonly reason: RetryReason };
+
 /** The pause flag and all snapshots, or the retry reason that stops the whole batch. */
-async function readBatchState(
-  items: readonly Item[],
-  ctx: MessageContext,
-  onUnexpected: (error: unknown) => void,
-): Promise<Map<string, DispatchSnapshot> | RetryReason> {
+async function readBatchState(items: readonly Item[], ctx: MessageContext, onUnexpected: (error: unknown) => void): Promise<BatchState> {
   const keys = items.flatMap((item) => ('prepared' in item ? [item.prepared.key] : []));
-  if (keys.length === 0) return new Map();
+  if (keys.length === 0) return { ok: true, snapshots: new Map() };
+  const stop = (reason: RetryReason): BatchState => ({ ok: false, reason });
   try {
-    if ((await ctx.pauseSwitch.read()).paused) return RetryReason.Paused;
-    return await ctx.ledger.readSnapshots(keys);
+    if ((await ctx.pauseSwitch.read()).paused) return stop(RetryReason.Paused);
+    return { ok: true, snapshots: await ctx.ledger.readSnapshots(keys) };
   } catch (error) {
     // Every message still gets an outcome (and goes back to SQS), whatever the store said.
-    if (error instanceof StoreUnavailableError) return RetryReason.StoreThrottled;
+    if (error instanceof StoreUnavailableError) return stop(RetryReason.StoreThrottled);
     onUnexpected(error);
-    return RetryReason.Unexpected;
+    return stop(RetryReason.Unexpected);
   }
 }
 

@@ -124,55 +124,45 @@ export async function completeMessage(plan: Plan, ctx: MessageContext): Promise<
       // A proxy onto another member's own mailbox needs that member's consent (12.3): one more read,
       // and one or more ConditionChecks in the claim (which re-assert it atomically), on proxy sends only.
       if (decision.matched.via === 'proxy') {
-        const checked = proxyConsent(p.message.memberId, p.registryKey, await ctx.ledger.readMailboxOwners(p.registryKey));
-        if (!checked.ok) {
-          decision = { action: 'block', reason: checked.reason };
-          break;
+        decision = await withProxyConsent(decision, p, ctx);
+        if (decision.action !== 'claim') break;
+      }
+      const attempt = await claimOnce(p, decision, delivery, pacer, ctx);
+      switch (attempt.kind) {
+        case 'not-claimed':
+          return attempt.result;
+        case 'claimed': {
+          // The claim's share of the budget is not enforced by its transaction (contention retries, a
+          // slow answer): one answered too late is given back, never sent into the deadline (12.6 review).
+          if (!timeForSend(ctx)) {
+            await settleWithRetries(ctx, p, attempt.claimToken, { kind: 'released', reason: RetryReason.NoTimeLeft });
+            return retry(RetryReason.NoTimeLeft);
+          }
+          const sent = await sendClaimed(p, attempt.claimToken, delivery, ctx, tries >= REFUSED_TRIES);
+          if (sent !== 'try-again') return { ...sent, fanInCount: decision.fanInCount };
+          await pacer.backoff(tries++);
+          continue;
         }
-        decision = { ...decision, proxyConsent: checked.check };
-      }
-      // A wait for a send slot that would leave no time for claim + send + settle is not begun,
-      // and the time is checked again just before the claim: a Lambda timeout must never fall
-      // between a claim and its send (issue 12.6). What does not fit goes back to SQS unclaimed.
-      if (!(await pacer.acquire(spareMs(ctx)))) return retry(RetryReason.NoTimeLeft);
-      // The flag again, before each claim (a cached read at most a second old): a pause set
-      // anywhere stops this invocation within a second, not at its next batch (issue 12.8).
-      if (ctx.batch.paused || (await ctx.pauseSwitch.read()).paused) {
-        ctx.batch.paused = true;
-        return retry(RetryReason.Paused);
-      }
-      if (spareMs(ctx) < 0) return retry(RetryReason.NoTimeLeft);
-      const claim = claimRequest(p, decision, delivery, ctx);
-      const [result] = await ctx.ledger.claimAll([claim]);
-      if (result.claimed) {
-        // The claim's share of the budget is not enforced by its transaction (contention retries, a
-        // slow answer): one answered too late is given back, never sent into the deadline (12.6 review).
-        if (!timeForSend(ctx)) {
-          await settleWithRetries(ctx, p, claim.claimToken, { kind: 'released', reason: RetryReason.NoTimeLeft });
-          return retry(RetryReason.NoTimeLeft);
+        case 'unanswered': {
+          // The transaction may have committed before its answer was lost. A claim learnt from a read
+          // is never sent on (nothing may come between a claim and its send): give it back, so no
+          // redelivery finds it later and calls it in-doubt, and claim afresh once.
+          const owned = await ownsClaim(p, attempt.claimToken, ctx);
+          if (owned) await settleWithRetries(ctx, p, attempt.claimToken, { kind: 'released', reason: RetryReason.StoreThrottled });
+          if (!owned || races > 0) return retry(RetryReason.StoreThrottled);
+          races++;
+          continue;
         }
-        const sent = await sendClaimed(p, claim.claimToken, delivery, ctx, tries >= REFUSED_TRIES);
-        if (sent !== 'try-again') return { ...sent, fanInCount: decision.fanInCount };
-        await pacer.backoff(tries++);
-        continue;
+        case 'lost': {
+          // Losing only on the mailbox's counter means another member joined its span: each loss is
+          // one of at most `fanInLimit` joins, so deciding again (counting it) always ends.
+          if (races > 0 && !(attempt.fanInOnly && races <= ctx.config.fanInLimit)) return retry(RetryReason.RegistryChanged);
+          races++;
+          const fresh = (await ctx.ledger.readSnapshots([p.key])).get(snapshotId(p.key));
+          decision = decide(p, fresh ?? { fanIn: EMPTY_FAN_IN }, delivery, ctx);
+          continue;
+        }
       }
-      if ('unavailable' in result) {
-        // The transaction may have committed before its answer was lost. A claim learnt from a read
-        // is never sent on (nothing may come between a claim and its send): give it back, so no
-        // redelivery finds it later and calls it in-doubt, and claim afresh once.
-        const owned = await ownsClaim(p, claim.claimToken, ctx);
-        if (owned) await settleWithRetries(ctx, p, claim.claimToken, { kind: 'released', reason: RetryReason.StoreThrottled });
-        if (!owned || races > 0) return retry(RetryReason.StoreThrottled);
-        races++;
-        continue;
-      }
-      // Losing only on the mailbox's counter means another member joined its span: each loss is
-      // one of at most `fanInLimit` joins, so deciding again (counting it) always ends.
-      const fanInOnly = result.conflicts.every((c) => c === 'fan-in');
-      if (races > 0 && !(fanInOnly && races <= ctx.config.fanInLimit)) return retry(RetryReason.RegistryChanged);
-      races++;
-      const fresh = (await ctx.ledger.readSnapshots([p.key])).get(snapshotId(p.key));
-      decision = decide(p, fresh ?? { fanIn: EMPTY_FAN_IN }, delivery, ctx);
     }
     return await applyDecision(decision, p, delivery, ctx);
   } catch (error) {
@@ -181,12 +171,60 @@ export async function completeMessage(plan: Plan, ctx: MessageContext): Promise<
   }
 }
 
-function claimRequest(
+type ClaimDecision = Extract<Decision, { action: 'claim' }>;
+
+/** How one claim attempt ended; the claim loop in completeMessage acts on each kind. */
+export type ClaimAttempt =
+  /** Not claimed (no time left, or the pipeline paused): the message goes back to SQS with this result. */
+  | { readonly kind: 'not-claimed'; readonly result: MessageResult }
+  /** The claim is this attempt's: send on it at once. */
+  | { readonly kind: 'claimed'; readonly claimToken: string }
+  /** The store gave no answer: the claim may or may not have been written. */
+  | { readonly kind: 'unanswered'; readonly claimToken: string }
+  /** A condition failed (another attempt, a registry change, the mailbox's counter). */
+  | { readonly kind: 'lost'; readonly fanInOnly: boolean };
+
+/**
+ * The safe claim of one message: a bounded wait for a send slot, the pause flag and the time left
+ * checked again, then one claim transaction. Its answer is returned as is: the caller sends on a
+ * `claimed` attempt without awaiting anything else first.
+ */
+async function claimOnce(
   p: Prepared,
-  decision: Extract<Decision, { action: 'claim' }>,
+  decision: ClaimDecision,
   delivery: Delivery,
+  pacer: SendPacer,
   ctx: MessageContext,
-): ClaimRequest {
+): Promise<ClaimAttempt> {
+  // A wait for a send slot that would leave no time for claim + send + settle is not begun,
+  // and the time is checked again just before the claim: a Lambda timeout must never fall
+  // between a claim and its send (issue 12.6). What does not fit goes back to SQS unclaimed.
+  if (!(await pacer.acquire(spareMs(ctx)))) return notClaimed(RetryReason.NoTimeLeft);
+  // The flag again, before each claim (a cached read at most a second old): a pause set
+  // anywhere stops this invocation within a second, not at its next batch (issue 12.8).
+  if (ctx.batch.paused || (await ctx.pauseSwitch.read()).paused) {
+    ctx.batch.paused = true;
+    return notClaimed(RetryReason.Paused);
+  }
+  if (spareMs(ctx) < 0) return notClaimed(RetryReason.NoTimeLeft);
+  const claim = claimRequest(p, decision, delivery, ctx);
+  const [result] = await ctx.ledger.claimAll([claim]);
+  if (result.claimed) return { kind: 'claimed', claimToken: claim.claimToken };
+  if ('unavailable' in result) return { kind: 'unanswered', claimToken: claim.claimToken };
+  return { kind: 'lost', fanInOnly: result.conflicts.every((c) => c === 'fan-in') };
+}
+
+function notClaimed(reason: RetryReason): ClaimAttempt {
+  return { kind: 'not-claimed', result: retry(reason) };
+}
+
+/** The consent a proxy send needs from the mailbox's own member (12.3), added to the decision, or the block. */
+async function withProxyConsent(decision: ClaimDecision, p: Prepared, ctx: MessageContext): Promise<Decision> {
+  const checked = proxyConsent(p.message.memberId, p.registryKey, await ctx.ledger.readMailboxOwners(p.registryKey));
+  return checked.ok ? { ...decision, proxyConsent: checked.check } : { action: 'block', reason: checked.reason };
+}
+
+function claimRequest(p: Prepared, decision: ClaimDecision, delivery: Delivery, ctx: MessageContext): ClaimRequest {
   // The decision may be seconds old (the batch's plan, then a wait for a send slot): the counter
   // gets the instant of this claim, never the plan's.
   const now = ctx.now();

@@ -23,32 +23,37 @@ export interface Mutation {
 
 const d1 = { dispatchId: 'd1', memberId: 'M1', to: 'pat@example.org' };
 
-/** The claim loop as it is: bounded pacing, the pause flag, the time left, then the claim. */
-const CLAIM_LOOP = `      if (!(await pacer.acquire(spareMs(ctx)))) return retry(RetryReason.NoTimeLeft);
-      // The flag again, before each claim (a cached read at most a second old): a pause set
-      // anywhere stops this invocation within a second, not at its next batch (issue 12.8).
-      if (ctx.batch.paused || (await ctx.pauseSwitch.read()).paused) {
-        ctx.batch.paused = true;
-        return retry(RetryReason.Paused);
-      }
-      if (spareMs(ctx) < 0) return retry(RetryReason.NoTimeLeft);
-      const claim = claimRequest(p, decision, delivery, ctx);
-      const [result] = await ctx.ledger.claimAll([claim]);
-      if (result.claimed) {`;
+/** The claim attempt as it is (claimOnce): bounded pacing, the pause flag, the time left, then the claim. */
+const CLAIM_LOOP = `  if (!(await pacer.acquire(spareMs(ctx)))) return notClaimed(RetryReason.NoTimeLeft);
+  // The flag again, before each claim (a cached read at most a second old): a pause set
+  // anywhere stops this invocation within a second, not at its next batch (issue 12.8).
+  if (ctx.batch.paused || (await ctx.pauseSwitch.read()).paused) {
+    ctx.batch.paused = true;
+    return notClaimed(RetryReason.Paused);
+  }
+  if (spareMs(ctx) < 0) return notClaimed(RetryReason.NoTimeLeft);
+  const claim = claimRequest(p, decision, delivery, ctx);
+  const [result] = await ctx.ledger.claimAll([claim]);
+  if (result.claimed) return { kind: 'claimed', claimToken: claim.claimToken };`;
 
-/** Pacing moved between the claim's answer and the SendEmail request; `timeCheck` keeps the check before the claim. */
+/**
+ * Pacing moved between the claim's answer and the SendEmail request (the caller sends on a
+ * `claimed` attempt at once); `timeCheck` keeps the check before the claim.
+ */
 const paceAfterClaim = (timeCheck: boolean): SourcePatch => ({
   file: 'lambdas/dispatcher/dispatch-message.ts',
   find: CLAIM_LOOP,
-  replace: `      if (ctx.batch.paused || (await ctx.pauseSwitch.read()).paused) {
-        ctx.batch.paused = true;
-        return retry(RetryReason.Paused);
-      }
-      ${timeCheck ? 'if (spareMs(ctx) < 0) return retry(RetryReason.NoTimeLeft);' : 'void spareMs;'}
-      const claim = claimRequest(p, decision, delivery, ctx);
-      const [result] = await ctx.ledger.claimAll([claim]);
-      if (result.claimed) {
-        await pacer.acquire();`,
+  replace: `  if (ctx.batch.paused || (await ctx.pauseSwitch.read()).paused) {
+    ctx.batch.paused = true;
+    return notClaimed(RetryReason.Paused);
+  }
+  ${timeCheck ? 'if (spareMs(ctx) < 0) return notClaimed(RetryReason.NoTimeLeft);' : 'void spareMs;'}
+  const claim = claimRequest(p, decision, delivery, ctx);
+  const [result] = await ctx.ledger.claimAll([claim]);
+  if (result.claimed) {
+    await pacer.acquire();
+    return { kind: 'claimed', claimToken: claim.claimToken };
+  }`,
 });
 
 /** 12.1 undone: pacing between the claim's answer and the SendEmail request again. */
