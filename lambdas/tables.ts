@@ -110,14 +110,95 @@ export const LedgerKey = {
  * `lib/constructs/*` are built from these lists (asserted in `test/infra/constructs/*`). A new
  * attribute or item kind a function writes goes here first (docs/security.md, "Table access").
  */
+/**
+ * Every ledger key that is not a dispatch record. A dispatch record's key is the dispatchId itself,
+ * so a statement on dispatch records can only be limited by what its keys are not.
+ */
+const NOT_DISPATCH_RECORDS = [
+  'control#*',
+  'registry#*',
+  'fanin#*',
+  'rejected#*',
+  'softbounce#*',
+  'reputation#*',
+  'notforme#*',
+  'ratelimit#*',
+];
+
+/** What setting the pause flag writes (`DynamoDbPauseSwitch.pause`, not from the registry watch): not `resumedBy`/`resumedAt`. */
+const PAUSE_FLAG_ATTRIBUTES = [
+  LEDGER_TABLE.partitionKey,
+  'paused',
+  'reason',
+  'by',
+  'at',
+  'alarmName',
+  'addressHash',
+  'pauses',
+  'version',
+  'lastPauseReason',
+  'lastPauseBy',
+  'lastPauseAt',
+  'repeatedPauses',
+];
+
 export const TABLE_ACCESS = {
   feedback: {
     /** Member attributes the feedback function reads and writes (dynamodb:Attributes): never `email`, `proxies`, `status`. */
     memberAttributes: [MEMBERS_TABLE.partitionKey, 'suppressions', 'version'],
-    /** Ledger keys it may never touch: the pause flag, the registry's address index, fan-in counters. */
-    ledgerDeniedKeys: ['control#*', 'registry#*', 'fanin#*'],
+    /** Its dispatch-record statement reaches no other item kind (the pause flag, the address index, counters). */
+    dispatchRecordDeniedKeys: NOT_DISPATCH_RECORDS,
+    /** What reconciling a send and recording a fate write, test and read back on a dispatch record. */
+    dispatchRecordAttributes: [
+      LEDGER_TABLE.partitionKey,
+      'state',
+      'sesMessageId',
+      'sentAt',
+      'reconciledAt',
+      'history',
+      'fate',
+      'fateAt',
+      'updatedAt',
+      'feedbackKeys',
+      'memberId',
+      'toHash',
+    ],
+    /** Its own counters: transient bounces in a row per (address, member), the reputation window. */
+    counterKeys: ['softbounce#*', LedgerKey.reputationWindow],
+    counterAttributes: [
+      LEDGER_TABLE.partitionKey,
+      'bounces',
+      'eventKeys',
+      'updatedAt',
+      'expiresAt',
+      'curSends',
+      'curBounces',
+      'curComplaints',
+      'prevSends',
+      'prevBounces',
+      'prevComplaints',
+      'closedAt',
+    ],
+  },
+  notForMe: {
+    /** Member attributes the page reads and writes: the suppression of the reported address only. */
+    memberAttributes: [MEMBERS_TABLE.partitionKey, 'suppressions', 'updatedAt'],
+    dispatchRecordDeniedKeys: NOT_DISPATCH_RECORDS,
+    /** What the page reads of a dispatch record (`findDispatch`) and what a report writes on it. */
+    dispatchRecordAttributes: [LEDGER_TABLE.partitionKey, 'memberId', 'toHash', 'reportedNotMineAt', 'updatedAt', 'history'],
+    /** The breaker's report window and the page's rate limits. */
+    counterKeys: ['notforme#*', 'ratelimit#*'],
+    counterAttributes: [LEDGER_TABLE.partitionKey, 'reports', 'expiresAt', 'hits'],
+    pauseFlagKeys: [LedgerKey.pauseFlag],
+    pauseFlagAttributes: PAUSE_FLAG_ATTRIBUTES,
   },
   dispatcher: {
+    /**
+     * Member attributes its snapshot read projects and its claim's ConditionChecks name: the
+     * recipient rule (`email`, `status`, `proxies`), the suppression rule (`suppressed`,
+     * `suppressions`) and proxy consent (`proxyFor`), never a name or anything else.
+     */
+    memberAttributes: [MEMBERS_TABLE.partitionKey, 'email', 'status', 'proxies', 'suppressed', 'suppressions', 'proxyFor'],
     /**
      * Ledger keys its record and counter UpdateItem may never reach: the registry's address index
      * (the registry guard's), the pause flag (its own statement below), the feedback function's
@@ -158,22 +239,8 @@ export const TABLE_ACCESS = {
     ],
     /** The pause flag: it only ever sets it (a fan-in block, SES pausing the account), never clears it. */
     pauseFlagKeys: [LedgerKey.pauseFlag],
-    /** What setting the flag writes (`DynamoDbPauseSwitch.pause`): not `resumedBy`/`resumedAt`. */
-    pauseFlagAttributes: [
-      LEDGER_TABLE.partitionKey,
-      'paused',
-      'reason',
-      'by',
-      'at',
-      'alarmName',
-      'addressHash',
-      'pauses',
-      'version',
-      'lastPauseReason',
-      'lastPauseBy',
-      'lastPauseAt',
-      'repeatedPauses',
-    ],
+    /** What setting the flag writes: not `resumedBy`/`resumedAt`. */
+    pauseFlagAttributes: PAUSE_FLAG_ATTRIBUTES,
   },
   breaker: {
     /** The only ledger item the breaker touches. */

@@ -20,6 +20,8 @@ export interface ItemKey {
 export interface BatchGetOptions {
   /** Attributes to read (all when absent), on every table of the request. */
   readonly attributes?: readonly string[];
+  /** Attributes to read per table, over `attributes` (issue 12.11: IAM allows some tables only projected reads). */
+  readonly attributesByTable?: Readonly<Record<string, readonly string[]>>;
   /** Rounds of `UnprocessedKeys` retried, with jittered back-off, before giving up. @default 8 */
   readonly unprocessedRetries?: number;
 }
@@ -39,7 +41,7 @@ export async function batchGetItems(
   for (let i = 0; i < keys.length; i += MAX_KEYS_PER_BATCH_GET) {
     let request: Record<string, KeysAndAttributes> | undefined = groupByTable(
       keys.slice(i, i + MAX_KEYS_PER_BATCH_GET),
-      options.attributes,
+      (table) => options.attributesByTable?.[table] ?? options.attributes,
     );
     for (let attempt = 0; request && Object.keys(request).length > 0; attempt++) {
       if (attempt > retries) throw wrapStoreError('read', Object.assign(new Error('unprocessed keys'), { name: 'ThrottlingException' }));
@@ -59,15 +61,19 @@ export async function batchGetItems(
   return found;
 }
 
-function groupByTable(keys: readonly ItemKey[], attributes: readonly string[] | undefined): Record<string, KeysAndAttributes> {
+function groupByTable(
+  keys: readonly ItemKey[],
+  attributesOf: (table: string) => readonly string[] | undefined,
+): Record<string, KeysAndAttributes> {
   const request: Record<string, KeysAndAttributes> = {};
   // Names, not the attributes themselves: `state` is a reserved word.
-  const projection = attributes && {
-    ProjectionExpression: attributes.map((_, i) => `#a${i}`).join(', '),
-    ExpressionAttributeNames: Object.fromEntries(attributes.map((name, i) => [`#a${i}`, name])),
-  };
+  const projection = (attributes: readonly string[] | undefined) =>
+    attributes && {
+      ProjectionExpression: attributes.map((_, i) => `#a${i}`).join(', '),
+      ExpressionAttributeNames: Object.fromEntries(attributes.map((name, i) => [`#a${i}`, name])),
+    };
   for (const { table, key } of keys) {
-    request[table] ??= { Keys: [], ConsistentRead: true, ...projection };
+    request[table] ??= { Keys: [], ConsistentRead: true, ...projection(attributesOf(table)) };
     request[table].Keys!.push(key);
   }
   return request;

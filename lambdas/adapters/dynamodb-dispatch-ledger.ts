@@ -58,6 +58,11 @@ const itemsOf = (r: ClaimRequest): ClaimItem[] => [
   ...(r.proxyConsent ? ['proxy-consent' as const, ...r.proxyConsent.consentingOwners.map(() => 'proxy-consent' as const)] : []),
 ];
 const UNAVAILABLE: ClaimResult = { claimed: false, unavailable: true };
+/**
+ * What the decision reads of a member (`MemberRecord`): a projection, because the role may read
+ * only these (issue 12.11, `TABLE_ACCESS.dispatcher.memberAttributes`), never a name or the rest.
+ */
+const MEMBER_SNAPSHOT_ATTRIBUTES = [MEMBERS_TABLE.partitionKey, 'email', 'status', 'proxies', 'suppressed', 'suppressions'] as const;
 
 /** Ledger, registry reads and fan-in counters on DynamoDB. */
 export class DynamoDbDispatchLedger implements DispatchLedger {
@@ -72,10 +77,14 @@ export class DynamoDbDispatchLedger implements DispatchLedger {
   async readSnapshots(keys: readonly SnapshotKey[]): Promise<Map<string, DispatchSnapshot>> {
     const memberIds = unique(keys.map((k) => k.memberId));
     const ledgerKeys = unique(keys.flatMap((k) => [LedgerKey.dispatch(k.dispatchId), k.fanInKey]));
-    const items = await batchGetItems(this.client, [
-      ...memberIds.map((id) => ({ table: this.options.membersTable, key: { [MEMBERS_TABLE.partitionKey]: { S: id } } })),
-      ...ledgerKeys.map((pk) => ({ table: this.options.ledgerTable, key: { [LEDGER_TABLE.partitionKey]: { S: pk } } })),
-    ]);
+    const items = await batchGetItems(
+      this.client,
+      [
+        ...memberIds.map((id) => ({ table: this.options.membersTable, key: { [MEMBERS_TABLE.partitionKey]: { S: id } } })),
+        ...ledgerKeys.map((pk) => ({ table: this.options.ledgerTable, key: { [LEDGER_TABLE.partitionKey]: { S: pk } } })),
+      ],
+      { attributesByTable: { [this.options.membersTable]: MEMBER_SNAPSHOT_ATTRIBUTES } },
+    );
     const members = new Map<string, MemberRecord>();
     const ledger = new Map<string, Record<string, unknown>>();
     for (const item of items.get(this.options.membersTable) ?? []) members.set(String(item.memberId), item as unknown as MemberRecord);

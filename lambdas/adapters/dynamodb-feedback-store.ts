@@ -72,11 +72,12 @@ export class DynamoDbFeedbackStore implements FeedbackStore {
     if (f.treatedAsPermanent) entry.treatedAsPermanent = true;
     // A late delay report never hides the delivery or bounce that came before it.
     const fate = f.fate === DeliveryFate.Delayed ? 'fate = if_not_exists(fate, :fate)' : 'fate = :fate';
+    const key = { [LEDGER_TABLE.partitionKey]: { S: LedgerKey.dispatch(f.dispatchId) } };
     try {
-      const { Attributes } = await this.client.send(
+      await this.client.send(
         new UpdateItemCommand({
           TableName: this.options.ledgerTable,
-          Key: { [LEDGER_TABLE.partitionKey]: { S: LedgerKey.dispatch(f.dispatchId) } },
+          Key: key,
           UpdateExpression: `SET ${fate}, fateAt = :at, updatedAt = :now, history = list_append(if_not_exists(history, :empty), :entry) ADD feedbackKeys :keys`,
           ConditionExpression: 'sesMessageId = :sesId AND NOT contains(feedbackKeys, :key)',
           ExpressionAttributeValues: {
@@ -94,19 +95,38 @@ export class DynamoDbFeedbackStore implements FeedbackStore {
             ),
             ':keys': { SS: [f.eventKey] },
           },
-          ReturnValues: 'ALL_NEW',
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          // No ALL_NEW / ALL_OLD: the role may not see whole records (12.11); what is needed is read back, projected.
         }),
       );
-      const item = Attributes ? unmarshall(Attributes) : {};
-      return { result: 'recorded', memberId: stringOrUndefined(item.memberId), toHash: stringOrUndefined(item.toHash) };
     } catch (error) {
       if (!isConditionalCheckFailed(error)) throw wrapStoreError('record-fate', error);
-      const old = (error as { Item?: Record<string, AttributeValue> }).Item;
-      const item = old ? unmarshall(old) : undefined;
+      const item = await this.readRecord(key, ['sesMessageId', 'feedbackKeys'], 'record-fate');
       const replayed = item?.sesMessageId === f.sesMessageId && item.feedbackKeys instanceof Set && item.feedbackKeys.has(f.eventKey);
       return replayed ? { result: 'replayed' } : { result: 'unknown-message-id' };
     }
+    // A recorded fate's record names the member and the address hash, which never change after the claim.
+    const item = (await this.readRecord(key, ['memberId', 'toHash'], 'record-fate')) ?? {};
+    return { result: 'recorded', memberId: stringOrUndefined(item.memberId), toHash: stringOrUndefined(item.toHash) };
+  }
+
+  /** A consistent, projected read of one ledger item (the role may read only named attributes). */
+  private async readRecord(
+    key: Record<string, AttributeValue>,
+    attributes: readonly string[],
+    operation: string,
+  ): Promise<Record<string, unknown> | undefined> {
+    const { Item } = await this.send(operation, () =>
+      this.client.send(
+        new GetItemCommand({
+          TableName: this.options.ledgerTable,
+          Key: key,
+          ProjectionExpression: attributes.map((_, i) => `#p${i}`).join(', '),
+          ExpressionAttributeNames: Object.fromEntries(attributes.map((name, i) => [`#p${i}`, name])),
+          ConsistentRead: true,
+        }),
+      ),
+    );
+    return Item ? unmarshall(Item) : undefined;
   }
 
   /**
@@ -118,14 +138,18 @@ export class DynamoDbFeedbackStore implements FeedbackStore {
   async countForReputation(event: ReputationEvent, windowSends: number, now: Date): Promise<ReputationCounts> {
     const key = { [LEDGER_TABLE.partitionKey]: { S: LedgerKey.reputationWindow } };
     const field = { send: 'curSends', bounce: 'curBounces', complaint: 'curComplaints' }[event];
+    // Every counter is named in the update (ADD 0, SET if_not_exists) so that UPDATED_NEW returns
+    // them all: the role may not ask for ALL_NEW (12.11).
+    const add = ['curSends', 'curBounces', 'curComplaints'].map((name) => `${name} ${name === field ? ':one' : ':zero'}`).join(', ');
+    const keep = ['prevSends', 'prevBounces', 'prevComplaints'].map((name) => `${name} = if_not_exists(${name}, :zero)`).join(', ');
     const { Attributes } = await this.send('count-reputation', () =>
       this.client.send(
         new UpdateItemCommand({
           TableName: this.options.ledgerTable,
           Key: key,
-          UpdateExpression: `SET updatedAt = :now ADD ${field} :one`,
-          ExpressionAttributeValues: marshall({ ':now': now.toISOString(), ':one': 1 }),
-          ReturnValues: 'ALL_NEW',
+          UpdateExpression: `SET updatedAt = :now, ${keep} ADD ${add}`,
+          ExpressionAttributeValues: marshall({ ':now': now.toISOString(), ':one': 1, ':zero': 0 }),
+          ReturnValues: 'UPDATED_NEW',
         }),
       ),
     );
@@ -196,15 +220,16 @@ export class DynamoDbFeedbackStore implements FeedbackStore {
             }),
             ':keys': { SS: [`${bounce.dispatchId}/${bounce.eventKey}`] },
           },
-          ReturnValues: 'ALL_NEW',
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          ReturnValues: 'UPDATED_NEW',
         }),
       );
       return Number(Attributes?.bounces?.N ?? 1);
     } catch (error) {
-      if (isConditionalCheckFailed(error)) return Number((error as { Item?: Record<string, AttributeValue> }).Item?.bounces?.N ?? 1);
-      throw wrapStoreError('count-transient-bounce', error);
+      if (!isConditionalCheckFailed(error)) throw wrapStoreError('count-transient-bounce', error);
     }
+    // A replay: the count as it stands, read projected (no ALL_OLD on a failed condition, 12.11).
+    const counter = await this.readRecord(key, ['bounces'], 'count-transient-bounce');
+    return typeof counter?.bounces === 'number' ? counter.bounces : 1;
   }
 
   async resetTransientBounces(memberId: string, toHash: string, now: Date): Promise<void> {

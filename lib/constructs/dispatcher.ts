@@ -147,6 +147,11 @@ export class Dispatcher extends Construct {
         sid: 'ReadRegistryAndCheckRecipient',
         actions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:ConditionCheckItem'],
         resources: [members.tableArn],
+        // Only what the decision and the claim's checks name (reads are projected): no names, nothing else.
+        conditions: {
+          'ForAllValues:StringEquals': { 'dynamodb:Attributes': [...access.memberAttributes] },
+          StringEqualsIfExists: { 'dynamodb:Select': 'SPECIFIC_ATTRIBUTES' },
+        },
       }),
       // TransactWriteItems is authorised per item: ConditionCheckItem and UpdateItem (no code puts
       // whole items, so no PutItem).

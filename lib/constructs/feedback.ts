@@ -11,6 +11,9 @@ import type { MailIdentity } from './mail-identity';
 import type { RegistryTables } from './registry-tables';
 import { ServiceFunction } from './service-function';
 
+/** With `dynamodb:Attributes`: a read names its attributes, a write returns none it may not see (issue 12.11). */
+const LIMITED_RETURN = { 'dynamodb:Select': 'SPECIFIC_ATTRIBUTES', 'dynamodb:ReturnValues': ['NONE', 'UPDATED_OLD', 'UPDATED_NEW'] };
+
 export interface FeedbackProps {
   readonly encryptionKey: kms.IKey;
   readonly tables: RegistryTables;
@@ -63,14 +66,31 @@ export class Feedback extends Construct {
       },
     });
 
+    const access = TABLE_ACCESS.feedback;
     this.service.allow(
       // Dispatch records and their feedback items, never the pause flag, the registry's address
       // index or the fan-in counters (TABLE_ACCESS, lambdas/tables.ts).
+      // Only the reconcile and fate attributes, and never a whole item back (ReturnValues, Select).
       new iam.PolicyStatement({
         sid: 'ReconcileDispatchRecords',
         actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
         resources: [ledger.tableArn],
-        conditions: { 'ForAllValues:StringNotLike': { 'dynamodb:LeadingKeys': [...TABLE_ACCESS.feedback.ledgerDeniedKeys] } },
+        conditions: {
+          'ForAllValues:StringNotLike': { 'dynamodb:LeadingKeys': [...access.dispatchRecordDeniedKeys] },
+          'ForAllValues:StringEquals': { 'dynamodb:Attributes': [...access.dispatchRecordAttributes] },
+          StringEqualsIfExists: LIMITED_RETURN,
+        },
+      }),
+      // Its own counters: transient bounces in a row, the reputation window.
+      new iam.PolicyStatement({
+        sid: 'CountFeedback',
+        actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+        resources: [ledger.tableArn],
+        conditions: {
+          'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...access.counterKeys] },
+          'ForAllValues:StringEquals': { 'dynamodb:Attributes': [...access.counterAttributes] },
+          StringEqualsIfExists: LIMITED_RETURN,
+        },
       }),
       // The bounce's dispatchId tag leads to the ledger record, which names the member and the
       // address hash; GetItem tells "already suppressed" from "no such member" after a refused
@@ -81,10 +101,7 @@ export class Feedback extends Construct {
         resources: [members.tableArn],
         conditions: {
           'ForAllValues:StringEquals': { 'dynamodb:Attributes': [...TABLE_ACCESS.feedback.memberAttributes] },
-          StringEqualsIfExists: {
-            'dynamodb:Select': 'SPECIFIC_ATTRIBUTES',
-            'dynamodb:ReturnValues': ['NONE', 'UPDATED_OLD', 'UPDATED_NEW'],
-          },
+          StringEqualsIfExists: LIMITED_RETURN,
         },
       }),
       new iam.PolicyStatement({

@@ -10,9 +10,12 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { METRIC_NAMESPACE, MetricName } from '../../lambdas/core/outcomes';
 import { DEFAULT_NOT_FOR_ME_SETTINGS } from '../../lambdas/not-for-me/settings';
-import { Env } from '../../lambdas/tables';
+import { Env, TABLE_ACCESS } from '../../lambdas/tables';
 import { dispatchMetric } from '../dispatch-metrics';
 import { ServiceFunction } from './service-function';
+
+/** With `dynamodb:Attributes`: a read names its attributes, a write returns none it may not see (issue 12.11). */
+const LIMITED_RETURN = { 'dynamodb:Select': 'SPECIFIC_ATTRIBUTES', 'dynamodb:ReturnValues': ['NONE', 'UPDATED_OLD', 'UPDATED_NEW'] };
 
 export interface NotForMePageProps {
   readonly encryptionKey: kms.IKey;
@@ -100,24 +103,51 @@ export class NotForMePage extends Construct {
         'The page is only invoked synchronously through its function URL: the browser gets every answer (a failure is a "try again" page and changes nothing), so there is no asynchronous invocation whose event a DLQ could keep.',
     });
 
+    const access = TABLE_ACCESS.notForMe;
     this.service.allow(
       // Reads the dispatch record; writes its report fields, the report window and rate-limit items.
+      // (issue 12.11) Each statement names its item kinds and their attributes, and never returns a
+      // whole item (AWS's pattern for attribute-level access: ReturnValues and Select limited).
       new iam.PolicyStatement({
         sid: 'RecordReportsInLedger',
-        actions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:UpdateItem'],
+        actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
         resources: [props.ledger.tableArn],
+        conditions: {
+          'ForAllValues:StringNotLike': { 'dynamodb:LeadingKeys': [...access.dispatchRecordDeniedKeys] },
+          'ForAllValues:StringEquals': { 'dynamodb:Attributes': [...access.dispatchRecordAttributes] },
+          StringEqualsIfExists: LIMITED_RETURN,
+        },
+      }),
+      new iam.PolicyStatement({
+        sid: 'CountReportsAndRateLimits',
+        actions: ['dynamodb:BatchGetItem', 'dynamodb:UpdateItem'],
+        resources: [props.ledger.tableArn],
+        conditions: {
+          'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...access.counterKeys] },
+          'ForAllValues:StringEquals': { 'dynamodb:Attributes': [...access.counterAttributes] },
+          StringEqualsIfExists: LIMITED_RETURN,
+        },
+      }),
+      // Past the report threshold the page sets the pause flag: a pause's attributes, not a resume's.
+      new iam.PolicyStatement({
+        sid: 'SetPauseFlag',
+        actions: ['dynamodb:UpdateItem'],
+        resources: [props.ledger.tableArn],
+        conditions: {
+          'ForAllValues:StringEquals': {
+            'dynamodb:LeadingKeys': [...access.pauseFlagKeys],
+            'dynamodb:Attributes': [...access.pauseFlagAttributes],
+          },
+          StringEqualsIfExists: { 'dynamodb:ReturnValues': ['NONE', 'UPDATED_OLD', 'UPDATED_NEW'] },
+        },
       }),
       new iam.PolicyStatement({
         sid: 'SuppressReportedAddress',
         actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
         resources: [props.members.tableArn],
-        // Only those attributes, and never a whole item back (AWS's pattern for attribute-level access).
         conditions: {
-          'ForAllValues:StringEquals': { 'dynamodb:Attributes': ['memberId', 'suppressions', 'updatedAt'] },
-          StringEqualsIfExists: {
-            'dynamodb:Select': 'SPECIFIC_ATTRIBUTES',
-            'dynamodb:ReturnValues': ['NONE', 'UPDATED_OLD', 'UPDATED_NEW'],
-          },
+          'ForAllValues:StringEquals': { 'dynamodb:Attributes': [...access.memberAttributes] },
+          StringEqualsIfExists: LIMITED_RETURN,
         },
       }),
       new iam.PolicyStatement({

@@ -151,6 +151,15 @@ describe('Dispatcher', () => {
       });
     });
 
+    it('12.11: reads and condition-checks only the member attributes its decision and claim name (dynamodb:Attributes, SPECIFIC_ATTRIBUTES)', () => {
+      expect(bySid('ReadRegistryAndCheckRecipient').Condition).toEqual({
+        'ForAllValues:StringEquals': {
+          'dynamodb:Attributes': ['memberId', 'email', 'status', 'proxies', 'suppressed', 'suppressions', 'proxyFor'],
+        },
+        StringEqualsIfExists: { 'dynamodb:Select': 'SPECIFIC_ATTRIBUTES' },
+      });
+    });
+
     it('can only read and condition-check the member registry', () => {
       expect(actionsOn(on('RegistryMembers'))).toEqual(['dynamodb:BatchGetItem', 'dynamodb:ConditionCheckItem', 'dynamodb:GetItem']);
     });

@@ -30,7 +30,7 @@ describe('Feedback', () => {
         .filter((s) => JSON.stringify(s.Resource) === table(prefix))
         .flatMap(actionsOf)
         .sort();
-    expect(on('RegistryLedger')).toEqual(['dynamodb:GetItem', 'dynamodb:UpdateItem']);
+    expect(on('RegistryLedger')).toEqual(['dynamodb:GetItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:UpdateItem']);
     expect(on('RegistryMembers')).toEqual(['dynamodb:GetItem', 'dynamodb:UpdateItem']);
     const actions = allActions(statements);
     for (const forbidden of [
@@ -53,9 +53,75 @@ describe('Feedback', () => {
     for (const attribute of ['email', 'proxies', 'status']) expect(JSON.stringify(members?.Condition)).not.toContain(`"${attribute}"`);
   });
 
+  const NOT_DISPATCH_RECORDS = [
+    'control#*',
+    'registry#*',
+    'fanin#*',
+    'rejected#*',
+    'softbounce#*',
+    'reputation#*',
+    'notforme#*',
+    'ratelimit#*',
+  ];
+  const LIMITED = { 'dynamodb:Select': 'SPECIFIC_ATTRIBUTES', 'dynamodb:ReturnValues': ['NONE', 'UPDATED_OLD', 'UPDATED_NEW'] };
+
   it('12.11: the feedback role cannot touch the pause flag, the registry address index or the fan-in counters', () => {
-    const ledger = statements.find((s) => s.Sid === 'ReconcileDispatchRecords');
-    expect(ledger?.Condition).toEqual({ 'ForAllValues:StringNotLike': { 'dynamodb:LeadingKeys': ['control#*', 'registry#*', 'fanin#*'] } });
+    const ledger = statements.filter((s) => JSON.stringify(s.Condition ?? {}).includes('dynamodb:LeadingKeys'));
+    expect(ledger.map((s) => s.Sid).sort()).toEqual(['CountFeedback', 'ReconcileDispatchRecords']);
+    const denied = ledger.find((s) => s.Sid === 'ReconcileDispatchRecords')?.Condition?.['ForAllValues:StringNotLike'];
+    expect(denied?.['dynamodb:LeadingKeys']).toEqual(expect.arrayContaining(['control#*', 'registry#*', 'fanin#*']));
+    const allowed = ledger.find((s) => s.Sid === 'CountFeedback')?.Condition?.['ForAllValues:StringLike'];
+    expect(JSON.stringify(allowed)).not.toMatch(/control#|registry#|fanin#/);
+  });
+
+  it('12.11: on dispatch records the feedback role reads and writes only the reconcile and fate attributes, never a whole item back', () => {
+    const records = statements.find((s) => s.Sid === 'ReconcileDispatchRecords');
+    expect(records?.Action).toEqual(['dynamodb:GetItem', 'dynamodb:UpdateItem']);
+    expect(records?.Condition).toEqual({
+      'ForAllValues:StringNotLike': { 'dynamodb:LeadingKeys': NOT_DISPATCH_RECORDS },
+      'ForAllValues:StringEquals': {
+        'dynamodb:Attributes': [
+          'pk',
+          'state',
+          'sesMessageId',
+          'sentAt',
+          'reconciledAt',
+          'history',
+          'fate',
+          'fateAt',
+          'updatedAt',
+          'feedbackKeys',
+          'memberId',
+          'toHash',
+        ],
+      },
+      StringEqualsIfExists: LIMITED,
+    });
+  });
+
+  it('12.11: the feedback role updates only its own counters (soft bounces, the reputation window), only their attributes', () => {
+    const counters = statements.find((s) => s.Sid === 'CountFeedback');
+    expect(counters?.Action).toEqual(['dynamodb:GetItem', 'dynamodb:UpdateItem']);
+    expect(counters?.Condition).toEqual({
+      'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['softbounce#*', 'reputation#window'] },
+      'ForAllValues:StringEquals': {
+        'dynamodb:Attributes': [
+          'pk',
+          'bounces',
+          'eventKeys',
+          'updatedAt',
+          'expiresAt',
+          'curSends',
+          'curBounces',
+          'curComplaints',
+          'prevSends',
+          'prevBounces',
+          'prevComplaints',
+          'closedAt',
+        ],
+      },
+      StringEqualsIfExists: LIMITED,
+    });
   });
 
   it('keeps failed asynchronous invocations in an encrypted queue', () => {

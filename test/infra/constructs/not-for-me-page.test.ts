@@ -68,6 +68,57 @@ describe('NotForMePage', () => {
     expect(page.find((s) => s.Sid === 'TripTheBreaker')?.Action).toBe('lambda:InvokeFunction');
   });
 
+  describe('12.11: the ledger statements', () => {
+    const LIMITED = { 'dynamodb:Select': 'SPECIFIC_ATTRIBUTES', 'dynamodb:ReturnValues': ['NONE', 'UPDATED_OLD', 'UPDATED_NEW'] };
+    const bySid = (sid: string) => page.find((s) => s.Sid === sid);
+
+    it('12.11: the page reads and marks dispatch records only: the report fields, never a whole item back', () => {
+      expect(bySid('RecordReportsInLedger')).toMatchObject({
+        Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+        Condition: {
+          'ForAllValues:StringNotLike': {
+            'dynamodb:LeadingKeys': [
+              'control#*',
+              'registry#*',
+              'fanin#*',
+              'rejected#*',
+              'softbounce#*',
+              'reputation#*',
+              'notforme#*',
+              'ratelimit#*',
+            ],
+          },
+          'ForAllValues:StringEquals': { 'dynamodb:Attributes': ['pk', 'memberId', 'toHash', 'reportedNotMineAt', 'updatedAt', 'history'] },
+          StringEqualsIfExists: LIMITED,
+        },
+      });
+    });
+
+    it('12.11: the page counts reports and rate limits on its own items, only their attributes', () => {
+      expect(bySid('CountReportsAndRateLimits')).toMatchObject({
+        Action: ['dynamodb:BatchGetItem', 'dynamodb:UpdateItem'],
+        Condition: {
+          'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['notforme#*', 'ratelimit#*'] },
+          'ForAllValues:StringEquals': { 'dynamodb:Attributes': ['pk', 'reports', 'expiresAt', 'hits'] },
+          StringEqualsIfExists: LIMITED,
+        },
+      });
+    });
+
+    it('12.11: the page may only set the pause flag, with the attributes a pause writes (not a resume)', () => {
+      const flag = bySid('SetPauseFlag');
+      expect(flag?.Action).toBe('dynamodb:UpdateItem');
+      expect(flag?.Condition?.['ForAllValues:StringEquals']?.['dynamodb:LeadingKeys']).toEqual(['control#pause']);
+      const attributes = flag?.Condition?.['ForAllValues:StringEquals']?.['dynamodb:Attributes'] as string[];
+      expect(attributes).toEqual(expect.arrayContaining(['pk', 'paused', 'reason', 'by', 'at', 'version']));
+      expect(attributes).not.toContain('resumedBy');
+      // Every ledger statement of the page carries a key and an attribute limit.
+      const ledger = page.filter((s) => JSON.stringify(s.Resource).includes('RegistryLedger'));
+      expect(ledger.map((s) => s.Sid).sort()).toEqual(['CountReportsAndRateLimits', 'RecordReportsInLedger', 'SetPauseFlag']);
+      for (const s of ledger) expect(Object.keys(s.Condition?.['ForAllValues:StringEquals'] ?? {})).toContain('dynamodb:Attributes');
+    });
+  });
+
   it('pages on-call for every confirmed report (NotForMeReported on the alarm topic)', () => {
     const alarmId = logicalIdOf(template, 'AWS::CloudWatch::Alarm', 'NotForMeNotForMeReported');
     const alarm = template.findResources('AWS::CloudWatch::Alarm')[alarmId].Properties;
