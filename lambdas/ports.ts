@@ -205,7 +205,13 @@ export interface SendPacer {
 export interface RejectedMessageSink {
   moveRejected(
     body: string,
-    rejection: { readonly reason: RejectReason; readonly field?: string; readonly dispatchId?: string },
+    rejection: {
+      readonly reason: RejectReason;
+      readonly field?: string;
+      readonly dispatchId?: string;
+      /** The rejected message's own id (its ledger record's key): the DLQ copy gets a new one. */
+      readonly sqsMessageId?: string;
+    },
   ): Promise<void>;
 }
 
@@ -404,4 +410,62 @@ export interface ProxyConsentCheck {
   readonly owners: readonly string[];
   /** The owners other than the member: each one's `proxyFor` must contain the member. */
   readonly consentingOwners: readonly string[];
+}
+
+/** The ledger record of a dead-lettered message, as the watch needs it. */
+export interface DeadLetterRecord {
+  readonly state: string;
+  /** How many history entries the record holds: the version the watch's write is conditioned on. */
+  readonly historyLength: number;
+  readonly claimedAt?: string;
+  readonly claimToken?: string;
+  /** The SQS message whose blocked, rejected or failed end the record holds (`recordUnsent`). */
+  readonly lastMessageId?: string;
+  /** The SQS message whose claim the record holds. */
+  readonly claimMessageId?: string;
+}
+
+/** One message peeked in the DLQ: its body stays there (ops redrive moves it), only its visibility changes. */
+export interface PeekedDeadLetter {
+  readonly messageId: string;
+  readonly body: string;
+  readonly receiptHandle: string;
+  /** The original message id of a rejected body the dispatcher moved here (`RejectAttribute.sqsMessageId`). */
+  readonly rejectedMessageId?: string;
+}
+
+/** The DLQ as the DLQ watch sees it: looked at, never emptied. */
+export interface DeadLetterQueue {
+  /** Up to 10 messages not yet peeked, hidden for `hideSeconds` so one sweep sees each once. */
+  peek(hideSeconds: number): Promise<PeekedDeadLetter[]>;
+  /** Makes peeked messages visible again at once (for `ops redrive` and the next sweep). */
+  release(messages: readonly PeekedDeadLetter[]): Promise<void>;
+}
+
+/** A dead-lettered message's end, as the DLQ watch writes it. */
+export interface DeadLetterEnd {
+  readonly reason: RetryReason | RejectReason;
+  readonly field?: string;
+  readonly dispatchId?: string;
+  readonly memberId?: string;
+  readonly template?: string;
+  /** The SQS message this end is about (the DLQ copy's id, or a rejected body's original id). */
+  readonly sqsMessageId: string;
+  readonly now: Date;
+}
+
+/**
+ * The ledger as the DLQ watch needs it. Each write is conditioned on the version the watch read
+ * (none, or that state with that many history entries): two sweeps, or a sweep racing a redriven
+ * claim, write at most one end, and never over a claim, a send or an in-doubt record. `false`: the
+ * record moved on, nothing was written.
+ */
+export interface DeadLetterLedger {
+  /** A dispatch record (`kind: 'dispatch'`) or a rejected body's (`rejected#<id>`), consistent read. */
+  read(key: { readonly kind: 'dispatch' | 'rejected'; readonly id: string }): Promise<DeadLetterRecord | undefined>;
+  recordFailed(end: DeadLetterEnd & { readonly dispatchId: string }, seen: DeadLetterRecord | undefined): Promise<boolean>;
+  /** A `rejected#<sqsMessageId>` record, only if there is none. */
+  recordRejected(end: DeadLetterEnd): Promise<boolean>;
+  /** The dispatcher's abandoned-claim rule (12.7): in-doubt, only while that claim (token) still holds. */
+  markInDoubt(dispatchId: string, claimToken: string, now: Date): Promise<boolean>;
 }

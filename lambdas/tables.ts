@@ -278,6 +278,8 @@ export const RejectAttribute = {
   reason: 'mailDispatchRejectReason',
   field: 'mailDispatchRejectField',
   dispatchId: 'mailDispatchDispatchId',
+  /** The rejected message's own SQS message id: its ledger record is `rejected#<this id>`. */
+  sqsMessageId: 'mailDispatchRejectedMessageId',
 } as const;
 
 /** Environment variables the Lambda handlers read (set by the stack, or by the local runtime). */

@@ -13,6 +13,9 @@ import { parseOutcomeEvent, type OutcomeEventEnvelope } from '../lambdas/core/ou
 import { createOutcomePublisherHandler } from '../lambdas/outcome-publisher/handler';
 import { DynamoDbRegistryIndex } from '../lambdas/adapters/dynamodb-registry-index';
 import { createRegistryWatchHandler } from '../lambdas/registry-watch/handler';
+import { createDlqWatchDeps } from '../lambdas/dlq-watch/dependencies';
+import { createDlqWatchHandler } from '../lambdas/dlq-watch/handler';
+import type { SweepSummary } from '../lambdas/dlq-watch/sweep-dead-letters';
 import { METRIC_NAMESPACE, MetricName } from '../lambdas/core/outcomes';
 import { REPUTATION_DEFAULTS, ReputationRate, type ReputationSettings } from '../lambdas/core/reputation';
 import { BreakerTrippingPauseSwitch } from '../lambdas/adapters/breaker-tripping-pause-switch';
@@ -81,7 +84,15 @@ export const LOCAL_REPUTATION_ALARM_NAMES = {
   complaint: 'mail-dispatch-local-ComplaintRate',
 } as const;
 
-export type LogSource = 'dispatcher' | 'breaker' | 'feedback' | 'outcome-publisher' | 'not-for-me' | 'registry-watch' | 'pipeline';
+export type LogSource =
+  | 'dispatcher'
+  | 'breaker'
+  | 'feedback'
+  | 'outcome-publisher'
+  | 'not-for-me'
+  | 'registry-watch'
+  | 'dlq-watch'
+  | 'pipeline';
 
 /** A small `(message, fields)` logger that sends the Lambdas' logs to `onLog`, never to stdout. */
 function lineLogger(source: Exclude<LogSource, 'dispatcher' | 'pipeline'>, onLog: LocalPipelineOptions['onLog']) {
@@ -121,6 +132,12 @@ export class LocalPipeline {
   readonly registryWatch: DynamoDbStreamPoller;
   /** False when started with `registryWatch: false`. */
   readonly registryWatchEnabled: boolean;
+  /**
+   * The DLQ watch (issue 14): the real handler, one sweep per call, as its schedule invokes it in
+   * AWS. `drain` ends with a sweep, so a message that reached the DLQ with no recorded end gets
+   * its `failed` record (and outcome event) and stays in the DLQ for `redriveDlq`.
+   */
+  readonly watchDeadLetters: () => Promise<SweepSummary>;
   readonly breakerHandler: (event: SNSEvent) => Promise<{ paused: boolean }>;
   /** The real feedback handler, as the SES events topic invokes it (the pump and `sesFeedback` steps call it). */
   readonly feedbackHandler: (event: SNSEvent) => Promise<unknown>;
@@ -131,6 +148,7 @@ export class LocalPipeline {
    */
   readonly opsTarget: OpsTarget;
   private readonly outcomeListeners = new Set<(event: OutcomeEvent) => void>();
+  private readonly onLog: LocalPipelineOptions['onLog'];
   private readonly invocationListeners = new Set<(invocation: InvocationReport) => void>();
 
   private constructor(
@@ -145,6 +163,7 @@ export class LocalPipeline {
     options: LocalPipelineOptions,
   ) {
     const onLog = options.onLog;
+    this.onLog = onLog;
     this.pauseSwitch = new DynamoDbPauseSwitch({ ledgerTable: aws.tables.ledger, client: aws.clients.dynamodb });
     // The real adapter, against a Lambda API answered in-process by the poller (faults included).
     this.eventSource = new LambdaEventSourceSwitch({
@@ -299,6 +318,16 @@ export class LocalPipeline {
       onError: (error) =>
         onLog?.(JSON.stringify({ level: 'ERROR', message: 'registry watch invocation failed', error: String(error) }), 'registry-watch'),
     });
+    this.watchDeadLetters = createDlqWatchHandler(
+      createDlqWatchDeps({
+        env: aws.env,
+        dynamodb: aws.clients.dynamodb,
+        sqs: aws.clients.sqs,
+        now: clock.now,
+        logger: lineLogger('dlq-watch', onLog),
+        hideSeconds: 30,
+      }),
+    );
     this.feedback = new FeedbackPump({
       sesStore: () => aws.sesStore(),
       handler: feedbackHandler,
@@ -464,7 +493,17 @@ export class LocalPipeline {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     await this.feedback.pumpOnce();
+    await this.sweepDeadLetters();
     return result;
+  }
+
+  /** One DLQ sweep; a failed one is logged (the deployed watch's alarm), never fatal to the run. */
+  private async sweepDeadLetters(): Promise<void> {
+    try {
+      await this.watchDeadLetters();
+    } catch (error) {
+      this.onLog?.(JSON.stringify({ level: 'ERROR', message: 'dlq watch failed', error: String(error) }), 'dlq-watch');
+    }
   }
 
   /**

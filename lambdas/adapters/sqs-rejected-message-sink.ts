@@ -17,10 +17,15 @@ export class SqsRejectedMessageSink implements RejectedMessageSink {
     this.client = options.client ?? new SQSClient({});
   }
 
-  async moveRejected(body: string, rejection: { reason: RejectReason; field?: string; dispatchId?: string }): Promise<void> {
+  async moveRejected(
+    body: string,
+    rejection: { reason: RejectReason; field?: string; dispatchId?: string; sqsMessageId?: string },
+  ): Promise<void> {
     const attributes: Record<string, MessageAttributeValue> = {
       [RejectAttribute.reason]: { DataType: 'String', StringValue: rejection.reason },
     };
+    // The copy in the DLQ gets a new message id: the original names the ledger's `rejected#` record (the DLQ watch checks it).
+    if (rejection.sqsMessageId) attributes[RejectAttribute.sqsMessageId] = { DataType: 'String', StringValue: rejection.sqsMessageId };
     if (rejection.field) attributes[RejectAttribute.field] = { DataType: 'String', StringValue: rejection.field };
     if (rejection.dispatchId) attributes[RejectAttribute.dispatchId] = { DataType: 'String', StringValue: rejection.dispatchId };
     try {

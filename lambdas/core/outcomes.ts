@@ -51,6 +51,11 @@ export const RetryReason = {
   /** The invocation had no time left for claim + send + settle: handed back unclaimed (issue 12.6). */
   NoTimeLeft: 'no-time-left',
   Unexpected: 'unexpected-error',
+  /**
+   * Not a retry: the DLQ watch found the message in the DLQ with no end recorded (the dispatcher
+   * died on its last receive, or could not write its `failed` record): the `failed` reason it writes.
+   */
+  DeadLettered: 'dead-lettered',
 } as const;
 export type RetryReason = (typeof RetryReason)[keyof typeof RetryReason];
 

@@ -174,6 +174,7 @@ async function reject(delivery: Delivery, rejection: Rejection, ctx: BatchContex
       reason: rejection.reason,
       field: rejection.field,
       dispatchId: rejection.dispatchId,
+      sqsMessageId: delivery.record.messageId,
     });
   } catch {
     // Not recorded or not moved: keep it in the queue rather than lose it.

@@ -1,0 +1,44 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDbDeadLetterLedger } from '../adapters/dynamodb-dead-letter-ledger';
+import { SqsDeadLetterQueue } from '../adapters/sqs-dead-letter-queue';
+import { resolveConfig } from '../core/config';
+import { requiredEnv } from '../handler-kit';
+import { Env } from '../tables';
+import type { DlqWatchDeps } from './sweep-dead-letters';
+
+export interface DlqWatchDepsOptions {
+  /** @default process.env */
+  readonly env?: NodeJS.ProcessEnv;
+  readonly dynamodb?: DynamoDBClient;
+  readonly sqs?: SQSClient;
+  /** @default () => new Date() */
+  readonly now?: () => Date;
+  /** @default Powertools Logger (service `mail-dispatch-dlq-watch`) */
+  readonly logger?: DlqWatchDeps['logger'];
+  /** @default 120 */
+  readonly hideSeconds?: number;
+}
+
+/** Builds the DLQ watch's adapters from the environment the stack (or the local pipeline) sets. */
+export function createDlqWatchDeps(options: DlqWatchDepsOptions = {}): DlqWatchDeps {
+  const env = options.env ?? process.env;
+  const lease = env[Env.claimLeaseSeconds];
+  return {
+    queue: new SqsDeadLetterQueue({
+      deadLetterQueueUrl: requiredEnv(Env.deadLetterQueueUrl, env),
+      client: options.sqs ?? new SQSClient({}),
+    }),
+    ledger: new DynamoDbDeadLetterLedger({
+      ledgerTable: requiredEnv(Env.ledgerTable, env),
+      client: options.dynamodb ?? new DynamoDBClient({}),
+    }),
+    // The dispatcher's own lease and range check (one home for the default).
+    claimLeaseSeconds: resolveConfig({ claimLeaseSeconds: lease === undefined || lease === '' ? undefined : Number(lease) })
+      .claimLeaseSeconds,
+    now: options.now ?? (() => new Date()),
+    logger: options.logger ?? new Logger({ serviceName: 'mail-dispatch-dlq-watch' }),
+    hideSeconds: options.hideSeconds,
+  };
+}
