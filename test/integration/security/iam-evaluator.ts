@@ -181,3 +181,17 @@ export function allowedBy(
       conditionsHold(s.Condition, request),
   );
 }
+
+/**
+ * A call to another service (Lambda, EventBridge): allowed when an Allow statement names its action
+ * on a named resource (never `*`). Which resource is asserted by the construct's infra test.
+ */
+export function allowsOnNamedResource(statements: readonly Statement[], action: string): Statement | undefined {
+  return statements.find(
+    (s) =>
+      s.Effect === 'Allow' &&
+      list(s.Action).some((a) => like(a, action)) &&
+      !list(s.Resource).some((r) => r === '*') &&
+      s.Condition === undefined,
+  );
+}
