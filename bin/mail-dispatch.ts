@@ -2,12 +2,15 @@
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, HIPAASecurityChecks } from 'cdk-nag';
 import { MailDispatchStack } from '../lib/mail-dispatch-stack';
-import { InvalidSettingsError } from '../lib/settings';
+import { InvalidSettingsError, readSettings } from '../lib/settings';
 
 const app = new App();
 try {
+  // The only reader of CDK context: the stack and the MailDispatch construct take typed props.
+  const pipeline = readSettings(app.node);
   new MailDispatchStack(app, 'MailDispatch', {
     description: 'mail-dispatch: recipient-bound, at-most-once e-mail dispatch for health-plan portal messages',
+    pipeline,
   });
   // Both packs run on every synth: an unacknowledged error fails it; warnings are printed. Each
   // acknowledgement and its reason is also written into the template (Metadata.cdk_nag) for audit.

@@ -131,10 +131,14 @@ function coerce(key: SettingKey, raw: unknown): unknown {
   return raw.trim() !== '' && Number.isFinite(Number(raw)) ? Number(raw) : raw;
 }
 
-/** The settings in context are wrong: every problem, one per entry (`message` joins them). */
+/** The settings (in context, or a MailDispatch's props) are wrong: every problem, one per entry (`message` joins them). */
 export class InvalidSettingsError extends ConfigurationError {
-  constructor(readonly problems: readonly string[]) {
-    super(`Invalid mail-dispatch context: ${problems.join('; ')}`);
+  /** @param source what held them, for the message: `mail-dispatch context` or `MailDispatch props`. */
+  constructor(
+    readonly problems: readonly string[],
+    source = 'mail-dispatch context',
+  ) {
+    super(`Invalid ${source}: ${problems.join('; ')}`);
     this.name = 'InvalidSettingsError';
   }
 }
@@ -147,12 +151,21 @@ const TOOL_CONTEXT_KEYS: readonly string[] = ['cli-telemetry', 'acknowledged-iss
  * meant to be. CDK and tool keys are namespaced (`@aws-cdk/…`, `aws:cdk:…`, lookups with `:`).
  */
 export function unknownContextKeys(context: Record<string, unknown>): string[] {
-  const keys = Object.keys(context).filter((key) => !/[:/@]/.test(key) && !TOOL_CONTEXT_KEYS.includes(key));
+  return unknownKeys(
+    Object.keys(context).filter((key) => !/[:/@]/.test(key) && !TOOL_CONTEXT_KEYS.includes(key)),
+    'key',
+  );
+}
+
+/** Each of `keys` that is not a setting, with the setting it was probably meant to be (`what`: key, prop). */
+export function unknownKeys(keys: readonly string[], what: string): string[] {
   return keys
     .filter((key) => !(SETTING_KEYS as readonly string[]).includes(key))
     .map((key) => {
       const near = closestSetting(key);
-      return near ? `unknown key ${key}: did you mean ${near}?` : `unknown key ${key} (the keys are ${SETTING_KEYS.join(', ')})`;
+      return near
+        ? `unknown ${what} ${key}: did you mean ${near}?`
+        : `unknown ${what} ${key} (the ${what}s are ${SETTING_KEYS.join(', ')})`;
     });
 }
 
@@ -181,17 +194,34 @@ function editDistance(a: string, b: string): number {
 }
 
 /**
- * Reads the settings from context, lets `overrides` win (tests), and validates them together.
+ * Reads the settings from context, lets `overrides` win, and validates them together. Only
+ * `bin/mail-dispatch.ts` reads context; a CDK app that embeds MailDispatch passes props instead.
  * @throws InvalidSettingsError listing every invalid or unknown key.
  */
 export function readSettings(node: Node, overrides: Partial<DeploymentSettings> = {}): DeploymentSettings {
-  const merged: Record<string, unknown> = {};
+  const values: Record<string, unknown> = {};
   for (const key of SETTING_KEYS) {
     const fromContext = node.tryGetContext(key);
-    merged[key] = overrides[key] ?? (fromContext === undefined ? DEFAULT_SETTINGS[key] : coerce(key, fromContext));
+    values[key] = overrides[key] ?? (fromContext === undefined ? undefined : coerce(key, fromContext));
   }
   // A misspelled key would otherwise be ignored and its setting left at the default, silently.
-  const problems: string[] = unknownContextKeys(node.getAllContext() as Record<string, unknown>);
+  return resolveSettings(values, unknownContextKeys(node.getAllContext() as Record<string, unknown>));
+}
+
+/**
+ * The settings: `values` over DEFAULT_SETTINGS (an undefined value takes the default), normalised
+ * (addresses, lists) and validated together: the context's path and MailDispatch's props share
+ * every rule. `problemsSoFar` (e.g. unknown keys) are reported in the same error.
+ * @throws InvalidSettingsError listing every problem (`source` names what held the settings).
+ */
+export function resolveSettings(
+  values: Readonly<Partial<Record<SettingKey, unknown>>>,
+  problemsSoFar: readonly string[] = [],
+  source?: string,
+): DeploymentSettings {
+  const merged: Record<string, unknown> = {};
+  for (const key of SETTING_KEYS) merged[key] = values[key] === undefined ? DEFAULT_SETTINGS[key] : values[key];
+  const problems = [...problemsSoFar];
   // Only the settings that have a range (lists, strings and booleans are checked below).
   const ranged = Object.fromEntries(
     Object.keys(RANGES)
@@ -247,7 +277,7 @@ export function readSettings(node: Node, overrides: Partial<DeploymentSettings> 
       windowSends: merged.reputationWindowSends as number,
     }).map((problem) => problem.replace(/^reputation (\w)/, (_, c: string) => `reputation${c.toUpperCase()}`)),
   );
-  if (problems.length > 0) throw new InvalidSettingsError(problems);
+  if (problems.length > 0) throw new InvalidSettingsError(problems, source);
   return merged as unknown as DeploymentSettings;
 }
 

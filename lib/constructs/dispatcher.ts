@@ -1,25 +1,37 @@
 import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as eventSources from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { DEFAULTS, rangeProblems, relatedSettingProblems, sendsPerSecondPerEnvironment } from '../../lambdas/core/defaults';
 import { METRIC_NAMESPACE } from '../../lambdas/core/outcomes';
 import { DISPATCHER_TIMEOUT_SECONDS } from '../../lambdas/dispatcher/time-budget';
 import { Env, TABLE_ACCESS } from '../../lambdas/tables';
 import { METRICS_SERVICE_NAME } from '../dispatch-metrics';
-import type { DispatchQueue } from './dispatch-queue';
-import type { MailIdentity } from './mail-identity';
-import type { RegistryTables } from './registry-tables';
 import { ServiceFunction } from './service-function';
 
 export interface DispatcherProps {
   readonly encryptionKey: kms.IKey;
-  readonly queue: DispatchQueue;
-  readonly tables: RegistryTables;
-  readonly mail: MailIdentity;
+  /** The dispatch queue: the event source. */
+  readonly queue: sqs.IQueue;
+  /** Its dead-letter queue: the dispatcher moves rejected messages there itself. */
+  readonly deadLetterQueue: sqs.IQueue;
+  /** The queue's `maxReceiveCount` (the last receive fails a message for good instead of retrying it). */
+  readonly maxReceiveCount: number;
+  /** The member registry (read and condition-checked only). */
+  readonly members: dynamodb.ITable;
+  /** The dispatch ledger (dispatch records, fan-in counters, the pause flag). */
+  readonly ledger: dynamodb.ITable;
+  /** The only address it sends from (its SES permission is given by whoever owns the identity). */
+  readonly fromAddress: string;
+  /** The SES configuration set every send names. */
+  readonly configurationSetName: string;
+  /** What the sender puts before a logical template name (see sesTemplateName). */
+  readonly templatePrefix: string;
   /** @default 3 */
   readonly fanInLimit?: number;
   /** @default 86400 */
@@ -46,7 +58,9 @@ export interface DispatcherProps {
 
 /**
  * The dispatcher: the Lambda function behind the dispatch queue's event source mapping, the
- * address-hash key it reads at cold start, and exactly the permissions its one job needs.
+ * address-hash key it reads at cold start, and exactly the permissions its one job needs on what it
+ * is given. The permissions another construct owns (SES sending, tripping the breaker, the link
+ * key) are added by MailDispatch, where the wiring is.
  */
 export class Dispatcher extends Construct {
   /** Function timeout; the queue's visibility timeout must be at least six times this. */
@@ -80,7 +94,7 @@ export class Dispatcher extends Construct {
     if (problems.length > 0) throw new Error(`Dispatcher ${id}: ${problems.join('; ')}`);
 
     const region = Stack.of(this).region;
-    const { members, ledger } = props.tables;
+    const { members, ledger } = props;
     const access = TABLE_ACCESS.dispatcher;
 
     this.addressHashSecret = new secretsmanager.Secret(this, 'AddressHashKey', {
@@ -108,13 +122,13 @@ export class Dispatcher extends Construct {
       environment: {
         [Env.membersTable]: members.tableName,
         [Env.ledgerTable]: ledger.tableName,
-        [Env.deadLetterQueueUrl]: props.queue.deadLetterQueue.queueUrl,
-        [Env.fromAddress]: props.mail.fromAddress,
-        [Env.configurationSet]: props.mail.configurationSet.configurationSetName,
-        [Env.templatePrefix]: props.mail.templatePrefix,
+        [Env.deadLetterQueueUrl]: props.deadLetterQueue.queueUrl,
+        [Env.fromAddress]: props.fromAddress,
+        [Env.configurationSet]: props.configurationSetName,
+        [Env.templatePrefix]: props.templatePrefix,
         [Env.fanInLimit]: String(fanInLimit),
         [Env.fanInWindowSeconds]: String(fanInWindowSeconds),
-        [Env.maxReceiveCount]: String(props.queue.maxReceiveCount),
+        [Env.maxReceiveCount]: String(props.maxReceiveCount),
         // A claim older than two function timeouts belongs to an attempt that has died.
         [Env.claimLeaseSeconds]: String(Dispatcher.TIMEOUT.toSeconds() * 2),
         [Env.addressHashSecretArn]: this.addressHashSecret.secretArn,
@@ -136,12 +150,12 @@ export class Dispatcher extends Construct {
       new iam.PolicyStatement({
         sid: 'ConsumeDispatchQueue',
         actions: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'],
-        resources: [props.queue.queue.queueArn],
+        resources: [props.queue.queueArn],
       }),
       new iam.PolicyStatement({
         sid: 'MoveRejectedMessagesToDlq',
         actions: ['sqs:SendMessage'],
-        resources: [props.queue.deadLetterQueue.queueArn],
+        resources: [props.deadLetterQueue.queueArn],
       }),
       new iam.PolicyStatement({
         sid: 'ReadRegistryAndCheckRecipient',
@@ -202,10 +216,9 @@ export class Dispatcher extends Construct {
           },
         },
       }),
-      props.mail.sendStatement(),
     );
 
-    this.eventSource = new eventSources.SqsEventSource(props.queue.queue, {
+    this.eventSource = new eventSources.SqsEventSource(props.queue, {
       batchSize,
       maxBatchingWindow: maxBatchingWindow.toSeconds() === 0 ? undefined : maxBatchingWindow,
       maxConcurrency,

@@ -1,14 +1,12 @@
 import { Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as kms from 'aws-cdk-lib/aws-kms';
-import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import { DEFAULTS, rangeProblems } from '../../lambdas/core/defaults';
 import { METRIC_NAMESPACE } from '../../lambdas/core/outcomes';
 import { REPUTATION_DEFAULTS, type ReputationSettings } from '../../lambdas/core/reputation';
 import { Env, TABLE_ACCESS } from '../../lambdas/tables';
-import type { MailIdentity } from './mail-identity';
-import type { RegistryTables } from './registry-tables';
 import { ServiceFunction } from './service-function';
 
 /** With `dynamodb:Attributes`: a read names its attributes, a write returns none it may not see (issue 12.11). */
@@ -16,9 +14,12 @@ const LIMITED_RETURN = { 'dynamodb:Select': 'SPECIFIC_ATTRIBUTES', 'dynamodb:Ret
 
 export interface FeedbackProps {
   readonly encryptionKey: kms.IKey;
-  readonly tables: RegistryTables;
-  /** Its events topic is what the feedback function subscribes to. */
-  readonly mail: MailIdentity;
+  /** The member registry (only the suppression attributes are written). */
+  readonly members: dynamodb.ITable;
+  /** The dispatch ledger (dispatch records and their feedback items). */
+  readonly ledger: dynamodb.ITable;
+  /** The SES configuration set whose events count (events another one tagged are counted and ignored). */
+  readonly configurationSetName: string;
   /** 0 reserves none (SES emits about two events per message; SNS retries when throttled). @default 0 */
   readonly reservedConcurrentExecutions?: number;
   /** Transient bounces in a row of one (member, address) treated as permanent. @default 3 */
@@ -31,7 +32,7 @@ export interface FeedbackProps {
  * The SES feedback loop: the configuration set's events (via the encrypted SNS topic) reach a
  * function that reconciles `in-doubt` dispatches on `send`/`delivery` and suppresses the
  * (member, address hash) pair of a dispatch on a permanent bounce or a complaint. It can update items, never create or delete
- * them, and cannot send mail.
+ * them, and cannot send mail. MailDispatch subscribes it to the SES events topic.
  */
 export class Feedback extends Construct {
   public readonly service: ServiceFunction;
@@ -42,7 +43,7 @@ export class Feedback extends Construct {
     const problems = rangeProblems({ transientBounceLimit, feedbackReservedConcurrency: props.reservedConcurrentExecutions });
     if (problems.length > 0) throw new Error(`Feedback ${id}: ${problems.join('; ')}`);
     const region = Stack.of(this).region;
-    const { members, ledger } = props.tables;
+    const { members, ledger } = props;
 
     this.service = new ServiceFunction(this, 'Service', {
       entry: 'lambdas/feedback/handler.ts',
@@ -56,7 +57,7 @@ export class Feedback extends Construct {
         [Env.membersTable]: members.tableName,
         [Env.ledgerTable]: ledger.tableName,
         // Events another configuration set tagged are counted and ignored.
-        [Env.configurationSet]: props.mail.configurationSet.configurationSetName,
+        [Env.configurationSet]: props.configurationSetName,
         [Env.transientBounceLimit]: String(transientBounceLimit),
         [Env.reputationBounceRatePercent]: String((props.reputation ?? REPUTATION_DEFAULTS).bounceRatePercent),
         [Env.reputationComplaintRatePercent]: String((props.reputation ?? REPUTATION_DEFAULTS).complaintRatePercent),
@@ -111,7 +112,5 @@ export class Feedback extends Construct {
         conditions: { StringEquals: { 'kms:ViaService': `dynamodb.${region}.amazonaws.com` } },
       }),
     );
-
-    props.mail.eventsTopic.addSubscription(new subscriptions.LambdaSubscription(this.service.function));
   }
 }

@@ -64,7 +64,7 @@ describe('cdk-nag (AwsSolutions + HIPAA Security)', () => {
 
   beforeAll(() => {
     app = new App();
-    new MailDispatchStack(app, 'MailDispatch', { settings: SETTINGS });
+    new MailDispatchStack(app, 'MailDispatch', { pipeline: SETTINGS });
     Validations.of(app).addPlugins(...packs(app));
     app.synth();
   });

@@ -14,7 +14,19 @@ function buildDispatcher(props: Record<string, number>) {
   const queue = new DispatchQueue(stack, 'Queue', { encryptionKey });
   const tables = new RegistryTables(stack, 'Tables', { encryptionKey, enableBackupPlan: false });
   const mail = new MailIdentity(stack, 'Mail', { encryptionKey, fromAddress: DEFAULTS.fromAddress });
-  return () => new Dispatcher(stack, 'Dispatcher', { encryptionKey, queue, tables, mail, ...props });
+  return () =>
+    new Dispatcher(stack, 'Dispatcher', {
+      encryptionKey,
+      queue: queue.queue,
+      deadLetterQueue: queue.deadLetterQueue,
+      maxReceiveCount: queue.maxReceiveCount,
+      members: tables.members,
+      ledger: tables.ledger,
+      fromAddress: mail.fromAddress,
+      configurationSetName: mail.configurationSet.configurationSetName,
+      templatePrefix: mail.templatePrefix,
+      ...props,
+    });
 }
 
 const settingsWith = (context: Record<string, unknown>) => () => readSettings(new App({ context }).node);

@@ -2,15 +2,15 @@ import { App, type Environment, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { MailDispatchStack } from '../../../lib/mail-dispatch-stack';
-import type { DeploymentSettings } from '../../../lib/settings';
+import type { MailDispatchProps } from '../../../lib/mail-dispatch';
 
 /**
  * Builds the whole stack (this bundles the three functions with esbuild: a few seconds), so test
  * files build it once, in `beforeAll`.
  */
-export function synthMailDispatch(settings: Partial<DeploymentSettings> = {}) {
+export function synthMailDispatch(settings: MailDispatchProps = {}) {
   const app = new App();
-  const stack = new MailDispatchStack(app, 'MailDispatchTest', { settings });
+  const stack = new MailDispatchStack(app, 'MailDispatchTest', { pipeline: settings });
   return { app, stack, template: Template.fromStack(stack) };
 }
 
