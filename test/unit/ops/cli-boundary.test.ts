@@ -14,7 +14,8 @@ describe('the ops CLI (bin/mail-dispatch-ops.ts)', () => {
     });
     const inputs = Object.keys(result.metafile.inputs);
     expect(inputs).toContain('lib/stack-outputs.ts');
-    expect(inputs.filter((path) => /^lib\/(mail-dispatch-stack|settings|constructs\/)/.test(path))).toEqual([]);
+    // lib/ is the CDK side: of it the CLI reads only the output names (a module that imports nothing).
+    expect(inputs.filter((path) => path.startsWith('lib/') && path !== 'lib/stack-outputs.ts')).toEqual([]);
     const packages = Object.values(result.metafile.inputs).flatMap((input) => input.imports.filter((i) => i.external).map((i) => i.path));
     expect(packages.filter((name) => /^(aws-cdk-lib|aws-cdk|constructs|cdk-nag)(\/|$)/.test(name))).toEqual([]);
   });
