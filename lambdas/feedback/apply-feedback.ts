@@ -85,17 +85,24 @@ async function applyToLedger(feedback: Feedback, ctx: ApplyContext): Promise<App
     treatedAsPermanent,
     now,
   };
-  let recorded = await store.recordFate(fate);
-  if (recorded.result === 'unknown-message-id' && !reconciled && (await reconcile()) === 'reconciled')
-    recorded = await store.recordFate(fate);
-  if (recorded.result === 'replayed') return { kind: 'ignored', why: FeedbackIgnoredWhy.Replayed };
-  if (recorded.result === 'unknown-message-id') return { kind: 'ignored', why: FeedbackIgnoredWhy.UnknownMessageId };
-
-  if (feedback.fate === DeliveryFate.Delivered && recorded.memberId && recorded.toHash)
-    await store.resetTransientBounces(recorded.memberId, recorded.toHash, now);
   const suppress =
     feedback.fate === DeliveryFate.Complained || (feedback.fate === DeliveryFate.Bounced && (!transient || treatedAsPermanent));
   const reason = feedback.fate === DeliveryFate.Complained ? 'complaint' : 'bounce';
+  let recorded = await store.recordFate(fate);
+  if (recorded.result === 'unknown-message-id' && !reconciled && (await reconcile()) === 'reconciled')
+    recorded = await store.recordFate(fate);
+  if (recorded.result === 'unknown-message-id') return { kind: 'ignored', why: FeedbackIgnoredWhy.UnknownMessageId };
+  // A replay may be the retry of a delivery that recorded the fate and then died (its read-back or
+  // its suppression failed): the fate stays as it is, but the suppression it calls for is made
+  // again (idempotent), or a complaining address would stay sendable for good.
+  if (recorded.result === 'replayed') {
+    const again = suppress ? await store.suppressAddressOf(dispatchId, reason, now) : undefined;
+    if (again?.outcome !== 'suppressed') return { kind: 'ignored', why: FeedbackIgnoredWhy.Replayed };
+    return { kind: 'fate', fate: feedback.fate, suppressed: true, treatedAsPermanent, memberId: again.memberId, addressHash: again.toHash };
+  }
+
+  if (feedback.fate === DeliveryFate.Delivered && recorded.memberId && recorded.toHash)
+    await store.resetTransientBounces(recorded.memberId, recorded.toHash, now);
   // The pair of this dispatch (the ledger record's member and address hash), not the member's current address.
   const result = suppress ? await store.suppressAddressOf(dispatchId, reason, now) : undefined;
   if (result?.outcome === 'suppressed') {

@@ -330,6 +330,42 @@ describe('delivery fate in the ledger', () => {
     expect(metrics).toEqual(['FeedbackIgnored/Why=replayed']);
   });
 
+  it('review of 12.11: a complaint whose first delivery recorded the fate and then died is still suppressed by the retry', async () => {
+    await sent('fate-died', 'M-died', 'died@example.org');
+    // The first delivery: the fate is recorded, then the suppression's write on the members table is throttled.
+    let failNext = true;
+    const flaky = {
+      send: (command: { constructor: { name: string }; input: { TableName?: string } }) => {
+        if (failNext && command.constructor.name === 'UpdateItemCommand' && command.input.TableName === aws.tables.members) {
+          failNext = false;
+          return Promise.reject(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException', $metadata: {} }));
+        }
+        return aws.clients.dynamodb.send(command as never);
+      },
+    };
+    const withStore = (client: unknown) =>
+      createFeedbackHandler({
+        store: new DynamoDbFeedbackStore({ membersTable: aws.tables.members, ledgerTable: aws.tables.ledger, client: client as never }),
+        logger: quiet,
+        metric,
+        configurationSet: 'mail-dispatch',
+      });
+    const complaint = sesEvent('Complaint', 'fate-died', { complaint: { feedbackId: 'c-died', complainedRecipients: [] } });
+    await expect(withStore(flaky)(complaint)).rejects.toThrow();
+    expect(failNext).toBe(false);
+    expect(await fates('fate-died')).toHaveLength(1);
+    expect(await item(aws.tables.members, { memberId: 'M-died' })).not.toHaveProperty('suppressions');
+    // SNS delivers it again: the fate is a replay (the ledger holds it once), the suppression is made,
+    // and the handler reports the event as the first delivery would have (its one fate, its one suppression).
+    await expect(withStore(aws.clients.dynamodb)(complaint)).resolves.toMatchObject({ recorded: 1, suppressed: 1 });
+    expect(await fates('fate-died')).toHaveLength(1);
+    expect(await item(aws.tables.members, { memberId: 'M-died' })).toMatchObject({
+      suppressions: { 'hash-of-M-died': { reason: 'complaint' } },
+    });
+    // A third delivery changes nothing.
+    await expect(withStore(aws.clients.dynamodb)(complaint)).resolves.toEqual({ reconciled: 0, recorded: 0, suppressed: 0, ignored: 1 });
+  });
+
   it('counts events for an unknown SES message id, another configuration set, or a malformed body, and never fails the batch', async () => {
     await sent('fate-unknown');
     const unknownId = sesEvent('Delivery', 'fate-unknown');
