@@ -255,6 +255,30 @@ export const TABLE_ACCESS = {
     /** The pause flag it sets past the fan-in limit. */
     pauseKeys: [LedgerKey.pauseFlag],
   },
+  dlqWatch: {
+    /**
+     * Ledger keys the DLQ watch may never read or write: every item that is not a dispatch record
+     * (`<dispatchId>`, which never holds `#`) or a rejected body's (`rejected#*`).
+     */
+    ledgerDeniedKeys: ['control#*', 'registry#*', 'fanin#*', 'softbounce#*', 'notforme#*', 'ratelimit#*', 'reputation#*'],
+    /** What its reads project and its writes set or test (`DynamoDbDeadLetterLedger`): never `toHash`. */
+    ledgerAttributes: [
+      LEDGER_TABLE.partitionKey,
+      'state',
+      'reason',
+      'field',
+      'dispatchId',
+      'memberId',
+      'template',
+      'claimedAt',
+      'claimToken',
+      'claimMessageId',
+      'auditDay',
+      'updatedAt',
+      'lastMessageId',
+      'history',
+    ],
+  },
 } as const;
 
 export const QUEUES = {

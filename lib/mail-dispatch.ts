@@ -20,6 +20,7 @@ import { OutcomeFeed } from './constructs/outcome-feed';
 import { PipelineAlarms, type WatchedQueue } from './constructs/pipeline-alarms';
 import { RegistryTables } from './constructs/registry-tables';
 import { RegistryWatch } from './constructs/registry-watch';
+import { DlqWatch } from './constructs/dlq-watch';
 import { type DeploymentSettings, InvalidSettingsError, resolveSettings, unknownKeys } from './settings';
 
 /**
@@ -70,6 +71,8 @@ export class MailDispatch extends Construct {
   public readonly alarms: PipelineAlarms;
   public readonly notForMe: NotForMePage;
   public readonly registryWatch: RegistryWatch;
+  /** Gives every DLQ message without a recorded end its `failed` record (so its outcome event); deletes nothing. */
+  public readonly dlqWatch: DlqWatch;
   public readonly dashboard: cloudwatch.Dashboard;
 
   constructor(scope: Construct, id: string, props: MailDispatchProps = {}) {
@@ -224,12 +227,20 @@ export class MailDispatch extends Construct {
     dispatcher.service.function.addEnvironment(Env.reportLinkSecretArn, notForMe.linkKeySecret.secretArn);
     dispatcher.service.allow(notForMe.readLinkKeyStatement());
 
+    // Every DLQ message gets a recorded end, so the outcome feed tells the portal; the messages stay for redrive.
+    const dlqWatch = (this.dlqWatch = new DlqWatch(this, 'DlqWatch', {
+      encryptionKey: key,
+      deadLetterQueue: queue.deadLetterQueue,
+      ledger,
+      claimLeaseSeconds: Dispatcher.CLAIM_LEASE.toSeconds(),
+      alarmTopic: alarms.alarmTopic,
+    }));
     this.dashboard = new OperationsDashboard(this, 'Operations', {
       dispatcher: dispatcher.service.function,
       eventSourceMappingId: dispatcher.eventSource.eventSourceMappingId,
       queue: queue.queue,
       deadLetterQueue: queue.deadLetterQueue,
-      alarms: [...alarms.alarms, notForMe.reportedAlarm, watch.fanInAlarm, watch.failedRecordsAlarm],
+      alarms: [...alarms.alarms, notForMe.reportedAlarm, watch.fanInAlarm, watch.failedRecordsAlarm, dlqWatch.errorsAlarm],
       fanInLimit: settings.fanInLimit,
       maxSendRatePerSecond: settings.maxSendRatePerSecond,
     }).dashboard;

@@ -65,6 +65,8 @@ export interface DispatcherProps {
 export class Dispatcher extends Construct {
   /** Function timeout; the queue's visibility timeout must be at least six times this. */
   public static readonly TIMEOUT = Duration.seconds(DISPATCHER_TIMEOUT_SECONDS);
+  /** How long a claim is live: it outlives any invocation that could still hold it (the DLQ watch reads it too). */
+  public static readonly CLAIM_LEASE = Duration.seconds(DISPATCHER_TIMEOUT_SECONDS * 2);
 
   public readonly service: ServiceFunction;
   public readonly eventSource: eventSources.SqsEventSource;
@@ -130,7 +132,7 @@ export class Dispatcher extends Construct {
         [Env.fanInWindowSeconds]: String(fanInWindowSeconds),
         [Env.maxReceiveCount]: String(props.maxReceiveCount),
         // A claim older than two function timeouts belongs to an attempt that has died.
-        [Env.claimLeaseSeconds]: String(Dispatcher.TIMEOUT.toSeconds() * 2),
+        [Env.claimLeaseSeconds]: String(Dispatcher.CLAIM_LEASE.toSeconds()),
         [Env.addressHashSecretArn]: this.addressHashSecret.secretArn,
         // Each concurrent execution environment paces itself to its share of the SES quota.
         [Env.maxSendsPerSecond]: String(sendsPerSecondPerEnvironment(maxSendRatePerSecond, maxConcurrency)),

@@ -62,7 +62,7 @@ describe('MailDispatchStack', () => {
     const lambdaRoles = Object.values(template.findResources('AWS::IAM::Role')).filter((role) =>
       JSON.stringify(role.Properties.AssumeRolePolicyDocument).includes('lambda.amazonaws.com'),
     );
-    expect(lambdaRoles).toHaveLength(6); // dispatcher, feedback, breaker, not-for-me page, outcome publisher, registry watch
+    expect(lambdaRoles).toHaveLength(7); // dispatcher, feedback, breaker, not-for-me page, outcome publisher, registry watch, DLQ watch
     for (const role of lambdaRoles) expect(role.Properties.ManagedPolicyArns).toBeUndefined();
     template.resourceCountIs('AWS::IAM::Policy', 0);
   });

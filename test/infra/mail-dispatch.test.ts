@@ -39,9 +39,11 @@ describe('MailDispatch in a bare Stack (a team embeds it in its own app)', () =>
     // modules lazily); the bound only catches bundling coming back (tens of seconds).
     expect(elapsedMs).toBeLessThan(8_000);
     expect(pipeline.settings).toEqual(DEFAULT_SETTINGS);
-    template.resourceCountIs('AWS::Lambda::Function', 6);
+    // Dispatcher, feedback, breaker, not-for-me page, outcome publisher, registry watch, DLQ watch (scheduled: no mapping).
+    template.resourceCountIs('AWS::Lambda::Function', 7);
     template.resourceCountIs('AWS::DynamoDB::Table', 2);
     template.resourceCountIs('AWS::Lambda::EventSourceMapping', 3);
+    expect(pipeline.dlqWatch.errorsAlarm).toBeDefined();
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: 'Team-FanInSpike' });
   });
 

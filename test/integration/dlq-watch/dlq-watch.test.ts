@@ -3,6 +3,7 @@ import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { redriveDeadLetters } from '../../../cli/src/ops/redrive';
 import type { OutcomeEventEnvelope } from '../../../lambdas/core/outcome-event';
+import { DynamoDbDeadLetterLedger } from '../../../lambdas/adapters/dynamodb-dead-letter-ledger';
 import { LocalPipeline } from '../../../local/local-pipeline';
 import { ledgerRecord, message, publish, putMembers } from '../local/helpers';
 
@@ -117,5 +118,25 @@ describe('the DLQ watch', () => {
     const sent = (await pipeline.aws.sesStore()).map((e) => e.body.text ?? '');
     expect(sent.filter((text) => text.includes('dlq-1'))).toHaveLength(1);
     expect(sent.filter((text) => text.includes('dlq-2'))).toHaveLength(0);
+  });
+
+  it('14: concurrent sweeps write one end: of many writes conditioned on the same version, exactly one lands', async () => {
+    const ledger = new DynamoDbDeadLetterLedger({ ledgerTable: pipeline.aws.tables.ledger, client: pipeline.aws.clients.dynamodb });
+    const end = { reason: 'dead-lettered' as const, dispatchId: 'dlq-3', memberId: 'W1', template: 'advice-nurse-reply', now: new Date() };
+    const seen = await ledger.read({ kind: 'dispatch', id: 'dlq-3' });
+    expect(seen).toBeUndefined();
+    const written = await Promise.all(Array.from({ length: 6 }, (_, i) => ledger.recordFailed({ ...end, sqsMessageId: `m${i}` }, seen)));
+    expect(written.filter(Boolean)).toHaveLength(1);
+    const after = await ledger.read({ kind: 'dispatch', id: 'dlq-3' });
+    expect(after).toMatchObject({ state: 'failed', historyLength: 1 });
+    // A version read before a claim landed is stale: the write over it is refused, the claim stays.
+    await pipeline.aws.clients.dynamodb.send(
+      new PutItemCommand({
+        TableName: pipeline.aws.tables.ledger,
+        Item: marshall({ pk: 'dlq-3', state: 'claimed', claimToken: 't', history: [{ state: 'failed' }, { state: 'claimed' }] }),
+      }),
+    );
+    expect(await ledger.recordFailed({ ...end, sqsMessageId: 'late' }, after)).toBe(false);
+    expect((await ledger.read({ kind: 'dispatch', id: 'dlq-3' }))?.state).toBe('claimed');
   });
 });
