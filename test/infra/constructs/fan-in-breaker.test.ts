@@ -2,7 +2,7 @@ import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { Env, LedgerKey } from '../../../lambdas/tables';
 import { actionsOf, allActions, logicalIdOf, type Statement, statementsOfRole, synthMailDispatch } from '../support/stack-fixture';
 
-describe('FanInBreaker', () => {
+describe('FanInBreaker and PipelineAlarms, wired in the whole stack', () => {
   let template: Template;
   let statements: Statement[];
   let mappingId: string;

@@ -5,7 +5,7 @@ import { MailDispatchStack } from '../../../lib/mail-dispatch-stack';
 import type { MailDispatchProps } from '../../../lib/mail-dispatch';
 
 /**
- * Builds the whole stack (this bundles the three functions with esbuild: a few seconds), so test
+ * Builds the whole stack (this bundles its six functions with esbuild: seconds), so test
  * files build it once, in `beforeAll`.
  */
 export function synthMailDispatch(settings: MailDispatchProps = {}) {
