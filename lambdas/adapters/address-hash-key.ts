@@ -1,6 +1,7 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ConfigurationError } from '../core/errors';
 import { Env } from '../tables';
+import { AWS_CLIENT_CONFIG } from './sdk-clients';
 
 /**
  * The key of the address hash: from Secrets Manager in AWS (read once per cold start), or from
@@ -11,7 +12,9 @@ export async function loadAddressHashKey(env: NodeJS.ProcessEnv, client?: Secret
   const secretId = env[Env.addressHashSecretArn];
   if (!secretId) throw new ConfigurationError(`Set ${Env.addressHashSecretArn} (AWS) or ${Env.addressHashKey} (local)`);
   try {
-    const { SecretString } = await (client ?? new SecretsManagerClient({})).send(new GetSecretValueCommand({ SecretId: secretId }));
+    const { SecretString } = await (client ?? new SecretsManagerClient(AWS_CLIENT_CONFIG)).send(
+      new GetSecretValueCommand({ SecretId: secretId }),
+    );
     if (!SecretString) throw new ConfigurationError('The address hash secret is empty');
     return SecretString;
   } catch (error) {

@@ -5,6 +5,7 @@ import { LedgerState } from '../core/outcomes';
 import type { DeadLetterEnd, DeadLetterLedger } from '../ports';
 import { AuditDay, LEDGER_TABLE, LedgerKey } from '../tables';
 import { isConditionalCheckFailed, sendRetryingConflicts, wrapStoreError } from './dynamodb-errors';
+import { createDynamoDbClient } from './sdk-clients';
 
 export interface DynamoDbDeadLetterLedgerOptions {
   readonly ledgerTable: string;
@@ -32,7 +33,7 @@ export class DynamoDbDeadLetterLedger implements DeadLetterLedger {
   private readonly client: DynamoDBClient;
 
   constructor(private readonly options: DynamoDbDeadLetterLedgerOptions) {
-    this.client = options.client ?? new DynamoDBClient({});
+    this.client = options.client ?? createDynamoDbClient();
   }
 
   async read(key: { kind: 'dispatch' | 'rejected'; id: string }): Promise<DeadLetterRecord | undefined> {

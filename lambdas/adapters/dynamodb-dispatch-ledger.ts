@@ -35,6 +35,7 @@ import {
 } from './dynamodb-errors';
 import { notSuppressedCondition } from './suppression-condition';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { createDynamoDbClient } from './sdk-clients';
 
 export interface DynamoDbDispatchLedgerOptions {
   readonly membersTable: string;
@@ -70,7 +71,7 @@ export class DynamoDbDispatchLedger implements DispatchLedger {
   private readonly conflictRetries: number;
 
   constructor(private readonly options: DynamoDbDispatchLedgerOptions) {
-    this.client = options.client ?? new DynamoDBClient({});
+    this.client = options.client ?? createDynamoDbClient();
     this.conflictRetries = options.conflictRetries ?? 6;
   }
 

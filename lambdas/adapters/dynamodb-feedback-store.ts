@@ -13,6 +13,7 @@ import { SUPPRESSION_RULE, type SuppressionEntry } from '../core/suppression';
 import type { ReputationCounts } from '../core/reputation';
 import type { FateRecord, FateResult, FeedbackStore, ReputationEvent, SuppressionResult, TransientBounce } from '../ports';
 import { isConditionalCheckFailed, wrapStoreError } from './dynamodb-errors';
+import { createDynamoDbClient } from './sdk-clients';
 
 export interface DynamoDbFeedbackStoreOptions {
   readonly membersTable: string;
@@ -31,7 +32,7 @@ export class DynamoDbFeedbackStore implements FeedbackStore {
   private readonly client: DynamoDBClient;
 
   constructor(private readonly options: DynamoDbFeedbackStoreOptions) {
-    this.client = options.client ?? new DynamoDBClient({});
+    this.client = options.client ?? createDynamoDbClient();
   }
 
   async reconcileSent(dispatchId: string, sesMessageId: string, at: Date, by = 'ses-send-event'): Promise<'reconciled' | 'unchanged'> {

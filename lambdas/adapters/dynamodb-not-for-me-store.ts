@@ -11,6 +11,7 @@ import { LEDGER_TABLE, LedgerKey, MEMBERS_TABLE } from '../tables';
 import type { NotForMeReport, NotForMeStore, ReportableDispatch, ReportResult } from '../ports';
 import { batchGetItems } from './dynamodb-batch-get';
 import { isConditionalCheckFailed, wrapStoreError } from './dynamodb-errors';
+import { createDynamoDbClient } from './sdk-clients';
 
 export interface DynamoDbNotForMeStoreOptions {
   readonly membersTable: string;
@@ -33,7 +34,7 @@ export class DynamoDbNotForMeStore implements NotForMeStore {
   private readonly client: DynamoDBClient;
 
   constructor(private readonly options: DynamoDbNotForMeStoreOptions) {
-    this.client = options.client ?? new DynamoDBClient({});
+    this.client = options.client ?? createDynamoDbClient();
   }
 
   async findDispatch(dispatchId: string): Promise<ReportableDispatch | undefined> {

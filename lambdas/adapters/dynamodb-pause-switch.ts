@@ -5,6 +5,7 @@ import type { PauseCause, PauseState, PauseSwitch } from '../ports';
 import { StoreUnavailableError } from '../core/errors';
 import { PausedBy } from '../core/outcomes';
 import { isConditionalCheckFailed, wrapStoreError } from './dynamodb-errors';
+import { createDynamoDbClient } from './sdk-clients';
 
 export interface DynamoDbPauseSwitchOptions {
   readonly ledgerTable: string;
@@ -19,7 +20,7 @@ export class DynamoDbPauseSwitch implements PauseSwitch {
   private readonly client: DynamoDBClient;
 
   constructor(private readonly options: DynamoDbPauseSwitchOptions) {
-    this.client = options.client ?? new DynamoDBClient({});
+    this.client = options.client ?? createDynamoDbClient();
   }
 
   async read(): Promise<PauseState> {

@@ -5,6 +5,7 @@ import type { MailboxPlacement, MemberImage } from '../core/registry-watch';
 import type { MailboxCount, RegistryIndex } from '../ports';
 import { LEDGER_TABLE, LedgerKey, MEMBERS_TABLE } from '../tables';
 import { wrapStoreError } from './dynamodb-errors';
+import { createDynamoDbClient } from './sdk-clients';
 
 export interface DynamoDbRegistryIndexOptions {
   readonly membersTable: string;
@@ -25,7 +26,7 @@ export class DynamoDbRegistryIndex implements RegistryIndex {
   private readonly client: DynamoDBClient;
 
   constructor(private readonly options: DynamoDbRegistryIndexOptions) {
-    this.client = options.client ?? new DynamoDBClient({});
+    this.client = options.client ?? createDynamoDbClient();
   }
 
   /** The member's item as it is now (consistent read): what the index is moved to. */

@@ -2,6 +2,7 @@ import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge
 import { OUTCOME_EVENT_DETAIL_TYPE, OUTCOME_EVENT_SOURCE, type OutcomeEventDetail } from '../core/outcome-event';
 import { deliverWithRetries, type RetryOptions } from '../outcome-publisher/deliver-with-retries';
 import type { OutcomeFeed } from '../ports';
+import { AWS_CLIENT_CONFIG } from './sdk-clients';
 
 export interface EventBridgeOutcomeFeedOptions extends RetryOptions {
   /** Name or ARN of the custom bus. */
@@ -18,7 +19,7 @@ export class EventBridgeOutcomeFeed implements OutcomeFeed {
   private readonly client: EventBridgeClient;
 
   constructor(private readonly options: EventBridgeOutcomeFeedOptions) {
-    this.client = options.client ?? new EventBridgeClient({});
+    this.client = options.client ?? new EventBridgeClient(AWS_CLIENT_CONFIG);
   }
 
   deliver(events: readonly OutcomeEventDetail[]): Promise<readonly number[]> {

@@ -1,5 +1,6 @@
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import type { BreakerTrigger, PauseCause } from '../ports';
+import { AWS_CLIENT_CONFIG } from './sdk-clients';
 
 export interface LambdaBreakerTriggerOptions {
   readonly functionName: string;
@@ -18,7 +19,7 @@ export class LambdaBreakerTrigger implements BreakerTrigger {
   private readonly client: LambdaClient;
 
   constructor(private readonly options: LambdaBreakerTriggerOptions) {
-    this.client = options.client ?? new LambdaClient({});
+    this.client = options.client ?? new LambdaClient(AWS_CLIENT_CONFIG);
   }
 
   async trip(cause: PauseCause): Promise<void> {

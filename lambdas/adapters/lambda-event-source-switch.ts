@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { GetEventSourceMappingCommand, LambdaClient, UpdateEventSourceMappingCommand } from '@aws-sdk/client-lambda';
 import type { EventSourceSwitch, SwitchOptions } from '../ports';
+import { AWS_CLIENT_CONFIG } from './sdk-clients';
 
 export interface LambdaEventSourceSwitchOptions {
   readonly mappingId: string;
@@ -30,7 +31,7 @@ export class LambdaEventSourceSwitch implements EventSourceSwitch {
   private readonly client: LambdaClient;
 
   constructor(private readonly options: LambdaEventSourceSwitchOptions) {
-    this.client = options.client ?? new LambdaClient({});
+    this.client = options.client ?? new LambdaClient(AWS_CLIENT_CONFIG);
   }
 
   disable(options?: SwitchOptions): Promise<void> {

@@ -2,6 +2,7 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { ConfigurationError } from '../core/errors';
 import { deriveReportLinkKeys, type ReportLinkKeys } from '../core/report-token';
 import { Env } from '../tables';
+import { AWS_CLIENT_CONFIG } from './sdk-clients';
 
 /**
  * The keys of the "not for me" links: from the Secrets Manager secret in AWS (read once per cold
@@ -15,7 +16,9 @@ export async function loadReportLinkKeys(env: NodeJS.ProcessEnv, client?: Secret
   if (!secretId) throw new ConfigurationError(`Set ${Env.reportLinkSecretArn} (AWS) or ${Env.reportLinkKey} (local)`);
   let secret: string | undefined;
   try {
-    ({ SecretString: secret } = await (client ?? new SecretsManagerClient({})).send(new GetSecretValueCommand({ SecretId: secretId })));
+    ({ SecretString: secret } = await (client ?? new SecretsManagerClient(AWS_CLIENT_CONFIG)).send(
+      new GetSecretValueCommand({ SecretId: secretId }),
+    ));
   } catch (error) {
     throw new ConfigurationError(`Cannot read the report link secret (${(error as { name?: string })?.name ?? 'Error'})`, { cause: error });
   }

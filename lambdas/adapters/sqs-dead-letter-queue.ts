@@ -1,6 +1,7 @@
 import { ChangeMessageVisibilityBatchCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { DeadLetterQueue, PeekedDeadLetter } from '../ports';
 import { RejectAttribute } from '../tables';
+import { AWS_CLIENT_CONFIG } from './sdk-clients';
 
 export interface SqsDeadLetterQueueOptions {
   readonly deadLetterQueueUrl: string;
@@ -16,7 +17,7 @@ export class SqsDeadLetterQueue implements DeadLetterQueue {
   private readonly client: SQSClient;
 
   constructor(private readonly options: SqsDeadLetterQueueOptions) {
-    this.client = options.client ?? new SQSClient({});
+    this.client = options.client ?? new SQSClient(AWS_CLIENT_CONFIG);
   }
 
   async peek(hideSeconds: number): Promise<PeekedDeadLetter[]> {

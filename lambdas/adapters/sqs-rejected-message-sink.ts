@@ -2,6 +2,7 @@ import { SendMessageCommand, SQSClient, type MessageAttributeValue } from '@aws-
 import type { RejectReason } from '../core/outcomes';
 import { RejectAttribute } from '../tables';
 import type { RejectedMessageSink } from '../ports';
+import { AWS_CLIENT_CONFIG } from './sdk-clients';
 
 export interface SqsRejectedMessageSinkOptions {
   readonly deadLetterQueueUrl: string;
@@ -14,7 +15,7 @@ export class SqsRejectedMessageSink implements RejectedMessageSink {
   private readonly client: SQSClient;
 
   constructor(private readonly options: SqsRejectedMessageSinkOptions) {
-    this.client = options.client ?? new SQSClient({});
+    this.client = options.client ?? new SQSClient(AWS_CLIENT_CONFIG);
   }
 
   async moveRejected(

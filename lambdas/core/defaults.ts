@@ -40,6 +40,23 @@ export const DEFAULTS = {
   claimLeaseSeconds: 60,
 } as const;
 
+/**
+ * The SDK clients' timeouts in every Lambda. Without them a connection DynamoDB (or any AWS API)
+ * accepts and never answers runs into the function timeout: the 12.6 time check cannot cut a call
+ * already made, and a claim whose answer is lost that way strands its message as claimed.
+ *
+ * DynamoDB: one try and one retry, each at most `connectionTimeoutMs + requestTimeoutMs`, plus the
+ * SDK's back-off before the retry (at most 200 ms): 2 s at most, the claim's share of the attempt
+ * budget (`ATTEMPT_BUDGET.claimMs`, lambdas/dispatcher/time-budget.ts; a test holds them together).
+ * DynamoDB answers in milliseconds; a call that has not answered in 600 ms is treated as the store
+ * being unavailable (the dispatcher's `unanswered` claim: looked up, given back, tried afresh once).
+ * The other APIs (SQS, Lambda, EventBridge, Secrets Manager) are off the claim path: 1 s to connect, 3 s to answer.
+ */
+export const SDK_TIMEOUTS = {
+  dynamodb: { connectionTimeoutMs: 300, requestTimeoutMs: 600, maxAttempts: 2, firstRetryDelayMaxMs: 200 },
+  other: { connectionTimeoutMs: 1_000, requestTimeoutMs: 3_000 },
+} as const;
+
 export type DefaultKey = keyof typeof DEFAULTS;
 
 /** The range of every integer setting (deployment and function alike). */

@@ -20,6 +20,7 @@ import { BreakerTrippingPauseSwitch } from '../adapters/breaker-tripping-pause-s
 import { LambdaBreakerTrigger } from '../adapters/lambda-breaker-trigger';
 import type { OutcomeReporter, PauseSwitch } from '../ports';
 import type { BatchContext } from './dispatch-batch';
+import { AWS_CLIENT_CONFIG, createDynamoDbClient } from '../adapters/sdk-clients';
 
 export interface DispatcherClients {
   readonly dynamodb?: DynamoDBClient;
@@ -44,7 +45,7 @@ export async function createDispatcherDeps(options: DispatcherDepsOptions = {}):
   const config = configFromEnv(env);
   const membersTable = requiredEnv(Env.membersTable, env);
   const ledgerTable = requiredEnv(Env.ledgerTable, env);
-  const dynamodb = options.clients?.dynamodb ?? new DynamoDBClient({});
+  const dynamodb = options.clients?.dynamodb ?? createDynamoDbClient();
   const sendRate = Number(env[Env.maxSendsPerSecond] ?? 0);
   return {
     config,
@@ -60,7 +61,7 @@ export async function createDispatcherDeps(options: DispatcherDepsOptions = {}):
     pacer: new SendRateLimiter(Number.isFinite(sendRate) ? sendRate : 0),
     rejectedSink: new SqsRejectedMessageSink({
       deadLetterQueueUrl: requiredEnv(Env.deadLetterQueueUrl, env),
-      client: options.clients?.sqs ?? new SQSClient({}),
+      client: options.clients?.sqs ?? new SQSClient(AWS_CLIENT_CONFIG),
     }),
     reporter: options.reporter ?? new PowertoolsOutcomeReporter(),
     hashKey: await loadAddressHashKey(env),

@@ -7,6 +7,7 @@ import { resolveConfig } from '../core/config';
 import { requiredEnv } from '../handler-kit';
 import { Env } from '../tables';
 import type { DlqWatchDeps } from './sweep-dead-letters';
+import { AWS_CLIENT_CONFIG, createDynamoDbClient } from '../adapters/sdk-clients';
 
 export interface DlqWatchDepsOptions {
   /** @default process.env */
@@ -28,11 +29,11 @@ export function createDlqWatchDeps(options: DlqWatchDepsOptions = {}): DlqWatchD
   return {
     queue: new SqsDeadLetterQueue({
       deadLetterQueueUrl: requiredEnv(Env.deadLetterQueueUrl, env),
-      client: options.sqs ?? new SQSClient({}),
+      client: options.sqs ?? new SQSClient(AWS_CLIENT_CONFIG),
     }),
     ledger: new DynamoDbDeadLetterLedger({
       ledgerTable: requiredEnv(Env.ledgerTable, env),
-      client: options.dynamodb ?? new DynamoDBClient({}),
+      client: options.dynamodb ?? createDynamoDbClient(),
     }),
     // The dispatcher's own lease and range check (one home for the default).
     claimLeaseSeconds: resolveConfig({ claimLeaseSeconds: lease === undefined || lease === '' ? undefined : Number(lease) })

@@ -13,6 +13,7 @@ import { requiredEnv } from '../handler-kit';
 import type { NotForMeStore, PauseSwitch } from '../ports';
 import { Env } from '../tables';
 import { DEFAULT_NOT_FOR_ME_SETTINGS, type NotForMeSettings } from './settings';
+import { createDynamoDbClient } from '../adapters/sdk-clients';
 
 /** What a confirmed report tells metrics and logs: identifiers only, never an address. */
 export interface ReportNotice {
@@ -57,7 +58,7 @@ export async function createNotForMeDeps(options: NotForMeDepsOptions = {}): Pro
   const env = options.env ?? process.env;
   const required = (name: string) => requiredEnv(name, env);
   const ledgerTable = required(Env.ledgerTable);
-  const dynamodb = options.dynamodb ?? new DynamoDBClient({});
+  const dynamodb = options.dynamodb ?? createDynamoDbClient();
   const logger = options.logger ?? new Logger({ serviceName: 'mail-dispatch-not-for-me' });
   const countMetric = options.countMetric ?? powertoolsCounter();
   return {

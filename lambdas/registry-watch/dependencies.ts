@@ -11,6 +11,7 @@ import { requiredEnv } from '../handler-kit';
 import { METRIC_NAMESPACE, MetricName } from '../core/outcomes';
 import type { PauseSwitch, RegistryIndex } from '../ports';
 import { Env } from '../tables';
+import { createDynamoDbClient } from '../adapters/sdk-clients';
 
 export interface RegistryWatchDeps {
   readonly index: RegistryIndex;
@@ -44,7 +45,7 @@ export async function createRegistryWatchDeps(options: RegistryWatchDepsOptions 
   const fanInLimit = Number(required(Env.fanInLimit));
   if (!Number.isInteger(fanInLimit) || fanInLimit < 1) throw new ConfigurationError(`${Env.fanInLimit} must be a positive integer`);
   const ledgerTable = required(Env.ledgerTable);
-  const dynamodb = options.dynamodb ?? new DynamoDBClient({});
+  const dynamodb = options.dynamodb ?? createDynamoDbClient();
   const logger = options.logger ?? new Logger({ serviceName: 'mail-dispatch-registry-watch' });
   const hashKey = await loadAddressHashKey(env);
   return {
