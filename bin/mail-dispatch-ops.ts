@@ -16,6 +16,7 @@ import { listInDoubt, releaseInDoubt } from '../cli/src/ops/in-doubt';
 import { clearReport, getMemberView, importMembers, parseMembersCsv, putMember, unsuppressMember } from '../cli/src/ops/members';
 import { pausePipeline } from '../cli/src/ops/pause';
 import { redriveDeadLetters } from '../cli/src/ops/redrive';
+import { reindexMembers } from '../cli/src/ops/reindex';
 import * as render from '../cli/src/ops/render';
 import { resumePipeline } from '../cli/src/ops/resume';
 import { readStatus } from '../cli/src/ops/status';
@@ -353,6 +354,33 @@ export function buildProgram(): Command {
         }),
       );
       output(program, result, render.renderClearReport);
+    });
+  members
+    .command('reindex')
+    .description(
+      'place every member on the registry index through the registry watch (upgrade step: members written before it); ' +
+        'idempotent; pauses the pipeline if a mailbox holds more than the fan-in limit (reported by hash only)',
+    )
+    .option('--start-after <memberId>', 'resume after this member (the lastMemberId an interrupted run printed)')
+    .option('--page-size <n>', 'members per Scan page', positiveInt, 100)
+    .action(async (opts: { startAfter?: string; pageSize: number }) => {
+      const report = await withTarget(program, (target) =>
+        reindexMembers(target, {
+          startAfter: opts.startAfter,
+          pageSize: opts.pageSize,
+          onPage: (placed, last) => process.stderr.write(`reindex: ${placed} members placed (last ${last ?? '-'})\n`),
+        }),
+      );
+      output(program, report, (r) =>
+        [
+          `Placed ${r.placed} members on the registry index${r.lastMemberId ? ` (last ${r.lastMemberId})` : ''}.`,
+          r.overLimitMailboxHashes.length === 0
+            ? 'No mailbox holds more members than the fan-in limit.'
+            : `Mailboxes past the fan-in limit (hash): ${r.overLimitMailboxHashes.join(', ')}`,
+          r.paused ? 'The pipeline is paused: fix the registry, then `mail-dispatch resume`.' : 'The pipeline is not paused.',
+        ].join('\n'),
+      );
+      if (report.overLimitMailboxHashes.length > 0) setExit(ExitCode.Failed);
     });
   members
     .command('import')

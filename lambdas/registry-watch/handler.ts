@@ -39,16 +39,37 @@ export function createRegistryWatchHandler(deps: RegistryWatchDeps) {
 }
 
 async function watchRecord(record: DynamoDBRecord, deps: RegistryWatchDeps, logger: Pick<Logger, 'warn'>, now: () => Date): Promise<void> {
-  const oldImage = image(record.dynamodb?.OldImage);
-  const newImage = image(record.dynamodb?.NewImage);
   const keys = image(record.dynamodb?.Keys) as Record<string, unknown> | undefined;
   const memberId = keys?.[MEMBERS_TABLE.partitionKey];
   if (typeof memberId !== 'string') return;
+  await watchMember(memberId, deps, {
+    oldImage: image(record.dynamodb?.OldImage),
+    newImage: image(record.dynamodb?.NewImage),
+    logger,
+    now,
+  });
+}
+
+/**
+ * Moves the index to one member's current item (on every mailbox its images or its item name),
+ * and pauses when a mailbox it holds is past `fanInLimit`, as for a stream record. Returns the
+ * hashes of the member's mailboxes that are past the limit. `ops members reindex` places members
+ * written before the watch existed through this same function.
+ */
+export async function watchMember(
+  memberId: string,
+  deps: RegistryWatchDeps,
+  options: { oldImage?: MemberImage; newImage?: MemberImage; logger?: Pick<Logger, 'warn'>; now?: () => Date } = {},
+): Promise<{ overLimitMailboxHashes: string[] }> {
+  const logger = options.logger ?? deps.logger ?? new Logger({ serviceName: 'mail-dispatch-registry-watch' });
+  const now = options.now ?? deps.now ?? (() => new Date());
   const current = await deps.index.currentMember(memberId);
+  const overLimitMailboxHashes: string[] = [];
   let pause: Awaited<ReturnType<PauseSwitch['read']>> | undefined;
-  for (const placement of placementsFor(oldImage, newImage, current)) {
+  for (const placement of placementsFor(options.oldImage, options.newImage, current)) {
     const count = await deps.index.place(memberId, placement);
     if (!placement.member || count.members <= deps.fanInLimit) continue;
+    overLimitMailboxHashes.push(count.mailboxHash);
     // A redelivered record finds the member already there and the flag already set for this
     // mailbox: nothing to do. A first delivery that died before pausing is not so lucky: pause now.
     pause ??= await deps.pauseSwitch.read();
@@ -69,6 +90,7 @@ async function watchRecord(record: DynamoDBRecord, deps: RegistryWatchDeps, logg
     });
     pause = await deps.pauseSwitch.read();
   }
+  return { overLimitMailboxHashes };
 }
 
 function image(value: unknown): MemberImage | undefined {
