@@ -67,6 +67,12 @@ export interface LocalPipelineOptions extends EmbeddedAwsOptions {
    * dispatcher must hold the limit without it. @default true
    */
   readonly registryWatch?: boolean;
+  /**
+   * Also sweep the DLQ on this interval, as the deployed schedule does (`npm run local`). Off in
+   * tests and scenarios, where `drain` ends with a sweep: a sweep running at any other moment would
+   * hide DLQ messages from a `redriveDlq` step for its duration. @default off
+   */
+  readonly dlqWatchIntervalMs?: number;
   /** Receives every log line of the Lambda functions (JSON logs, EMF). @default dropped */
   readonly onLog?: (line: string, source: LogSource) => void;
   /** Port of the "not for me" page (the function URL's stand-in). @default 0 (any free port) */
@@ -149,6 +155,8 @@ export class LocalPipeline {
   readonly opsTarget: OpsTarget;
   private readonly outcomeListeners = new Set<(event: OutcomeEvent) => void>();
   private readonly onLog: LocalPipelineOptions['onLog'];
+  private dlqTimer?: NodeJS.Timeout;
+  private dlqSweep: Promise<void> = Promise.resolve();
   private readonly invocationListeners = new Set<(invocation: InvocationReport) => void>();
 
   private constructor(
@@ -412,6 +420,15 @@ export class LocalPipeline {
     pipeline.feedback.start();
     pipeline.outcomePublisher.start();
     if (pipeline.registryWatchEnabled) pipeline.registryWatch.start();
+    if (options.dlqWatchIntervalMs) {
+      const every = options.dlqWatchIntervalMs;
+      const tick = () => {
+        pipeline!.dlqSweep = pipeline!.sweepDeadLetters().finally(() => {
+          if (pipeline!.dlqTimer) pipeline!.dlqTimer = setTimeout(tick, every);
+        });
+      };
+      pipeline.dlqTimer = setTimeout(tick, every);
+    }
     poller.start();
     return pipeline;
   }
@@ -533,6 +550,9 @@ export class LocalPipeline {
   }
 
   async stop(): Promise<void> {
+    clearTimeout(this.dlqTimer);
+    this.dlqTimer = undefined;
+    await this.dlqSweep;
     this.alarm.stop();
     for (const alarm of this.reputationAlarms) alarm.stop();
     this.feedback.stop();

@@ -52,6 +52,8 @@ async function main(): Promise<void> {
     concurrency: options.concurrency,
     visibilityTimeoutSeconds: options.visibilityTimeout,
     dataDir: options.data ? resolve(options.data) : undefined,
+    // As the deployed schedule (every 5 minutes), sooner: a dead-lettered message's `failed` event appears within a minute.
+    dlqWatchIntervalMs: 60_000,
     onLog: (line, source) => {
       if (!options.emf && line.includes('"_aws"')) return;
       err(`[${source}] ${line}`);
