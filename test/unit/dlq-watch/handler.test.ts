@@ -1,0 +1,66 @@
+import { DlqWatchError, createDlqWatchHandler } from '../../../lambdas/dlq-watch/handler';
+import type { DeadLetterLedger, DeadLetterQueue, PeekedDeadLetter } from '../../../lambdas/ports';
+
+const body = (dispatchId: string) =>
+  JSON.stringify({ dispatchId, memberId: 'M1', to: 'pat@example.org', template: 'advice-nurse-reply', data: {} });
+
+/** A DLQ of fixed messages: each peek hands out the next ten not yet peeked, as hidden messages are not received again. */
+function queueOf(messages: PeekedDeadLetter[]) {
+  const released: string[] = [];
+  let next = 0;
+  const queue: DeadLetterQueue = {
+    peek: async () => messages.slice(next, (next += 10)),
+    release: async (peeked) => void released.push(...peeked.map((m) => m.messageId)),
+  };
+  return { queue, released };
+}
+
+const lines: { message: string; fields: Record<string, unknown> }[] = [];
+const logger = { info: () => undefined, warn: (message: string, fields: Record<string, unknown>) => void lines.push({ message, fields }) };
+
+describe('createDlqWatchHandler', () => {
+  it('fails the invocation (DlqWatchErrors) when a message could not be handled, after handling the rest and releasing every one', async () => {
+    const messages = Array.from({ length: 12 }, (_, i) => ({ messageId: `m${i}`, body: body(`d${i}`), receiptHandle: `r${i}` }));
+    const { queue, released } = queueOf(messages);
+    const failed: string[] = [];
+    const ledger: DeadLetterLedger = {
+      read: async ({ id }) => {
+        if (id === 'd3') throw Object.assign(new Error('throttled'), { name: 'StoreUnavailableError' });
+        return undefined;
+      },
+      recordFailed: async (end) => (failed.push(end.dispatchId), true),
+      recordRejected: async () => true,
+      markInDoubt: async () => true,
+    };
+    const handler = createDlqWatchHandler({ queue, ledger, claimLeaseSeconds: 60, now: () => new Date(), logger });
+    const error = await handler().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DlqWatchError);
+    expect((error as DlqWatchError).summary).toMatchObject({ peeked: 12, recordedFailed: 11, errors: 1 });
+    expect(failed).toHaveLength(11);
+    expect(released.sort()).toEqual(messages.map((m) => m.messageId).sort());
+    const notHandled = lines.find((l) => l.message.includes('not handled'));
+    expect(notHandled?.fields).toEqual({ dispatchId: 'd3', memberId: 'M1', sqsMessageId: 'm3', errorName: 'StoreUnavailableError' });
+    expect(JSON.stringify(lines)).not.toContain('@');
+  });
+
+  it('releases what it peeked even when the peek itself fails midway', async () => {
+    const released: string[] = [];
+    let calls = 0;
+    const queue: DeadLetterQueue = {
+      peek: async () => {
+        if (calls++ > 0) throw new Error('SQS peek of the DLQ failed (ServiceUnavailable)');
+        return [{ messageId: 'm0', body: body('d0'), receiptHandle: 'r0' }];
+      },
+      release: async (peeked) => void released.push(...peeked.map((m) => m.messageId)),
+    };
+    const ledger: DeadLetterLedger = {
+      read: async () => ({ state: 'sent', historyLength: 2 }),
+      recordFailed: async () => true,
+      recordRejected: async () => true,
+      markInDoubt: async () => true,
+    };
+    const handler = createDlqWatchHandler({ queue, ledger, claimLeaseSeconds: 60, now: () => new Date(), logger });
+    await expect(handler()).rejects.toThrow(/peek/);
+    expect(released).toEqual(['m0']);
+  });
+});
