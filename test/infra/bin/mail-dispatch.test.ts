@@ -38,9 +38,10 @@ describe('bin/mail-dispatch.ts through `cdk synth`', () => {
     const count = (type: string) => Object.values(template.Resources).filter((r) => r.Type === type).length;
     expect(count('AWS::SQS::Queue')).toBeGreaterThanOrEqual(2);
     expect(count('AWS::DynamoDB::Table')).toBe(2);
-    // The dispatcher, feedback, breaker, not-for-me page, outcome publisher and registry watch; the publisher is
-    // mapped to the ledger stream and the registry watch to the members stream (12.2c).
-    expect(count('AWS::Lambda::Function')).toBe(6);
+    // The dispatcher, feedback, breaker, not-for-me page, outcome publisher, registry watch and DLQ watch; the
+    // publisher is mapped to the ledger stream, the registry watch to the members stream (12.2c), and the DLQ
+    // watch runs on a schedule (issue 14), no mapping.
+    expect(count('AWS::Lambda::Function')).toBe(7);
     expect(count('AWS::Lambda::Url')).toBe(1);
     expect(count('AWS::Lambda::EventSourceMapping')).toBe(3);
     expect(count('AWS::SES::ConfigurationSet')).toBe(1);
