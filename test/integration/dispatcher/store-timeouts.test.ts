@@ -129,6 +129,6 @@ describe('the dispatcher gives up on a hung DynamoDB call in time', () => {
     });
     const sent = await record('st-hung-claim');
     expect(sent).toMatchObject({ state: 'sent' });
-    expect((sent?.history as { state: string }[]).filter((h) => h.state === 'sent')).toHaveLength(1);
+    expect(((sent?.history ?? []) as { state: string }[]).filter((h) => h.state === 'sent')).toHaveLength(1);
   });
 });
