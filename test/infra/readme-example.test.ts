@@ -2,14 +2,14 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { buildTeamApp } from '../../examples/team-app';
+import { buildTeamApp } from '../../docs/examples/team-app';
 import { actionsOf } from './support/stack-fixture';
 
 const ROOT = path.join(__dirname, '..', '..');
 
-describe("the README's embedding example (examples/team-app.ts, type-checked by tsc with the rest)", () => {
+describe("the README's embedding example (docs/examples/team-app.ts, type-checked by tsc with the rest)", () => {
   it('is in the README word for word', () => {
-    const example = readFileSync(path.join(ROOT, 'examples', 'team-app.ts'), 'utf8').trim();
+    const example = readFileSync(path.join(ROOT, 'docs', 'examples', 'team-app.ts'), 'utf8').trim();
     const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
     expect(readme).toContain(`\`\`\`ts\n${example}\n\`\`\``);
   });

@@ -1,6 +1,6 @@
 import { App, CfnOutput, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import { MailDispatch } from '../lib/mail-dispatch';
+import { MailDispatch } from '../../lib/mail-dispatch';
 
 /** A team's own CDK app: its stack, its portal's role, and the whole pipeline in a few lines. */
 export function buildTeamApp(app = new App()): Stack {
