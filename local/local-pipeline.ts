@@ -334,6 +334,25 @@ export class LocalPipeline {
         now: clock.now,
         logger: lineLogger('dlq-watch', onLog),
         hideSeconds: 30,
+        // EMF into the log, as the dispatcher's metrics: stdout is the runner's report.
+        countMetric: (name, count, reason) =>
+          onLog?.(
+            JSON.stringify({
+              _aws: {
+                CloudWatchMetrics: [
+                  {
+                    Namespace: 'MailDispatch',
+                    Dimensions: [reason ? ['service', 'Reason'] : ['service']],
+                    Metrics: [{ Name: name, Unit: 'Count' }],
+                  },
+                ],
+              },
+              service: 'mail-dispatch',
+              ...(reason ? { Reason: reason } : {}),
+              [name]: count,
+            }),
+            'dlq-watch',
+          ),
       }),
     );
     this.feedback = new FeedbackPump({

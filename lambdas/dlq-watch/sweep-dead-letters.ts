@@ -1,6 +1,13 @@
 import { decideDeadLetter, deadLetterRecordKey, type DeadLetter } from '../core/dead-letter';
 import { parseDispatchMessage } from '../core/message';
+import { MetricName, RetryReason } from '../core/outcomes';
 import type { DeadLetterLedger, DeadLetterQueue, PeekedDeadLetter } from '../ports';
+
+/**
+ * Counts one metric `count` times, as the dispatcher's EMF does: namespace `MailDispatch`, service
+ * `mail-dispatch`, and, with a reason, once more under a `Reason` dimension. Never an address.
+ */
+export type CountMetric = (name: MetricName, count: number, reason?: string) => void;
 
 /** What one sweep needs; the handler builds it once per environment. */
 export interface DlqWatchDeps {
@@ -16,6 +23,11 @@ export interface DlqWatchDeps {
   };
   /** How long a peeked message stays hidden while the sweep runs, seconds. @default 120 */
   readonly hideSeconds?: number;
+  /**
+   * The dispatcher's metrics for the ends the watch writes (InDoubt, Failed), so the alarms on them
+   * (InDoubt pages on-call) fire as for the dispatcher's own. @default none (createDlqWatchDeps always sets it)
+   */
+  readonly countMetric?: CountMetric;
   /** Most messages one sweep looks at (a huge DLQ is covered over several sweeps). @default 1000 */
   readonly maxMessages?: number;
 }
@@ -63,9 +75,21 @@ export async function sweepDeadLetters(deps: DlqWatchDeps, remainingMs: () => nu
       for (const message of batch) await watchOne(message, deps, summary);
     }
   } finally {
+    // Counted even when a peek failed midway: the writes already made are ends the alarms must see.
+    countEnds(summary, deps.countMetric);
     await deps.queue.release(peeked);
   }
   return summary;
+}
+
+/** The dispatcher's metrics for the ends this sweep wrote: same names and dimensions, so the same alarms fire. */
+function countEnds(summary: SweepSummary, countMetric: CountMetric | undefined): void {
+  if (!countMetric) return;
+  if (summary.markedInDoubt > 0) countMetric(MetricName.InDoubt, summary.markedInDoubt);
+  if (summary.recordedFailed > 0) {
+    countMetric(MetricName.Failed, summary.recordedFailed);
+    countMetric(MetricName.Failed, summary.recordedFailed, RetryReason.DeadLettered);
+  }
 }
 
 async function watchOne(peeked: PeekedDeadLetter, deps: DlqWatchDeps, summary: SweepSummary): Promise<void> {

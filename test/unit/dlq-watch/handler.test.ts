@@ -63,4 +63,28 @@ describe('createDlqWatchHandler', () => {
     await expect(handler()).rejects.toThrow(/peek/);
     expect(released).toEqual(['m0']);
   });
+
+  it('emits the InDoubt and Failed metrics the dispatcher would for the ends it writes, so the InDoubt alarm pages', async () => {
+    const old = new Date(Date.now() - 3_600_000).toISOString();
+    const messages = ['d0', 'd1', 'd2'].map((d, i) => ({ messageId: `m${i}`, body: body(d), receiptHandle: `r${i}` }));
+    const { queue } = queueOf(messages);
+    const ledger: DeadLetterLedger = {
+      read: async ({ id }) => (id === 'd0' ? undefined : { state: 'claimed', claimedAt: old, claimToken: `t-${id}`, historyLength: 1 }),
+      recordFailed: async () => true,
+      recordRejected: async () => true,
+      markInDoubt: async () => true,
+    };
+    const counted: { name: string; count: number; reason?: string }[] = [];
+    const countMetric = (name: string, count: number, reason?: string) => void counted.push({ name, count, ...(reason ? { reason } : {}) });
+    const handler = createDlqWatchHandler({ queue, ledger, claimLeaseSeconds: 60, now: () => new Date(), logger, countMetric });
+    await expect(handler()).resolves.toMatchObject({ recordedFailed: 1, markedInDoubt: 2 });
+    expect(counted).toEqual(
+      expect.arrayContaining([
+        { name: 'InDoubt', count: 2 },
+        { name: 'Failed', count: 1 },
+        { name: 'Failed', count: 1, reason: 'dead-lettered' },
+      ]),
+    );
+    expect(JSON.stringify(counted)).not.toContain('@');
+  });
 });
