@@ -177,7 +177,7 @@ async function stackTarget(stackName: string, region: string | undefined, deps: 
     eventSource: new LambdaEventSourceSwitch({ mappingId, client: lambda }),
     fanInAlarmName,
     hashKey: () => (hashKey ??= loadAddressHashKey({ [Env.addressHashSecretArn]: secretArn }, new SecretsManagerClient(config))),
-    // Every alarm of the stack is named `<stack>-<Name>` (lib/constructs/fan-in-breaker.ts).
+    // Every alarm of the stack is named `<stack>-<Name>` (lib/constructs/pipeline-alarms.ts).
     alarms: () => describeAlarms(cloudWatch, `${stackName}-`),
     setAlarmState: async (name, state, reason) => {
       await cloudWatch.send(new SetAlarmStateCommand({ AlarmName: name, StateValue: state, StateReason: reason }));
