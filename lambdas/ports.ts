@@ -417,6 +417,8 @@ export interface DeadLetterRecord {
   readonly state: string;
   /** How many history entries the record holds: the version the watch's write is conditioned on. */
   readonly historyLength: number;
+  /** The record has a `history` that is not a list: no write conditioned on its length can land. */
+  readonly historyMalformed?: boolean;
   readonly claimedAt?: string;
   readonly claimToken?: string;
   /** The SQS message whose blocked, rejected or failed end the record holds (`recordUnsent`). */

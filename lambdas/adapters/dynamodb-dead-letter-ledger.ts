@@ -58,6 +58,7 @@ export class DynamoDbDeadLetterLedger implements DeadLetterLedger {
     return {
       state: text('state') ?? '',
       historyLength: Array.isArray(item.history) ? item.history.length : 0,
+      ...(item.history !== undefined && !Array.isArray(item.history) ? { historyMalformed: true } : {}),
       claimedAt: text('claimedAt'),
       claimToken: text('claimToken'),
       lastMessageId: text('lastMessageId'),

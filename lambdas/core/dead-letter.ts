@@ -27,10 +27,23 @@ export type DeadLetterDecision =
   | { readonly action: 'record-rejected'; readonly reason: RejectReason; readonly field?: string }
   /** A claim whose lease ran out: its send may have happened. Never `failed`: in-doubt, as the dispatcher would. */
   | { readonly action: 'mark-in-doubt'; readonly claimToken: string }
+  /**
+   * A record no write of the watch can ever land on (a claim with no token, a history that is not a
+   * list, a state no writer knows): waiting would hide it forever, so a person must look at it.
+   */
+  | { readonly action: 'needs-operator'; readonly why: NeedsOperatorWhy }
   /** A claim still within its lease (an attempt may be sending): look again at a later sweep. */
   | { readonly action: 'wait' }
   /** The ledger already holds this message's end: its event was (or is being) published. */
   | { readonly action: 'none' };
+
+/** Why a record needs an operator (a fixed set: it goes into log lines). */
+export const NeedsOperatorWhy = {
+  ClaimWithoutToken: 'claim-without-token',
+  MalformedHistory: 'malformed-history',
+  UnknownState: 'unknown-state',
+} as const;
+export type NeedsOperatorWhy = (typeof NeedsOperatorWhy)[keyof typeof NeedsOperatorWhy];
 
 export interface DeadLetterInput {
   readonly message: DeadLetter;
@@ -54,7 +67,9 @@ export function deadLetterRecordKey(message: DeadLetter): { readonly kind: 'disp
  * - `claimed`: a crash between claim and settle, which may have sent: never `failed`. In-doubt once
  *   the lease proves the attempt dead (`isAbandoned`, the dispatcher's rule, issue 12.7), else wait;
  * - `failed`, `sent`, `in-doubt`: the dispatchId's end is recorded and published;
- * - a state no writer here knows: never guess, wait (the sweep counts it).
+ * - a state no writer here knows, a claim past its lease with no token, or a history that is not a
+ *   list where a write is due: never guess, and never wait silently (each sweep would lose the same
+ *   race forever): `needs-operator`, which the sweep counts as an error, so its alarm pages.
  */
 export function decideDeadLetter({ message, record, claimLeaseSeconds, now }: DeadLetterInput): DeadLetterDecision {
   const { parse } = message;
@@ -64,25 +79,31 @@ export function decideDeadLetter({ message, record, claimLeaseSeconds, now }: De
   }
   const failed = { action: 'record-failed', reason: RetryReason.DeadLettered } as const;
   if (!record) return failed;
+  // Every write is conditioned on the history's length: over a history that is not a list none can land.
+  const write = <T extends DeadLetterDecision>(decision: T): T | DeadLetterDecision =>
+    record.historyMalformed ? { action: 'needs-operator', why: NeedsOperatorWhy.MalformedHistory } : decision;
   switch (record.state) {
     case LedgerState.Released:
-      return failed;
+      return write(failed);
     case LedgerState.Blocked:
     case LedgerState.Rejected:
-      return record.lastMessageId === message.messageId ? { action: 'none' } : failed;
+      return record.lastMessageId === message.messageId ? { action: 'none' } : write(failed);
     case LedgerState.Failed:
     case LedgerState.Sent:
     case LedgerState.InDoubt:
       return { action: 'none' };
-    case LedgerState.Claimed:
-      return isAbandoned(
+    case LedgerState.Claimed: {
+      const abandoned = isAbandoned(
         { dispatchId: parse.message.dispatchId, state: LedgerState.Claimed, claimedAt: record.claimedAt },
         claimLeaseSeconds,
         now,
-      )
-        ? { action: 'mark-in-doubt', claimToken: record.claimToken ?? '' }
-        : { action: 'wait' };
+      );
+      if (!abandoned) return { action: 'wait' };
+      // markInDoubt is conditioned on the claim's token: without one it could never land.
+      if (!record.claimToken) return { action: 'needs-operator', why: NeedsOperatorWhy.ClaimWithoutToken };
+      return write({ action: 'mark-in-doubt', claimToken: record.claimToken });
+    }
     default:
-      return { action: 'wait' };
+      return { action: 'needs-operator', why: NeedsOperatorWhy.UnknownState };
   }
 }

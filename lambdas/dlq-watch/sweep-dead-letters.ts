@@ -112,6 +112,14 @@ async function watchOne(peeked: PeekedDeadLetter, deps: DlqWatchDeps, summary: S
       case 'none':
         summary.unchanged++;
         return;
+      case 'needs-operator':
+        // Counted as an error, so the invocation fails and DlqWatchErrors pages; every sweep until someone fixes it.
+        summary.errors++;
+        deps.logger.warn('dead-lettered record needs an operator: the watch cannot write its end', {
+          dispatchId: key.id,
+          why: decision.why,
+        });
+        return;
       case 'wait':
         summary.waiting++;
         deps.logger.info('dead-lettered message waits: its claim may still be live', { ...log, state: record?.state });

@@ -19,7 +19,6 @@ describe('decideDeadLetter', () => {
     ['sent', 'none', record('sent')],
     ['in-doubt', 'none', record('in-doubt')],
     ['claimed within its lease (an attempt may be sending)', 'wait', record('claimed', { claimedAt: secondsAgo(30), claimToken: 't' })],
-    ['a state no writer here knows', 'wait', record('weird')],
   ])('%s → %s', (_why, action, r) => {
     expect(decide(valid, r).action).toBe(action);
   });
@@ -52,5 +51,21 @@ describe('decideDeadLetter', () => {
     expect(deadLetterRecordKey({ messageId: 'copy', parse, rejectedMessageId: 'orig' })).toEqual({ kind: 'rejected', id: 'orig' });
     expect(deadLetterRecordKey({ messageId: 'same', parse })).toEqual({ kind: 'rejected', id: 'same' });
     expect(deadLetterRecordKey(valid)).toEqual({ kind: 'dispatch', id: 'd1' });
+  });
+
+  it('a record the watch can never write over needs an operator, never a silent wait or lost race', () => {
+    expect(decide(valid, record('claimed', { claimedAt: secondsAgo(61) }))).toEqual({
+      action: 'needs-operator',
+      why: 'claim-without-token',
+    });
+    expect(decide(valid, record('weird'))).toEqual({ action: 'needs-operator', why: 'unknown-state' });
+    expect(decide(valid, record('released', { historyMalformed: true }))).toEqual({ action: 'needs-operator', why: 'malformed-history' });
+    expect(decide(valid, record('claimed', { claimedAt: secondsAgo(61), claimToken: 't', historyMalformed: true }))).toEqual({
+      action: 'needs-operator',
+      why: 'malformed-history',
+    });
+    // Within its lease a tokenless claim still waits (an attempt may be live); an end already recorded stays none.
+    expect(decide(valid, record('claimed', { claimedAt: secondsAgo(30) })).action).toBe('wait');
+    expect(decide(valid, record('sent', { historyMalformed: true })).action).toBe('none');
   });
 });

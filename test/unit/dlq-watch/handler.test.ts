@@ -87,4 +87,24 @@ describe('createDlqWatchHandler', () => {
     );
     expect(JSON.stringify(counted)).not.toContain('@');
   });
+
+  it('a claimed record with no claimToken past its lease fails the invocation (DlqWatchErrors), logging the dispatchId only', async () => {
+    lines.length = 0;
+    const old = new Date(Date.now() - 3_600_000).toISOString();
+    const { queue } = queueOf([{ messageId: 'm0', body: body('d0'), receiptHandle: 'r0' }]);
+    const inDoubt: string[] = [];
+    const ledger: DeadLetterLedger = {
+      read: async () => ({ state: 'claimed', claimedAt: old, historyLength: 1 }),
+      recordFailed: async () => true,
+      recordRejected: async () => true,
+      markInDoubt: async (id) => (inDoubt.push(id), false),
+    };
+    const handler = createDlqWatchHandler({ queue, ledger, claimLeaseSeconds: 60, now: () => new Date(), logger });
+    const error = await handler().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DlqWatchError);
+    expect((error as DlqWatchError).summary).toMatchObject({ peeked: 1, errors: 1, lostRace: 0, waiting: 0 });
+    expect(inDoubt).toEqual([]);
+    const line = lines.find((l) => l.message.includes('operator'));
+    expect(line?.fields).toEqual({ dispatchId: 'd0', why: 'claim-without-token' });
+  });
 });
