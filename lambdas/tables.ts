@@ -142,27 +142,34 @@ const PAUSE_FLAG_ATTRIBUTES = [
   'repeatedPauses',
 ];
 
+/** What the feedback function writes and tests on a dispatch record: reconcile and fate, not the audit keys. */
+const FEEDBACK_DISPATCH_RECORD_UPDATE = [
+  LEDGER_TABLE.partitionKey,
+  'state',
+  'sesMessageId',
+  'sentAt',
+  'reconciledAt',
+  'history',
+  'fate',
+  'fateAt',
+  'updatedAt',
+  'feedbackKeys',
+];
+
 export const TABLE_ACCESS = {
   feedback: {
     /** Member attributes the feedback function reads and writes (dynamodb:Attributes): never `email`, `proxies`, `status`. */
     memberAttributes: [MEMBERS_TABLE.partitionKey, 'suppressions', 'version'],
     /** Its dispatch-record statement reaches no other item kind (the pause flag, the address index, counters). */
     dispatchRecordDeniedKeys: NOT_DISPATCH_RECORDS,
-    /** What reconciling a send and recording a fate write, test and read back on a dispatch record. */
-    dispatchRecordAttributes: [
-      LEDGER_TABLE.partitionKey,
-      'state',
-      'sesMessageId',
-      'sentAt',
-      'reconciledAt',
-      'history',
-      'fate',
-      'fateAt',
-      'updatedAt',
-      'feedbackKeys',
-      'memberId',
-      'toHash',
-    ],
+    /**
+     * What reconciling a send and recording a fate write and test on a dispatch record (UpdateItem). Never
+     * `memberId`/`toHash`: they key the by-member/by-address audit indexes, and a role that could set them
+     * could rewrite the audit trail. No UpdateItem of the function names them (it reads them back, below).
+     */
+    dispatchRecordUpdateAttributes: FEEDBACK_DISPATCH_RECORD_UPDATE,
+    /** What it reads back of a dispatch record (GetItem, projected): the above and the member and address hash. */
+    dispatchRecordReadAttributes: [...FEEDBACK_DISPATCH_RECORD_UPDATE, 'memberId', 'toHash'],
     /** Its own counters: transient bounces in a row per (address, member), the reputation window. */
     counterKeys: ['softbounce#*', LedgerKey.reputationWindow],
     counterAttributes: [
@@ -184,8 +191,14 @@ export const TABLE_ACCESS = {
     /** Member attributes the page reads and writes: the suppression of the reported address only. */
     memberAttributes: [MEMBERS_TABLE.partitionKey, 'suppressions', 'updatedAt'],
     dispatchRecordDeniedKeys: NOT_DISPATCH_RECORDS,
-    /** What the page reads of a dispatch record (`findDispatch`) and what a report writes on it. */
-    dispatchRecordAttributes: [LEDGER_TABLE.partitionKey, 'memberId', 'toHash', 'reportedNotMineAt', 'updatedAt', 'history'],
+    /** What the page reads of a dispatch record (`findDispatch`, GetItem, projected). */
+    dispatchRecordReadAttributes: [LEDGER_TABLE.partitionKey, 'memberId', 'toHash', 'reportedNotMineAt', 'updatedAt', 'history'],
+    /**
+     * What a report writes and tests on it (UpdateItem): never `memberId` (the by-member audit key). `toHash`
+     * stays only because the report's ConditionExpression tests `toHash = :hash` (the link's address is the
+     * record's), and IAM's `dynamodb:Attributes` cannot tell a tested attribute from a written one.
+     */
+    dispatchRecordUpdateAttributes: [LEDGER_TABLE.partitionKey, 'toHash', 'reportedNotMineAt', 'updatedAt', 'history'],
     /** The breaker's report window and the page's rate limits. */
     counterKeys: ['notforme#*', 'ratelimit#*'],
     counterAttributes: [LEDGER_TABLE.partitionKey, 'reports', 'expiresAt', 'hits'],

@@ -72,13 +72,25 @@ export class Feedback extends Construct {
       // Dispatch records and their feedback items, never the pause flag, the registry's address
       // index or the fan-in counters (TABLE_ACCESS, lambdas/tables.ts).
       // Only the reconcile and fate attributes, and never a whole item back (ReturnValues, Select).
+      // Reads of a dispatch record name the member and the address hash; writes never may (12.11 review):
+      // `memberId`/`toHash` key the by-member/by-address audit indexes, so two statements.
       new iam.PolicyStatement({
-        sid: 'ReconcileDispatchRecords',
-        actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+        sid: 'ReadDispatchRecords',
+        actions: ['dynamodb:GetItem'],
         resources: [ledger.tableArn],
         conditions: {
           'ForAllValues:StringNotLike': { 'dynamodb:LeadingKeys': [...access.dispatchRecordDeniedKeys] },
-          'ForAllValues:StringEquals': { 'dynamodb:Attributes': [...access.dispatchRecordAttributes] },
+          'ForAllValues:StringEquals': { 'dynamodb:Attributes': [...access.dispatchRecordReadAttributes] },
+          StringEqualsIfExists: LIMITED_RETURN,
+        },
+      }),
+      new iam.PolicyStatement({
+        sid: 'ReconcileDispatchRecords',
+        actions: ['dynamodb:UpdateItem'],
+        resources: [ledger.tableArn],
+        conditions: {
+          'ForAllValues:StringNotLike': { 'dynamodb:LeadingKeys': [...access.dispatchRecordDeniedKeys] },
+          'ForAllValues:StringEquals': { 'dynamodb:Attributes': [...access.dispatchRecordUpdateAttributes] },
           StringEqualsIfExists: LIMITED_RETURN,
         },
       }),

@@ -108,13 +108,25 @@ export class NotForMePage extends Construct {
       // Reads the dispatch record; writes its report fields, the report window and rate-limit items.
       // (issue 12.11) Each statement names its item kinds and their attributes, and never returns a
       // whole item (AWS's pattern for attribute-level access: ReturnValues and Select limited).
+      // Reads of a dispatch record name the member and the address hash; writes never may (12.11 review):
+      // `memberId`/`toHash` key the by-member/by-address audit indexes, so two statements.
       new iam.PolicyStatement({
-        sid: 'RecordReportsInLedger',
-        actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+        sid: 'ReadDispatchRecords',
+        actions: ['dynamodb:GetItem'],
         resources: [props.ledger.tableArn],
         conditions: {
           'ForAllValues:StringNotLike': { 'dynamodb:LeadingKeys': [...access.dispatchRecordDeniedKeys] },
-          'ForAllValues:StringEquals': { 'dynamodb:Attributes': [...access.dispatchRecordAttributes] },
+          'ForAllValues:StringEquals': { 'dynamodb:Attributes': [...access.dispatchRecordReadAttributes] },
+          StringEqualsIfExists: LIMITED_RETURN,
+        },
+      }),
+      new iam.PolicyStatement({
+        sid: 'RecordReportsInLedger',
+        actions: ['dynamodb:UpdateItem'],
+        resources: [props.ledger.tableArn],
+        conditions: {
+          'ForAllValues:StringNotLike': { 'dynamodb:LeadingKeys': [...access.dispatchRecordDeniedKeys] },
+          'ForAllValues:StringEquals': { 'dynamodb:Attributes': [...access.dispatchRecordUpdateAttributes] },
           StringEqualsIfExists: LIMITED_RETURN,
         },
       }),

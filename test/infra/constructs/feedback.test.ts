@@ -67,7 +67,7 @@ describe('Feedback', () => {
 
   it('12.11: the feedback role cannot touch the pause flag, the registry address index or the fan-in counters', () => {
     const ledger = statements.filter((s) => JSON.stringify(s.Condition ?? {}).includes('dynamodb:LeadingKeys'));
-    expect(ledger.map((s) => s.Sid).sort()).toEqual(['CountFeedback', 'ReconcileDispatchRecords']);
+    expect(ledger.map((s) => s.Sid).sort()).toEqual(['CountFeedback', 'ReadDispatchRecords', 'ReconcileDispatchRecords']);
     const denied = ledger.find((s) => s.Sid === 'ReconcileDispatchRecords')?.Condition?.['ForAllValues:StringNotLike'];
     expect(denied?.['dynamodb:LeadingKeys']).toEqual(expect.arrayContaining(['control#*', 'registry#*', 'fanin#*']));
     const allowed = ledger.find((s) => s.Sid === 'CountFeedback')?.Condition?.['ForAllValues:StringLike'];
@@ -75,28 +75,31 @@ describe('Feedback', () => {
   });
 
   it('12.11: on dispatch records the feedback role reads and writes only the reconcile and fate attributes, never a whole item back', () => {
-    const records = statements.find((s) => s.Sid === 'ReconcileDispatchRecords');
-    expect(records?.Action).toEqual(['dynamodb:GetItem', 'dynamodb:UpdateItem']);
-    expect(records?.Condition).toEqual({
+    const written = ['pk', 'state', 'sesMessageId', 'sentAt', 'reconciledAt', 'history', 'fate', 'fateAt', 'updatedAt', 'feedbackKeys'];
+    const on = (sid: string) => statements.find((s) => s.Sid === sid);
+    expect(on('ReadDispatchRecords')?.Action).toBe('dynamodb:GetItem');
+    expect(on('ReadDispatchRecords')?.Condition).toEqual({
       'ForAllValues:StringNotLike': { 'dynamodb:LeadingKeys': NOT_DISPATCH_RECORDS },
-      'ForAllValues:StringEquals': {
-        'dynamodb:Attributes': [
-          'pk',
-          'state',
-          'sesMessageId',
-          'sentAt',
-          'reconciledAt',
-          'history',
-          'fate',
-          'fateAt',
-          'updatedAt',
-          'feedbackKeys',
-          'memberId',
-          'toHash',
-        ],
-      },
+      'ForAllValues:StringEquals': { 'dynamodb:Attributes': [...written, 'memberId', 'toHash'] },
       StringEqualsIfExists: LIMITED,
     });
+    expect(on('ReconcileDispatchRecords')?.Action).toBe('dynamodb:UpdateItem');
+    expect(on('ReconcileDispatchRecords')?.Condition).toEqual({
+      'ForAllValues:StringNotLike': { 'dynamodb:LeadingKeys': NOT_DISPATCH_RECORDS },
+      'ForAllValues:StringEquals': { 'dynamodb:Attributes': written },
+      StringEqualsIfExists: LIMITED,
+    });
+  });
+
+  it("12.11 review: the feedback role cannot rewrite a dispatch record's memberId/toHash (the by-member/by-address audit keys)", () => {
+    const dispatchUpdates = statements.filter(
+      (s) => actionsOf(s).includes('dynamodb:UpdateItem') && s.Condition?.['ForAllValues:StringNotLike']?.['dynamodb:LeadingKeys'],
+    );
+    expect(dispatchUpdates).toHaveLength(1);
+    const attributes = dispatchUpdates[0].Condition?.['ForAllValues:StringEquals']?.['dynamodb:Attributes'] as string[];
+    expect(attributes).toEqual(expect.arrayContaining(['pk', 'state', 'fate', 'history', 'feedbackKeys']));
+    expect(attributes).not.toContain('memberId');
+    expect(attributes).not.toContain('toHash');
   });
 
   it('12.11: the feedback role updates only its own counters (soft bounces, the reputation window), only their attributes', () => {

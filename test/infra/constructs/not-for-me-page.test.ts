@@ -73,25 +73,45 @@ describe('NotForMePage', () => {
     const bySid = (sid: string) => page.find((s) => s.Sid === sid);
 
     it('12.11: the page reads and marks dispatch records only: the report fields, never a whole item back', () => {
-      expect(bySid('RecordReportsInLedger')).toMatchObject({
-        Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+      const notDispatchRecords = {
+        'dynamodb:LeadingKeys': [
+          'control#*',
+          'registry#*',
+          'fanin#*',
+          'rejected#*',
+          'softbounce#*',
+          'reputation#*',
+          'notforme#*',
+          'ratelimit#*',
+        ],
+      };
+      expect(bySid('ReadDispatchRecords')).toMatchObject({
+        Action: 'dynamodb:GetItem',
         Condition: {
-          'ForAllValues:StringNotLike': {
-            'dynamodb:LeadingKeys': [
-              'control#*',
-              'registry#*',
-              'fanin#*',
-              'rejected#*',
-              'softbounce#*',
-              'reputation#*',
-              'notforme#*',
-              'ratelimit#*',
-            ],
-          },
+          'ForAllValues:StringNotLike': notDispatchRecords,
           'ForAllValues:StringEquals': { 'dynamodb:Attributes': ['pk', 'memberId', 'toHash', 'reportedNotMineAt', 'updatedAt', 'history'] },
           StringEqualsIfExists: LIMITED,
         },
       });
+      expect(bySid('RecordReportsInLedger')).toMatchObject({
+        Action: 'dynamodb:UpdateItem',
+        Condition: {
+          'ForAllValues:StringNotLike': notDispatchRecords,
+          'ForAllValues:StringEquals': { 'dynamodb:Attributes': ['pk', 'toHash', 'reportedNotMineAt', 'updatedAt', 'history'] },
+          StringEqualsIfExists: LIMITED,
+        },
+      });
+    });
+
+    it("12.11 review: the page cannot rewrite a dispatch record's memberId (an audit key); toHash only as the report's condition", () => {
+      const dispatchUpdates = page.filter(
+        (s) => actionsOf(s).includes('dynamodb:UpdateItem') && s.Condition?.['ForAllValues:StringNotLike']?.['dynamodb:LeadingKeys'],
+      );
+      expect(dispatchUpdates).toHaveLength(1);
+      const attributes = dispatchUpdates[0].Condition?.['ForAllValues:StringEquals']?.['dynamodb:Attributes'] as string[];
+      // The report's UpdateItem conditions on `toHash = :hash` (the link's address), so IAM must let it name toHash.
+      expect(attributes).toEqual(['pk', 'toHash', 'reportedNotMineAt', 'updatedAt', 'history']);
+      expect(attributes).not.toContain('memberId');
     });
 
     it('12.11: the page counts reports and rate limits on its own items, only their attributes', () => {
@@ -114,7 +134,12 @@ describe('NotForMePage', () => {
       expect(attributes).not.toContain('resumedBy');
       // Every ledger statement of the page carries a key and an attribute limit.
       const ledger = page.filter((s) => JSON.stringify(s.Resource).includes('RegistryLedger'));
-      expect(ledger.map((s) => s.Sid).sort()).toEqual(['CountReportsAndRateLimits', 'RecordReportsInLedger', 'SetPauseFlag']);
+      expect(ledger.map((s) => s.Sid).sort()).toEqual([
+        'CountReportsAndRateLimits',
+        'ReadDispatchRecords',
+        'RecordReportsInLedger',
+        'SetPauseFlag',
+      ]);
       for (const s of ledger) expect(Object.keys(s.Condition?.['ForAllValues:StringEquals'] ?? {})).toContain('dynamodb:Attributes');
     });
   });

@@ -155,6 +155,12 @@ describe('12.11: what the feedback function sends is what its IAM statements all
     const allowed = (r: Authorisation) => allowedBy(statements, r, tableIds) !== undefined;
     expect(allowed(update('d-1', ['pk', 'fate', 'history']))).toBe(true);
     expect(allowed(update('d-1', ['pk', 'claimToken']))).toBe(false);
+    // 12.11 review: memberId/toHash key the by-member/by-address audit indexes; the feedback role only reads them.
+    expect(allowed(update('d-1', ['pk', 'memberId']))).toBe(false);
+    expect(allowed(update('d-1', ['pk', 'toHash']))).toBe(false);
+    expect(
+      allowed({ action: 'dynamodb:GetItem', table: ledger, leadingKey: 'd-1', attributes: ['memberId', 'toHash'], what: 'test' }),
+    ).toBe(true);
     expect(allowed({ ...update('d-1', ['pk', 'fate']), returnValues: 'ALL_NEW' })).toBe(false);
     expect(allowed(update('control#pause', ['pk', 'paused']))).toBe(false);
     expect(allowed(update('registry#h', ['pk', 'members']))).toBe(false);
@@ -210,6 +216,9 @@ describe('12.11: what the "not for me" page sends is what its IAM statements all
       what: 'test',
     });
     expect(allowed(update('d-1', ['pk', 'state']))).toBe(false);
+    // 12.11 review: the page reads memberId but may never write it (the by-member audit key).
+    expect(allowed(update('d-1', ['pk', 'memberId']))).toBe(false);
+    expect(allowed(update('d-1', ['pk', 'memberId', 'reportedNotMineAt']))).toBe(false);
     expect(allowed(update('registry#h', ['pk', 'members']))).toBe(false);
     expect(allowed(update('control#pause', ['pk', 'paused', 'resumedBy']))).toBe(false);
     expect(allowed(update('ratelimit#token#x#1', ['pk', 'reportedNotMineAt']))).toBe(false);
