@@ -140,15 +140,24 @@ export function buildProgram(): Command {
     .option('--dry-run', 'count what would move; move nothing')
     .option('--limit <n>', 'move at most n messages', positiveInt)
     .option('--include-rejected', 'also move rejected bodies (after their reason was fixed)')
-    .action(async (opts: { dryRun?: boolean; limit?: number; includeRejected?: boolean }) => {
+    .option(
+      '--wait-for-hidden <seconds>',
+      'how long to wait for DLQ messages a DLQ sweep hides before giving up on them (default 150)',
+      positiveInt,
+    )
+    .action(async (opts: { dryRun?: boolean; limit?: number; includeRejected?: boolean; waitForHidden?: number }) => {
       const bar = progressBar('redrive');
       try {
         const result = await withTarget(program, (target) =>
-          redriveDeadLetters(target, { ...opts, onProgress: (done, total) => bar.update(done, total) }),
+          redriveDeadLetters(target, {
+            ...opts,
+            waitForHiddenSeconds: opts.waitForHidden,
+            onProgress: (done, total) => bar.update(done, total),
+          }),
         );
         bar.stop();
         output(program, result, render.renderRedrive);
-        if (result.failed > 0 || result.notDeleted.length > 0) setExit(ExitCode.Failed);
+        if (result.failed > 0 || result.notDeleted.length > 0 || result.leftHidden > 0) setExit(ExitCode.Failed);
       } finally {
         bar.stop();
       }

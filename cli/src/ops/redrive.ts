@@ -18,6 +18,11 @@ export interface RedriveOptions {
   readonly includeRejected?: boolean;
   /** How long received DLQ messages stay hidden while the redrive runs, seconds. @default 300 */
   readonly visibilityTimeoutSeconds?: number;
+  /**
+   * How long to keep trying while the DLQ still holds messages someone else hides (the DLQ watch's
+   * sweep hides up to 1000 for 120 s), seconds. Past it, the result says how many stayed hidden. @default 150
+   */
+  readonly waitForHiddenSeconds?: number;
   /** Called after each received batch (progress bars). */
   readonly onProgress?: (seen: number, total: number) => void;
   /** Called for each message moved: its DLQ message id and the id of its copy in the queue. */
@@ -39,7 +44,15 @@ export interface RedriveResult {
    * sending twice). Their DLQ message ids, for the operator.
    */
   readonly notDeleted: readonly string[];
+  /**
+   * Messages still hidden in the DLQ (by a DLQ sweep or another consumer) when the redrive gave up
+   * waiting for them: not moved; run redrive again.
+   */
+  readonly leftHidden: number;
 }
+
+/** How often an empty receive asks again while others hide DLQ messages. */
+const HIDDEN_POLL_MS = 1000;
 
 const REJECT_ATTRIBUTES = new Set<string>(Object.values(RejectAttribute));
 
@@ -62,6 +75,8 @@ export async function redriveDeadLetters(target: OpsTarget, options: RedriveOpti
   const notDeleted: string[] = [];
   let seen = 0;
   const seenIds = new Set<string>();
+  let leftHidden = 0;
+  const waitUntil = Date.now() + (options.waitForHiddenSeconds ?? 150) * 1000;
   try {
     while (moved < limit) {
       const { Messages = [] } = await sqs.send(
@@ -74,7 +89,14 @@ export async function redriveDeadLetters(target: OpsTarget, options: RedriveOpti
           MessageAttributeNames: ['All'],
         }),
       );
-      if (Messages.length === 0) break;
+      if (Messages.length === 0) {
+        // Empty, but others (a DLQ sweep) may hide messages that come back: wait for them, bounded.
+        // Held here: the ones kept (released at the end) and the copies SQS would not delete (still ours, hidden).
+        leftHidden = await hiddenByOthers(target, keep.length + notDeleted.length);
+        if (leftHidden === 0 || Date.now() >= waitUntil) break;
+        await new Promise((resolve) => setTimeout(resolve, HIDDEN_POLL_MS));
+        continue;
+      }
       seen += Messages.length;
       const toMove: Message[] = [];
       let wrapped = false;
@@ -132,7 +154,15 @@ export async function redriveDeadLetters(target: OpsTarget, options: RedriveOpti
   } finally {
     await release(target, keep.filter(Boolean));
   }
-  return { dryRun: options.dryRun ?? false, moved, keptRejected, failed, notDeleted };
+  return { dryRun: options.dryRun ?? false, moved, keptRejected, failed, notDeleted, leftHidden };
+}
+
+/** DLQ messages in flight that this redrive does not hold itself (it hides the ones it keeps until the end). */
+async function hiddenByOthers(target: OpsTarget, heldHere: number): Promise<number> {
+  const { Attributes } = await target.clients.sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: target.deadLetterQueueUrl, AttributeNames: ['ApproximateNumberOfMessagesNotVisible'] }),
+  );
+  return Math.max(0, Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0) - heldHere);
 }
 
 /** The message's own attributes, without the ones the dispatcher added when it rejected it. */

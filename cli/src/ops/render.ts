@@ -102,6 +102,11 @@ export function renderRedrive(result: RedriveResult): string {
       `Kept ${kept.reduce((n, [, c]) => n + c, 0)} rejected message(s) in the DLQ (${kept.map(([r, c]) => `${r}: ${c}`).join(', ')}); --include-rejected moves them.`,
     );
   if (result.failed > 0) lines.push(`${result.failed} message(s) could not be sent to the queue and stay in the DLQ.`);
+  if (result.leftHidden > 0)
+    lines.push(
+      `${result.leftHidden} message(s) stayed hidden in the DLQ (a DLQ sweep or another consumer holds them) and were not moved: ` +
+        'run redrive again in a few minutes.',
+    );
   if (result.notDeleted.length > 0) {
     lines.push(
       `${result.notDeleted.length} message(s) were copied to the queue but SQS refused to delete them from the DLQ: a later redrive would move ` +
