@@ -111,19 +111,11 @@ export const LedgerKey = {
  * attribute or item kind a function writes goes here first (docs/security.md, "Table access").
  */
 /**
- * Every ledger key that is not a dispatch record. A dispatch record's key is the dispatchId itself,
- * so a statement on dispatch records can only be limited by what its keys are not.
+ * Every ledger key that is not a dispatch record: each has a `<kind>#` prefix (`LedgerKey`), and a
+ * dispatch record's key is the dispatchId itself, which cannot contain `#` (`DISPATCH_ID_PATTERN`,
+ * lambdas/core/message.ts). So one pattern covers every item kind, including ones added later.
  */
-const NOT_DISPATCH_RECORDS = [
-  'control#*',
-  'registry#*',
-  'fanin#*',
-  'rejected#*',
-  'softbounce#*',
-  'reputation#*',
-  'notforme#*',
-  'ratelimit#*',
-];
+const NOT_DISPATCH_RECORDS = ['*#*'];
 
 /** What setting the pause flag writes (`DynamoDbPauseSwitch.pause`, not from the registry watch): not `resumedBy`/`resumedAt`. */
 const PAUSE_FLAG_ATTRIBUTES = [

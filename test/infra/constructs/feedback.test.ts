@@ -1,5 +1,6 @@
 import type { Template } from 'aws-cdk-lib/assertions';
-import { Env } from '../../../lambdas/tables';
+import { DISPATCH_ID_PATTERN } from '../../../lambdas/core/message';
+import { Env, LedgerKey } from '../../../lambdas/tables';
 import { actionsOf, allActions, logicalIdOf, type Statement, statementsOfRole, synthMailDispatch } from '../support/stack-fixture';
 
 describe('Feedback', () => {
@@ -53,25 +54,33 @@ describe('Feedback', () => {
     for (const attribute of ['email', 'proxies', 'status']) expect(JSON.stringify(members?.Condition)).not.toContain(`"${attribute}"`);
   });
 
-  const NOT_DISPATCH_RECORDS = [
-    'control#*',
-    'registry#*',
-    'fanin#*',
-    'rejected#*',
-    'softbounce#*',
-    'reputation#*',
-    'notforme#*',
-    'ratelimit#*',
-  ];
+  const NOT_DISPATCH_RECORDS = ['*#*'];
   const LIMITED = { 'dynamodb:Select': 'SPECIFIC_ATTRIBUTES', 'dynamodb:ReturnValues': ['NONE', 'UPDATED_OLD', 'UPDATED_NEW'] };
 
   it('12.11: the feedback role cannot touch the pause flag, the registry address index or the fan-in counters', () => {
     const ledger = statements.filter((s) => JSON.stringify(s.Condition ?? {}).includes('dynamodb:LeadingKeys'));
     expect(ledger.map((s) => s.Sid).sort()).toEqual(['CountFeedback', 'ReadDispatchRecords', 'ReconcileDispatchRecords']);
     const denied = ledger.find((s) => s.Sid === 'ReconcileDispatchRecords')?.Condition?.['ForAllValues:StringNotLike'];
-    expect(denied?.['dynamodb:LeadingKeys']).toEqual(expect.arrayContaining(['control#*', 'registry#*', 'fanin#*']));
+    expect(denied?.['dynamodb:LeadingKeys']).toEqual(['*#*']);
     const allowed = ledger.find((s) => s.Sid === 'CountFeedback')?.Condition?.['ForAllValues:StringLike'];
     expect(JSON.stringify(allowed)).not.toMatch(/control#|registry#|fanin#/);
+  });
+
+  it("12.11: '*#*' denies every ledger item kind but dispatch records: every LedgerKey but a dispatch's has '#', no dispatchId can", () => {
+    expect(DISPATCH_ID_PATTERN.test('a#b')).toBe(false);
+    const others = [
+      LedgerKey.rejected('m'),
+      LedgerKey.fanIn('h'),
+      LedgerKey.registry('h'),
+      LedgerKey.pauseFlag,
+      LedgerKey.reputationWindow,
+      LedgerKey.transientBounces('h', 'M1'),
+      LedgerKey.reportWindow(1),
+      LedgerKey.rateLimit('token', 'x', 1),
+    ];
+    expect(Object.keys(LedgerKey)).toHaveLength(others.length + 1); // a new kind must be added here
+    for (const key of others) expect(key).toContain('#');
+    expect(LedgerKey.dispatch('d-1.a:b_c')).not.toContain('#');
   });
 
   it('12.11: on dispatch records the feedback role reads and writes only the reconcile and fate attributes, never a whole item back', () => {

@@ -73,18 +73,7 @@ describe('NotForMePage', () => {
     const bySid = (sid: string) => page.find((s) => s.Sid === sid);
 
     it('12.11: the page reads and marks dispatch records only: the report fields, never a whole item back', () => {
-      const notDispatchRecords = {
-        'dynamodb:LeadingKeys': [
-          'control#*',
-          'registry#*',
-          'fanin#*',
-          'rejected#*',
-          'softbounce#*',
-          'reputation#*',
-          'notforme#*',
-          'ratelimit#*',
-        ],
-      };
+      const notDispatchRecords = { 'dynamodb:LeadingKeys': ['*#*'] };
       expect(bySid('ReadDispatchRecords')).toMatchObject({
         Action: 'dynamodb:GetItem',
         Condition: {

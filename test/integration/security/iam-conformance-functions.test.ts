@@ -158,6 +158,8 @@ describe('12.11: what the feedback function sends is what its IAM statements all
     // 12.11 review: memberId/toHash key the by-member/by-address audit indexes; the feedback role only reads them.
     expect(allowed(update('d-1', ['pk', 'memberId']))).toBe(false);
     expect(allowed(update('d-1', ['pk', 'toHash']))).toBe(false);
+    // A ledger item kind added later (any key with '#', which no dispatchId can hold) is not a dispatch record.
+    expect(allowed(update('future#x', ['pk', 'fate', 'history']))).toBe(false);
     expect(
       allowed({ action: 'dynamodb:GetItem', table: ledger, leadingKey: 'd-1', attributes: ['memberId', 'toHash'], what: 'test' }),
     ).toBe(true);
@@ -219,6 +221,7 @@ describe('12.11: what the "not for me" page sends is what its IAM statements all
     // 12.11 review: the page reads memberId but may never write it (the by-member audit key).
     expect(allowed(update('d-1', ['pk', 'memberId']))).toBe(false);
     expect(allowed(update('d-1', ['pk', 'memberId', 'reportedNotMineAt']))).toBe(false);
+    expect(allowed(update('future#x', ['pk', 'reportedNotMineAt', 'history']))).toBe(false);
     expect(allowed(update('registry#h', ['pk', 'members']))).toBe(false);
     expect(allowed(update('control#pause', ['pk', 'paused', 'resumedBy']))).toBe(false);
     expect(allowed(update('ratelimit#token#x#1', ['pk', 'reportedNotMineAt']))).toBe(false);
