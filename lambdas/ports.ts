@@ -434,6 +434,8 @@ export interface PeekedDeadLetter {
   readonly receiptHandle: string;
   /** The original message id of a rejected body the dispatcher moved here (`RejectAttribute.sqsMessageId`). */
   readonly rejectedMessageId?: string;
+  /** The copy carries the dispatcher's reject reason (`RejectAttribute.reason`): the dispatcher moved it, after recording it. */
+  readonly rejectedByDispatcher?: boolean;
 }
 
 /** The DLQ as the DLQ watch sees it: looked at, never emptied. */

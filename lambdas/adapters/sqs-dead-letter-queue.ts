@@ -29,7 +29,7 @@ export class SqsDeadLetterQueue implements DeadLetterQueue {
           // A long poll asks every SQS server: an empty answer means nothing is left to peek.
           WaitTimeSeconds: 1,
           VisibilityTimeout: hideSeconds,
-          MessageAttributeNames: [RejectAttribute.sqsMessageId],
+          MessageAttributeNames: [RejectAttribute.sqsMessageId, RejectAttribute.reason],
         }),
       );
       return Messages.map((m) => {
@@ -39,6 +39,7 @@ export class SqsDeadLetterQueue implements DeadLetterQueue {
           body: m.Body ?? '',
           receiptHandle: m.ReceiptHandle ?? '',
           ...(rejectedMessageId ? { rejectedMessageId } : {}),
+          ...(m.MessageAttributes?.[RejectAttribute.reason]?.StringValue ? { rejectedByDispatcher: true } : {}),
         };
       });
     } catch (error) {

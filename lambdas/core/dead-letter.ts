@@ -18,6 +18,12 @@ export interface DeadLetter {
   readonly parse: MessageParse;
   /** Set when the dispatcher moved a rejected body here itself, after recording it: the original message id. */
   readonly rejectedMessageId?: string;
+  /**
+   * The copy carries the dispatcher's reject reason: the dispatcher moves a rejected body only after
+   * its `rejected` record is written, so its end is recorded (under the original id, which copies
+   * moved before the watch existed do not carry).
+   */
+  readonly rejectedByDispatcher?: boolean;
 }
 
 export type DeadLetterDecision =
@@ -75,6 +81,7 @@ export function decideDeadLetter({ message, record, claimLeaseSeconds, now }: De
   const { parse } = message;
   if (!parse.ok) {
     if (record) return { action: 'none' };
+    if (message.rejectedByDispatcher && !message.rejectedMessageId) return { action: 'none' };
     return { action: 'record-rejected', reason: parse.reason, ...(parse.field ? { field: parse.field } : {}) };
   }
   const failed = { action: 'record-failed', reason: RetryReason.DeadLettered } as const;

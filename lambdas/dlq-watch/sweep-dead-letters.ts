@@ -97,6 +97,7 @@ async function watchOne(peeked: PeekedDeadLetter, deps: DlqWatchDeps, summary: S
     messageId: peeked.messageId,
     parse: parseDispatchMessage(peeked.body),
     ...(peeked.rejectedMessageId ? { rejectedMessageId: peeked.rejectedMessageId } : {}),
+    ...(peeked.rejectedByDispatcher ? { rejectedByDispatcher: true } : {}),
   };
   const ids = message.parse.ok
     ? { dispatchId: message.parse.message.dispatchId, memberId: message.parse.message.memberId }

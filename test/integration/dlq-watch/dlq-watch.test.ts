@@ -1,5 +1,5 @@
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
-import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import { GetQueueAttributesCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { redriveDeadLetters } from '../../../cli/src/ops/redrive';
 import type { OutcomeEventEnvelope } from '../../../lambdas/core/outcome-event';
@@ -138,5 +138,26 @@ describe('the DLQ watch', () => {
     );
     expect(await ledger.recordFailed({ ...end, sqsMessageId: 'late' }, after)).toBe(false);
     expect((await ledger.read({ kind: 'dispatch', id: 'dlq-3' }))?.state).toBe('claimed');
+  });
+});
+
+describe('the DLQ watch after an upgrade', () => {
+  it('14 review: a rejected body the dispatcher moved before the watch existed (no original message id) gets no second rejected end', async () => {
+    // What the pre-watch dispatcher left: it recorded rejected#<original id>, then moved the body with
+    // only the reason (and field, dispatchId) attributes; the copy has a new id and no mailDispatchRejectedMessageId.
+    const reason = (value: string) => ({ DataType: 'String', StringValue: value });
+    await pipeline.aws.clients.sqs.send(
+      new SendMessageCommand({
+        QueueUrl: pipeline.aws.dlqUrl,
+        MessageBody: '{"dispatchId":"pre-watch-1","memberId":"W1"}',
+        MessageAttributes: { mailDispatchRejectReason: reason('invalid-message'), mailDispatchDispatchId: reason('pre-watch-1') },
+      }),
+    );
+    await newEvents('pre-watch-1');
+    const summary = await pipeline.watchDeadLetters();
+    expect(summary.recordedRejected).toBe(0);
+    expect(summary.errors).toBe(0);
+    await pipeline.drain(5);
+    expect(await newEvents('pre-watch-1')).toEqual([]);
   });
 });

@@ -68,4 +68,11 @@ describe('decideDeadLetter', () => {
     expect(decide(valid, record('claimed', { claimedAt: secondsAgo(30) })).action).toBe('wait');
     expect(decide(valid, record('sent', { historyMalformed: true })).action).toBe('none');
   });
+
+  it('a rejected body the dispatcher moved before the watch (reason attribute, no original id) is already recorded: none', () => {
+    const parse = parseDispatchMessage('not json');
+    expect(decide({ messageId: 'copy', parse, rejectedByDispatcher: true }).action).toBe('none');
+    // No reason attribute: SQS moved it after maxReceiveCount, the dispatcher never recorded it.
+    expect(decide({ messageId: 'copy', parse }).action).toBe('record-rejected');
+  });
 });
