@@ -142,7 +142,7 @@ describe('the DLQ watch', () => {
 });
 
 describe('the DLQ watch after an upgrade', () => {
-  it('14 review: a rejected body the dispatcher moved before the watch existed (no original message id) gets no second rejected end', async () => {
+  it('14 review: a rejected body the dispatcher moved before the watch (no original message id) gets no second rejected end', async () => {
     // What the pre-watch dispatcher left: it recorded rejected#<original id>, then moved the body with
     // only the reason (and field, dispatchId) attributes; the copy has a new id and no mailDispatchRejectedMessageId.
     const reason = (value: string) => ({ DataType: 'String', StringValue: value });
