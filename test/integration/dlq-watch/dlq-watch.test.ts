@@ -4,6 +4,7 @@ import { marshall } from '@aws-sdk/util-dynamodb';
 import { redriveDeadLetters } from '../../../cli/src/ops/redrive';
 import type { OutcomeEventEnvelope } from '../../../lambdas/core/outcome-event';
 import { DynamoDbDeadLetterLedger } from '../../../lambdas/adapters/dynamodb-dead-letter-ledger';
+import { DlqWatchError } from '../../../lambdas/dlq-watch/handler';
 import { LocalPipeline } from '../../../local/local-pipeline';
 import { ledgerRecord, message, publish, putMembers } from '../local/helpers';
 
@@ -159,5 +160,25 @@ describe('the DLQ watch after an upgrade', () => {
     expect(summary.errors).toBe(0);
     await pipeline.drain(5);
     expect(await newEvents('pre-watch-1')).toEqual([]);
+  });
+});
+
+describe('the DLQ watch and a record it cannot write over', () => {
+  it('14 review: a released record whose history is not a list fails the sweep (DlqWatchErrors) instead of losing a race forever', async () => {
+    await pipeline.aws.clients.dynamodb.send(
+      new PutItemCommand({
+        TableName: pipeline.aws.tables.ledger,
+        Item: marshall({ pk: 'odd-1', dispatchId: 'odd-1', memberId: 'W1', state: 'released', history: 'not a list' }),
+      }),
+    );
+    await pipeline.aws.clients.sqs.send(
+      new SendMessageCommand({ QueueUrl: pipeline.aws.dlqUrl, MessageBody: JSON.stringify(message('odd-1', 'W1', 'w1@example.org')) }),
+    );
+    for (let sweep = 0; sweep < 2; sweep++) {
+      const error = await pipeline.watchDeadLetters().catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(DlqWatchError);
+      expect((error as DlqWatchError).summary).toMatchObject({ errors: 1, lostRace: 0 });
+    }
+    expect(await ledgerRecord(pipeline, 'odd-1')).toMatchObject({ state: 'released', history: 'not a list' });
   });
 });
