@@ -164,7 +164,7 @@ describe('the DLQ watch after an upgrade', () => {
 });
 
 describe('the DLQ watch and a record it cannot write over', () => {
-  it('14 review: a released record whose history is not a list fails the sweep (DlqWatchErrors) instead of losing a race forever', async () => {
+  it('14 review: a released record whose history is not a list fails every sweep (DlqWatchErrors), never a lost race', async () => {
     await pipeline.aws.clients.dynamodb.send(
       new PutItemCommand({
         TableName: pipeline.aws.tables.ledger,
