@@ -12,7 +12,11 @@ import { actionsOf, allActions, bareStack, logicalIdOf, type Statement, statemen
 /** The DLQ watch in a bare stack: its DLQ, ledger and key are plain interfaces, as the composition hands them over. */
 function synth() {
   const { app, stack, key } = bareStack({ account: '111122223333', region: 'eu-west-1' });
-  const deadLetterQueue = new sqs.Queue(stack, 'DeadLetters', { encryption: sqs.QueueEncryption.KMS, encryptionMasterKey: key, enforceSSL: true });
+  const deadLetterQueue = new sqs.Queue(stack, 'DeadLetters', {
+    encryption: sqs.QueueEncryption.KMS,
+    encryptionMasterKey: key,
+    enforceSSL: true,
+  });
   const ledger = new dynamodb.Table(stack, 'Ledger', {
     partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
     encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED,
