@@ -1,11 +1,12 @@
-import { DynamoDBClient, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DeadLetterRecord } from '../core/dead-letter';
 import { LedgerState } from '../core/outcomes';
 import type { DeadLetterEnd, DeadLetterLedger } from '../ports';
 import { AuditDay, LEDGER_TABLE, LedgerKey } from '../tables';
-import { isConditionalCheckFailed, sendRetryingConflicts, wrapStoreError } from './dynamodb-errors';
+import { wrapStoreError } from './dynamodb-errors';
 import { createDynamoDbClient } from './sdk-clients';
+import { updateLedgerItem } from './ledger-update';
 
 export interface DynamoDbDeadLetterLedgerOptions {
   readonly ledgerTable: string;
@@ -135,31 +136,21 @@ export class DynamoDbDeadLetterLedger implements DeadLetterLedger {
     return this.update(pk, update, condition.expression, values, names);
   }
 
-  private async update(
+  private update(
     pk: string,
     update: string,
     condition: string,
     values: Record<string, unknown>,
     names: Record<string, string> = {},
   ): Promise<boolean> {
-    try {
-      await sendRetryingConflicts(() =>
-        this.client.send(
-          new UpdateItemCommand({
-            TableName: this.options.ledgerTable,
-            Key: { [LEDGER_TABLE.partitionKey]: { S: pk } },
-            UpdateExpression: update,
-            ConditionExpression: condition,
-            ExpressionAttributeNames: { '#state': 'state', ...names },
-            ExpressionAttributeValues: marshall(values, { removeUndefinedValues: true }),
-          }),
-        ),
-      );
-      return true;
-    } catch (error) {
-      // The record moved on since the read (a redriven claim, another sweep): the next sweep decides again.
-      if (isConditionalCheckFailed(error)) return false;
-      throw wrapStoreError('record dead-lettered end', error);
-    }
+    // False: the record moved on since the read (a redriven claim, another sweep), and the next sweep decides again.
+    return updateLedgerItem(this.client, this.options.ledgerTable, {
+      operation: 'record dead-lettered end',
+      pk,
+      update,
+      condition,
+      values,
+      names,
+    });
   }
 }

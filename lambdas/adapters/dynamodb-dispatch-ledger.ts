@@ -2,7 +2,6 @@ import {
   DynamoDBClient,
   GetItemCommand,
   TransactWriteItemsCommand,
-  UpdateItemCommand,
   type AttributeValue,
   type TransactWriteItem,
   type Update,
@@ -26,16 +25,11 @@ import type {
 import { snapshotId } from '../ports';
 import { batchGetItems } from './dynamodb-batch-get';
 import { groupClaims } from './claim-groups';
-import {
-  classifyCancellation,
-  contentionDelayMs,
-  isConditionalCheckFailed,
-  sendRetryingConflicts,
-  wrapStoreError,
-} from './dynamodb-errors';
+import { classifyCancellation, contentionDelayMs, wrapStoreError } from './dynamodb-errors';
 import { notSuppressedCondition } from './suppression-condition';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createDynamoDbClient } from './sdk-clients';
+import { updateLedgerItem } from './ledger-update';
 
 export interface DynamoDbDispatchLedgerOptions {
   readonly membersTable: string;
@@ -361,26 +355,9 @@ export class DynamoDbDispatchLedger implements DispatchLedger {
     values: Record<string, unknown>,
     names: Record<string, string> = {},
   ): Promise<void> {
-    try {
-      // A claim transaction on the same item (a concurrent duplicate's) refuses this write with
-      // TransactionConflictException for the few milliseconds it runs: wait it out.
-      await sendRetryingConflicts(() =>
-        this.client.send(
-          new UpdateItemCommand({
-            TableName: this.options.ledgerTable,
-            Key: { [LEDGER_TABLE.partitionKey]: { S: pk } },
-            UpdateExpression: update,
-            ConditionExpression: condition,
-            ExpressionAttributeNames: { '#state': 'state', ...names },
-            ExpressionAttributeValues: marshall(values, { removeUndefinedValues: true }),
-          }),
-        ),
-      );
-    } catch (error) {
-      // The record moved on (a concurrent attempt settled it): the ledger already holds the truth.
-      if (isConditionalCheckFailed(error)) return;
-      throw wrapStoreError(operation, error);
-    }
+    // A failed condition: the record moved on (a concurrent attempt settled it), and the ledger
+    // already holds the truth.
+    await updateLedgerItem(this.client, this.options.ledgerTable, { operation, pk, update, condition, values, names });
   }
 }
 
