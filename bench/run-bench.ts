@@ -82,7 +82,10 @@ async function main(options: Options): Promise<number> {
 
   progress('starting the embedded emulators');
   const [aws, bundlePath] = await Promise.all([
-    startEmbeddedAws({ config: { batchSize: options.batchSize }, visibilityTimeoutSeconds: 30, sesQuota: true }),
+    // No streams: nothing here reads them, and DynamoDB Local makes writes to a stream-enabled table
+    // it deleted and created again (the fresh ledger of each pipeline run) 3-5× slower, which AWS
+    // does not (npm run bench:emulator-streams).
+    startEmbeddedAws({ config: { batchSize: options.batchSize }, visibilityTimeoutSeconds: 30, sesQuota: true, streams: false }),
     bundleForWorker(join(__dirname, 'bench-handler.ts')),
   ]);
   const runs: SideRun[] = [];

@@ -11,19 +11,30 @@ import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@
 import { TEMPLATES } from '../lambdas/core/templates';
 import { LEDGER_AUDIT_INDEXES, LEDGER_TABLE, LOCAL_OUTCOME_QUEUE, MEMBERS_TABLE, QUEUES } from '../lambdas/tables';
 
+/**
+ * How the local tables differ from the deployed ones. Only the bench turns streams off: it runs
+ * no stream reader, and DynamoDB Local makes writes to a stream-enabled table that was deleted and
+ * created again (the bench's fresh ledger per run) 3-5× slower (`npm run bench:emulator-streams`),
+ * which a DynamoDB stream on AWS, read asynchronously off the write path, does not do.
+ */
+export interface LocalTableOptions {
+  /** Enable the table's stream (the outcome publisher and the registry watch read them). @default true */
+  readonly streams?: boolean;
+}
+
 /** The members table exactly as `lambdas/tables.ts` describes it (and the stack deploys it). */
-export function membersTableInput(tableName: string = MEMBERS_TABLE.name): CreateTableCommandInput {
+export function membersTableInput(tableName: string = MEMBERS_TABLE.name, options: LocalTableOptions = {}): CreateTableCommandInput {
   return {
     TableName: tableName,
     BillingMode: 'PAY_PER_REQUEST',
     AttributeDefinitions: [{ AttributeName: MEMBERS_TABLE.partitionKey, AttributeType: 'S' }],
     KeySchema: [{ AttributeName: MEMBERS_TABLE.partitionKey, KeyType: 'HASH' }],
-    StreamSpecification: { StreamEnabled: true, StreamViewType: MEMBERS_TABLE.streamViewType },
+    ...(options.streams === false ? {} : { StreamSpecification: { StreamEnabled: true, StreamViewType: MEMBERS_TABLE.streamViewType } }),
   };
 }
 
 /** The ledger table with its three audit indexes, projected as `lambdas/tables.ts` says. */
-export function ledgerTableInput(tableName: string = LEDGER_TABLE.name): CreateTableCommandInput {
+export function ledgerTableInput(tableName: string = LEDGER_TABLE.name, options: LocalTableOptions = {}): CreateTableCommandInput {
   const attributes = new Set<string>([
     LEDGER_TABLE.partitionKey,
     ...LEDGER_AUDIT_INDEXES.flatMap((index) => [index.partitionKey, index.sortKey]),
@@ -33,7 +44,7 @@ export function ledgerTableInput(tableName: string = LEDGER_TABLE.name): CreateT
     BillingMode: 'PAY_PER_REQUEST',
     AttributeDefinitions: [...attributes].map((name) => ({ AttributeName: name, AttributeType: 'S' })),
     KeySchema: [{ AttributeName: LEDGER_TABLE.partitionKey, KeyType: 'HASH' }],
-    StreamSpecification: { StreamEnabled: true, StreamViewType: LEDGER_TABLE.streamViewType },
+    ...(options.streams === false ? {} : { StreamSpecification: { StreamEnabled: true, StreamViewType: LEDGER_TABLE.streamViewType } }),
     GlobalSecondaryIndexes: LEDGER_AUDIT_INDEXES.map((index) => ({
       IndexName: index.name,
       KeySchema: [
@@ -51,11 +62,15 @@ export interface TableStreams {
   readonly membersStreamArn: string;
 }
 
-/** Creates both tables; returns their streams' ARNs. */
-export async function createTables(client: DynamoDBClient, names: { members: string; ledger: string }): Promise<TableStreams> {
+/** Creates both tables; returns their streams' ARNs (empty without streams). */
+export async function createTables(
+  client: DynamoDBClient,
+  names: { members: string; ledger: string },
+  options: LocalTableOptions = {},
+): Promise<TableStreams> {
   const [members, ledger] = await Promise.all([
-    client.send(new CreateTableCommand(membersTableInput(names.members))),
-    client.send(new CreateTableCommand(ledgerTableInput(names.ledger))),
+    client.send(new CreateTableCommand(membersTableInput(names.members, options))),
+    client.send(new CreateTableCommand(ledgerTableInput(names.ledger, options))),
   ]);
   await client.send(
     new UpdateTimeToLiveCommand({
