@@ -84,8 +84,15 @@ async function main(options: Options): Promise<number> {
   const [aws, bundlePath] = await Promise.all([
     // No streams: nothing here reads them, and DynamoDB Local makes writes to a stream-enabled table
     // it deleted and created again (the fresh ledger of each pipeline run) 3-5× slower, which AWS
-    // does not (npm run bench:emulator-streams).
-    startEmbeddedAws({ config: { batchSize: options.batchSize }, visibilityTimeoutSeconds: 30, sesQuota: true, streams: false }),
+    // does not (npm run bench:emulator-streams). A long run: DynamoDB Local's JVM compiles fully (C2),
+    // for all three sides alike.
+    startEmbeddedAws({
+      config: { batchSize: options.batchSize },
+      visibilityTimeoutSeconds: 30,
+      sesQuota: true,
+      streams: false,
+      longRun: true,
+    }),
     bundleForWorker(join(__dirname, 'bench-handler.ts')),
   ]);
   const runs: SideRun[] = [];

@@ -40,6 +40,8 @@ export interface EmbeddedAwsOptions {
    * @default true
    */
   readonly streams?: boolean;
+  /** DynamoDB Local compiles hot code fully (`DynamoDbLocalOptions.longRun`): for the bench. @default false */
+  readonly longRun?: boolean;
 }
 
 /** One e-mail the SES emulator accepted (its `GET /store` shape). */
@@ -135,6 +137,7 @@ export async function startEmbeddedAws(options: EmbeddedAwsOptions = {}): Promis
       startDynamoDbLocal({
         port: options.ports?.dynamodb,
         dbPath: options.dataDir ? keptDir(options.dataDir, 'dynamodb') : undefined,
+        longRun: options.longRun,
       }).then((service: DynamoDbLocal) => {
         started.push(service);
         return service;
