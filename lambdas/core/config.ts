@@ -14,7 +14,9 @@ export interface DispatchConfig {
   /**
    * Messages of one batch worked on at once. Each message is claimed just before its send (never
    * ahead: issue 12.1), so an invocation that dies leaves at most the messages it was sending in
-   * doubt: one at 1, up to this many above. One invocation sends 10-20 e-mails/s one at a time;
+   * doubt: one at 1, up to this many above. At 1 the previous message's `sent` write may still be
+   * in flight (`PendingSettles`): one more e-mail SES accepted may be left in-doubt, and its SES
+   * Send event reconciles it to sent. One invocation sends 10-20 e-mails/s one at a time;
    * scale with the event source's maxConcurrency first.
    * @default 1
    */

@@ -18,8 +18,9 @@ import {
   type Plan,
   type Prepared,
 } from './dispatch-message';
+import { PendingSettles } from './pending-settles';
 
-export interface BatchContext extends Omit<MessageContext, 'batch'> {
+export interface BatchContext extends Omit<MessageContext, 'batch' | 'settles'> {
   readonly rejectedSink: RejectedMessageSink;
   readonly reporter: OutcomeReporter;
 }
@@ -38,7 +39,10 @@ export async function dispatchBatch(records: readonly SQSRecord[], ctx: BatchCon
     const parse = parseDispatchMessage(record.body);
     return parse.ok ? { delivery, prepared: prepareMessage(parse.message, ctx) } : { delivery, rejection: parse };
   });
-  const mctx: MessageContext = { ...ctx, batch: { paused: false } };
+  // One message at a time (the default): its `sent` write runs beside the next one's claim. With
+  // more in flight the lanes already overlap, and the writes are awaited in place.
+  const settles = ctx.config.handlerConcurrency === 1 ? new PendingSettles() : undefined;
+  const mctx: MessageContext = { ...ctx, batch: { paused: false }, ...(settles ? { settles } : {}) };
   // Why a message ended `retry unexpected-error`, for its outcome line (on-call diagnoses from it).
   const causes = new Map<number, ErrorCause>();
   const secretsOf = (item: Item) => ('prepared' in item ? messageSecrets(item.prepared.message) : []);
@@ -54,15 +58,22 @@ export async function dispatchBatch(records: readonly SQSRecord[], ctx: BatchCon
   // Each message claims just before its send, however many are worked on at once: a claim made
   // ahead would wait for its send slot, and the registry could change under it (issue 12.1).
   const limit = pLimit(ctx.config.handlerConcurrency);
-  const results = await Promise.all(
-    items.map((item, i) =>
-      limit(async (): Promise<MessageResult> => {
-        if ('rejection' in item) return reject(item.delivery, item.rejection, ctx);
-        if (!state.ok) return retry(state.reason);
-        return completeSafely(plans[i]!, mctx, (error) => causes.set(i, describeError(error, secretsOf(item))));
-      }),
-    ),
-  );
+  let results: MessageResult[];
+  try {
+    results = await Promise.all(
+      items.map((item, i) =>
+        limit(async (): Promise<MessageResult> => {
+          if ('rejection' in item) return reject(item.delivery, item.rejection, ctx);
+          if (!state.ok) return retry(state.reason);
+          return completeSafely(plans[i]!, mctx, (error) => causes.set(i, describeError(error, secretsOf(item))));
+        }),
+      ),
+    );
+  } finally {
+    // Every `sent` write has answered before SQS hears of the batch and the invocation ends,
+    // whatever happened to the messages after it.
+    await settles?.drain();
+  }
 
   await Promise.all(
     items.map((item, i) =>

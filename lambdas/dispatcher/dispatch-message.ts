@@ -12,6 +12,7 @@ import type { ReportLinks } from '../core/report-token';
 import { LedgerKey } from '../tables';
 import type { ClaimRequest, DispatchLedger, DispatchSnapshot, MailSender, PauseSwitch, SendPacer, SnapshotKey } from '../ports';
 import { snapshotId } from '../ports';
+import type { PendingSettles } from './pending-settles';
 import { ATTEMPT_BUDGET, ATTEMPT_BUDGET_MS } from './time-budget';
 
 /** What one message's dispatch needs; built once per invocation by the batch. */
@@ -32,6 +33,11 @@ export interface MessageContext {
   readonly remainingMs?: () => number;
   /** Time a claim needs left for its claim, send and settle. @default ATTEMPT_BUDGET_MS */
   readonly attemptBudgetMs?: number;
+  /**
+   * The batch's `sent` writes still in flight: each is left to run beside the next message's
+   * slot wait and claim (`PendingSettles`). @default none: every `sent` write is awaited in place
+   */
+  readonly settles?: PendingSettles;
 }
 
 export interface Delivery {
@@ -199,6 +205,8 @@ async function claimOnce(
   // A wait for a send slot that would leave no time for claim + send + settle is not begun,
   // and the time is checked again just before the claim: a Lambda timeout must never fall
   // between a claim and its send (issue 12.6). What does not fit goes back to SQS unclaimed.
+  // A copy of a dispatchId just sent claims only once its `sent` write has answered.
+  await ctx.settles?.beforeClaim(p.message.dispatchId);
   if (!(await pacer.acquire(spareMs(ctx)))) return notClaimed(RetryReason.NoTimeLeft);
   // The flag again, before each claim (a cached read at most a second old): a pause set
   // anywhere stops this invocation within a second, not at its next batch (issue 12.8).
@@ -338,7 +346,10 @@ async function sendClaimed(
     return done({ state: DispatchState.InDoubt });
   }
   // SES accepted it: the outcome is `sent` even if recording it fails (the SES send event reconciles).
-  await settleQuietly(ctx, p, claimToken, { kind: 'sent', sesMessageId });
+  // So the batch does not wait for the write before the next message's claim (PendingSettles).
+  const write = settleQuietly(ctx, p, claimToken, { kind: 'sent', sesMessageId });
+  if (ctx.settles) ctx.settles.add(p.message.dispatchId, write);
+  else await write;
   return done({ state: DispatchState.Sent, sesMessageId });
 }
 

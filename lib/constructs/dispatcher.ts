@@ -50,7 +50,8 @@ export interface DispatcherProps {
   readonly memorySize?: number;
   /**
    * Messages of one batch the function works on at once. 1 keeps a crashed invocation's
-   * in-doubt messages to the one it was sending (see DispatchConfig.handlerConcurrency).
+   * in-doubt messages to the one it was sending, plus at most one SES already accepted whose
+   * `sent` write was in flight, which its Send event reconciles (see DispatchConfig.handlerConcurrency).
    * @default 1
    */
   readonly handlerConcurrency?: number;

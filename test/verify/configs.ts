@@ -154,6 +154,17 @@ export const RANDOM: readonly WorldConfig[] = [
     crashes: 1,
     sesAnswers: SES_ANSWERS,
   }),
+  // Batches of two: a `sent` write still in flight beside the next message's claim and send
+  // (PendingSettles, issue 17), a copy of one dispatchId behind it in the same batch, a crash.
+  config('batches of two, a sent write beside the next claim, copies, a crash, every SES answer', {
+    messages: [d1, { ...d2, copies: 2 }],
+    environments: 2,
+    batchSize: 2,
+    duplicates: 1,
+    crashes: 1,
+    sesAnswers: SES_ANSWERS,
+    sendEvents: true,
+  }),
   config('re-publish, registry writes, pause', {
     messages: [{ ...d1, copies: 2 }, d2],
     environments: 2,
