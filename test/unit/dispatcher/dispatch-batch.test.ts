@@ -1,17 +1,10 @@
 import { resolveConfig } from '../../../lambdas/core/config';
 import { SendRefusedError, StoreUnavailableError } from '../../../lambdas/core/errors';
 import { dispatchBatch } from '../../../lambdas/dispatcher/dispatch-batch';
-import type { BatchContext } from '../../../lambdas/dispatcher/dispatch-batch';
 import type { ClaimRequest, ClaimResult, Settlement, SnapshotKey } from '../../../lambdas/ports';
-import {
-  CollectingReporter,
-  InMemoryDispatchLedger,
-  InMemoryPauseSwitch,
-  InMemoryRejectedSink,
-  RecordingMailSender,
-} from '../../../local/in-memory-ports';
+import { InMemoryDispatchLedger, RecordingMailSender } from '../../../local/in-memory-ports';
+import { inMemoryBatchContext } from '../../support/batch-context';
 import { sqsRecord } from '../../support/sqs-event';
-import { testReportLinks } from '../../support/report-links';
 
 const body = (dispatchId: string, memberId: string, to: string) =>
   JSON.stringify({ dispatchId, memberId, to, template: 'advice-nurse-reply', data: {} });
@@ -19,19 +12,7 @@ const body = (dispatchId: string, memberId: string, to: string) =>
 function context(ledger = new InMemoryDispatchLedger(), sender = new RecordingMailSender()) {
   ledger.members.set('M1', { memberId: 'M1', email: 'pat@example.org', status: 'active' });
   ledger.members.set('M2', { memberId: 'M2', email: 'lee@example.org', status: 'suspended' });
-  const reporter = new CollectingReporter();
-  const ctx: BatchContext = {
-    ledger,
-    sender,
-    pauseSwitch: new InMemoryPauseSwitch(),
-    rejectedSink: new InMemoryRejectedSink(),
-    reporter,
-    config: resolveConfig({ fanInLimit: 3 }),
-    hashKey: 'k',
-    reportLinks: testReportLinks(),
-    now: () => new Date('2000-08-02T09:00:00Z'),
-  };
-  const outcome = (messageId: string) => reporter.events.filter((e) => e.sqsMessageId === messageId).at(-1)?.outcome;
+  const { ctx, outcome } = inMemoryBatchContext(ledger, sender);
   return { ctx, ledger, sender, outcome };
 }
 

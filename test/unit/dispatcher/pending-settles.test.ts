@@ -1,15 +1,9 @@
 import { resolveConfig } from '../../../lambdas/core/config';
-import { dispatchBatch, type BatchContext } from '../../../lambdas/dispatcher/dispatch-batch';
+import { dispatchBatch } from '../../../lambdas/dispatcher/dispatch-batch';
 import { PendingSettles } from '../../../lambdas/dispatcher/pending-settles';
 import type { ClaimRequest, ClaimResult, Settlement } from '../../../lambdas/ports';
-import {
-  CollectingReporter,
-  InMemoryDispatchLedger,
-  InMemoryPauseSwitch,
-  InMemoryRejectedSink,
-  RecordingMailSender,
-} from '../../../local/in-memory-ports';
-import { testReportLinks } from '../../support/report-links';
+import { InMemoryDispatchLedger, RecordingMailSender } from '../../../local/in-memory-ports';
+import { inMemoryBatchContext } from '../../support/batch-context';
 import { sqsRecord } from '../../support/sqs-event';
 
 const body = (dispatchId: string, memberId: string, to: string) =>
@@ -38,19 +32,7 @@ function setup() {
   const ledger = new HeldSentLedger();
   for (const n of [1, 2, 3]) ledger.members.set(`M${n}`, { memberId: `M${n}`, email: `m${n}@example.org`, status: 'active' });
   const sender = new RecordingMailSender();
-  const reporter = new CollectingReporter();
-  const ctx: BatchContext = {
-    ledger,
-    sender,
-    pauseSwitch: new InMemoryPauseSwitch(),
-    rejectedSink: new InMemoryRejectedSink(),
-    reporter,
-    config: resolveConfig({ fanInLimit: 3 }),
-    hashKey: 'k',
-    reportLinks: testReportLinks(),
-    now: () => new Date('2000-08-02T09:00:00Z'),
-  };
-  const outcome = (messageId: string) => reporter.events.filter((e) => e.sqsMessageId === messageId).at(-1)?.outcome;
+  const { ctx, outcome } = inMemoryBatchContext(ledger, sender);
   return { ledger, sender, ctx, outcome };
 }
 
