@@ -50,8 +50,19 @@ export interface ExecutionEnvironmentOptions {
   readonly functionName?: string;
 }
 
+/**
+ * A line the worker writes to its stdout and stderr when asked, after everything it wrote before:
+ * the parent reads up to it before it ends the worker, so no log line still in the pipe is lost.
+ */
+const FENCE = '\u0000mail-dispatch-local-fence';
+
 const RUNTIME = `
 const { parentPort, workerData } = require('node:worker_threads');
+parentPort.on('message', (msg) => {
+  if (msg.type !== 'fence') return;
+  process.stdout.write(${JSON.stringify(FENCE)} + '\\n');
+  process.stderr.write(${JSON.stringify(FENCE)} + '\\n');
+});
 const ready = Promise.resolve().then(() =>
   require(workerData.bundlePath).createLocalHandler({
     workerData: workerData.init,
@@ -99,6 +110,8 @@ interface Pending {
 export class ExecutionEnvironment {
   private worker?: Worker;
   private pending?: Pending;
+  /** Resolves when the fence line has come through on each of the worker's streams. */
+  private fenceWaiters: { stdout: (() => void)[]; stderr: (() => void)[] } = { stdout: [], stderr: [] };
   private exiting?: Promise<void>;
   coldStarts = 0;
 
@@ -123,9 +136,30 @@ export class ExecutionEnvironment {
     });
   }
 
+  /**
+   * Ends the environment. An idle one (the poller's graceful stop: its invocations have answered)
+   * first reads its worker's stdout and stderr up to a fence, so the last invocation's log lines
+   * (its outcome lines, written before its answer) are not cut off by the terminate; a worker
+   * still running an invocation is ended at once.
+   */
   async stop(): Promise<void> {
+    if (!this.pending && this.worker) await this.fence(this.worker, 2_000);
     this.finish({ kind: 'crashed', exitCode: -1 });
     await this.discardWorker();
+  }
+
+  private async fence(worker: Worker, timeoutMs: number): Promise<void> {
+    const through = (['stdout', 'stderr'] as const).map(
+      (stream) => new Promise<void>((resolve) => this.fenceWaiters[stream].push(resolve)),
+    );
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, timeoutMs);
+    });
+    worker.postMessage({ type: 'fence' });
+    await Promise.race([Promise.all(through), timeout]);
+    clearTimeout(timer);
+    this.fenceWaiters = { stdout: [], stderr: [] };
   }
 
   private finish(result: InvocationResult, match: { id?: string; worker?: Worker } = {}): void {
@@ -153,7 +187,10 @@ export class ExecutionEnvironment {
     });
     for (const stream of ['stdout', 'stderr'] as const) {
       const lines = createInterface({ input: worker[stream], crlfDelay: Infinity });
-      lines.on('line', (line) => this.options.onLogLine?.(line, stream));
+      lines.on('line', (line) => {
+        if (line === FENCE) for (const resolve of this.fenceWaiters[stream].splice(0)) resolve();
+        else this.options.onLogLine?.(line, stream);
+      });
     }
     worker.on(
       'message',

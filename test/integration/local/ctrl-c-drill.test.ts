@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { GetQueueAttributesCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { json, runOpsCli } from '../ops/run-ops-cli';
 import { cleanEnv } from '../../support/npm-run-local';
 
@@ -108,12 +108,20 @@ describe('npm run local: Ctrl-C drill and --data', () => {
       }));
       await sqs.send(new SendMessageBatchCommand({ QueueUrl: local.env.DISPATCH_QUEUE_URL, Entries: entries }));
     }
-    sqs.destroy();
-    // Ctrl-C as soon as the first e-mail is out: both pollers hold their batch of 10, one message sent.
+    // Ctrl-C as soon as the first e-mail is out and the pollers hold all 20 (none left visible in
+    // the queue). A receive may return part of a SendMessageBatch (one poller took 1, the other 10,
+    // and 9 were still in the queue at SIGINT in one CI run): those were never in flight.
     const delivered = async () =>
       ((await (await fetch(`${local.env.AWS_ENDPOINT_URL_SESV2}/store`)).json()) as { emails: unknown[] }).emails.length;
+    const visible = async () => {
+      const { Attributes } = await sqs.send(
+        new GetQueueAttributesCommand({ QueueUrl: local.env.DISPATCH_QUEUE_URL, AttributeNames: ['ApproximateNumberOfMessages'] }),
+      );
+      return Number(Attributes?.ApproximateNumberOfMessages ?? 0);
+    };
     const deadline = Date.now() + 60_000;
-    while ((await delivered()) < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    while (((await delivered()) < 1 || (await visible()) > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    sqs.destroy();
     const before = await delivered();
     const code = await local.ctrlC();
     const seen = outcomes(local.lines());
