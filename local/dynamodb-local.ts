@@ -6,6 +6,7 @@ import { LocalPipelineError } from './errors';
 import { findFreePort } from './free-port';
 import { packageDir } from './package-paths';
 import { onProcessExit } from './process-exit';
+import { describePortHolder } from './port-check';
 
 /** DynamoDB Local 3.x needs this Java major version. */
 export const MIN_JAVA_MAJOR = 17;
@@ -101,8 +102,23 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
   const java = javaCommand();
   checkJava(java);
   const dir = dynamoDbLocalDir();
-  // Java takes no port 0 ("Invalid Port"): pick the free port here.
-  const port = options.port === undefined || options.port === 0 ? await findFreePort() : options.port;
+  if (options.port !== undefined && options.port !== 0) return launch(java, dir, options.port, options);
+  // Java takes no port 0 ("Invalid Port"): pick the free port here. Another process may take it
+  // between the pick and Java's bind (parallel test workers start emulators at once): then the
+  // port answers, but not from our child, and a fresh port is tried.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await launch(java, dir, await findFreePort(), options);
+    } catch (error) {
+      if (!(error instanceof PortTakenError) || attempt >= 3) throw error;
+    }
+  }
+}
+
+/** The picked port answered from another process than the DynamoDB Local just started. */
+class PortTakenError extends LocalPipelineError {}
+
+async function launch(java: string, dir: string, port: number, options: DynamoDbLocalOptions): Promise<DynamoDbLocal> {
   const child: ChildProcess = spawn(
     java,
     [
@@ -137,6 +153,10 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
   const unregister = onProcessExit(() => child.kill('SIGKILL'));
   try {
     await waitForPort(port, Date.now() + (options.startTimeoutMs ?? 30_000), () => exit);
+    const holder = describePortHolder(port);
+    if (holder !== undefined && !holder.startsWith(`pid ${child.pid} `)) {
+      throw new PortTakenError(`DynamoDB Local's port ${port} is held by ${holder}`);
+    }
   } catch (error) {
     child.kill('SIGKILL');
     unregister();
